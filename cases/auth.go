@@ -1,0 +1,434 @@
+package cases
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Token is a bearer secret. It prints as redacted so it never reaches a log by accident.
+type Token string
+
+// String redacts the token.
+func (t Token) String() string { return "[redacted]" }
+
+// LogValue redacts the token in structured logs.
+func (t Token) LogValue() any { return "[redacted]" }
+
+func newToken(prefix string) (Token, []byte, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("cases: new token: %w", err)
+	}
+	t := prefix + base64.RawURLEncoding.EncodeToString(b)
+	return Token(t), hashToken(t), nil
+}
+
+func hashToken(t string) []byte {
+	h := sha256.Sum256([]byte(t))
+	return h[:]
+}
+
+// WebSession is a logged-in browser session.
+type WebSession struct {
+	Token     Token
+	CSRF      string
+	ExpiresAt time.Time
+}
+
+// CreateWebSession starts a session for a staff account, a party or an agent (kind), valid for ttl.
+func (s *Store) CreateWebSession(ctx context.Context, kind PrincipalKind, subjectID, caseID string, ttl time.Duration) (*WebSession, error) {
+	tok, hash, err := newToken("ps_")
+	if err != nil {
+		return nil, err
+	}
+	csrf, _, err := newToken("")
+	if err != nil {
+		return nil, err
+	}
+	ws := &WebSession{Token: tok, CSRF: string(csrf), ExpiresAt: s.now().Add(ttl)}
+	_, err = s.pool.Exec(ctx, `INSERT INTO web_sessions (token_hash, kind, subject_id, case_id, csrf_token, created_at, expires_at)
+		VALUES ($1, $2, $3, NULLIF($4, '')::uuid, $5, $6, $7)`, hash, kind, subjectID, caseID, ws.CSRF, s.now(), ws.ExpiresAt)
+	if err != nil {
+		return nil, dbErr("create session", err)
+	}
+	// Sweep a few expired sessions on the way.
+	_, _ = s.pool.Exec(ctx, `DELETE FROM web_sessions WHERE token_hash IN (SELECT token_hash FROM web_sessions WHERE expires_at < $1 LIMIT 100)`, s.now())
+	return ws, nil
+}
+
+// ErrNoSession answers a missing, unknown or expired session or token.
+var ErrNoSession = Errorf(EUNAUTHORIZED, "not logged in, or the session has expired")
+
+// WebSessionPrincipal resolves a session token to its principal and CSRF token.
+func (s *Store) WebSessionPrincipal(ctx context.Context, token string) (Principal, string, error) {
+	if !strings.HasPrefix(token, "ps_") || len(token) > 100 {
+		return Principal{}, "", ErrNoSession
+	}
+	var kind PrincipalKind
+	var subject, caseID, csrf string
+	var expires time.Time
+	err := s.pool.QueryRow(ctx, `SELECT kind, subject_id::text, COALESCE(case_id::text, ''), csrf_token, expires_at FROM web_sessions WHERE token_hash = $1`,
+		hashToken(token)).Scan(&kind, &subject, &caseID, &csrf, &expires)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && s.now().After(expires)) {
+		return Principal{}, "", ErrNoSession
+	}
+	if err != nil {
+		return Principal{}, "", dbErr("session", err)
+	}
+	p, err := s.subjectPrincipal(ctx, kind, subject)
+	if err != nil {
+		return Principal{}, "", err
+	}
+	return p, csrf, nil
+}
+
+// subjectPrincipal builds the principal for an account, party or agent ID.
+func (s *Store) subjectPrincipal(ctx context.Context, kind PrincipalKind, id string) (Principal, error) {
+	switch kind {
+	case KindAccount:
+		return s.AccountPrincipal(ctx, id)
+	case KindParty:
+		var p Principal
+		err := s.pool.QueryRow(ctx, `SELECT id, name, case_id, side FROM parties WHERE id = $1`, id).Scan(&p.ID, &p.Name, &p.CaseID, &p.Side)
+		if err != nil {
+			return Principal{}, ErrNoSession
+		}
+		p.Kind, p.PartyID = KindParty, p.ID
+		return p, nil
+	case KindAgent:
+		var p Principal
+		err := s.pool.QueryRow(ctx, `SELECT a.id, a.name, p.case_id, p.side, p.id FROM agents a JOIN parties p ON p.id = a.party_id WHERE a.id = $1`, id).
+			Scan(&p.ID, &p.Name, &p.CaseID, &p.Side, &p.PartyID)
+		if err != nil {
+			return Principal{}, ErrNoSession
+		}
+		p.Kind = KindAgent
+		return p, nil
+	}
+	return Principal{}, ErrNoSession
+}
+
+// DeleteWebSession ends a session.
+func (s *Store) DeleteWebSession(ctx context.Context, token string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM web_sessions WHERE token_hash = $1`, hashToken(token))
+	return dbErr("logout", err)
+}
+
+// APIToken is an integration's bearer token, acting as the account that created it.
+type APIToken struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+// CreateAPIToken makes a token for accountID; the secret is returned once and only its hash is kept.
+func (s *Store) CreateAPIToken(ctx context.Context, accountID, name string, ttl time.Duration) (*APIToken, Token, error) {
+	f := map[string]string{}
+	requireText(f, "name", name, true, 100)
+	if ttl < 0 || ttl > 5*365*24*time.Hour {
+		f["expires_in_days"] = "must be between 0 (never) and 1825"
+	}
+	if err := Invalid(f); err != nil {
+		return nil, "", err
+	}
+	tok, hash, err := newToken("pk_")
+	if err != nil {
+		return nil, "", err
+	}
+	t := &APIToken{Name: name, CreatedAt: s.now()}
+	if ttl > 0 {
+		t.ExpiresAt = ptr(s.now().Add(ttl))
+	}
+	err = s.pool.QueryRow(ctx, `INSERT INTO api_tokens (account_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		accountID, name, hash, t.CreatedAt, t.ExpiresAt).Scan(&t.ID)
+	if err != nil {
+		return nil, "", dbErr("create token", err)
+	}
+	return t, tok, nil
+}
+
+// APITokenPrincipal resolves an API token to its account's principal.
+func (s *Store) APITokenPrincipal(ctx context.Context, token string) (Principal, error) {
+	if !strings.HasPrefix(token, "pk_") || len(token) > 100 {
+		return Principal{}, ErrNoSession
+	}
+	var id, account string
+	var expires, revoked, used *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT id, account_id, expires_at, revoked_at, last_used_at FROM api_tokens WHERE token_hash = $1`, hashToken(token)).
+		Scan(&id, &account, &expires, &revoked, &used)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (revoked != nil || (expires != nil && s.now().After(*expires)))) {
+		return Principal{}, ErrNoSession
+	}
+	if err != nil {
+		return Principal{}, dbErr("token", err)
+	}
+	if used == nil || s.now().Sub(*used) > time.Minute {
+		_, _ = s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = $2 WHERE id = $1`, id, s.now())
+	}
+	return s.AccountPrincipal(ctx, account)
+}
+
+// APITokens lists an account's tokens.
+func (s *Store) APITokens(ctx context.Context, accountID string) ([]APIToken, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, name, created_at, expires_at, last_used_at, revoked_at FROM api_tokens WHERE account_id = $1 ORDER BY created_at`, accountID)
+	if err != nil {
+		return nil, dbErr("tokens", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (APIToken, error) {
+		var t APIToken
+		err := r.Scan(&t.ID, &t.Name, &t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt)
+		return t, err
+	})
+	return out, dbErr("tokens", err)
+}
+
+// RevokeAPIToken revokes one of an account's tokens.
+func (s *Store) RevokeAPIToken(ctx context.Context, accountID, id string) error {
+	if !isUUID(id) {
+		return Errorf(ENOTFOUND, "token not found")
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL`, id, accountID, s.now())
+	if err != nil {
+		return dbErr("revoke token", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return Errorf(ENOTFOUND, "token not found")
+	}
+	return nil
+}
+
+// Invitation is a personal link for a party or agent to enter one case.
+type Invitation struct {
+	ID        string    `json:"id"`
+	CaseID    string    `json:"case_id"`
+	PartyID   string    `json:"party_id"`
+	AgentID   string    `json:"agent_id,omitempty"`
+	Name      string    `json:"name"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// CreateInvitation makes an invitation for a party (or one of its agents) of a case; the staff principal p must
+// be allowed to edit the case. The secret token is returned once.
+func (s *Store) CreateInvitation(ctx context.Context, p Principal, caseID, partyID, agentID string, ttl time.Duration) (*Invitation, Token, error) {
+	c, err := s.Case(ctx, caseID)
+	if err != nil {
+		return nil, "", err
+	}
+	if !CanView(p, c) {
+		return nil, "", Errorf(ENOTFOUND, "case not found")
+	}
+	if !mayEditCase(p, c) {
+		return nil, "", Errorf(EFORBIDDEN, "invitations are sent by the court's clerks, the organisation's admins and the case's mediators")
+	}
+	party := c.Party(partyID)
+	if party == nil {
+		return nil, "", Invalid(map[string]string{"party_id": "is not a party of this case"})
+	}
+	name := party.Name
+	if agentID != "" {
+		found := false
+		for _, a := range party.Agents {
+			if a.ID == agentID {
+				found, name = true, a.Name
+			}
+		}
+		if !found {
+			return nil, "", Invalid(map[string]string{"agent_id": "is not an agent of this party"})
+		}
+	}
+	if c.State.Final() {
+		return nil, "", Errorf(ECONFLICT, "the case is closed (%s)", c.State)
+	}
+	tok, hash, err := newToken("pi_")
+	if err != nil {
+		return nil, "", err
+	}
+	inv := &Invitation{CaseID: caseID, PartyID: partyID, AgentID: agentID, Name: name, ExpiresAt: s.now().Add(ttl)}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, caseID); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO invitations (case_id, party_id, agent_id, token_hash, created_by, created_at, expires_at)
+			VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, $6, $7) RETURNING id`, caseID, partyID, agentID, hash, p.ID, s.now(), inv.ExpiresAt).Scan(&inv.ID); err != nil {
+			return err
+		}
+		_, err := s.appendEvent(ctx, tx, caseID, p, "invitation.created", VisStaff,
+			map[string]any{"invitation_id": inv.ID, "party_id": partyID, "agent_id": agentID, "name": name, "expires_at": inv.ExpiresAt.Format(time.RFC3339)}, s.now())
+		return err
+	})
+	if err != nil {
+		return nil, "", dbErr("create invitation", err)
+	}
+	return inv, tok, nil
+}
+
+// InvitationView is what the invitation page shows before the one-time code is entered.
+type InvitationView struct {
+	CaseNumber   string    `json:"case_number"`
+	CaseTitle    string    `json:"case_title"`
+	Organisation string    `json:"organisation,omitempty"`
+	Court        string    `json:"court,omitempty"`
+	Name         string    `json:"name"`
+	Side         Side      `json:"side"`
+	MaskedPhone  string    `json:"masked_phone"`
+	ExpiresAt    time.Time `json:"expires_at"`
+}
+
+type invitationRow struct {
+	id, caseID, partyID, agentID, name, phone, email string
+	side                                             Side
+	expires                                          time.Time
+	revoked, codeExpires, codeSent                   *time.Time
+	codeHash                                         []byte
+	attempts                                         int
+}
+
+var errBadInvitation = Errorf(ENOTFOUND, "this invitation link is not valid or has expired: ask the mediator or the court for a new one")
+
+func (s *Store) invitation(ctx context.Context, q querier, token string, lock bool) (*invitationRow, error) {
+	if !strings.HasPrefix(token, "pi_") || len(token) > 100 {
+		return nil, errBadInvitation
+	}
+	sql := `SELECT i.id, i.case_id, i.party_id, COALESCE(i.agent_id::text, ''), COALESCE(a.name, p.name), COALESCE(NULLIF(a.phone, ''), p.phone),
+		COALESCE(NULLIF(a.service_address, ''), p.service_address), p.side, i.expires_at, i.revoked_at, i.code_expires_at, i.code_sent_at, i.code_hash, i.code_attempts
+		FROM invitations i JOIN parties p ON p.id = i.party_id LEFT JOIN agents a ON a.id = i.agent_id WHERE i.token_hash = $1`
+	if lock {
+		sql += ` FOR UPDATE OF i`
+	}
+	var r invitationRow
+	err := q.QueryRow(ctx, sql, hashToken(token)).Scan(&r.id, &r.caseID, &r.partyID, &r.agentID, &r.name, &r.phone, &r.email, &r.side, &r.expires,
+		&r.revoked, &r.codeExpires, &r.codeSent, &r.codeHash, &r.attempts)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (r.revoked != nil || s.now().After(r.expires))) {
+		return nil, errBadInvitation
+	}
+	if err != nil {
+		return nil, dbErr("invitation", err)
+	}
+	return &r, nil
+}
+
+// InvitationInfo returns what the invitation page may show to anyone holding the link.
+func (s *Store) InvitationInfo(ctx context.Context, token string) (*InvitationView, error) {
+	r, err := s.invitation(ctx, s.pool, token, false)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Case(ctx, r.caseID)
+	if err != nil {
+		return nil, err
+	}
+	return &InvitationView{CaseNumber: c.Number, CaseTitle: c.Title, Organisation: c.OrganisationName, Court: c.CourtName, Name: r.name, Side: r.side,
+		MaskedPhone: maskPhone(r.phone), ExpiresAt: r.expires}, nil
+}
+
+func maskPhone(p string) string {
+	digits := []rune(p)
+	if len(digits) < 7 {
+		return "***"
+	}
+	return string(digits[:3]) + strings.Repeat("*", len(digits)-7) + string(digits[len(digits)-4:])
+}
+
+// CodeDelivery is a one-time code to send to a party, and where.
+type CodeDelivery struct {
+	Code      Token
+	Name      string
+	Phone     string
+	Email     string
+	CaseID    string
+	ExpiresAt time.Time
+}
+
+// IssueInvitationCode makes a fresh 6-digit one-time code for an invitation, valid 10 minutes; a new code may
+// be asked for once a minute. The caller sends it through the notifier.
+func (s *Store) IssueInvitationCode(ctx context.Context, token string) (*CodeDelivery, error) {
+	var d *CodeDelivery
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		r, err := s.invitation(ctx, tx, token, true)
+		if err != nil {
+			return err
+		}
+		if r.codeSent != nil && s.now().Sub(*r.codeSent) < time.Minute {
+			return Errorf(ERATELIMIT, "a code was sent less than a minute ago: wait before asking for another")
+		}
+		n, err := rand.Int(rand.Reader, big.NewInt(1000000))
+		if err != nil {
+			return err
+		}
+		code := fmt.Sprintf("%06d", n.Int64())
+		d = &CodeDelivery{Code: Token(code), Name: r.name, Phone: r.phone, Email: r.email, CaseID: r.caseID, ExpiresAt: s.now().Add(10 * time.Minute)}
+		_, err = tx.Exec(ctx, `UPDATE invitations SET code_hash = $2, code_expires_at = $3, code_sent_at = $4, code_attempts = 0 WHERE id = $1`,
+			r.id, codeHash(r.id, code), d.ExpiresAt, s.now())
+		return err
+	})
+	if err != nil {
+		return nil, dbErr("issue code", err)
+	}
+	return d, nil
+}
+
+func codeHash(invitationID, code string) []byte {
+	h := sha256.Sum256([]byte(invitationID + ":" + code))
+	return h[:]
+}
+
+// VerifyInvitationCode checks a one-time code; five wrong tries spend the code. On success it returns the
+// party's or agent's principal, and the event trail records the entry.
+func (s *Store) VerifyInvitationCode(ctx context.Context, token, code string) (Principal, error) {
+	var p Principal
+	var verr error
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		r, err := s.invitation(ctx, tx, token, true)
+		if err != nil {
+			return err
+		}
+		if r.codeHash == nil || r.codeExpires == nil || s.now().After(*r.codeExpires) {
+			verr = Errorf(EUNPROCESSABLE, "no valid code: ask for a new code")
+			return nil
+		}
+		if r.attempts >= 5 {
+			verr = Errorf(ERATELIMIT, "too many wrong codes: ask for a new code")
+			return nil
+		}
+		if subtle.ConstantTimeCompare(codeHash(r.id, strings.TrimSpace(code)), r.codeHash) != 1 {
+			if _, err := tx.Exec(ctx, `UPDATE invitations SET code_attempts = code_attempts + 1 WHERE id = $1`, r.id); err != nil {
+				return err
+			}
+			verr = Errorf(EUNPROCESSABLE, "the code is wrong (%d tries left)", 4-r.attempts)
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE invitations SET code_hash = NULL, code_expires_at = NULL, verified_at = $2 WHERE id = $1`, r.id, s.now()); err != nil {
+			return err
+		}
+		if r.agentID != "" {
+			p = Principal{Kind: KindAgent, ID: r.agentID, Name: r.name, CaseID: r.caseID, PartyID: r.partyID, Side: r.side}
+		} else {
+			p = Principal{Kind: KindParty, ID: r.partyID, Name: r.name, CaseID: r.caseID, PartyID: r.partyID, Side: r.side}
+		}
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, r.caseID); err != nil {
+			return err
+		}
+		_, err = s.appendEvent(ctx, tx, r.caseID, p, "party.entered", VisAll, map[string]any{"invitation_id": r.id, "method": "invitation link + one-time code to " + maskPhone(r.phone)}, s.now())
+		return err
+	})
+	if err != nil {
+		return Principal{}, dbErr("verify code", err)
+	}
+	if verr != nil {
+		return Principal{}, verr
+	}
+	return p, nil
+}
