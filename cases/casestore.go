@@ -599,7 +599,7 @@ func (s *Store) Cases(ctx context.Context, p Principal, f CaseFilter) ([]CaseSum
 // mayEditCase reports whether p may add parties to c or change its details.
 func mayEditCase(p Principal, c *Case) bool {
 	for _, w := range Relations(p, c) {
-		if w == WhoClerk || w == WhoOrgAdmin || w == WhoMediator {
+		if w == WhoClerk || w == WhoOrgAdmin || w == WhoMediator || w == WhoSystem {
 			return true
 		}
 	}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting Parley reads. Each has a flag and a PARLEY_* environment variable; a flag wins over
+// the variable, the variable over the default. settings() lists them for parsing and for the README.
+type Config struct {
+	Addr            string
+	DatabaseURL     string
+	RedisURL        string
+	BaseURL         string
+	LogLevel        string
+	LogFormat       string
+	Timezone        string
+	HolidaysFile    string
+	SweepInterval   time.Duration
+	SessionTTL      time.Duration
+	InviteTTL       time.Duration
+	CookieSecure    bool
+	TrustProxy      bool
+	Migrate         bool
+	ShutdownTimeout time.Duration
+	MaxBodyBytes    int64
+	SMTPAddr        string
+	SMTPUser        string
+	SMTPPassword    string
+	SMTPFrom        string
+	SMTPSMSGateway  string
+	DemoPassword    string
+}
+
+// setting describes one configuration setting.
+type setting struct {
+	Name    string // flag name; the variable is PARLEY_ + upper-case name with _ for -
+	Default string
+	Usage   string
+	bind    func(fs *flag.FlagSet, c *Config, def string)
+}
+
+// Env returns the environment variable of a setting.
+func (s setting) Env() string {
+	return "PARLEY_" + strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_"))
+}
+
+func settings() []setting {
+	s := func(name, def, usage string, p func(*Config) *string) setting {
+		return setting{name, def, usage, func(fs *flag.FlagSet, c *Config, d string) { fs.StringVar(p(c), name, d, usage) }}
+	}
+	d := func(name, def, usage string, p func(*Config) *time.Duration) setting {
+		return setting{name, def, usage, func(fs *flag.FlagSet, c *Config, v string) {
+			dur, err := time.ParseDuration(v)
+			if err != nil {
+				dur = -1 // reported by check()
+			}
+			fs.DurationVar(p(c), name, dur, usage)
+		}}
+	}
+	b := func(name, def, usage string, p func(*Config) *bool) setting {
+		return setting{name, def, usage, func(fs *flag.FlagSet, c *Config, v string) {
+			bv, _ := strconv.ParseBool(v)
+			fs.BoolVar(p(c), name, bv, usage)
+		}}
+	}
+	i := func(name, def, usage string, p func(*Config) *int64) setting {
+		return setting{name, def, usage, func(fs *flag.FlagSet, c *Config, v string) {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				n = -1
+			}
+			fs.Int64Var(p(c), name, n, usage)
+		}}
+	}
+	return []setting{
+		s("addr", ":8080", "HTTP listen address (API, web front end, WebSocket signalling)", func(c *Config) *string { return &c.Addr }),
+		s("database-url", "postgres://postgres@127.0.0.1:5432/parley?sslmode=disable", "PostgreSQL connection URL", func(c *Config) *string { return &c.DatabaseURL }),
+		s("redis-url", "", "Redis URL (redis://host:6379/0) for state shared by several nodes; empty for a single node", func(c *Config) *string { return &c.RedisURL }),
+		s("base-url", "http://localhost:8080", "public URL of this server, used in invitation links, QR codes and cookies", func(c *Config) *string { return &c.BaseURL }),
+		s("log-level", "info", "log level: debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
+		s("log-format", "text", "log format: text or json", func(c *Config) *string { return &c.LogFormat }),
+		s("timezone", "Asia/Shanghai", "time zone of the working-day calendar and of deadlines", func(c *Config) *string { return &c.Timezone }),
+		s("holidays-file", "", "extra holiday file (lines \"YYYY-MM-DD holiday|workday [name]\") on top of the built-in mainland China calendar", func(c *Config) *string { return &c.HolidaysFile }),
+		d("sweep-interval", "1m", "how often the overdue job ends cases past their time limit and returns unanswered referrals", func(c *Config) *time.Duration { return &c.SweepInterval }),
+		d("session-ttl", "12h", "how long a login (staff or party) lasts", func(c *Config) *time.Duration { return &c.SessionTTL }),
+		d("invite-ttl", "168h", "how long a party's invitation link stays valid", func(c *Config) *time.Duration { return &c.InviteTTL }),
+		b("cookie-secure", "false", "mark cookies Secure (always on when base-url is https)", func(c *Config) *bool { return &c.CookieSecure }),
+		b("trust-proxy", "false", "take the client address from X-Forwarded-For (only behind a reverse proxy you run)", func(c *Config) *bool { return &c.TrustProxy }),
+		b("migrate", "true", "apply database migrations when the server starts", func(c *Config) *bool { return &c.Migrate }),
+		d("shutdown-timeout", "20s", "how long a graceful shutdown waits for requests and rooms to finish", func(c *Config) *time.Duration { return &c.ShutdownTimeout }),
+		i("max-body-bytes", "1048576", "largest JSON request body accepted, in bytes", func(c *Config) *int64 { return &c.MaxBodyBytes }),
+		s("smtp-addr", "", "SMTP server host:port for notices and one-time codes; empty logs them instead", func(c *Config) *string { return &c.SMTPAddr }),
+		s("smtp-user", "", "SMTP user name (PLAIN auth); empty for none", func(c *Config) *string { return &c.SMTPUser }),
+		s("smtp-password", "", "SMTP password", func(c *Config) *string { return &c.SMTPPassword }),
+		s("smtp-from", "parley@localhost", "sender address of notices", func(c *Config) *string { return &c.SMTPFrom }),
+		s("smtp-sms-gateway", "", "e-mail-to-SMS gateway for phone numbers, as a pattern with %s for the number (e.g. %s@sms.example.cn); empty logs SMS instead", func(c *Config) *string { return &c.SMTPSMSGateway }),
+		s("demo-password", "parley-demo-2026", "password the demo subcommand gives every demo account", func(c *Config) *string { return &c.DemoPassword }),
+	}
+}
+
+// parseConfig reads settings from the environment and then from args (flags), and checks them.
+func parseConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (*Config, []string, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	for _, st := range settings() {
+		def := st.Default
+		if v := getenv(st.Env()); v != "" {
+			def = v
+		}
+		st.bind(fs, c, def)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: parley %s [flags]\n\nEvery flag can also be set with its PARLEY_* environment variable:\n\n", name)
+		for _, st := range settings() {
+			fmt.Fprintf(stderr, "  -%s (%s, default %q)\n      %s\n", st.Name, st.Env(), st.Default, st.Usage)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	return c, fs.Args(), c.check()
+}
+
+func (c *Config) check() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("base-url %q must be an http or https URL", c.BaseURL)
+	} else {
+		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+		if u.Scheme == "https" {
+			c.CookieSecure = true
+		}
+	}
+	if _, err := url.Parse(c.DatabaseURL); err != nil || c.DatabaseURL == "" {
+		add("database-url must be a PostgreSQL URL")
+	}
+	for name, d := range map[string]time.Duration{"sweep-interval": c.SweepInterval, "session-ttl": c.SessionTTL, "invite-ttl": c.InviteTTL, "shutdown-timeout": c.ShutdownTimeout} {
+		if d <= 0 {
+			add("%s must be a positive duration such as 30s, 5m or 12h", name)
+		}
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
+		add("max-body-bytes must be between 1024 and 67108864")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log-level must be debug, info, warn or error")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		add("log-format must be text or json")
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		add("timezone %q is not a known time zone", c.Timezone)
+	}
+	if c.HolidaysFile != "" {
+		if _, err := os.Stat(c.HolidaysFile); err != nil {
+			add("holidays-file: %v", err)
+		}
+	}
+	if c.SMTPSMSGateway != "" && strings.Count(c.SMTPSMSGateway, "%s") != 1 {
+		add("smtp-sms-gateway must contain %%s once")
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("configuration: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// newLogger builds the one logger the process uses.
+func newLogger(c *Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"net/http"
+
+	"github.com/parley-mediation/parley/cases"
+)
+
+// route is one endpoint: how it is reached, who may call it, what it takes and gives (for the OpenAPI
+// document, which is generated from this table), and its handler.
+type route struct {
+	Method  string
+	Path    string
+	Summary string
+	Tag     string
+	Access  access
+	Query   []param
+	Body    any // a value of the request body type, nil when there is none
+	Resp    any // a value of the success body type, nil when there is none
+	Status  int
+	Handler http.Handler
+}
+
+// param documents a query parameter.
+type param struct {
+	Name, Type, Description string
+}
+
+// routes lists every endpoint of the JSON API. It is the one place to look for what Parley serves.
+func (a *app) routes() []route {
+	caseQuery := []param{
+		{"state", "string", "only cases in this state"},
+		{"q", "string", "case number, title or party name contains"},
+		{"overdue", "boolean", "only cases past their time limit or answer window"},
+		{"limit", "integer", "page size, 1–200 (default 50)"},
+		{"offset", "integer", "rows to skip"},
+	}
+	rs := []route{
+		// Health and description.
+		{"GET", "/healthz", "The process is up", "system", public, nil, nil, health{}, 200, handleHealthz(a)},
+		{"GET", "/readyz", "The database answers", "system", public, nil, nil, health{}, 200, handleReadyz(a)},
+		{"GET", "/api/v1/workflow", "The case workflow: states, actions, who may take each and what it requires", "system", public, nil, nil, workflowDoc{}, 200, handleWorkflow(a)},
+
+		// Authentication.
+		{"POST", "/api/v1/auth/login", "Staff log in with a password; sets the session cookie", "auth", public, nil, loginRequest{}, loginResponse{}, 200, handleLogin(a)},
+		{"POST", "/api/v1/auth/logout", "End the session", "auth", anyone, nil, nil, nil, 204, handleLogout(a)},
+		{"GET", "/api/v1/auth/me", "Who is logged in, and the CSRF token for unsafe requests", "auth", anyone, nil, nil, meResponse{}, 200, handleMe(a)},
+		{"POST", "/api/v1/auth/password", "Change one's own password", "auth", staff, nil, passwordRequest{}, nil, 204, handlePassword(a)},
+		{"GET", "/api/v1/auth/tokens", "List one's API tokens", "auth", staff, nil, nil, []cases.APIToken{}, 200, handleTokens(a)},
+		{"POST", "/api/v1/auth/tokens", "Create an API token for an integration (the secret is shown once)", "auth", staff, nil, tokenRequest{}, tokenResponse{}, 201, handleTokenCreate(a)},
+		{"DELETE", "/api/v1/auth/tokens/{id}", "Revoke an API token", "auth", staff, nil, nil, nil, 204, handleTokenRevoke(a)},
+		{"GET", "/api/v1/invitations/{token}", "What an invitation link is for (case, name, masked phone)", "auth", public, nil, nil, cases.InvitationView{}, 200, handleInvitationInfo(a)},
+		{"POST", "/api/v1/invitations/{token}/code", "Send a one-time code to the invited party's phone", "auth", public, nil, nil, codeSent{}, 202, handleInvitationCode(a)},
+		{"POST", "/api/v1/invitations/{token}/verify", "Enter the one-time code; sets the party's session cookie", "auth", public, nil, verifyRequest{}, meResponse{}, 200, handleInvitationVerify(a)},
+
+		// Organisations, accounts, mediators and the roster.
+		{"GET", "/api/v1/organisations", "List organisations", "roster", staff, []param{{"kind", "string", "court, ip_office, mediation_org or platform"}}, nil, []cases.Organisation{}, 200, handleOrganisations(a)},
+		{"POST", "/api/v1/organisations", "Create an organisation (platform admin)", "roster", staff, nil, cases.NewOrganisation{}, cases.Organisation{}, 201, handleOrganisationCreate(a)},
+		{"GET", "/api/v1/organisations/{id}", "One organisation", "roster", staff, nil, nil, cases.Organisation{}, 200, handleOrganisation(a)},
+		{"GET", "/api/v1/accounts", "List staff accounts (admin: all; organisation admin: their organisation)", "roster", staff, []param{{"org_id", "string", "organisation"}, {"role", "string", "role"}}, nil, []cases.Account{}, 200, handleAccounts(a)},
+		{"POST", "/api/v1/accounts", "Create a staff account (admin; an organisation admin creates its mediators)", "roster", staff, nil, cases.NewAccount{}, cases.Account{}, 201, handleAccountCreate(a)},
+		{"POST", "/api/v1/accounts/{id}/disable", "Disable an account (ends its sessions, revokes its tokens)", "roster", staff, nil, nil, nil, 204, handleAccountDisable(a, true)},
+		{"POST", "/api/v1/accounts/{id}/enable", "Enable an account again", "roster", staff, nil, nil, nil, 204, handleAccountDisable(a, false)},
+		{"GET", "/api/v1/mediators", "Search mediators' public profiles", "roster", anyone, []param{{"court_id", "string", "on this court's confirmed roster"}, {"org_id", "string", "of this organisation"}, {"specialty", "string", "with this specialty"}, {"q", "string", "name or background contains"}}, nil, []cases.MediatorProfile{}, 200, handleMediators(a)},
+		{"GET", "/api/v1/mediators/{id}", "A mediator's public profile", "roster", anyone, nil, nil, cases.MediatorProfile{}, 200, handleMediator(a)},
+		{"PUT", "/api/v1/mediators/{id}/profile", "Edit a mediator's profile (the mediator, their organisation's admin, the platform admin)", "roster", staff, nil, cases.ProfileUpdate{}, cases.MediatorProfile{}, 200, handleProfileUpdate(a)},
+		{"GET", "/api/v1/roster", "Roster entries (courts: their own; IP offices: their region)", "roster", staff, []param{{"court_id", "string", "court"}, {"status", "string", "recommended, confirmed or removed"}}, nil, []cases.RosterEntry{}, 200, handleRoster(a)},
+		{"POST", "/api/v1/roster", "Recommend a mediator or organisation to a court's roster (IP office)", "roster", staff, nil, cases.Recommendation{}, cases.RosterEntry{}, 201, handleRecommend(a)},
+		{"POST", "/api/v1/roster/{id}/confirm", "Confirm a recommendation into the court's roster (court clerk)", "roster", staff, nil, noteRequest{}, cases.RosterEntry{}, 200, handleRosterDecide(a, cases.RosterConfirmed)},
+		{"POST", "/api/v1/roster/{id}/remove", "Remove an entry from the court's roster (court clerk)", "roster", staff, nil, noteRequest{}, cases.RosterEntry{}, 200, handleRosterDecide(a, cases.RosterRemoved)},
+
+		// Cases.
+		{"GET", "/api/v1/cases", "The cases the caller may see", "cases", anyone, caseQuery, nil, caseList{}, 200, handleCases(a)},
+		{"POST", "/api/v1/cases", "Register a case (court clerk: referral; organisation admin: direct application)", "cases", staff, nil, cases.NewCase{}, caseResponse{}, 201, handleCaseCreate(a)},
+		{"POST", "/api/v1/applications", "A party applies online, directly to a mediation organisation (OMR Art. 8)", "cases", public, nil, applicationRequest{}, applicationResponse{}, 202, handleApplication(a)},
+		{"GET", "/api/v1/cases/{id}", "A case as the caller may see it, with the actions open to them", "cases", anyone, nil, nil, caseResponse{}, 200, handleCase(a)},
+		{"PATCH", "/api/v1/cases/{id}", "Change a case's description", "cases", staff, nil, cases.CasePatch{}, caseResponse{}, 200, handleCaseUpdate(a)},
+		{"POST", "/api/v1/cases/{id}/parties", "Add a party", "cases", staff, nil, cases.NewParty{}, caseResponse{}, 201, handlePartyAdd(a)},
+		{"POST", "/api/v1/cases/{id}/parties/{party}/agents", "Add an agent or lawyer to a party", "cases", anyone, nil, cases.NewAgent{}, caseResponse{}, 201, handleAgentAdd(a)},
+		{"POST", "/api/v1/cases/{id}/actions/{action}", "Take a workflow action (see GET /api/v1/workflow)", "cases", anyone, nil, cases.Params{}, actionResponse{}, 200, handleAction(a)},
+		{"GET", "/api/v1/cases/{id}/events", "The case's audit trail, as the caller may see it", "cases", anyone, nil, nil, []cases.Event{}, 200, handleEvents(a)},
+		{"GET", "/api/v1/cases/{id}/audit", "Verify the case's hash-chained audit trail", "cases", staff, nil, nil, cases.ChainReport{}, 200, handleAudit(a)},
+		{"POST", "/api/v1/cases/{id}/invitations", "Invite a party or agent (a personal link, sent to them)", "cases", staff, nil, invitationRequest{}, invitationResponse{}, 201, handleInvitationCreate(a)},
+		{"GET", "/api/v1/cases/{id}/sessions", "The case's mediation sessions", "sessions", anyone, nil, nil, []cases.Session{}, 200, handleSessions(a)},
+		{"POST", "/api/v1/cases/{id}/sessions", "Schedule or start a session (accepted mediator; every party consented)", "sessions", staff, nil, cases.NewSession{}, cases.Session{}, 201, handleSessionCreate(a)},
+		{"GET", "/api/v1/sessions/live", "Sessions under way in the caller's cases (a judge's “join now” list)", "sessions", staff, nil, nil, []cases.Session{}, 200, handleLiveSessions(a)},
+		{"GET", "/api/v1/sessions/{id}", "A session with its attendance, identity checks, caucuses and the chat the caller may read", "sessions", anyone, nil, nil, cases.SessionDetail{}, 200, handleSession(a)},
+		{"POST", "/api/v1/sessions/{id}/start", "Start a scheduled session", "sessions", staff, nil, nil, cases.Session{}, 200, handleSessionStart(a)},
+		{"POST", "/api/v1/sessions/{id}/end", "End a live session", "sessions", staff, nil, nil, cases.Session{}, 200, handleSessionEnd(a)},
+		{"GET", "/api/v1/sessions/{id}/record", "The mediator's record of the session", "sessions", staff, nil, nil, cases.SessionRecord{}, 200, handleRecord(a)},
+		{"PUT", "/api/v1/sessions/{id}/record", "Save the record (send the version you edited)", "sessions", staff, nil, cases.SessionRecord{}, cases.SessionRecord{}, 200, handleRecordSave(a)},
+
+		// Statistics.
+		{"GET", "/api/v1/stats", "Statistics: cases by state, success rate, average duration, by organisation, mediator and month", "stats", staff, []param{{"from", "string", "RFC 3339 or YYYY-MM-DD: cases registered from"}, {"to", "string", "RFC 3339 or YYYY-MM-DD: cases registered before"}}, nil, cases.Stats{}, 200, handleStats(a)},
+	}
+	rs = append(rs, a.extra...)
+	rs = append(rs, route{"GET", "/api/v1/openapi.json", "This document", "system", public, nil, nil, nil, 200, handleOpenAPI(a)})
+	return rs
+}
+
+// NewServer returns Parley's HTTP handler: the API routes, each behind its access check, and whatever else is
+// mounted (the web front end at /).
+func NewServer(a *app, mounts map[string]http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range a.routes() {
+		mux.Handle(rt.Method+" "+rt.Path, a.authenticate(rt.Access, rt.Handler))
+	}
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fail(w, r, a.log, cases.Errorf(cases.ENOTFOUND, "no such endpoint: %s %s (see /api/v1/openapi.json)", r.Method, r.URL.Path))
+	}))
+	for pattern, h := range mounts {
+		mux.Handle(pattern, h)
+	}
+	return logRequests(a.log, mux)
+}

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/parley-mediation/parley/cases"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// run is the whole program: tests call it with their own arguments, environment and writers.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd, rest := "serve", args[1:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		cmd, rest = rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "parley", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return exitError{2, fmt.Sprintf("unknown command %q", cmd)}
+}
+
+const usage = `Parley: online mediation of IP disputes.
+
+usage:
+  parley [serve] [flags]     run the server (the default)
+  parley migrate [flags]     apply database migrations and exit
+  parley demo [flags]        seed demo organisations, accounts and a referred case; print how to log in
+  parley audit verify CASE   verify a case's audit trail (CASE is its ID or number); exit 1 if broken
+  parley version             print the version
+
+Every flag can also be set with its PARLEY_* environment variable: parley serve -h lists them.
+`
+
+// base is what every subcommand that touches the database needs.
+type base struct {
+	cfg   *Config
+	log   *slog.Logger
+	pool  *pgxpool.Pool
+	store *cases.Store
+}
+
+func (b *base) close() {
+	if b.pool != nil {
+		b.pool.Close()
+	}
+}
+
+// open parses the configuration, connects to the database (waiting up to 30 s for it to come up) and builds the
+// store; it applies migrations first when forceMigrate is set or the migrate setting is on.
+func open(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer, forceMigrate bool) (*base, []string, error) {
+	cfg, rest, err := parseConfig(name, args, getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, exitError{0, ""}
+		}
+		return nil, nil, exitError{2, err.Error()}
+	}
+	b := &base{cfg: cfg, log: newLogger(cfg, stderr)}
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, exitError{2, "database-url: " + err.Error()}
+	}
+	pcfg.MaxConns = max(pcfg.MaxConns, 16)
+	if b.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+		return nil, nil, fmt.Errorf("database: %w", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err = b.pool.Ping(pctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			b.close()
+			return nil, nil, fmt.Errorf("database %s unreachable: %w", redactURL(cfg.DatabaseURL), err)
+		}
+		b.log.Warn("waiting for the database", "err", err)
+		time.Sleep(time.Second)
+	}
+	if forceMigrate || cfg.Migrate {
+		applied, err := cases.Migrate(ctx, b.pool)
+		if err != nil {
+			b.close()
+			return nil, nil, err
+		}
+		if len(applied) > 0 {
+			b.log.Info("migrations applied", "migrations", applied)
+		}
+	}
+	cal, err := calendar(cfg)
+	if err != nil {
+		b.close()
+		return nil, nil, exitError{2, err.Error()}
+	}
+	b.store = cases.NewStore(b.pool, cal, b.log)
+	return b, rest, nil
+}
+
+// calendar builds the working-day calendar: the built-in list in the configured zone plus the holidays file.
+func calendar(cfg *Config) (*cases.Calendar, error) {
+	cal := cases.DefaultCalendar()
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("timezone: %w", err)
+	}
+	cal.Loc = loc
+	if cfg.HolidaysFile != "" {
+		f, err := os.Open(cfg.HolidaysFile)
+		if err != nil {
+			return nil, fmt.Errorf("holidays-file: %w", err)
+		}
+		defer f.Close()
+		if err := cal.Load(f); err != nil {
+			return nil, fmt.Errorf("holidays-file %s: %w", cfg.HolidaysFile, err)
+		}
+	}
+	return cal, nil
+}
+
+func redactURL(s string) string {
+	if i := strings.Index(s, "@"); i > 0 {
+		if j := strings.Index(s, "://"); j > 0 && j < i {
+			return s[:j+3] + "…" + s[i:]
+		}
+	}
+	return s
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	b, _, err := open(ctx, "migrate", args, getenv, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	fmt.Fprintln(stdout, "parley: database is up to date")
+	return nil
+}
+
+func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 || args[0] != "verify" {
+		return exitError{2, "usage: parley audit verify CASE (a case ID or number)"}
+	}
+	ref := args[1]
+	b, _, err := open(ctx, "audit", args[2:], getenv, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	id := ref
+	if !looksLikeUUID(ref) {
+		if err := b.pool.QueryRow(ctx, `SELECT id FROM cases WHERE number = $1`, ref).Scan(&id); err != nil {
+			return exitError{2, fmt.Sprintf("no case numbered %q", ref)}
+		}
+	}
+	rep, err := b.store.VerifyChain(ctx, id)
+	if err != nil {
+		if cases.ErrorCode(err) == cases.ENOTFOUND {
+			return exitError{2, fmt.Sprintf("no case %q", ref)}
+		}
+		return err
+	}
+	if !rep.Valid {
+		fmt.Fprintf(stdout, "case %s: audit trail BROKEN at event %d of %d: %s\n", ref, rep.BadSeq, rep.Events, rep.Problem)
+		return exitError{1, ""}
+	}
+	fmt.Fprintf(stdout, "case %s: audit trail intact, %d events, head %s\n", ref, rep.Events, rep.Head)
+	return nil
+}
+
+func looksLikeUUID(s string) bool {
+	return len(s) == 36 && strings.Count(s, "-") == 4
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	b, _, err := open(ctx, "serve", args, getenv, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	cfg, logger := b.cfg, b.log
+	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: newLimiter(20, 10), started: time.Now()}
+	handler := NewServer(a, nil)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(stdout, "parley: listening on http://%s\n", ln.Addr())
+	logger.Info("serving", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "version", version)
+
+	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		b.store.RunSweeper(sweepCtx, cfg.SweepInterval, logger.With("component", "sweeper"))
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		stopSweep()
+		<-sweepDone
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	// Stop accepting and drain HTTP with a fresh timeout, then stop the jobs, then (deferred) the pool.
+	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		logger.Warn("http shutdown", "err", err)
+	}
+	stopSweep()
+	<-sweepDone
+	logger.Info("stopped")
+	return nil
+}
