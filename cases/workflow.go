@@ -174,7 +174,7 @@ type Outcome struct {
 type Transition struct {
 	Action   Action  `json:"action"`
 	From     []State `json:"from"`
-	To       State   `json:"to"` // the usual target; "" when the case stays where it is (or several targets)
+	To       State   `json:"to,omitempty"` // the usual target; "" when the case stays where it is (or several targets)
 	Who      []Who   `json:"who"`
 	Params   string  `json:"params"`
 	Requires string  `json:"requires"`

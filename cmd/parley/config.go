@@ -88,7 +88,7 @@ func settings() []setting {
 		s("log-level", "info", "log level: debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 		s("log-format", "text", "log format: text or json", func(c *Config) *string { return &c.LogFormat }),
 		s("timezone", "Asia/Shanghai", "time zone of the working-day calendar and of deadlines", func(c *Config) *string { return &c.Timezone }),
-		s("holidays-file", "", "extra holiday file (lines \"YYYY-MM-DD holiday|workday [name]\") on top of the built-in mainland China calendar", func(c *Config) *string { return &c.HolidaysFile }),
+		s("holidays-file", "", "extra holiday file (lines \"YYYY-MM-DD holiday [name]\" or \"YYYY-MM-DD workday [name]\") on top of the built-in mainland China calendar", func(c *Config) *string { return &c.HolidaysFile }),
 		d("sweep-interval", "1m", "how often the overdue job ends cases past their time limit and returns unanswered referrals", func(c *Config) *time.Duration { return &c.SweepInterval }),
 		d("session-ttl", "12h", "how long a login (staff or party) lasts", func(c *Config) *time.Duration { return &c.SessionTTL }),
 		d("invite-ttl", "168h", "how long a party's invitation link stays valid", func(c *Config) *time.Duration { return &c.InviteTTL }),

@@ -231,7 +231,7 @@ type codeSent struct {
 
 func handleInvitationCode(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !a.limiter.allow("code:"+a.clientIP(r), time.Now()) {
+		if !a.limiter.allow(r.Context(), "code:"+a.clientIP(r)) {
 			fail(w, r, a.log, cases.Errorf(cases.ERATELIMIT, "too many requests from your address: wait a minute"))
 			return
 		}

@@ -167,7 +167,7 @@ type applicationResponse struct {
 
 func handleApplication(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !a.limiter.allow("apply:"+a.clientIP(r), time.Now()) {
+		if !a.limiter.allow(r.Context(), "apply:"+a.clientIP(r)) {
 			fail(w, r, a.log, cases.Errorf(cases.ERATELIMIT, "too many applications from your address: try again later"))
 			return
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/parley-mediation/parley/cases"
 )
@@ -36,6 +37,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDemo(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, getenv, stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "parley", version)
 		return nil
@@ -54,6 +57,7 @@ usage:
   parley migrate [flags]     apply database migrations and exit
   parley demo [flags]        seed demo organisations, accounts and a referred case; print how to log in
   parley audit verify CASE   verify a case's audit trail (CASE is its ID or number); exit 1 if broken
+  parley healthcheck         exit 0 when the server on this machine (at -addr) is ready
   parley version             print the version
 
 Every flag can also be set with its PARLEY_* environment variable: parley serve -h lists them.
@@ -156,6 +160,47 @@ func redactURL(s string) string {
 	return s
 }
 
+// openRedis connects to Redis and checks that it answers.
+func openRedis(ctx context.Context, rawURL string) (*redis.Client, error) {
+	opts, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, exitError{2, "redis-url: " + err.Error()}
+	}
+	rdb := redis.NewClient(opts)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis %s unreachable: %w", redactURL(rawURL), err)
+	}
+	return rdb, nil
+}
+
+// runHealthcheck asks a running server on this machine whether it is up (for container health checks).
+func runHealthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, _, err := parseConfig("healthcheck", args, getenv, stderr)
+	if err != nil {
+		return exitError{2, err.Error()}
+	}
+	_, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return exitError{2, "addr: " + err.Error()}
+	}
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(hctx, "GET", "http://127.0.0.1:"+port+"/readyz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return exitError{1, "not reachable: " + err.Error()}
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return exitError{1, fmt.Sprintf("not ready: %s", resp.Status)}
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
+}
+
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	b, _, err := open(ctx, "migrate", args, getenv, stderr, true)
 	if err != nil {
@@ -208,7 +253,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer b.close()
 	cfg, logger := b.cfg, b.log
-	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: newLimiter(20, 10), started: time.Now()}
+	var lim limiter = newLimiter(20, 10)
+	if cfg.RedisURL != "" {
+		rdb, err := openRedis(ctx, cfg.RedisURL)
+		if err != nil {
+			return err
+		}
+		defer rdb.Close()
+		lim = &redisLimiter{rdb: rdb, perMinute: 20, log: logger}
+		logger.Info("sharing state through redis", "url", redactURL(cfg.RedisURL))
+	}
+	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, started: time.Now()}
 	handler := NewServer(a, nil)
 
 	ln, err := net.Listen("tcp", cfg.Addr)

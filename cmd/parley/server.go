@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/parley-mediation/parley/cases"
 )
 
@@ -21,7 +23,7 @@ type app struct {
 	log     *slog.Logger
 	store   *cases.Store
 	notify  Notifier
-	limiter *limiter
+	limiter limiter
 	started time.Time
 	extra   []route // routes added by later wiring (rooms, signing, web)
 }
@@ -167,8 +169,13 @@ func (a *app) clientIP(r *http.Request) string {
 	return host
 }
 
-// limiter is a small per-key token bucket for public endpoints that create things.
-type limiter struct {
+// limiter caps how often one client may call a public endpoint that creates things or sends messages.
+type limiter interface {
+	allow(ctx context.Context, key string) bool
+}
+
+// memLimiter is a per-key token bucket in this process (a single node).
+type memLimiter struct {
 	mu      sync.Mutex
 	rate    float64 // tokens per second
 	burst   float64
@@ -180,12 +187,12 @@ type bucket struct {
 	last   time.Time
 }
 
-func newLimiter(perMinute, burst int) *limiter {
-	return &limiter{rate: float64(perMinute) / 60, burst: float64(burst), buckets: map[string]*bucket{}}
+func newLimiter(perMinute, burst int) *memLimiter {
+	return &memLimiter{rate: float64(perMinute) / 60, burst: float64(burst), buckets: map[string]*bucket{}}
 }
 
-// allow takes a token for key, reporting whether one was left.
-func (l *limiter) allow(key string, now time.Time) bool {
+func (l *memLimiter) allow(ctx context.Context, key string) bool {
+	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.buckets) > 10000 {
@@ -209,8 +216,28 @@ func (l *limiter) allow(key string, now time.Time) bool {
 	return true
 }
 
+// redisLimiter counts calls per key and minute in Redis, so every node sees the same limit.
+type redisLimiter struct {
+	rdb       *redis.Client
+	perMinute int64
+	log       *slog.Logger
+}
+
+func (l *redisLimiter) allow(ctx context.Context, key string) bool {
+	k := fmt.Sprintf("parley:limit:%s:%d", key, time.Now().Unix()/60)
+	pipe := l.rdb.TxPipeline()
+	incr := pipe.Incr(ctx, k)
+	pipe.Expire(ctx, k, 2*time.Minute)
+	if _, err := pipe.Exec(ctx); err != nil {
+		l.log.Warn("rate limiter: redis unavailable, allowing", "err", err)
+		return true
+	}
+	return incr.Val() <= l.perMinute
+}
+
 // setSessionCookie gives the browser a session cookie.
 func (a *app) setSessionCookie(w http.ResponseWriter, ws *cases.WebSession) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: string(ws.Token), Path: "/", Expires: ws.ExpiresAt,
+	// MaxAge rather than Expires: the browser's clock need not agree with ours.
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: string(ws.Token), Path: "/", MaxAge: int(a.cfg.SessionTTL / time.Second),
 		HttpOnly: true, Secure: a.cfg.CookieSecure, SameSite: http.SameSiteLaxMode})
 }

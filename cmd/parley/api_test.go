@@ -1,0 +1,606 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/cases/casestest"
+)
+
+// captureNotifier keeps every notice so tests can read one-time codes and links.
+type captureNotifier struct {
+	mu   sync.Mutex
+	msgs []Message
+}
+
+func (n *captureNotifier) Notify(ctx context.Context, m Message) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.msgs = append(n.msgs, m)
+	return nil
+}
+
+func (n *captureNotifier) Channel(string) string { return "test" }
+
+var codeRE = regexp.MustCompile(`验证码是 (\d{6})`)
+
+func (n *captureNotifier) lastCode(t *testing.T, to string) string {
+	t.Helper()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i := len(n.msgs) - 1; i >= 0; i-- {
+		if n.msgs[i].To == to {
+			if m := codeRE.FindStringSubmatch(n.msgs[i].Body); m != nil {
+				return m[1]
+			}
+		}
+	}
+	t.Fatalf("no code sent to %s", to)
+	return ""
+}
+
+// testEnv is a running API over a fresh schema with a populated world.
+type testEnv struct {
+	t      *testing.T
+	srv    *httptest.Server
+	app    *app
+	store  *cases.Store
+	clock  *casestest.Clock
+	w      *casestest.World
+	notify *captureNotifier
+}
+
+func newTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	store, clock := casestest.Store(t, time.Date(2026, 11, 16, 2, 0, 0, 0, time.UTC))
+	cfg, _, err := parseConfig("serve", nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &captureNotifier{}
+	a := &app{cfg: cfg, log: slog.New(slog.DiscardHandler), store: store, notify: n, limiter: newLimiter(6000, 1000), started: time.Now()}
+	srv := httptest.NewServer(NewServer(a, nil))
+	t.Cleanup(srv.Close)
+	return &testEnv{t: t, srv: srv, app: a, store: store, clock: clock, w: casestest.Populate(t, store), notify: n}
+}
+
+// client is an HTTP client acting as one principal: a cookie session (with its CSRF token) or an API token.
+type client struct {
+	env    *testEnv
+	http   *http.Client
+	csrf   string
+	bearer string
+}
+
+func (e *testEnv) anonymous() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{env: e, http: &http.Client{Jar: jar}}
+}
+
+func (e *testEnv) login(p cases.Principal) *client {
+	e.t.Helper()
+	acc, err := e.store.Account(context.Background(), p.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c := e.anonymous()
+	var out loginResponse
+	if st := c.do("POST", "/api/v1/auth/login", loginRequest{acc.Username, e.w.Password}, &out); st != 200 {
+		e.t.Fatalf("login %s: status %d", acc.Username, st)
+	}
+	c.csrf = out.CSRFToken
+	return c
+}
+
+// enter logs a party or agent in through an invitation and its one-time code.
+func (e *testEnv) enter(caseID, partyID, agentID string) *client {
+	e.t.Helper()
+	clerk := e.login(e.w.Clerk)
+	var inv invitationResponse
+	if st := clerk.do("POST", "/api/v1/cases/"+caseID+"/invitations", invitationRequest{PartyID: partyID, AgentID: agentID}, &inv); st != 201 {
+		e.t.Fatalf("invite: %d", st)
+	}
+	tok := strings.TrimPrefix(inv.Link, e.app.cfg.BaseURL+"/join/")
+	c := e.anonymous()
+	if st := c.do("POST", "/api/v1/invitations/"+tok+"/code", nil, nil); st != 202 {
+		e.t.Fatalf("code: %d", st)
+	}
+	cs, _ := e.store.Case(context.Background(), caseID)
+	phone := cs.Party(partyID).Phone
+	for _, a := range cs.Party(partyID).Agents {
+		if a.ID == agentID {
+			phone = a.Phone
+		}
+	}
+	var me meResponse
+	if st := c.do("POST", "/api/v1/invitations/"+tok+"/verify", verifyRequest{e.notify.lastCode(e.t, phone)}, &me); st != 200 {
+		e.t.Fatalf("verify: %d", st)
+	}
+	c.csrf = me.CSRFToken
+	return c
+}
+
+func (e *testEnv) token(p cases.Principal) *client {
+	e.t.Helper()
+	_, secret, err := e.store.CreateAPIToken(context.Background(), p.ID, "court system", 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c := e.anonymous()
+	c.bearer = string(secret)
+	return c
+}
+
+// do sends a request with a JSON body (nil for none) and decodes a JSON answer into out (when not nil). It
+// returns the status.
+func (c *client) do(method, path string, body, out any) int {
+	c.env.t.Helper()
+	st, raw := c.raw(method, path, body)
+	if out != nil && st < 300 && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			c.env.t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
+		}
+	}
+	return st
+}
+
+func (c *client) raw(method, path string, body any) (int, []byte) {
+	c.env.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.env.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.env.srv.URL+path, rd)
+	if err != nil {
+		c.env.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.csrf != "" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.env.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw
+}
+
+// fixture is the world the matrix test acts on: a case in mediation accepted by Mediator, both parties
+// consented, a live session.
+type fixture struct {
+	*testEnv
+	c       *cases.Case
+	session *cases.Session
+	n       int
+}
+
+func (f *fixture) uniq() int { f.n++; return f.n }
+
+func newFixture(t *testing.T) *fixture {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	w := e.w
+	c, err := e.store.CreateCase(ctx, w.Clerk, casestest.NewCase(cases.SourceDelegated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAct := func(p cases.Principal, a cases.Action, in cases.Params) {
+		res, err := e.store.Act(ctx, p, c.ID, a, in)
+		if err != nil {
+			t.Fatalf("%s: %v", a, err)
+		}
+		c = res.Case
+	}
+	yes := true
+	mustAct(w.Clerk, cases.ActRefer, cases.Params{OrganisationID: w.Org.ID, MediatorIDs: []string{w.Mediator.ID}})
+	mustAct(w.Mediator, cases.ActAccept, cases.Params{})
+	mustAct(w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: c.Parties[0].ID, Note: "书面同意"})
+	mustAct(w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: c.Parties[1].ID, Note: "书面同意"})
+	ss, err := e.store.CreateSession(ctx, w.Mediator, c.ID, cases.NewSession{Title: "调解", Start: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{testEnv: e, c: c, session: ss}
+}
+
+func (f *fixture) newSession(start bool) string {
+	// Parties added by earlier calls must consent before a session can be held.
+	c, err := f.store.Case(context.Background(), f.c.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	yes := true
+	for _, p := range c.Parties {
+		if !p.ConsentOnline {
+			if _, err := f.store.Act(context.Background(), f.w.Clerk, c.ID, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: p.ID, Note: "书面同意"}); err != nil {
+				f.t.Fatal(err)
+			}
+		}
+	}
+	ss, err := f.store.CreateSession(context.Background(), f.w.Mediator, f.c.ID, cases.NewSession{Start: start})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return ss.ID
+}
+
+func (f *fixture) newMediator() string {
+	a, err := f.store.CreateAccount(context.Background(), cases.NewAccount{OrgID: f.w.Org.ID, Role: cases.RoleMediator, Username: fmt.Sprintf("fresh%d", f.uniq()), DisplayName: "新调解员", Password: f.w.Password})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return a.ID
+}
+
+func (f *fixture) newRecommendation() string {
+	e, err := f.store.Recommend(context.Background(), f.w.Officer, cases.Recommendation{CourtID: f.w.Court.ID, MediatorID: f.newMediator()})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return e.ID
+}
+
+func (f *fixture) newInvitation() string {
+	_, tok, err := f.store.CreateInvitation(context.Background(), f.w.Clerk, f.c.ID, f.c.Parties[0].ID, "", time.Hour)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return string(tok)
+}
+
+// roles are the callers the matrix walks.
+var roles = []string{"anonymous", "admin", "ip_officer", "clerk", "judge", "other_clerk", "org_admin", "mediator", "other_mediator", "party", "agent", "api_token"}
+
+// matrixCall is one endpoint of the matrix: how to reach it with fresh fixtures, what to send, and which roles
+// the authorisation rules allow. A denied call answers 401, 403 or 404; an allowed one anything else.
+type matrixCall struct {
+	route string
+	path  func(f *fixture) string
+	body  func(f *fixture, role string) any
+	allow []string
+	fresh bool // use a fresh login (the call ends it)
+}
+
+var (
+	everyone  = roles
+	loggedIn  = []string{"admin", "ip_officer", "clerk", "judge", "other_clerk", "org_admin", "mediator", "other_mediator", "party", "agent", "api_token"}
+	allStaff  = []string{"admin", "ip_officer", "clerk", "judge", "other_clerk", "org_admin", "mediator", "other_mediator", "api_token"}
+	viewers   = []string{"admin", "clerk", "judge", "org_admin", "mediator", "party", "agent", "api_token"}
+	staffView = []string{"admin", "clerk", "judge", "org_admin", "mediator", "api_token"}
+	editors   = []string{"clerk", "org_admin", "mediator", "api_token"}
+)
+
+func fixed(p string) func(*fixture) string { return func(*fixture) string { return p } }
+
+func matrix() []matrixCall {
+	caseP := func(suffix string) func(*fixture) string {
+		return func(f *fixture) string { return "/api/v1/cases/" + f.c.ID + suffix }
+	}
+	sessP := func(suffix string) func(*fixture) string {
+		return func(f *fixture) string { return "/api/v1/sessions/" + f.session.ID + suffix }
+	}
+	newCase := func(f *fixture, role string) any {
+		n := casestest.NewCase(cases.SourceDelegated)
+		switch role {
+		case "admin":
+			n.CourtID = f.w.Court.ID
+		case "org_admin":
+			n.Source, n.OrganisationID = cases.SourceDirect, f.w.Org.ID
+		}
+		return n
+	}
+	return []matrixCall{
+		{route: "GET /healthz", path: fixed("/healthz"), allow: everyone},
+		{route: "GET /readyz", path: fixed("/readyz"), allow: everyone},
+		{route: "GET /api/v1/workflow", path: fixed("/api/v1/workflow"), allow: everyone},
+		{route: "GET /api/v1/openapi.json", path: fixed("/api/v1/openapi.json"), allow: everyone},
+		{route: "POST /api/v1/auth/login", path: fixed("/api/v1/auth/login"), body: func(f *fixture, _ string) any {
+			acc, _ := f.store.Account(context.Background(), f.w.Judge.ID)
+			return loginRequest{acc.Username, f.w.Password}
+		}, allow: everyone, fresh: true},
+		{route: "POST /api/v1/auth/logout", path: fixed("/api/v1/auth/logout"), allow: loggedIn, fresh: true},
+		{route: "GET /api/v1/auth/me", path: fixed("/api/v1/auth/me"), allow: loggedIn},
+		{route: "POST /api/v1/auth/password", path: fixed("/api/v1/auth/password"), body: func(*fixture, string) any { return passwordRequest{"not the password", "a new password 123"} }, allow: allStaff},
+		{route: "GET /api/v1/auth/tokens", path: fixed("/api/v1/auth/tokens"), allow: allStaff},
+		{route: "POST /api/v1/auth/tokens", path: fixed("/api/v1/auth/tokens"), body: func(*fixture, string) any { return tokenRequest{Name: "integration"} }, allow: allStaff},
+		{route: "DELETE /api/v1/auth/tokens/{id}", path: func(f *fixture) string {
+			t, _, _ := f.store.CreateAPIToken(context.Background(), f.w.Clerk.ID, "to revoke", 0)
+			return "/api/v1/auth/tokens/" + t.ID
+		}, allow: []string{"clerk", "api_token"}},
+		{route: "GET /api/v1/invitations/{token}", path: func(f *fixture) string { return "/api/v1/invitations/" + f.newInvitation() }, allow: everyone},
+		{route: "POST /api/v1/invitations/{token}/code", path: func(f *fixture) string { return "/api/v1/invitations/" + f.newInvitation() + "/code" }, allow: everyone},
+		{route: "POST /api/v1/invitations/{token}/verify", path: func(f *fixture) string { return "/api/v1/invitations/" + f.newInvitation() + "/verify" },
+			body: func(*fixture, string) any { return verifyRequest{"123456"} }, allow: everyone},
+		{route: "GET /api/v1/organisations", path: fixed("/api/v1/organisations"), allow: allStaff},
+		{route: "POST /api/v1/organisations", path: fixed("/api/v1/organisations"), body: func(f *fixture, role string) any {
+			return cases.NewOrganisation{Kind: cases.OrgCourt, Name: fmt.Sprintf("测试法院%d", f.uniq()), Region: "北京市"}
+		}, allow: []string{"admin"}},
+		{route: "GET /api/v1/organisations/{id}", path: func(f *fixture) string { return "/api/v1/organisations/" + f.w.Court.ID }, allow: allStaff},
+		{route: "GET /api/v1/accounts", path: fixed("/api/v1/accounts"), allow: []string{"admin", "org_admin"}},
+		{route: "POST /api/v1/accounts", path: fixed("/api/v1/accounts"), body: func(f *fixture, role string) any {
+			return cases.NewAccount{OrgID: f.w.Org.ID, Role: cases.RoleMediator, Username: fmt.Sprintf("new%d", f.uniq()), DisplayName: "新人", Password: "a long password"}
+		}, allow: []string{"admin", "org_admin"}},
+		{route: "POST /api/v1/accounts/{id}/disable", path: func(f *fixture) string { return "/api/v1/accounts/" + f.newMediator() + "/disable" }, allow: []string{"admin", "org_admin"}},
+		{route: "POST /api/v1/accounts/{id}/enable", path: func(f *fixture) string { return "/api/v1/accounts/" + f.newMediator() + "/enable" }, allow: []string{"admin", "org_admin"}},
+		{route: "GET /api/v1/mediators", path: fixed("/api/v1/mediators?specialty=patent"), allow: loggedIn},
+		{route: "GET /api/v1/mediators/{id}", path: func(f *fixture) string { return "/api/v1/mediators/" + f.w.Mediator.ID }, allow: loggedIn},
+		{route: "PUT /api/v1/mediators/{id}/profile", path: func(f *fixture) string { return "/api/v1/mediators/" + f.w.Mediator.ID + "/profile" },
+			body: func(*fixture, string) any {
+				return cases.ProfileUpdate{Specialties: []string{"patent"}, Background: "专利代理师", Free: true}
+			}, allow: []string{"admin", "org_admin", "mediator"}},
+		{route: "GET /api/v1/roster", path: fixed("/api/v1/roster"), allow: allStaff},
+		{route: "POST /api/v1/roster", path: fixed("/api/v1/roster"), body: func(f *fixture, role string) any {
+			return cases.Recommendation{CourtID: f.w.Court.ID, MediatorID: f.newMediator()}
+		}, allow: []string{"admin", "ip_officer"}},
+		{route: "POST /api/v1/roster/{id}/confirm", path: func(f *fixture) string { return "/api/v1/roster/" + f.newRecommendation() + "/confirm" }, allow: []string{"clerk", "api_token"}},
+		{route: "POST /api/v1/roster/{id}/remove", path: func(f *fixture) string { return "/api/v1/roster/" + f.newRecommendation() + "/remove" }, allow: []string{"clerk", "api_token"}},
+		{route: "GET /api/v1/cases", path: fixed("/api/v1/cases"), allow: []string{"admin", "clerk", "judge", "other_clerk", "org_admin", "mediator", "other_mediator", "party", "agent", "api_token"}},
+		{route: "POST /api/v1/cases", path: fixed("/api/v1/cases"), body: newCase, allow: []string{"admin", "clerk", "other_clerk", "org_admin", "api_token"}},
+		{route: "POST /api/v1/applications", path: fixed("/api/v1/applications"), body: func(f *fixture, role string) any {
+			n := casestest.NewCase(cases.SourceDirect)
+			return applicationRequest{OrganisationID: f.w.Org.ID, Title: n.Title, DisputeType: n.DisputeType, Summary: n.Summary, Applicant: n.Parties[0], Respondents: n.Parties[1:], ConsentOnline: true}
+		}, allow: everyone},
+		{route: "GET /api/v1/cases/{id}", path: caseP(""), allow: viewers},
+		{route: "PATCH /api/v1/cases/{id}", path: caseP(""), body: func(*fixture, string) any { s := "更新后的案情摘要"; return cases.CasePatch{Summary: &s} }, allow: editors},
+		{route: "POST /api/v1/cases/{id}/parties", path: caseP("/parties"), body: func(*fixture, string) any {
+			return cases.NewParty{Side: cases.Respondent, Kind: cases.PartyPerson, Name: "第三人", Phone: "13700000000"}
+		}, allow: editors},
+		{route: "POST /api/v1/cases/{id}/parties/{party}/agents", path: func(f *fixture) string {
+			return "/api/v1/cases/" + f.c.ID + "/parties/" + f.c.Parties[0].ID + "/agents"
+		},
+			body:  func(*fixture, string) any { return cases.NewAgent{Name: "代理人", Phone: "13600000000"} },
+			allow: []string{"clerk", "org_admin", "mediator", "party", "api_token"}},
+		{route: "POST /api/v1/cases/{id}/actions/{action}", path: caseP("/actions/consent_online"), body: func(f *fixture, role string) any {
+			yes := true
+			if role == "party" || role == "agent" {
+				return cases.Params{Consent: &yes}
+			}
+			return cases.Params{Consent: &yes, PartyID: f.c.Parties[0].ID, Note: "电话确认"}
+		}, allow: []string{"clerk", "mediator", "party", "agent", "api_token"}},
+		{route: "GET /api/v1/cases/{id}/events", path: caseP("/events"), allow: viewers},
+		{route: "GET /api/v1/cases/{id}/audit", path: caseP("/audit"), allow: staffView},
+		{route: "POST /api/v1/cases/{id}/invitations", path: caseP("/invitations"), body: func(f *fixture, role string) any {
+			return invitationRequest{PartyID: f.c.Parties[1].ID, Send: true}
+		}, allow: editors},
+		{route: "GET /api/v1/cases/{id}/sessions", path: caseP("/sessions"), allow: viewers},
+		{route: "POST /api/v1/cases/{id}/sessions", path: caseP("/sessions"), body: func(*fixture, string) any { return cases.NewSession{Title: "第二次调解"} }, allow: []string{"mediator"}},
+		{route: "GET /api/v1/sessions/live", path: fixed("/api/v1/sessions/live"), allow: allStaff},
+		{route: "GET /api/v1/sessions/{id}", path: sessP(""), allow: viewers},
+		{route: "POST /api/v1/sessions/{id}/start", path: func(f *fixture) string { return "/api/v1/sessions/" + f.newSession(false) + "/start" }, allow: []string{"mediator"}},
+		{route: "POST /api/v1/sessions/{id}/end", path: func(f *fixture) string { return "/api/v1/sessions/" + f.newSession(true) + "/end" }, allow: []string{"mediator"}},
+		{route: "GET /api/v1/sessions/{id}/record", path: sessP("/record"), allow: staffView},
+		{route: "PUT /api/v1/sessions/{id}/record", path: func(f *fixture) string { return "/api/v1/sessions/" + f.newSession(true) + "/record" },
+			body: func(*fixture, string) any { return cases.SessionRecord{Facts: "双方陈述了各自意见"} }, allow: []string{"mediator"}},
+		{route: "GET /api/v1/stats", path: fixed("/api/v1/stats"), allow: allStaff},
+	}
+}
+
+func (f *fixture) clientFor(role string) *client {
+	w := f.w
+	switch role {
+	case "anonymous":
+		return f.anonymous()
+	case "admin":
+		return f.login(w.Admin)
+	case "ip_officer":
+		return f.login(w.Officer)
+	case "clerk":
+		return f.login(w.Clerk)
+	case "judge":
+		return f.login(w.Judge)
+	case "other_clerk":
+		return f.login(w.OtherClerk)
+	case "org_admin":
+		return f.login(w.OrgAdmin)
+	case "mediator":
+		return f.login(w.Mediator)
+	case "other_mediator":
+		return f.login(w.OtherMediator)
+	case "party":
+		return f.enter(f.c.ID, f.c.Parties[0].ID, "")
+	case "agent":
+		return f.enter(f.c.ID, f.c.Parties[1].ID, f.c.Parties[1].Agents[0].ID)
+	case "api_token":
+		return f.token(w.Clerk)
+	}
+	f.t.Fatalf("unknown role %s", role)
+	return nil
+}
+
+// TestAuthorisationMatrix walks every endpoint × every role and asserts allow or deny; every answer that was
+// allowed is also checked against the endpoint's schema in the OpenAPI document.
+func TestAuthorisationMatrix(t *testing.T) {
+	f := newFixture(t)
+	calls := matrix()
+	// Every route is in the matrix, and the matrix names no route that does not exist.
+	listed := map[string]bool{}
+	for _, mc := range calls {
+		listed[mc.route] = true
+	}
+	routes := map[string]route{}
+	for _, rt := range f.app.routes() {
+		key := rt.Method + " " + rt.Path
+		routes[key] = rt
+		if !listed[key] {
+			t.Errorf("route %s is missing from the authorisation matrix", key)
+		}
+	}
+	for key := range listed {
+		if _, ok := routes[key]; !ok {
+			t.Errorf("the matrix lists %s, which is not a route", key)
+		}
+	}
+	doc := openAPI(f.app.routes(), f.app.cfg.BaseURL)
+	clients := map[string]*client{}
+	for _, role := range roles {
+		clients[role] = f.clientFor(role)
+	}
+	for _, mc := range calls {
+		method, _, _ := strings.Cut(mc.route, " ")
+		for _, role := range roles {
+			c := clients[role]
+			if mc.fresh {
+				c = f.clientFor(role)
+			}
+			path := mc.path(f)
+			var body any
+			if mc.body != nil {
+				body = mc.body(f, role)
+			}
+			st, raw := c.raw(method, path, body)
+			denied := st == 401 || st == 403 || st == 404
+			want := slices.Contains(mc.allow, role)
+			if denied == want {
+				verdict := "denied"
+				if !denied {
+					verdict = "allowed"
+				}
+				t.Errorf("%s as %s: %s with %d %s, want the opposite", mc.route, role, verdict, st, truncate(raw))
+				continue
+			}
+			if st >= 500 {
+				t.Errorf("%s as %s: status %d %s", mc.route, role, st, truncate(raw))
+			}
+			if st < 300 && len(raw) > 0 && routes[mc.route].Resp != nil {
+				if err := validateJSON(doc, responseSchema(doc, routes[mc.route]), raw); err != nil {
+					t.Errorf("%s as %s: the answer does not match the OpenAPI document: %v", mc.route, role, err)
+				}
+			}
+		}
+	}
+}
+
+func truncate(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "…"
+	}
+	return string(b)
+}
+
+func responseSchema(doc map[string]any, rt route) map[string]any {
+	op := doc["paths"].(map[string]any)[rt.Path].(map[string]any)[strings.ToLower(rt.Method)].(map[string]any)
+	resp := op["responses"].(map[string]any)[itoa3(rt.Status)].(map[string]any)
+	return resp["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)
+}
+
+// validateJSON checks a JSON document against the subset of JSON Schema the generator emits.
+func validateJSON(doc map[string]any, schema map[string]any, raw []byte) error {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	return validate(doc, schema, v, "$")
+}
+
+func validate(doc map[string]any, s map[string]any, v any, at string) error {
+	if ref, ok := s["$ref"].(string); ok {
+		name := strings.TrimPrefix(ref, "#/components/schemas/")
+		s = doc["components"].(map[string]any)["schemas"].(map[string]any)[name].(map[string]any)
+	}
+	if v == nil {
+		if s["nullable"] == true || s["type"] == nil {
+			return nil
+		}
+		return fmt.Errorf("%s is null", at)
+	}
+	switch s["type"] {
+	case "object":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s is not an object", at)
+		}
+		props, _ := s["properties"].(map[string]any)
+		if req, ok := s["required"].([]string); ok {
+			for _, r := range req {
+				if _, ok := m[r]; !ok {
+					return fmt.Errorf("%s lacks required %q", at, r)
+				}
+			}
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if props != nil {
+				if ps, ok := props[k]; ok {
+					if err := validate(doc, ps.(map[string]any), m[k], at+"."+k); err != nil {
+						return err
+					}
+					continue
+				}
+			}
+			if ap, ok := s["additionalProperties"]; ok {
+				if ap == false {
+					return fmt.Errorf("%s has %q, which the document does not list", at, k)
+				}
+				if aps, ok := ap.(map[string]any); ok {
+					if err := validate(doc, aps, m[k], at+"."+k); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	case "array":
+		a, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("%s is not an array", at)
+		}
+		for i, e := range a {
+			if err := validate(doc, s["items"].(map[string]any), e, fmt.Sprintf("%s[%d]", at, i)); err != nil {
+				return err
+			}
+		}
+	case "string":
+		str, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("%s is not a string", at)
+		}
+		if enum, ok := s["enum"].([]string); ok && !slices.Contains(enum, str) {
+			return fmt.Errorf("%s = %q is not one of %v", at, str, enum)
+		}
+	case "integer":
+		n, ok := v.(json.Number)
+		if _, err := n.Int64(); !ok || err != nil {
+			return fmt.Errorf("%s is not an integer", at)
+		}
+	case "number":
+		if _, ok := v.(json.Number); !ok {
+			return fmt.Errorf("%s is not a number", at)
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			return fmt.Errorf("%s is not a boolean", at)
+		}
+	}
+	return nil
+}
