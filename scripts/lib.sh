@@ -58,11 +58,13 @@ ensure_postgres() {
     for _ in $(seq 1 30); do pg_ready && break; sleep 1; done
     pg_ready || { echo "PostgreSQL did not start" >&2; return 1; }
   fi
-  if ! psql -h "$PG_HOST" -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1; then
+  # The browser tests run inside a network namespace and reach PostgreSQL through its Unix socket.
+  if ! psql -h "$PG_HOST" -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1 ||
+     ! psql -h /var/run/postgresql -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1; then
     local hba; hba="$(as_root su postgres -c "psql -tAc 'show hba_file'" 2>/dev/null || true)"
     if [ -n "$hba" ] && [ -f "$hba" ]; then
-      log "allowing passwordless local TCP connections for user postgres in $hba"
-      as_root sed -i '1i host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
+      log "allowing passwordless local connections for user postgres in $hba"
+      as_root sed -i '1i local all postgres trust\nhost all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
       as_root su postgres -c "psql -tAc 'select pg_reload_conf()'" >/dev/null
       sleep 1
     fi
