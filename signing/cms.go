@@ -107,8 +107,8 @@ func mustMarshal(v any) []byte {
 }
 
 func derOID(o asn1.ObjectIdentifier) []byte { return mustMarshal(o) }
-func derInt(i *big.Int) []byte           { return mustMarshal(i) }
-func derOctets(b []byte) []byte          { return der(0x04, b) }
+func derInt(i *big.Int) []byte              { return mustMarshal(i) }
+func derOctets(b []byte) []byte             { return der(0x04, b) }
 
 // derGeneralizedTime encodes t (UTC, whole seconds) as GeneralizedTime.
 func derGeneralizedTime(t time.Time) []byte {
@@ -157,13 +157,13 @@ func signatureAlgorithm(pub crypto.PublicKey) ([]byte, error) {
 
 // signerInfoConfig is what assembleSignedData needs.
 type cmsParts struct {
-	contentType  asn1.ObjectIdentifier
-	content      []byte // encapsulated content; nil for detached
-	signedAttrs  []byte // DER SET OF, as returned by signedAttributes
-	signature    []byte // signature value (DER for ECDSA)
-	unsigned     [][]byte
-	cert         *x509.Certificate
-	certs        []*x509.Certificate // all certificates to embed, signer first
+	contentType asn1.ObjectIdentifier
+	content     []byte // encapsulated content; nil for detached
+	signedAttrs []byte // DER SET OF, as returned by signedAttributes
+	signature   []byte // signature value (DER for ECDSA)
+	unsigned    [][]byte
+	cert        *x509.Certificate
+	certs       []*x509.Certificate // all certificates to embed, signer first
 }
 
 // assembleSignedData builds a ContentInfo holding the SignedData.
@@ -232,8 +232,8 @@ type cmsSignedData struct {
 	Version          int
 	DigestAlgorithms asn1.RawValue
 	EncapContentInfo cmsEncap
-	Certificates     asn1.RawValue `asn1:"optional,tag:0"`
-	CRLs             asn1.RawValue `asn1:"optional,tag:1"`
+	Certificates     asn1.RawValue   `asn1:"optional,tag:0"`
+	CRLs             asn1.RawValue   `asn1:"optional,tag:1"`
 	SignerInfos      []cmsSignerInfo `asn1:"set"`
 }
 

@@ -346,12 +346,12 @@ func glyphComponents(g []byte) (gids, offsets []int) {
 
 // fontSubset is an embeddable subset: glyph i of the subset is CID i.
 type fontSubset struct {
-	data    []byte         // the subset font program (FontFile2)
-	cid     map[rune]int   // rune → CID (new glyph ID)
-	runes   map[int]rune   // CID → rune, for ToUnicode
-	widths  []int          // per CID, in 1/1000 em
-	tag     string         // six-letter subset tag
-	missing []rune         // runes the font cannot show (drawn as .notdef)
+	data    []byte       // the subset font program (FontFile2)
+	cid     map[rune]int // rune → CID (new glyph ID)
+	runes   map[int]rune // CID → rune, for ToUnicode
+	widths  []int        // per CID, in 1/1000 em
+	tag     string       // six-letter subset tag
+	missing []rune       // runes the font cannot show (drawn as .notdef)
 	font    *ttf
 }
 
