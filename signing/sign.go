@@ -508,3 +508,34 @@ func Sign(ctx context.Context, pdf []byte, req Request, key crypto.Signer, ts Ti
 	}
 	return Finish(ctx, pdf, p, sig, ts)
 }
+
+// ParseDeviceKey parses a device public key exported with WebCrypto exportKey("spki") and checks that it is
+// an ECDSA P-256 or P-384 key.
+func ParseDeviceKey(spki []byte) (*ecdsa.PublicKey, error) {
+	k, err := x509.ParsePKIXPublicKey(spki)
+	if err != nil {
+		return nil, fmt.Errorf("signing: device key: %w", err)
+	}
+	ec, ok := k.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("signing: device key is %T, want ECDSA", k)
+	}
+	if n := ec.Curve.Params().Name; n != "P-256" && n != "P-384" {
+		return nil, fmt.Errorf("signing: device key curve %s, want P-256 or P-384", n)
+	}
+	return ec, nil
+}
+
+// VerifyDeviceSignature checks a WebCrypto ECDSA signature (raw r‖s or DER) over msg with SHA-256; use it for a
+// proof of possession before a certificate is issued for a device key.
+func VerifyDeviceSignature(pub *ecdsa.PublicKey, msg, sig []byte) error {
+	der, err := normaliseSignature(pub, sig)
+	if err != nil {
+		return err
+	}
+	h := sha256.Sum256(msg)
+	if !ecdsa.VerifyASN1(pub, h[:], der) {
+		return ErrBadSignature
+	}
+	return nil
+}
