@@ -444,7 +444,7 @@ func compareRevisions(prev, cur *pdfDoc, addsSig bool) string {
 		}
 	}
 	_, afRef := prev.acroForm()
-	changed := 0
+	changed, dssChanged := 0, false
 	nums := make([]int, 0, len(cur.ctx.Table))
 	for n := range cur.ctx.Table {
 		nums = append(nums, n)
@@ -495,6 +495,7 @@ func compareRevisions(prev, cur *pdfDoc, addsSig bool) string {
 					return "is not a signature: changes the document catalog: " + why
 				}
 			}
+			dssChanged = dssChanged || !sameObject(od["DSS"], nd["DSS"])
 		case afRef != nil && num == afRef.num:
 			if !addsSig {
 				return "changes the form without adding a signature"
@@ -523,7 +524,7 @@ func compareRevisions(prev, cur *pdfDoc, addsSig bool) string {
 				return fmt.Sprintf("changes signature field object %d: %s", num, why)
 			}
 		case oIsDict && nIsDict && typeName(od) == "DSS":
-			// Validation data may be rewritten.
+			dssChanged = true // validation data may be rewritten
 		case growable[num]:
 			oa, _ := ov.(types.Array)
 			na, _ := nv.(types.Array)
@@ -537,14 +538,8 @@ func compareRevisions(prev, cur *pdfDoc, addsSig bool) string {
 			return fmt.Sprintf("changes object %d (%s)", num, describe(ov))
 		}
 	}
-	if !addsSig && changed == 0 {
-		return "is an empty update after the signature"
-	}
-	if !addsSig {
-		// Only /DSS may have changed (checked above); make sure something points at it.
-		if _, ok := cur.catalog()["DSS"]; !ok {
-			return "is not a signature or validation-data update"
-		}
+	if !addsSig && (changed == 0 || !dssChanged) {
+		return "is an unsigned update that adds neither a signature nor validation data"
 	}
 	return ""
 }
