@@ -3,6 +3,7 @@ package signing
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,9 @@ type Appearance struct {
 	Role  string          // printed role, e.g. 申请人 or Applicant
 	Lang  string          // "zh" (default) or "en", for the time line
 	Font  *Font           // font for the text; required when Name, Role or the time line has text
+	// Seal draws, when there is no Image, a round red seal: Name along the rim, a star, Role (e.g. 调解专用章)
+	// under it, and the time line below the seal. For organisation seals without a scanned seal image.
+	Seal bool
 	// Location of the time line, e.g. time.FixedZone("CST", 8*3600); the signing time's own zone when nil.
 	Zone *time.Location
 }
@@ -125,6 +129,9 @@ func (u *update) addAppearance(a Appearance, w, h float64, when time.Time) (ref,
 			nameLine += "（" + role + "）"
 		}
 	}
+	if a.Seal && a.Image == nil {
+		return u.addSealAppearance(a, w, h, when)
+	}
 	lines := []string{}
 	if nameLine != "" {
 		lines = append(lines, nameLine)
@@ -177,4 +184,76 @@ func (u *update) addAppearance(a Appearance, w, h float64, when time.Time) (ref,
 		y -= lead
 	}
 	return u.add(stream(fmt.Sprintf("/Type /XObject /Subtype /Form /BBox [0 0 %s %s] /Resources << %s /ProcSet [/PDF /Text /ImageC] >> /Filter /FlateDecode", pdfNum(w), pdfNum(h), res), deflate(c.Bytes()))), nil
+}
+
+// addSealAppearance draws a round seal in vector graphics.
+func (u *update) addSealAppearance(a Appearance, w, h float64, when time.Time) (ref, error) {
+	name := strings.TrimSpace(a.Name)
+	role := strings.TrimSpace(a.Role)
+	tl := timeLine(when, a.Lang, a.Zone)
+	if a.Font == nil {
+		return ref{}, fmt.Errorf("signing: seal appearance needs a font")
+	}
+	font, fs, err := u.addFont(a.Font, name+role+tl)
+	if err != nil {
+		return ref{}, err
+	}
+	const margin = 2.0
+	tsize := min(7.5, h/9)
+	if tw := a.Font.textWidth(tl, tsize); tw > w-2*margin {
+		tsize *= (w - 2*margin) / tw
+	}
+	textH := tsize * 1.4
+	d := min(w, h-textH) - 2*margin
+	r := d / 2
+	cx, cy := w/2, textH+(h-textH)/2
+	stroke := max(0.8, r*0.05)
+	var c bytes.Buffer
+	c.WriteString("q 0.80 0.08 0.10 RG 0.80 0.08 0.10 rg\n")
+	// The rim: a circle from four Bézier arcs.
+	k := 0.5523 * (r - stroke/2)
+	rr := r - stroke/2
+	fmt.Fprintf(&c, "%s w %s %s m ", pdfNum(stroke), pdfNum(cx+rr), pdfNum(cy))
+	fmt.Fprintf(&c, "%s %s %s %s %s %s c ", pdfNum(cx+rr), pdfNum(cy+k), pdfNum(cx+k), pdfNum(cy+rr), pdfNum(cx), pdfNum(cy+rr))
+	fmt.Fprintf(&c, "%s %s %s %s %s %s c ", pdfNum(cx-k), pdfNum(cy+rr), pdfNum(cx-rr), pdfNum(cy+k), pdfNum(cx-rr), pdfNum(cy))
+	fmt.Fprintf(&c, "%s %s %s %s %s %s c ", pdfNum(cx-rr), pdfNum(cy-k), pdfNum(cx-k), pdfNum(cy-rr), pdfNum(cx), pdfNum(cy-rr))
+	fmt.Fprintf(&c, "%s %s %s %s %s %s c S\n", pdfNum(cx+k), pdfNum(cy-rr), pdfNum(cx+rr), pdfNum(cy-k), pdfNum(cx+rr), pdfNum(cy))
+	// The star.
+	so, si := r*0.26, r*0.26*0.382
+	for i := 0; i < 10; i++ {
+		rad := so
+		if i%2 == 1 {
+			rad = si
+		}
+		ang := math.Pi/2 + float64(i)*math.Pi/5
+		op := "l"
+		if i == 0 {
+			op = "m"
+		}
+		fmt.Fprintf(&c, "%s %s %s ", pdfNum(cx+rad*math.Cos(ang)), pdfNum(cy+r*0.05+rad*math.Sin(ang)), op)
+	}
+	c.WriteString("h f\n")
+	// The name along the upper rim, each character upright towards the rim.
+	runes := []rune(name)
+	if n := len(runes); n > 0 {
+		size := min(r*0.3, 2*math.Pi*r*0.62/float64(n))
+		rb := r - 1.6*stroke - size*0.95
+		span := min(4*math.Pi/3, float64(n)*size*1.08/rb)
+		for i, ch := range runes {
+			theta := math.Pi/2 + span/2 - (float64(i)+0.5)*span/float64(n)
+			phi := theta - math.Pi/2
+			cw := a.Font.runeWidth(ch, size)
+			x := cx + rb*math.Cos(theta) - cw/2*math.Cos(phi)
+			y := cy + rb*math.Sin(theta) - cw/2*math.Sin(phi)
+			fmt.Fprintf(&c, "BT /F0 %s Tf %s %s %s %s %s %s Tm %s Tj ET\n", pdfNum(size),
+				pdfNum(math.Cos(phi)), pdfNum(math.Sin(phi)), pdfNum(-math.Sin(phi)), pdfNum(math.Cos(phi)), pdfNum(x), pdfNum(y), encodeText(fs, string(ch)))
+		}
+	}
+	if role != "" {
+		size := min(r*0.2, (1.3*r)/max(1, a.Font.textWidth(role, 1)))
+		fmt.Fprintf(&c, "BT /F0 %s Tf %s %s Td %s Tj ET\n", pdfNum(size), pdfNum(cx-a.Font.textWidth(role, size)/2), pdfNum(cy-r*0.55), encodeText(fs, role))
+	}
+	c.WriteString("Q\n")
+	fmt.Fprintf(&c, "BT /F0 %s Tf 0 0 0 rg %s %s Td %s Tj ET\n", pdfNum(tsize), pdfNum((w-a.Font.textWidth(tl, tsize))/2), pdfNum(margin+tsize*0.3), encodeText(fs, tl))
+	return u.add(stream(fmt.Sprintf("/Type /XObject /Subtype /Form /BBox [0 0 %s %s] /Resources << /Font << /F0 %s >> /ProcSet [/PDF /Text] >> /Filter /FlateDecode", pdfNum(w), pdfNum(h), font), deflate(c.Bytes()))), nil
 }

@@ -641,10 +641,14 @@ func (g *Generator) Completion(c *Completion) (*Document, error) {
 			if len(fp) == 64 {
 				fp = fp[:32] + "\n" + fp[32:]
 			}
-			rows = append(rows, []string{fmt.Sprint(i + 1), s.Name + "\n" + lab.roleName(s.Role), s.IdentityMethod, stamp(s.SignedAt), stamp(s.TimestampAt), fp})
+			ts := s.TimestampAt
+			if !ts.IsZero() && !s.SignedAt.IsZero() {
+				ts = ts.In(s.SignedAt.Location())
+			}
+			rows = append(rows, []string{fmt.Sprint(i + 1), s.Name + "\n" + lab.roleName(s.Role), s.IdentityMethod, stamp(s.SignedAt), stamp(ts), fp})
 		}
 		l.table([]string{"#", lab.signer, lab.idMethod, lab.signedAt, lab.tsAt, lab.certFP},
-			[]float64{0.05, 0.19, 0.17, 0.16, 0.16, 0.27}, rows, sizeTiny)
+			[]float64{0.04, 0.2, 0.16, 0.15, 0.15, 0.30}, rows, sizeTiny)
 		if len(c.Events) > 0 {
 			l.heading(lab.eventsHeading)
 			rows = nil

@@ -171,7 +171,7 @@ func (p *testPKI) sealSign(t testing.TB, pdf []byte, field string, at time.Time)
 	t.Helper()
 	out, err := Sign(context.Background(), pdf, Request{
 		Field:      field,
-		Appearance: Appearance{Name: p.org.Cert.Subject.CommonName, Role: "调解组织", Font: p.font},
+		Appearance: Appearance{Name: p.org.Cert.Subject.CommonName, Role: "调解专用章", Font: p.font, Seal: true},
 		Cert:       p.org.Cert, Chain: p.org.Chain, Time: at, Reason: "调解组织确认",
 		Validation: p.validation(),
 	}, p.org.Key, p.tsaAt(at.Add(time.Second)))

@@ -282,9 +282,16 @@ const (
 	sigBoxH = 66.0
 )
 
+// sealBoxH is the height of an organisation's seal box: room for a round seal of about 36 mm.
+const sealBoxH = 112.0
+
 // signatureBlock draws a label on the left and an empty box on the right and records the box as field name.
 func (l *layout) signatureBlock(name, role, signer string, party int, labelLines []string) {
-	h := max(sigBoxH, float64(len(labelLines))*sizeBody*1.6) + 14
+	boxH := sigBoxH
+	if role == RoleOrganisation {
+		boxH = sealBoxH
+	}
+	h := max(boxH, float64(len(labelLines))*sizeBody*1.6) + 14
 	l.ensure(h)
 	top := l.y
 	for i, s := range labelLines {
@@ -295,11 +302,11 @@ func (l *layout) signatureBlock(name, role, signer string, party int, labelLines
 	l.pdf.SetStrokeColor(190, 190, 190)
 	l.pdf.SetLineWidth(0.4)
 	l.pdf.SetLineType("dashed")
-	l.pdf.RectFromUpperLeftWithStyle(bx, top, sigBoxW, sigBoxH, "D")
+	l.pdf.RectFromUpperLeftWithStyle(bx, top, sigBoxW, boxH, "D")
 	l.pdf.SetLineType("solid")
 	l.fields = append(l.fields, Field{
 		Name: name, Role: role, Signer: signer, Party: party, Page: l.page,
-		Rect: Rect{X1: bx, Y1: pageH - top - sigBoxH, X2: bx + sigBoxW, Y2: pageH - top},
+		Rect: Rect{X1: bx, Y1: pageH - top - boxH, X2: bx + sigBoxW, Y2: pageH - top},
 	})
 	l.y = top + h
 }
