@@ -71,8 +71,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+var (
+	fontOnce sync.Once
+	font     *Font
+	fontErr  error
+)
+
 func newTestPKI() (*testPKI, error) {
-	f, err := FindFont()
+	fontOnce.Do(func() { font, fontErr = FindFont() })
+	f, err := font, fontErr
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 )
 
@@ -68,12 +69,16 @@ func DecodeSignatureImage(data []byte, lim ImageLimits) (*SignatureImage, error)
 func fromImage(img image.Image) (*SignatureImage, error) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
-	nrgba := image.NewNRGBA(image.Rect(0, 0, w, h))
+	nrgba, ok := img.(*image.NRGBA)
+	if !ok || b.Min != (image.Point{}) {
+		nrgba = image.NewNRGBA(image.Rect(0, 0, w, h))
+		draw.Draw(nrgba, nrgba.Bounds(), img, b.Min, draw.Src)
+	}
 	minX, minY, maxX, maxY := w, h, -1, -1
 	for y := 0; y < h; y++ {
+		row := nrgba.Pix[y*nrgba.Stride : y*nrgba.Stride+4*w]
 		for x := 0; x < w; x++ {
-			c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
-			nrgba.SetNRGBA(x, y, c)
+			c := color.NRGBA{row[4*x], row[4*x+1], row[4*x+2], row[4*x+3]}
 			// Ink: visible and not near-white.
 			if c.A > 24 && (int(c.R)+int(c.G)+int(c.B) < 3*235) {
 				minX, minY = min(minX, x), min(minY, y)
@@ -126,7 +131,7 @@ func fromImage(img image.Image) (*SignatureImage, error) {
 // deflate compresses b with zlib (FlateDecode).
 func deflate(b []byte) []byte {
 	var buf bytes.Buffer
-	zw, _ := zlib.NewWriterLevel(&buf, zlib.BestCompression)
+	zw, _ := zlib.NewWriterLevel(&buf, zlib.DefaultCompression)
 	zw.Write(b)
 	zw.Close()
 	return buf.Bytes()

@@ -327,7 +327,7 @@ func canBreak(a, b rune) bool {
 	if strings.ContainsRune(noLineStart, b) || strings.ContainsRune(noLineEnd, a) {
 		return false
 	}
-	return a == ' ' || isWide(a) || isWide(b) || a == '/' || a == '-'
+	return a == ' ' || b == ' ' || isWide(a) || isWide(b) || a == '/' || a == '-'
 }
 
 func (f *Font) runeWidth(r rune, size float64) float64 {

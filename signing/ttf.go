@@ -440,6 +440,7 @@ func (f *ttf) subset(text string) (*fontSubset, error) {
 			tables[tag] = t
 		}
 	}
+	tables["cmap"] = subsetCmap(s.cid)
 	if post := f.tables["post"]; len(post) >= 32 {
 		p := slices.Clone(post[:32])
 		binary.BigEndian.PutUint32(p, 0x00030000)
@@ -506,4 +507,41 @@ func writeSfnt(tables map[string][]byte) []byte {
 		binary.BigEndian.PutUint32(out[headAt+8:], 0xB1B0AFBA-sfntChecksum(out))
 	}
 	return out
+}
+
+// subsetCmap builds a (3,1) format 4 cmap for the BMP runes of the subset: PDF viewers use the CIDToGIDMap, but
+// font tools and some viewers expect a cmap in every TrueType program.
+func subsetCmap(cid map[rune]int) []byte {
+	var codes []int
+	for r, id := range cid {
+		if r < 0xFFFF && id > 0 {
+			codes = append(codes, int(r))
+		}
+	}
+	slices.Sort(codes)
+	codes = codes[:min(len(codes), 4000)] // keeps the subtable length within 16 bits
+	segs := len(codes) + 1
+	sub := make([]byte, 16+8*segs)
+	binary.BigEndian.PutUint16(sub[0:], 4)
+	binary.BigEndian.PutUint16(sub[2:], uint16(len(sub)))
+	binary.BigEndian.PutUint16(sub[6:], uint16(2*segs))
+	es := 0
+	for 1<<(es+1) <= segs {
+		es++
+	}
+	binary.BigEndian.PutUint16(sub[8:], uint16(2<<es))
+	binary.BigEndian.PutUint16(sub[10:], uint16(es))
+	binary.BigEndian.PutUint16(sub[12:], uint16(2*segs-(2<<es)))
+	end, start, delta := 14, 16+2*segs, 16+4*segs
+	for i, c := range codes {
+		binary.BigEndian.PutUint16(sub[end+2*i:], uint16(c))
+		binary.BigEndian.PutUint16(sub[start+2*i:], uint16(c))
+		binary.BigEndian.PutUint16(sub[delta+2*i:], uint16(cid[rune(c)]-c))
+	}
+	last := len(codes)
+	binary.BigEndian.PutUint16(sub[end+2*last:], 0xFFFF)
+	binary.BigEndian.PutUint16(sub[start+2*last:], 0xFFFF)
+	binary.BigEndian.PutUint16(sub[delta+2*last:], 1)
+	hdr := []byte{0, 0, 0, 1, 0, 3, 0, 1, 0, 0, 0, 12}
+	return append(hdr, sub...)
 }
