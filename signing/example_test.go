@@ -26,7 +26,7 @@ func Example() {
 	validation := signing.ValidationData{Certs: tsa.Certificates(), CRLs: [][]byte{crl}}
 
 	doc, err := (&signing.Generator{Font: font}).Agreement(&signing.Agreement{
-		Meta: signing.Meta{DocumentID: "DOC-1", CaseNumber: "(2025)京0108民诉前调1号", VerifyBaseURL: "https://parley.example.cn", Created: now},
+		Meta:      signing.Meta{DocumentID: "DOC-1", CaseNumber: "(2025)京0108民诉前调1号", VerifyBaseURL: "https://parley.example.cn", Created: now},
 		Mediators: []string{"王五"}, Organisation: "某某调解中心",
 		Parties: []signing.Party{
 			{Role: signing.RoleApplicant, Kind: signing.Person, Name: "张三"},
