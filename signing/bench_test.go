@@ -83,6 +83,18 @@ func TestFileGrowth(t *testing.T) {
 	t.Parallel()
 	v := sharedAgreement(t)
 	t.Logf("unsigned agreement: %d bytes", len(v[0]))
+	p := getPKI(t)
+	img, err := DecodeSignatureImage(signingtest.SignaturePNG(1, 600, 240), DefaultImageLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pend, err := Prepare(v[0], Request{Field: "sig-applicant-1", Appearance: Appearance{Image: img, Name: "张三", Role: "申请人", Font: p.font},
+		Cert: p.org.Cert, Chain: p.org.Chain, Time: testNow, Validation: p.validation()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := pend.MarshalBinary()
+	t.Logf("pending state of a device signature: %d bytes of JSON (to be signed: %d bytes)", len(stored), len(pend.ToBeSigned()))
 	fields := []string{"applicant (device, drawn signature)", "respondent's agent (device)", "mediator (device)", "organisation (server key, vector seal)"}
 	for i := 1; i < len(v); i++ {
 		grow := len(v[i]) - len(v[i-1])

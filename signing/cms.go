@@ -155,7 +155,7 @@ func signatureAlgorithm(pub crypto.PublicKey) ([]byte, error) {
 	return nil, fmt.Errorf("signing: unsupported public key type %T", pub)
 }
 
-// signerInfoConfig is what assembleSignedData needs.
+// cmsParts is what assembleSignedData needs.
 type cmsParts struct {
 	contentType asn1.ObjectIdentifier
 	content     []byte // encapsulated content; nil for detached

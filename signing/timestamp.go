@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
@@ -169,7 +170,8 @@ func hashOID(h crypto.Hash) (asn1.ObjectIdentifier, error) {
 	return nil, fmt.Errorf("signing: unsupported hash %v", h)
 }
 
-// HTTPTimestamper asks an RFC 3161 TSA over HTTP (POST application/timestamp-query).
+// HTTPTimestamper asks an RFC 3161 TSA over HTTP (POST application/timestamp-query). Bound the time it may take
+// with the context passed to Finish or Sign.
 type HTTPTimestamper struct {
 	URL    string
 	Client *http.Client // http.DefaultClient when nil
@@ -179,7 +181,14 @@ type HTTPTimestamper struct {
 
 // Timestamp implements Timestamper.
 func (h *HTTPTimestamper) Timestamp(ctx context.Context, digest []byte) ([]byte, error) {
-	nonce := new(big.Int).SetBytes(digest[:8])
+	if len(digest) != sha256.Size {
+		return nil, fmt.Errorf("signing: timestamp request: digest is %d bytes, want a SHA-256 digest", len(digest))
+	}
+	nb := make([]byte, 8)
+	if _, err := rand.Read(nb); err != nil {
+		return nil, fmt.Errorf("signing: timestamp nonce: %w", err)
+	}
+	nonce := new(big.Int).SetBytes(nb)
 	req := &timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: digest, Certificates: true, Nonce: nonce}
 	body, err := req.Marshal()
 	if err != nil {

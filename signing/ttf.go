@@ -352,12 +352,11 @@ type fontSubset struct {
 	widths  []int        // per CID, in 1/1000 em
 	tag     string       // six-letter subset tag
 	missing []rune       // runes the font cannot show (drawn as .notdef)
-	font    *ttf
 }
 
 // subset builds a TrueType font holding .notdef and the glyphs for the given runes (plus composite components).
 func (f *ttf) subset(text string) (*fontSubset, error) {
-	s := &fontSubset{cid: map[rune]int{}, runes: map[int]rune{}, font: f}
+	s := &fontSubset{cid: map[rune]int{}, runes: map[int]rune{}}
 	var runes []rune
 	for _, r := range text {
 		if _, seen := s.cid[r]; seen {
