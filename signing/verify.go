@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
@@ -19,45 +20,81 @@ import (
 type Report struct {
 	// Valid is true when the document has at least one signature, every signature is valid and nothing but
 	// signatures and validation data was added after the first one.
-	Valid      bool
-	Signatures []SignatureReport // in signing order
-	Revisions  int               // incremental updates in the file, counting the original as 1
-	SHA256     string            // hex SHA-256 of the whole file
-	Problems   []string          // problems not tied to one signature
+	Valid      bool              `json:"valid"`
+	Signatures []SignatureReport `json:"signatures"` // in signing order
+	Revisions  int               `json:"revisions"`  // incremental updates in the file, counting the original as 1
+	SHA256     string            `json:"sha256"`     // hex SHA-256 of the whole file
+	Problems   []string          `json:"problems"`   // problems not tied to one signature
 }
 
 // SignatureReport describes one signature.
 type SignatureReport struct {
-	Field        string
-	SignerName   string // certificate CN
-	Role         string // certificate OU
-	CaseNumber   string // certificate SERIALNUMBER
-	Organisation string // certificate O
-	Issuer       string // issuer CN
-	CertSHA256   string // hex fingerprint of the signer certificate
-	SigningTime  time.Time
-	Reason       string
-	Location     string
-	SubFilter    string
+	Field        string    `json:"field"`
+	SignerName   string    `json:"signer_name"`  // certificate CN
+	Role         string    `json:"role"`         // certificate OU
+	CaseNumber   string    `json:"case_number"`  // certificate SERIALNUMBER
+	Organisation string    `json:"organisation"` // certificate O
+	Issuer       string    `json:"issuer"`       // issuer CN
+	CertSHA256   string    `json:"cert_sha256"`  // hex fingerprint of the signer certificate
+	SigningTime  time.Time `json:"signing_time"`
+	Reason       string    `json:"reason"`
+	Location     string    `json:"location"`
+	SubFilter    string    `json:"sub_filter"`
 
-	Timestamp          time.Time // genTime of the signature timestamp; zero without one
-	TimestampAuthority string    // TSA certificate CN
-	TimestampValid     bool      // the token verifies and its imprint is the hash of this signature value
-	TimestampTrusted   bool      // the TSA certificate chains to the roots at genTime
+	Timestamp          time.Time `json:"timestamp"`           // genTime of the signature timestamp; zero without one
+	TimestampAuthority string    `json:"timestamp_authority"` // TSA certificate CN
+	TimestampValid     bool      `json:"timestamp_valid"`     // the token verifies and its imprint is the hash of this signature value
+	TimestampTrusted   bool      `json:"timestamp_trusted"`   // the TSA certificate chains to the roots at genTime
 
-	CMSValid       bool // the message digest matches the signed bytes and the signature verifies
-	SigningCertV2  bool // ESS signing-certificate-v2 names the signer certificate
-	CoversRevision bool // the byte range runs from byte 0 to the end of the signature's revision, with only /Contents left out
-	TotalDocument  bool // the byte range covers the whole file
-	Revision       int  // the revision (1-based) that added the signature
-	LaterRevisions int  // revisions appended after it
-	ModifiedAfter  bool // a later revision does more than add signatures, their appearances and validation data
-	ChainValid     bool // the certificate chains to the roots (at the timestamp's time when there is one)
-	ChainError     string
-	Revoked        bool // a CRL in the file or the CMS revokes the certificate before the signing time
+	CMSValid       bool   `json:"cms_valid"`       // the message digest matches the signed bytes and the signature verifies
+	SigningCertV2  bool   `json:"signing_cert_v2"` // ESS signing-certificate-v2 names the signer certificate
+	CoversRevision bool   `json:"covers_revision"` // the byte range runs from byte 0 to the end of the signature's revision, with only /Contents left out
+	TotalDocument  bool   `json:"total_document"`  // the byte range covers the whole file
+	Revision       int    `json:"revision"`        // the revision (1-based) that added the signature
+	LaterRevisions int    `json:"later_revisions"` // revisions appended after it
+	ModifiedAfter  bool   `json:"modified_after"`  // a later revision does more than add signatures, their appearances and validation data
+	ChainValid     bool   `json:"chain_valid"`     // the certificate chains to the roots (at the timestamp's time when there is one)
+	ChainError     string `json:"chain_error"`
+	Revoked        bool   `json:"revoked"` // a CRL in the document's /DSS revokes the certificate by the signing time
 
-	Valid    bool
-	Problems []string
+	Valid    bool     `json:"valid"`
+	Problems []string `json:"problems"`
+}
+
+// Text formats the report for a terminal (parley verify).
+func (r *Report) Text() string {
+	var b strings.Builder
+	verdict := func(ok bool) string {
+		if ok {
+			return "VALID"
+		}
+		return "NOT VALID"
+	}
+	fmt.Fprintf(&b, "document SHA-256 %s, %d revisions, %d signatures\n", r.SHA256, r.Revisions, len(r.Signatures))
+	for i, s := range r.Signatures {
+		fmt.Fprintf(&b, "signature %d: %s: %s\n", i+1, s.Field, verdict(s.Valid))
+		fmt.Fprintf(&b, "  signer      %s, role %s, case %s", s.SignerName, s.Role, s.CaseNumber)
+		if s.Organisation != "" {
+			fmt.Fprintf(&b, ", %s", s.Organisation)
+		}
+		fmt.Fprintf(&b, "\n  certificate SHA-256 %s, issued by %s, chain %s\n", s.CertSHA256, s.Issuer, verdict(s.ChainValid))
+		fmt.Fprintf(&b, "  signed      %s (claimed, /M)\n", s.SigningTime.Format(time.RFC3339))
+		if !s.Timestamp.IsZero() {
+			fmt.Fprintf(&b, "  timestamp   %s by %s, token %s, TSA trusted %v\n", s.Timestamp.Format(time.RFC3339), s.TimestampAuthority, verdict(s.TimestampValid), s.TimestampTrusted)
+		} else {
+			b.WriteString("  timestamp   none\n")
+		}
+		fmt.Fprintf(&b, "  integrity   CMS %s, covers revision %d up to its end: %v, whole file: %v, later revisions: %d, modified after signing: %v\n",
+			verdict(s.CMSValid), s.Revision, s.CoversRevision, s.TotalDocument, s.LaterRevisions, s.ModifiedAfter)
+		for _, p := range s.Problems {
+			fmt.Fprintf(&b, "  problem     %s\n", p)
+		}
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintf(&b, "problem: %s\n", p)
+	}
+	fmt.Fprintf(&b, "document: %s\n", verdict(r.Valid))
+	return b.String()
 }
 
 func (s *SignatureReport) problem(format string, args ...any) {

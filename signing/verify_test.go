@@ -359,3 +359,17 @@ func TestVerifyWithoutTimestamp(t *testing.T) {
 		t.Errorf("signature without timestamp: valid %v, timestamp %v/%v", rep.Valid, s.Timestamp, s.TimestampValid)
 	}
 }
+
+func TestReportText(t *testing.T) {
+	t.Parallel()
+	rep, err := Verify(sharedAgreement(t)[4], getPKI(t).roots, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := rep.Text()
+	for _, s := range []string{"4 signatures", "signature 1: sig-applicant-1: VALID", "signer      张三, role applicant", "document: VALID"} {
+		if !strings.Contains(txt, s) {
+			t.Errorf("report text lacks %q:\n%s", s, txt)
+		}
+	}
+}
