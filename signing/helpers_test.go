@@ -68,6 +68,9 @@ func TestMain(m *testing.M) {
 	crlURL = srv.URL + "/parley.crl"
 	code := m.Run()
 	srv.Close()
+	if trustDir != "" {
+		os.RemoveAll(trustDir)
+	}
 	os.Exit(code)
 }
 
@@ -283,7 +286,10 @@ func pdfsigSignatures(out string) []string {
 	return sigs
 }
 
-var pdfcpuTrust sync.Once
+var (
+	pdfcpuTrust sync.Once
+	trustDir    string // pdfcpu's trusted-certificate directory for this run, removed by TestMain
+)
 
 // pdfcpuValidate validates with pdfcpu's Go API, trusting the test root and fetching the CRL from the loopback
 // server. With all, every signature is validated ("signatures validate -a"); pdfcpu v0.15.0 then fails on files
@@ -298,6 +304,7 @@ func pdfcpuValidate(t testing.TB, pdf []byte, all bool) ([]*model.SignatureValid
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(dir, "parley-root.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.ca.Cert.Raw}), 0o644)
+		trustDir = dir
 		model.TrustedCertDir = dir
 	})
 	conf := pdfcpuConf()
