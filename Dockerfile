@@ -8,7 +8,7 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/parley ./cmd/parle
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates tzdata fonts-lxgw-wenkai fonts-arphic-gbsn00lp \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates tzdata fonts-lxgw-wenkai fonts-arphic-gbsn00lp poppler-utils \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /var/lib/parley --create-home parley
 COPY --from=build /out/parley /usr/local/bin/parley

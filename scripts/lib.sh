@@ -100,7 +100,7 @@ ensure_test_tools() {
   apt_install poppler-utils qpdf chromium fonts-lxgw-wenkai fonts-arphic-gbsn00lp iproute2
 }
 
-# ensure_fonts installs the fonts Parley's PDFs embed.
+# ensure_fonts installs the fonts Parley's PDFs embed, and poppler, which renders document pages for phones.
 ensure_fonts() {
-  apt_install fonts-lxgw-wenkai fonts-arphic-gbsn00lp
+  apt_install fonts-lxgw-wenkai fonts-arphic-gbsn00lp poppler-utils
 }

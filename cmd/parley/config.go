@@ -15,28 +15,36 @@ import (
 // Config is every setting Parley reads. Each has a flag and a PARLEY_* environment variable; a flag wins over
 // the variable, the variable over the default. settings() lists them for parsing and for the README.
 type Config struct {
-	Addr            string
-	DatabaseURL     string
-	RedisURL        string
-	BaseURL         string
-	LogLevel        string
-	LogFormat       string
-	Timezone        string
-	HolidaysFile    string
-	SweepInterval   time.Duration
-	SessionTTL      time.Duration
-	InviteTTL       time.Duration
-	CookieSecure    bool
-	TrustProxy      bool
-	Migrate         bool
-	ShutdownTimeout time.Duration
-	MaxBodyBytes    int64
-	SMTPAddr        string
-	SMTPUser        string
-	SMTPPassword    string
-	SMTPFrom        string
-	SMTPSMSGateway  string
-	DemoPassword    string
+	Addr             string
+	DatabaseURL      string
+	RedisURL         string
+	BaseURL          string
+	LogLevel         string
+	LogFormat        string
+	Timezone         string
+	HolidaysFile     string
+	SweepInterval    time.Duration
+	SessionTTL       time.Duration
+	InviteTTL        time.Duration
+	CookieSecure     bool
+	TrustProxy       bool
+	Migrate          bool
+	ShutdownTimeout  time.Duration
+	MaxBodyBytes     int64
+	SMTPAddr         string
+	SMTPUser         string
+	SMTPPassword     string
+	SMTPFrom         string
+	SMTPSMSGateway   string
+	DemoPassword     string
+	Operator         string
+	Font             string
+	CACertFile       string
+	CAKeyFile        string
+	TSAURL           string
+	SealKeysDir      string
+	SealKeysPassword string
+	MaxPDFBytes      int64
 }
 
 // setting describes one configuration setting.
@@ -102,6 +110,14 @@ func settings() []setting {
 		s("smtp-password", "", "SMTP password", func(c *Config) *string { return &c.SMTPPassword }),
 		s("smtp-from", "parley@localhost", "sender address of notices", func(c *Config) *string { return &c.SMTPFrom }),
 		s("smtp-sms-gateway", "", "e-mail-to-SMS gateway for phone numbers, as a pattern with %s for the number (e.g. %s@sms.example.cn); empty logs SMS instead", func(c *Config) *string { return &c.SMTPSMSGateway }),
+		s("operator", "Parley", "name of the platform operator, written into Parley's root certificate", func(c *Config) *string { return &c.Operator }),
+		s("font", "", "TrueType font for documents and signatures; empty finds LXGW WenKai, then AR PL SungtiL GB", func(c *Config) *string { return &c.Font }),
+		s("ca-cert-file", "", "PEM certificate (and chain) of the CA that certifies signers' keys; empty uses Parley's own CA, created at first start", func(c *Config) *string { return &c.CACertFile }),
+		s("ca-key-file", "", "PEM private key of that CA (with ca-cert-file)", func(c *Config) *string { return &c.CAKeyFile }),
+		s("tsa-url", "", "RFC 3161 timestamp authority URL; empty uses Parley's own TSA (see docs/signing.md for what that proves)", func(c *Config) *string { return &c.TSAURL }),
+		s("seal-keys-dir", "", "directory of organisation and court seal keys, <organisation-id>.p12 or <organisation-id>.pem; keys missing there are issued by Parley's CA", func(c *Config) *string { return &c.SealKeysDir }),
+		s("seal-keys-password", "", "password of the .p12 seal keys", func(c *Config) *string { return &c.SealKeysPassword }),
+		i("max-pdf-bytes", "20971520", "largest PDF accepted for verification, in bytes", func(c *Config) *int64 { return &c.MaxPDFBytes }),
 		s("demo-password", "parley-demo-2026", "password the demo subcommand gives every demo account", func(c *Config) *string { return &c.DemoPassword }),
 	}
 }
@@ -147,6 +163,17 @@ func (c *Config) check() error {
 	for name, d := range map[string]time.Duration{"sweep-interval": c.SweepInterval, "session-ttl": c.SessionTTL, "invite-ttl": c.InviteTTL, "shutdown-timeout": c.ShutdownTimeout} {
 		if d <= 0 {
 			add("%s must be a positive duration such as 30s, 5m or 12h", name)
+		}
+	}
+	if (c.CACertFile == "") != (c.CAKeyFile == "") {
+		add("ca-cert-file and ca-key-file go together")
+	}
+	if c.MaxPDFBytes < 1024 || c.MaxPDFBytes > 256<<20 {
+		add("max-pdf-bytes must be between 1024 and 268435456")
+	}
+	if c.TSAURL != "" {
+		if u, err := url.Parse(c.TSAURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			add("tsa-url must be an http or https URL")
 		}
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {

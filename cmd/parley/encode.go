@@ -147,3 +147,11 @@ func jsonKind(k string) string {
 	}
 	return "a number"
 }
+
+// encodeTo writes v as indented JSON (for command output).
+func encodeTo(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

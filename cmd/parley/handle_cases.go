@@ -284,6 +284,16 @@ func handleAction(a *app) http.Handler {
 			}
 		}
 		p := principal(r)
+		if act == cases.ActConfirm {
+			// The court signs the agreement it confirms (司法确认) before the case changes state; a retry after a
+			// failed action finds the signature there and does not sign twice.
+			if c, err := a.store.Case(r.Context(), r.PathValue("id")); err == nil && cases.CanView(p, c) && cases.TransitionFor(act).Allowed(p, c) {
+				if err := a.courtSign(r.Context(), c); err != nil {
+					fail(w, r, a.log, err)
+					return
+				}
+			}
+		}
 		res, err := a.store.Act(r.Context(), p, r.PathValue("id"), act, in)
 		if err != nil {
 			fail(w, r, a.log, err)

@@ -4,6 +4,8 @@
 //	parley migrate           apply database migrations and exit
 //	parley demo              seed a demo court, IP office, organisation, staff, parties and a referred case
 //	parley audit verify CASE verify a case's hash-chained audit trail
+//	parley verify FILE.pdf   check a PDF's signatures
+//	parley sign-demo -out D  write signed demo documents
 //	parley version           print the version
 //
 // Every flag has a PARLEY_* environment variable; see README.md or `parley serve -h`.

@@ -51,7 +51,10 @@ type schemaGen struct {
 	defs map[string]any
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType    = reflect.TypeOf(time.Time{})
+	rawJSONType = reflect.TypeOf(json.RawMessage{})
+)
 
 // schema returns the JSON Schema of t, registering named structs under components/schemas.
 func (g *schemaGen) schema(t reflect.Type) map[string]any {
@@ -60,6 +63,9 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 	}
 	if t == timeType {
 		return map[string]any{"type": "string", "format": "date-time"}
+	}
+	if t == rawJSONType {
+		return map[string]any{"description": "any JSON value"}
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
@@ -179,11 +185,11 @@ func openAPI(rs []route, baseURL string) map[string]any {
 			op["parameters"] = params
 		}
 		if rt.Body != nil {
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Body))}}}
+			op["requestBody"] = map[string]any{"required": true, "content": content(g, rt.Body)}
 		}
 		resp := map[string]any{"description": http.StatusText(rt.Status)}
 		if rt.Resp != nil {
-			resp["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Resp))}}
+			resp["content"] = content(g, rt.Resp)
 		}
 		op["responses"] = map[string]any{
 			itoa3(rt.Status): resp,
@@ -211,6 +217,14 @@ func openAPI(rs []route, baseURL string) map[string]any {
 		"components": map[string]any{"schemas": g.defs, "securitySchemes": map[string]any{"session": map[string]any{"type": "apiKey", "in": "cookie", "name": sessionCookie}, "token": map[string]any{"type": "http", "scheme": "bearer"}}},
 		"security":   []any{map[string]any{"session": []any{}}, map[string]any{"token": []any{}}},
 	}
+}
+
+// content describes a body: JSON with the schema of v's type, or the raw media type v names.
+func content(g *schemaGen, v any) map[string]any {
+	if raw, ok := v.(rawBody); ok {
+		return map[string]any{string(raw): map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
+	}
+	return map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(v))}}
 }
 
 func itoa3(n int) string {

@@ -21,6 +21,9 @@ type route struct {
 	Handler http.Handler
 }
 
+// rawBody marks a request or answer that is not JSON: its value is the media type.
+type rawBody string
+
 // param documents a query parameter.
 type param struct {
 	Name, Type, Description string
@@ -89,6 +92,22 @@ func (a *app) routes() []route {
 		{"POST", "/api/v1/sessions/{id}/end", "End a live session", "sessions", staff, nil, nil, cases.Session{}, 200, handleSessionEnd(a)},
 		{"GET", "/api/v1/sessions/{id}/record", "The mediator's record of the session", "sessions", staff, nil, nil, cases.SessionRecord{}, 200, handleRecord(a)},
 		{"PUT", "/api/v1/sessions/{id}/record", "Save the record (send the version you edited)", "sessions", staff, nil, cases.SessionRecord{}, cases.SessionRecord{}, 200, handleRecordSave(a)},
+
+		// Documents and signatures.
+		{"POST", "/api/v1/cases/{id}/agreement", "Draft the mediation agreement from the case and the agreed terms (mediator); replaces an earlier draft", "documents", staff, nil, agreementRequest{}, documentResponse{}, 201, handleAgreementCreate(a)},
+		{"POST", "/api/v1/sessions/{id}/record-document", "Produce the session record (调解笔录) PDF from the session and the mediator's record (mediator)", "documents", staff, nil, recordDocRequest{}, documentResponse{}, 201, handleRecordDocument(a)},
+		{"GET", "/api/v1/cases/{id}/documents", "The case's documents and who has signed them", "documents", anyone, nil, nil, []documentResponse{}, 200, handleDocuments(a)},
+		{"GET", "/api/v1/documents/{id}", "A document, its versions and its signature fields", "documents", anyone, nil, nil, documentResponse{}, 200, handleDocument(a)},
+		{"GET", "/api/v1/documents/{id}/pdf", "Download a version of the document (the current one unless ?version=)", "documents", anyone, []param{{"version", "integer", "version number"}}, nil, rawBody("application/pdf"), 200, handleDocumentPDF(a)},
+		{"GET", "/api/v1/documents/{id}/pages/{page}", "A page of the document as a PNG image, for reading on a phone", "documents", anyone, []param{{"version", "integer", "version number"}, {"width", "integer", "pixels, 200–2400 (default 900)"}}, nil, rawBody("image/png"), 200, handleDocumentPage(a)},
+		{"POST", "/api/v1/documents/{id}/prepare", "Step 1 of signing on one's own device: send the drawn signature and the device key, get the bytes to sign", "documents", anyone, nil, prepareRequest{}, prepareResponse{}, 200, handlePrepare(a)},
+		{"POST", "/api/v1/documents/{id}/finish", "Step 2: send the device's signature; Parley assembles the PAdES signature", "documents", anyone, nil, finishRequest{}, documentResponse{}, 200, handleFinish(a)},
+		{"POST", "/api/v1/documents/{id}/seal", "Affix the mediation organisation's seal after the parties and mediator signed", "documents", staff, nil, nil, documentResponse{}, 200, handleSeal(a)},
+		{"POST", "/api/v1/verify", "Verify the signatures of an uploaded PDF (the body is the file)", "documents", public, nil, rawBody("application/pdf"), verifyResponse{}, 200, handleVerify(a)},
+		{"GET", "/api/v1/verify/{id}", "What Parley knows of a document whose QR code you scanned: its versions and their SHA-256", "documents", public, nil, nil, publicDocument{}, 200, handlePublicDocument(a)},
+		{"GET", "/api/v1/ca/root.pem", "Parley's root certificate, to check signatures with other tools", "documents", public, nil, nil, rawBody("application/x-pem-file"), 200, handleRootCert(a)},
+		{"GET", "/api/v1/ca/crl", "The current certificate revocation list of Parley's CA", "documents", public, nil, nil, rawBody("application/pkix-crl"), 200, handleCRL(a)},
+		{"POST", "/api/v1/tsa", "Parley's RFC 3161 timestamp authority", "documents", public, nil, rawBody("application/timestamp-query"), rawBody("application/timestamp-reply"), 200, handleTSA(a)},
 
 		// Statistics.
 		{"GET", "/api/v1/stats", "Statistics: cases by state, success rate, average duration, by organisation, mediator and month", "stats", staff, []param{{"from", "string", "RFC 3339 or YYYY-MM-DD: cases registered from"}, {"to", "string", "RFC 3339 or YYYY-MM-DD: cases registered before"}}, nil, cases.Stats{}, 200, handleStats(a)},

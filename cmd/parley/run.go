@@ -37,6 +37,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDemo(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, getenv, stdout, stderr)
+	case "verify":
+		return runVerify(ctx, rest, getenv, stdout, stderr)
+	case "sign-demo":
+		return runSignDemo(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(ctx, rest, getenv, stdout, stderr)
 	case "version":
@@ -57,6 +61,9 @@ usage:
   parley migrate [flags]     apply database migrations and exit
   parley demo [flags]        seed demo organisations, accounts and a referred case; print how to log in
   parley audit verify CASE   verify a case's audit trail (CASE is its ID or number); exit 1 if broken
+  parley verify [-root PEM] FILE.pdf
+                             check a PDF's signatures; exit 0 only when all are valid
+  parley sign-demo -out DIR  write a signed demo agreement, completion certificate and session record
   parley healthcheck         exit 0 when the server on this machine (at -addr) is ready
   parley version             print the version
 
@@ -263,7 +270,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		lim = &redisLimiter{rdb: rdb, perMinute: 20, log: logger}
 		logger.Info("sharing state through redis", "url", redactURL(cfg.RedisURL))
 	}
-	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, started: time.Now()}
+	docs, err := newDocSigner(ctx, cfg, b.store, b.store.Cal, logger)
+	if err != nil {
+		return err
+	}
+	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, docs: docs, pages: newPageRenderer(), started: time.Now()}
 	handler := NewServer(a, nil)
 
 	ln, err := net.Listen("tcp", cfg.Addr)

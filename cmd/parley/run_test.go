@@ -202,3 +202,37 @@ func TestWorkflowDocListsEveryAction(t *testing.T) {
 		}
 	}
 }
+
+func TestSignDemoAndVerifyCommands(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"parley", "sign-demo", "-out", dir}, envFunc(nil), &out, io.Discard); err != nil {
+		t.Fatalf("sign-demo: %v", err)
+	}
+	root := dir + "/root.pem"
+	for _, f := range []string{"agreement.pdf", "completion.pdf", "session-record.pdf"} {
+		out.Reset()
+		if err := run(ctx, []string{"parley", "verify", "-root", root, dir + "/" + f}, envFunc(nil), &out, io.Discard); err != nil {
+			t.Errorf("verify %s: %v\n%s", f, err, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "document: VALID") {
+		t.Errorf("verify output:\n%s", out.String())
+	}
+	// A changed byte makes verify exit 1; a file that is not a PDF exits 2.
+	data, _ := os.ReadFile(dir + "/agreement.pdf")
+	data[len(data)/2] ^= 1
+	os.WriteFile(dir+"/tampered.pdf", data, 0o600)
+	var ee exitError
+	if err := run(ctx, []string{"parley", "verify", "-root", root, dir + "/tampered.pdf"}, envFunc(nil), io.Discard, io.Discard); !asExit(err, &ee) || ee.code != 1 {
+		t.Errorf("tampered: %v, want exit 1", err)
+	}
+	if err := run(ctx, []string{"parley", "verify", "-root", root, root}, envFunc(nil), io.Discard, io.Discard); !asExit(err, &ee) || ee.code != 2 {
+		t.Errorf("not a PDF: %v, want exit 2", err)
+	}
+	// An unsigned file is not valid either.
+	if err := run(ctx, []string{"parley", "verify", "-root", root, dir + "/agreement-unsigned.pdf"}, envFunc(nil), io.Discard, io.Discard); !asExit(err, &ee) || ee.code != 1 {
+		t.Errorf("unsigned: %v, want exit 1", err)
+	}
+}

@@ -24,6 +24,8 @@ type app struct {
 	store   *cases.Store
 	notify  Notifier
 	limiter limiter
+	docs    *docSigner
+	pages   *pageRenderer
 	started time.Time
 	extra   []route // routes added by later wiring (rooms, signing, web)
 }
