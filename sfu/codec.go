@@ -123,3 +123,10 @@ func canDecode(list []string, codec string) bool {
 	}
 	return false
 }
+
+// IsKeyframeStart reports whether an RTP payload of codec ("VP8", "H264", or a MIME
+// type) is the first packet of a keyframe. Clients use it to measure time to first
+// keyframe.
+func IsKeyframeStart(codec string, payload []byte) bool {
+	return isKeyframeStart(canonicalCodec(codec), payload)
+}

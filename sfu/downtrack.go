@@ -241,6 +241,12 @@ func (d *DownTrack) write(l *layer, p *rtp.Packet, kf bool, now int64) (int, wri
 	}
 	n, err := d.writer.WriteRTP(hdr, p.Payload)
 	if err != nil {
+		// Typically the transport is not ready yet. Video must not go on with
+		// interframes after a lost keyframe: wait for (and ask for) another one.
+		if d.track.isVideo && !d.needKF {
+			d.needKF = true
+			return 0, writeDropped, true
+		}
 		return 0, writeDropped, false
 	}
 	d.lastSeq, d.lastTS, d.lastAt = hdr.SequenceNumber, hdr.Timestamp, now

@@ -137,7 +137,9 @@ func (r *Room) Join(id string, opts ParticipantOptions, sig Signal) (*Participan
 	for _, t := range subs {
 		p.subscribe(t)
 	}
-	p.negotiate()
+	if len(subs) > 0 {
+		p.negotiate()
+	}
 	return p, nil
 }
 
