@@ -141,7 +141,7 @@ func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, de
 		r.mu.Unlock()
 		return st, nil
 	}
-	e := r.admitLocked(ctx, st, ref, false)
+	e := r.admitLocked(ctx, st, ref)
 	r.mu.Unlock()
 	if e != nil {
 		r.dropSeat(st)
@@ -188,7 +188,7 @@ func (r *room) reattach(ctx context.Context, c *conn, ref, participantID string,
 
 // admitLocked puts a seat into the session: records it, seats its media, sends joined,
 // tells the others.
-func (r *room) admitLocked(ctx context.Context, st *seat, ref string, _ bool) *Error {
+func (r *room) admitLocked(ctx context.Context, st *seat, ref string) *Error {
 	st.admitted = true
 	rctx, cancel := recordCtx(ctx)
 	if err := r.s.rec.Joined(rctx, st.claims, r.now()); err != nil {
@@ -445,7 +445,10 @@ func (r *room) handle(ctx context.Context, st *seat, c *conn, req Request) {
 			reply(errorf(CodeNotFound, "no track %q of yours", d.TrackID))
 			return
 		}
-		reply(mediaError(r.media.MuteTrack(d.TrackID, d.Muted)))
+		if err := r.media.MuteTrack(d.TrackID, d.Muted); err != nil {
+			reply(mediaError(err))
+			return
+		}
 		c.send(encode(TypeAck, req.ID, nil))
 	case *RenderData:
 		reply(mediaError(part.SetRenderSize(d.TrackID, d.Width, d.Height)))
@@ -595,7 +598,7 @@ func (r *room) admit(ctx context.Context, by *seat, ref string, d *AdmitData) *E
 	if target.conn == nil {
 		return errorf(CodeBadState, "%q is not connected", d.ParticipantID)
 	}
-	if e := r.admitLocked(ctx, target, "", true); e != nil {
+	if e := r.admitLocked(ctx, target, ""); e != nil {
 		return e
 	}
 	r.lobbyUpdateLocked()
