@@ -40,7 +40,12 @@ func testLogger() *slog.Logger {
 
 func newHarness(t *testing.T, tweak func(*signaling.Config)) *harness {
 	t.Helper()
-	engine, err := sfu.NewEngine(sfu.LoopbackConfig(), testLogger())
+	return newHarnessWith(t, sfu.LoopbackConfig(), tweak)
+}
+
+func newHarnessWith(t *testing.T, media sfu.Config, tweak func(*signaling.Config)) *harness {
+	t.Helper()
+	engine, err := sfu.NewEngine(media, testLogger())
 	if err != nil {
 		t.Fatalf("NewEngine: %v", err)
 	}
@@ -88,8 +93,15 @@ func (h *harness) token(c signaling.Claims) string {
 // dial joins with claims; it returns the client (which may be waiting in the lobby).
 func (h *harness) dial(ctx context.Context, c signaling.Claims, decode ...string) *client.Client {
 	h.t.Helper()
-	cl, err := client.Dial(ctx, client.Config{URL: h.url, Token: h.token(c), CaseID: c.CaseID, SessionID: c.SessionID,
-		Decode: decode, Loopback: true, Logger: testLogger()})
+	return h.dialWith(ctx, c, client.Config{Decode: decode})
+}
+
+// dialWith joins with claims and extra client settings.
+func (h *harness) dialWith(ctx context.Context, c signaling.Claims, cfg client.Config) *client.Client {
+	h.t.Helper()
+	cfg.URL, cfg.Token, cfg.CaseID, cfg.SessionID = h.url, h.token(c), c.CaseID, c.SessionID
+	cfg.Loopback, cfg.Logger = true, testLogger()
+	cl, err := client.Dial(ctx, cfg)
 	if err != nil {
 		h.t.Fatalf("dial %s: %v", c.ParticipantID, err)
 	}
@@ -127,11 +139,14 @@ func publish(ctx context.Context, t *testing.T, cl *client.Client, opts client.P
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool, diag ...func()) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
+			for _, f := range diag {
+				f()
+			}
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(50 * time.Millisecond)

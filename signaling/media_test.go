@@ -57,6 +57,14 @@ func TestEveryoneReceivesEveryone(t *testing.T) {
 					}
 				}
 				return true
+			}, func() {
+				for id, cl := range clients {
+					for _, tr := range want[id] {
+						s := cl.Stats()[tr]
+						t.Logf("%s <- %s: %d packets, %d keyframes", id, tr, s.Packets, s.Keyframes)
+					}
+				}
+				t.Logf("engine: %+v", h.engine.Stats())
 			})
 			for id, cl := range clients {
 				st := cl.Stats()
@@ -107,6 +115,10 @@ func TestJudgeDropIn(t *testing.T) {
 		marks[id] = cl.Mark()
 	}
 
+	plis := map[string]uint64{}
+	for id, cl := range pubs {
+		plis[id] = cl.KeyframeRequests()
+	}
 	judge := h.dial(ctx, h.claims("judge", signaling.RoleJudge, ""))
 	joined := judge.Joined()
 	if joined == nil {
@@ -131,7 +143,10 @@ func TestJudgeDropIn(t *testing.T) {
 		}
 		return true
 	})
-	for id := range pubs {
+	for id, cl := range pubs {
+		if got := cl.KeyframeRequests(); got <= plis[id] {
+			t.Errorf("%s got no keyframe request for the judge (%d before, %d after)", id, plis[id], got)
+		}
 		s := judge.Stats()[id+"/video"]
 		t.Logf("judge: first keyframe of %s/video %s after joining", id, s.FirstKeyframe.Sub(start).Round(time.Millisecond))
 	}

@@ -40,6 +40,11 @@ type Config struct {
 	Decode []string
 	// Loopback restricts ICE to loopback addresses (tests, load tests on one host).
 	Loopback bool
+	// Relay forces media through the TURN servers of joined.ice_servers (tests of the
+	// embedded TURN server).
+	Relay bool
+	// TCP restricts ICE to TCP candidates (tests of ICE-TCP).
+	TCP bool
 	// Header is sent with the WebSocket handshake (e.g. Origin).
 	Header http.Header
 	// Logger receives the client's log (nil: discard).
@@ -342,7 +347,11 @@ func (c *Client) api(withAudioLevel bool) (*webrtc.API, error) {
 	lf.DefaultLogLevel = logging.LogLevelDisabled
 	se := webrtc.SettingEngine{LoggerFactory: lf}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if c.cfg.TCP {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	} else {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
 	if c.cfg.Loopback {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
@@ -355,8 +364,11 @@ func (c *Client) iceConfig() webrtc.Configuration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cfg := webrtc.Configuration{}
-	if c.joined != nil && !c.cfg.Loopback {
+	if c.joined != nil && (!c.cfg.Loopback || c.cfg.Relay) {
 		cfg.ICEServers = c.joined.ICEServers
+	}
+	if c.cfg.Relay {
+		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
 	}
 	return cfg
 }
@@ -379,7 +391,7 @@ func (c *Client) answerSubscriber(offer string) error {
 				_ = c.Send(signaling.TypeCandidate, signaling.CandidateData{Transport: sfu.TransportSubscriber, Candidate: ci.ToJSON()})
 			}
 		})
-		sub.OnTrack(c.onTrack)
+		sub.OnTrack(func(tr *webrtc.TrackRemote, r *webrtc.RTPReceiver) { c.onTrack(sub, tr, r) })
 		c.mu.Lock()
 		c.sub = sub
 		c.mu.Unlock()
@@ -426,7 +438,10 @@ func (c *Client) addCandidate(d signaling.CandidateData) {
 	_ = pc.AddICECandidate(d.Candidate)
 }
 
-func (c *Client) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+// onTrack counts what arrives on a remote track. Like a browser's decoder, it asks for a
+// keyframe (PLI, at most every 500 ms) while it has video but no keyframe yet — the first
+// packets can be lost while the transport comes up.
+func (c *Client) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	kind := "audio"
 	if remote.Kind() == webrtc.RTPCodecTypeVideo {
 		kind = "video"
@@ -444,6 +459,7 @@ func (c *Client) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	var pkt rtp.Packet
 	var last uint16
 	seen := false
+	var lastPLI time.Time
 	for {
 		n, _, err := remote.Read(buf)
 		if err != nil {
@@ -478,7 +494,12 @@ func (c *Client) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		if !seen || pkt.SequenceNumber-last < 0x8000 {
 			last, seen = pkt.SequenceNumber, true
 		}
+		noKey := kind == "video" && st.Keyframes == 0
 		c.mu.Unlock()
+		if noKey && now.Sub(lastPLI) > 500*time.Millisecond {
+			lastPLI = now
+			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(remote.SSRC())}})
+		}
 	}
 }
 
