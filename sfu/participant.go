@@ -52,8 +52,11 @@ type Participant struct {
 	bwe     atomic.Value // cc.BandwidthEstimator
 	remb    atomic.Uint64
 	rembAt  atomic.Int64
-	rrLoss  atomic.Uint64 // sum of fraction-lost (x/256)
+	rrLoss  atomic.Uint64 // sum of fraction-lost (x/256), for connection quality
 	rrCount atomic.Uint64
+	bwLoss  atomic.Uint64 // the same, for the bandwidth estimate
+	bwCount atomic.Uint64
+	lossBW  atomic.Int64 // loss-based estimate, bits/s
 	rtt     atomic.Int64
 	pubUp   atomic.Bool
 	subUp   atomic.Bool
@@ -421,6 +424,8 @@ func (p *Participant) readSenderRTCP(d *DownTrack, sender *webrtc.RTPSender) {
 func (p *Participant) noteReport(rr rtcp.ReceptionReport) {
 	p.rrLoss.Add(uint64(rr.FractionLost))
 	p.rrCount.Add(1)
+	p.bwLoss.Add(uint64(rr.FractionLost))
+	p.bwCount.Add(1)
 	if rr.LastSenderReport != 0 {
 		now := ntpMiddle(time.Now())
 		if d := now - rr.LastSenderReport - rr.Delay; d < 65536*10 {
@@ -447,19 +452,48 @@ func (p *Participant) downstream() (float64, time.Duration) {
 	return loss, time.Duration(p.rtt.Load())
 }
 
-// estimate returns the subscriber's available bandwidth in bits/s: the GCC estimate
-// from TWCC feedback, capped by a recent REMB.
+// estimate returns the subscriber's available bandwidth in bits/s. It combines the two
+// halves of Google congestion control: the delay-based estimate of Pion's GCC over
+// transport-wide feedback, and a loss-based estimate kept here from the fraction lost in
+// the subscriber's receiver reports (grow 8 % per update below 2 % loss, hold up to 10 %,
+// cut by half the loss above). A recent REMB caps both. (Pion's own loss-based half
+// misreads TWCC feedback from some receivers as heavy loss, so it is not used.)
 func (p *Participant) estimate() int {
-	est := p.room.e.cfg.MaxVideoBitrate
+	maxBW := p.room.e.cfg.MaxVideoBitrate
+	est := int(p.lossBW.Load())
+	if est == 0 {
+		est = min(1_500_000, maxBW)
+	}
 	if v, ok := p.bwe.Load().(cc.BandwidthEstimator); ok && v != nil {
-		if b := v.GetTargetBitrate(); b > 0 {
-			est = b
+		if d, ok := v.GetStats()["delayTargetBitrate"].(int); ok && d > 0 {
+			est = min(est, d)
 		}
 	}
 	if at := p.rembAt.Load(); at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second {
 		est = min(est, int(p.remb.Load()))
 	}
-	return est
+	return max(est, 50_000)
+}
+
+// updateLossEstimate folds the receiver reports since the last call into the
+// loss-based estimate (called once per allocation period).
+func (p *Participant) updateLossEstimate() {
+	sum, n := p.bwLoss.Swap(0), p.bwCount.Swap(0)
+	cur := p.lossBW.Load()
+	if cur == 0 {
+		cur = int64(min(1_500_000, p.room.e.cfg.MaxVideoBitrate))
+	}
+	if n > 0 {
+		loss := float64(sum) / float64(n) / 256
+		switch {
+		case loss < 0.02:
+			cur = cur * 108 / 100
+		case loss > 0.10:
+			cur = int64(float64(cur) * (1 - 0.5*loss))
+		}
+	}
+	cur = min(max(cur, 50_000), int64(p.room.e.cfg.MaxVideoBitrate))
+	p.lossBW.Store(cur)
 }
 
 func (p *Participant) videoShareCount() (video, audio int) {
@@ -486,6 +520,7 @@ func (p *Participant) allocate() {
 		downs = append(downs, d)
 	}
 	p.mu.Unlock()
+	p.updateLossEstimate()
 	est := p.estimate()
 	video, audio := p.videoShareCount()
 	for _, d := range downs {

@@ -23,6 +23,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
@@ -65,7 +66,18 @@ type PublishOptions struct {
 	// VideoBitrate > 0 publishes synthetic frames of that bitrate (bits/s) with a valid
 	// VP8 keyframe every second, instead of the embedded real clip (~150 kbit/s).
 	VideoBitrate int
+	// Simulcast publishes synthetic VP8 in three layers, rids q, h, f (declared as
+	// 320×180, 640×360, 1280×720), with frames of 1/12, 3/12 and 8/12 of VideoBitrate
+	// (default 600 kbit/s) so a subscriber can tell the layers apart by packet size.
+	Simulcast bool
 }
+
+// simulcastLayers are the rids and declared heights of PublishOptions.Simulcast.
+var simulcastLayers = []struct {
+	rid           string
+	width, height int
+	share         int // twelfths of the bitrate
+}{{"q", 320, 180, 1}, {"h", 640, 360, 3}, {"f", 1280, 720, 8}}
 
 // RemoteStats counts what arrived on one subscribed track.
 type RemoteStats struct {
@@ -116,7 +128,12 @@ type Client struct {
 type localTrack struct {
 	id, source string
 	video      *webrtc.TrackLocalStaticSample
-	audio      *webrtc.TrackLocalStaticRTP
+	layers     []*webrtc.TrackLocalStaticRTP // simulcast: q, h, f
+	// simulcast header extensions (Pion does not add rid/mid itself): set after negotiation
+	extMu        sync.Mutex
+	midID, ridID uint8
+	mid          string
+	audio        *webrtc.TrackLocalStaticRTP
 	// wantKey is set when the SFU asks for a keyframe (PLI/FIR); the pump then sends
 	// the clip's keyframe. Otherwise only the first frame is a keyframe, so a
 	// subscriber that gets one promptly got it because of a keyframe request.
@@ -334,6 +351,9 @@ func (c *Client) api(withAudioLevel bool) (*webrtc.API, error) {
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, err
 	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return nil, err
+	}
 	if withAudioLevel {
 		if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 			return nil, err
@@ -541,11 +561,28 @@ func (c *Client) Publish(ctx context.Context, opts PublishOptions) error {
 		if opts.Codec == sfu.CodecH264 {
 			mime = webrtc.MimeTypeH264
 		}
-		t, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}, "video", "parley")
-		if err != nil {
-			return err
+		if opts.Simulcast {
+			mime = webrtc.MimeTypeVP8
+			if opts.VideoBitrate == 0 {
+				opts.VideoBitrate = 600_000
+			}
+			lt := &localTrack{id: "video", source: "camera"}
+			for _, l := range simulcastLayers {
+				t, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000},
+					"video", "parley", webrtc.WithRTPStreamID(l.rid))
+				if err != nil {
+					return err
+				}
+				lt.layers = append(lt.layers, t)
+			}
+			tracks = append(tracks, lt)
+		} else {
+			t, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}, "video", "parley")
+			if err != nil {
+				return err
+			}
+			tracks = append(tracks, &localTrack{id: "video", source: "camera", video: t})
 		}
-		tracks = append(tracks, &localTrack{id: "video", source: "camera", video: t})
 	}
 	c.mu.Lock()
 	c.local = tracks
@@ -587,20 +624,44 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 	}
 	var metas []sfu.TrackMeta
 	var audioSender *webrtc.RTPSender
+	type simSender struct {
+		s *webrtc.RTPSender
+		t *localTrack
+	}
+	var simSenders []simSender
 	for _, t := range local {
 		var tl webrtc.TrackLocal = t.video
-		if t.audio != nil {
+		switch {
+		case t.audio != nil:
 			tl = t.audio
+		case len(t.layers) > 0:
+			tl = t.layers[0]
 		}
 		s, err := pc.AddTrack(tl)
 		if err != nil {
 			return fmt.Errorf("client: add track: %w", err)
 		}
+		meta := sfu.TrackMeta{TrackID: t.id, Source: t.source}
+		for i, l := range t.layers {
+			meta.Layers = append(meta.Layers, sfu.LayerMeta{RID: simulcastLayers[i].rid,
+				Width: simulcastLayers[i].width, Height: simulcastLayers[i].height})
+			if i > 0 {
+				if err := s.AddEncoding(l); err != nil {
+					return fmt.Errorf("client: simulcast encoding: %w", err)
+				}
+			}
+		}
 		if t.audio != nil {
 			audioSender = s
 		}
-		go drainSender(s, t)
-		metas = append(metas, sfu.TrackMeta{TrackID: t.id, Source: t.source})
+		if len(t.layers) > 0 {
+			simSenders = append(simSenders, simSender{s, t})
+		}
+		go drainSender(s, t, "")
+		for i := 1; i < len(t.layers); i++ {
+			go drainSender(s, t, simulcastLayers[i].rid)
+		}
+		metas = append(metas, meta)
 	}
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
@@ -619,6 +680,23 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans.SDP}); err != nil {
 		return fmt.Errorf("client: publisher answer: %w", err)
+	}
+	for _, ss := range simSenders {
+		ss.t.extMu.Lock()
+		for _, ext := range ss.s.GetParameters().HeaderExtensions {
+			switch ext.URI {
+			case sdp.SDESMidURI:
+				ss.t.midID = uint8(ext.ID)
+			case sdp.SDESRTPStreamIDURI:
+				ss.t.ridID = uint8(ext.ID)
+			}
+		}
+		for _, tr := range pc.GetTransceivers() {
+			if tr.Sender() == ss.s {
+				ss.t.mid = tr.Mid()
+			}
+		}
+		ss.t.extMu.Unlock()
 	}
 	if audioSender != nil {
 		for _, ext := range audioSender.GetParameters().HeaderExtensions {
@@ -640,9 +718,15 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 }
 
 // drainSender reads the SFU's RTCP for a local track and notes keyframe requests.
-func drainSender(s *webrtc.RTPSender, t *localTrack) {
+func drainSender(s *webrtc.RTPSender, t *localTrack, rid string) {
 	for {
-		pkts, _, err := s.ReadRTCP()
+		var pkts []rtcp.Packet
+		var err error
+		if rid == "" {
+			pkts, _, err = s.ReadRTCP()
+		} else {
+			pkts, _, err = s.ReadSimulcastRTCP(rid)
+		}
 		if err != nil {
 			return
 		}
@@ -661,7 +745,7 @@ func (c *Client) KeyframeRequests() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, t := range c.local {
-		if t.video != nil {
+		if t.video != nil || len(t.layers) > 0 {
 			return t.plis.Load()
 		}
 	}
@@ -684,6 +768,7 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 	tk := time.NewTicker(time.Second / fps)
 	defer tk.Stop()
 	next := 0 // frame 0 of the clip is its only keyframe
+	sim := make([]simPacketizer, len(t.layers))
 	for {
 		select {
 		case <-c.done:
@@ -693,13 +778,17 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 		if t.wantKey.Swap(false) {
 			next = 0
 		}
-		var f []byte
-		if opts.VideoBitrate > 0 {
-			f = syntheticVP8(next == 0, opts.VideoBitrate/8/fps)
-		} else {
-			f = frames[next]
+		switch {
+		case len(t.layers) > 0:
+			for i, l := range t.layers {
+				size := opts.VideoBitrate / 8 / fps * simulcastLayers[i].share / 12
+				sim[i].write(t, l, simulcastLayers[i].rid, syntheticVP8(next == 0, size))
+			}
+		case opts.VideoBitrate > 0:
+			_ = t.video.WriteSample(media.Sample{Data: syntheticVP8(next == 0, opts.VideoBitrate/8/fps), Duration: time.Second / fps})
+		default:
+			_ = t.video.WriteSample(media.Sample{Data: frames[next], Duration: time.Second / fps})
 		}
-		_ = t.video.WriteSample(media.Sample{Data: f, Duration: time.Second / fps})
 		next++
 		if next == len(frames) {
 			next = 1 // loop over the interframes; keyframes only on request
@@ -739,6 +828,32 @@ func (c *Client) pumpAudio(t *webrtc.TrackLocalStaticRTP, packets [][]byte, leve
 		seq++
 		ts += 960
 	}
+}
+
+// simPacketizer packetizes one simulcast layer and adds the mid and rid header
+// extensions the receiver needs to tell the layers apart.
+type simPacketizer struct {
+	seq uint16
+	ts  uint32
+	vp8 codecs.VP8Payloader
+}
+
+func (p *simPacketizer) write(t *localTrack, l *webrtc.TrackLocalStaticRTP, rid string, frame []byte) {
+	t.extMu.Lock()
+	midID, ridID, mid := t.midID, t.ridID, t.mid
+	t.extMu.Unlock()
+	payloads := p.vp8.Payload(1200, frame)
+	for i, pl := range payloads {
+		pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: p.seq, Timestamp: p.ts,
+			Marker: i == len(payloads)-1}, Payload: pl}
+		if midID != 0 && ridID != 0 {
+			_ = pkt.Header.SetExtension(midID, []byte(mid))
+			_ = pkt.Header.SetExtension(ridID, []byte(rid))
+		}
+		_ = l.WriteRTP(pkt)
+		p.seq++
+	}
+	p.ts += 90000 / 15
 }
 
 // syntheticVP8 returns a VP8 frame of about size bytes whose header marks a keyframe
