@@ -338,3 +338,56 @@ func TestGraceExpiry(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// TestActiveSpeakerAndModeratorMute: the loudest participant (RFC 6464 levels) is
+// reported as active speaker; a moderator's mute stops a track at the SFU and the
+// participant may unmute it.
+func TestActiveSpeakerAndModeratorMute(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ctx := testCtx(t, 40*time.Second)
+	med := h.dial(ctx, h.claims("med", signaling.RoleMediator, ""))
+	app := h.enter(ctx, med, h.claims("app", signaling.RoleParty, signaling.SideApplicant))
+	publish(ctx, t, med, client.PublishOptions{Audio: true, AudioLevel: 20}) // −20 dBov: speaking
+	publish(ctx, t, app, client.PublishOptions{Audio: true, Video: true})    // silent
+	env, err := app.Wait(ctx, func(e signaling.Envelope) bool { return e.Type == signaling.TypeActiveSpeaker })
+	if err != nil {
+		t.Fatalf("no active_speaker: %v", err)
+	}
+	if d := decodeData[signaling.SpeakerData](t, env); d.ParticipantID != "med" || d.Level < -55 || d.Level > -19 {
+		t.Errorf("active_speaker %+v, want med between −55 (threshold) and −20 dBov (its level, smoothed)", d)
+	}
+
+	waitFor(t, 10*time.Second, "app's video at the mediator", func() bool { return packets(med, "app/video") > 5 })
+	mark, markApp := med.Mark(), app.Mark()
+	if _, err := med.Request(ctx, signaling.TypeMuteParticipant, signaling.MuteParticipantData{ParticipantID: "app", Kind: "video", Muted: true}); err != nil {
+		t.Fatalf("mute_participant: %v", err)
+	}
+	if _, err := app.WaitType(ctx, markApp, signaling.TypeModerated); err != nil {
+		t.Errorf("app not told of the mute: %v", err)
+	}
+	env, err = med.WaitType(ctx, mark, signaling.TypeTrackMuted)
+	if err != nil {
+		t.Fatalf("no track_muted: %v", err)
+	}
+	if d := decodeData[signaling.TrackData](t, env); d.Track.ID != "app/video" || !d.Track.Muted {
+		t.Errorf("track_muted %+v, want app/video muted", d.Track)
+	}
+	time.Sleep(300 * time.Millisecond)
+	before := packets(med, "app/video")
+	audioBefore := packets(med, "app/audio")
+	time.Sleep(time.Second)
+	if got := packets(med, "app/video"); got != before {
+		t.Errorf("%d packets of muted app/video forwarded, want 0", got-before)
+	}
+	if got := packets(med, "app/audio"); got < audioBefore+20 {
+		t.Errorf("app/audio stalled too (%d new packets)", got-audioBefore)
+	}
+	if _, err := app.Request(ctx, signaling.TypeMute, signaling.MuteData{TrackID: "app/video", Muted: false}); err != nil {
+		t.Fatalf("unmute own track: %v", err)
+	}
+	if _, err := app.Request(ctx, signaling.TypeMute, signaling.MuteData{TrackID: "med/audio", Muted: true}); errCode(err) != signaling.CodeNotFound {
+		t.Errorf("muting someone else's track with mute: %v, want %s", err, signaling.CodeNotFound)
+	}
+	waitFor(t, 5*time.Second, "video after unmute", func() bool { return packets(med, "app/video") > before+5 })
+}

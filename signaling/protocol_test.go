@@ -331,3 +331,22 @@ func hasRecordReason(rs []signaling.Record, who, reason string) bool {
 	}
 	return false
 }
+
+// TestEmptyRoomCloses: when the last participant leaves, the room and its media are
+// freed; the session is not ended, and the next join opens a fresh room.
+func TestEmptyRoomCloses(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ctx := testCtx(t, 20*time.Second)
+	med := h.dial(ctx, h.claims("med", signaling.RoleMediator, ""))
+	waitFor(t, 2*time.Second, "a room", func() bool { return h.engine.Stats().Rooms == 1 })
+	med.Close()
+	waitFor(t, 5*time.Second, "the empty room to close", func() bool { return h.engine.Stats().Rooms == 0 })
+	again := h.dial(ctx, h.claims("med", signaling.RoleMediator, ""))
+	if j := again.Joined(); j == nil || j.Resumed {
+		t.Fatalf("rejoin after the room emptied: %+v, want a fresh join", j)
+	}
+	if got := h.engine.Stats().Rooms; got != 1 {
+		t.Errorf("rooms after rejoining: %d, want 1", got)
+	}
+}

@@ -33,7 +33,12 @@ type room struct {
 	caucuses   map[string]*caucus
 	nextCaucus int
 	ended      bool
+	emptied    bool // closed because everyone left (not a session end)
 }
+
+// errRoomEmptied tells the server to retry with a fresh room: the one it found closed
+// because its last participant left.
+var errRoomEmptied = &Error{Code: CodeInternal, Message: "room closed while joining"}
 
 // seat is one participant's place in the session; it survives reconnects.
 type seat struct {
@@ -121,6 +126,10 @@ func (r *room) now() time.Time { return r.s.cfg.Now() }
 // enter seats a participant who presented a valid token.
 func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, decode []string) (*seat, *Error) {
 	r.mu.Lock()
+	if r.emptied {
+		r.mu.Unlock()
+		return nil, errRoomEmptied
+	}
 	if r.ended {
 		r.mu.Unlock()
 		return nil, errorf(CodeSessionClosed, "the session has ended")
@@ -279,8 +288,8 @@ func (r *room) lobbyUpdateLocked() {
 // ReconnectGrace for the participant to come back.
 func (r *room) disconnected(st *seat, c *conn) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if st.conn != c || r.ended {
+		r.mu.Unlock()
 		return
 	}
 	st.conn = nil
@@ -288,8 +297,14 @@ func (r *room) disconnected(st *seat, c *conn) {
 		delete(r.seats, st.claims.ParticipantID)
 		r.s.dropResume(st.resume)
 		r.lobbyUpdateLocked()
+		empty := r.markEmptyLocked()
+		r.mu.Unlock()
+		if empty {
+			r.closeEmpty(context.Background())
+		}
 		return
 	}
+	defer r.mu.Unlock()
 	r.log.Info("participant disconnected; holding the seat", "participant_id", st.claims.ParticipantID,
 		"grace", r.s.cfg.ReconnectGrace)
 	st.grace = time.AfterFunc(r.s.cfg.ReconnectGrace, func() {
@@ -344,7 +359,30 @@ func (r *room) leave(ctx context.Context, st *seat, reason string) {
 	if changed {
 		r.sendCaucusStateLocked()
 	}
+	empty := r.markEmptyLocked()
 	r.mu.Unlock()
+	if empty {
+		r.closeEmpty(ctx)
+	}
+}
+
+// markEmptyLocked marks the room closed if nobody is left in it (seated, waiting or
+// within the reconnect grace).
+func (r *room) markEmptyLocked() bool {
+	if len(r.seats) > 0 || r.ended {
+		return false
+	}
+	r.ended, r.emptied = true, true
+	return true
+}
+
+// closeEmpty frees the media room and the placement of an empty room. The session is
+// not ended: the next join opens a fresh room.
+func (r *room) closeEmpty(ctx context.Context) {
+	r.log.Info("room empty; closing it")
+	r.media.Close()
+	close(r.done)
+	r.s.forgetRoom(ctx, r)
 }
 
 // end closes the session for everyone: reason "ended" (by a moderator) or "shutdown".

@@ -281,15 +281,20 @@ func (s *Server) join(ctx context.Context, c *conn, ref string, d *JoinData) (jo
 	if !open {
 		return joined{}, errorf(CodeSessionClosed, "the session has ended")
 	}
-	r, e := s.roomFor(ctx, claims)
-	if e != nil {
-		return joined{}, e
+	for attempt := 0; ; attempt++ {
+		r, e := s.roomFor(ctx, claims)
+		if e != nil {
+			return joined{}, e
+		}
+		st, e := r.enter(ctx, c, ref, claims, d.Decode)
+		if e == errRoomEmptied && attempt < 3 {
+			continue // the room closed as its last participant left; open a new one
+		}
+		if e != nil {
+			return joined{}, e
+		}
+		return joined{room: r, seat: st}, nil
 	}
-	st, e := r.enter(ctx, c, ref, claims, d.Decode)
-	if e != nil {
-		return joined{}, e
-	}
-	return joined{room: r, seat: st}, nil
 }
 
 func (s *Server) resume(ctx context.Context, c *conn, ref string, d *JoinData) (joined, *Error) {
