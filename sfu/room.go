@@ -220,6 +220,7 @@ func (r *Room) dropTrack(t *Track, subs []*Participant) {
 // publish registers (or finds) the track a publisher's transport just received.
 func (r *Room) publish(p *Participant, clientTrackID, kind, mime string, clock uint32) (*Track, bool) {
 	id := p.id + "/" + clientTrackID
+	meta, hasMeta := p.metaFor(clientTrackID) // before r.mu: HandleOffer takes pubMu, then r.mu
 	r.mu.Lock()
 	t := r.tracks[id]
 	var stale *Track
@@ -229,8 +230,8 @@ func (r *Room) publish(p *Participant, clientTrackID, kind, mime string, clock u
 	isNew := t == nil
 	if isNew {
 		t = newTrack(r, r.e, TrackInfo{ID: id, Participant: p.id, Kind: kind, Codec: canonicalCodec(mime)}, mime, clock)
-		if m, ok := p.metaFor(clientTrackID); ok {
-			t.setMeta(m)
+		if hasMeta {
+			t.setMeta(meta)
 		}
 		r.tracks[id] = t
 	}

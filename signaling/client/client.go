@@ -139,6 +139,7 @@ type localTrack struct {
 	// subscriber that gets one promptly got it because of a keyframe request.
 	wantKey atomic.Bool
 	plis    atomic.Uint64
+	sent    atomic.Uint64 // audio packets or video frames written
 }
 
 // ErrClosed is returned after Close.
@@ -740,6 +741,20 @@ func drainSender(s *webrtc.RTPSender, t *localTrack, rid string) {
 	}
 }
 
+// Sent returns how many audio packets and video frames the client has published.
+func (c *Client) Sent() (audioPackets, videoFrames uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.local {
+		if t.audio != nil {
+			audioPackets += t.sent.Load()
+		} else {
+			videoFrames += t.sent.Load()
+		}
+	}
+	return audioPackets, videoFrames
+}
+
 // KeyframeRequests returns how many PLI/FIR the SFU sent for the local video track.
 func (c *Client) KeyframeRequests() uint64 {
 	c.mu.Lock()
@@ -757,7 +772,7 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 	defer c.wg.Done()
 	cl, _ := loadClip()
 	if t.audio != nil {
-		c.pumpAudio(t.audio, cl.opus, opts.AudioLevel)
+		c.pumpAudio(t, cl.opus, opts.AudioLevel)
 		return
 	}
 	frames := cl.vp8
@@ -789,6 +804,7 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 		default:
 			_ = t.video.WriteSample(media.Sample{Data: frames[next], Duration: time.Second / fps})
 		}
+		t.sent.Add(1)
 		next++
 		if next == len(frames) {
 			next = 1 // loop over the interframes; keyframes only on request
@@ -802,7 +818,8 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 	}
 }
 
-func (c *Client) pumpAudio(t *webrtc.TrackLocalStaticRTP, packets [][]byte, level uint8) {
+func (c *Client) pumpAudio(tr *localTrack, packets [][]byte, level uint8) {
+	t := tr.audio
 	if level == 0 {
 		level = 127
 	}
@@ -825,6 +842,7 @@ func (c *Client) pumpAudio(t *webrtc.TrackLocalStaticRTP, packets [][]byte, leve
 			_ = p.Header.SetExtension(id, []byte{level & 0x7f})
 		}
 		_ = t.WriteRTP(p)
+		tr.sent.Add(1)
 		seq++
 		ts += 960
 	}

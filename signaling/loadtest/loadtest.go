@@ -75,6 +75,11 @@ type Report struct {
 	// Received by the clients during the window.
 	PacketsPerSec float64
 	BitsPerSec    float64
+	// AudioPerSec and VideoPerSec split PacketsPerSec by kind.
+	AudioPerSec, VideoPerSec float64
+	// SentAudioPerSec and SentVideoFPS are what the publishers produced (all rooms): a
+	// starved load generator shows here, not as loss.
+	SentAudioPerSec, SentVideoFPS float64
 	// Loss is sequence gaps / (received + gaps) over the window, all subscribed tracks.
 	Loss float64
 	// FirstFrameP50/P99: from a subscriber's join (or the publisher's start of
@@ -94,7 +99,9 @@ type Report struct {
 func (r Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rooms %d, participants %d (%d publishing), window %s\n", r.Rooms, r.Participants, r.Publishers, r.Window)
-	fmt.Fprintf(&b, "received by clients: %.0f packets/s, %.2f Mbit/s, loss %.3f%%\n", r.PacketsPerSec, r.BitsPerSec/1e6, 100*r.Loss)
+	fmt.Fprintf(&b, "published: %.0f audio packets/s, %.1f video frames/s\n", r.SentAudioPerSec, r.SentVideoFPS)
+	fmt.Fprintf(&b, "received by clients: %.0f packets/s (audio %.0f, video %.0f), %.2f Mbit/s, loss %.3f%%\n",
+		r.PacketsPerSec, r.AudioPerSec, r.VideoPerSec, r.BitsPerSec/1e6, 100*r.Loss)
 	fmt.Fprintf(&b, "join → first frame: p50 %s, p99 %s over %d tracks (%d without a frame)\n",
 		r.FirstFrameP50.Round(time.Millisecond), r.FirstFrameP99.Round(time.Millisecond), r.FirstFrames, r.MissingTracks)
 	if r.ServerForwardedPerSec > 0 {
@@ -205,14 +212,28 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	log.Info("everyone joined", "participants", len(members))
 	time.Sleep(2 * time.Second) // let the last subscriptions settle
 
+	var audio0, video0, sentA, sentV uint64
 	snap := func() (pk, by, lost uint64) {
+		var sa, sv uint64
+		for _, m := range members {
+			a, v := m.cl.Sent()
+			sa, sv = sa+a, sv+v
+		}
+		sentA, sentV = sa-sentA, sv-sentV
+		var a, v uint64
 		for _, m := range members {
 			for _, s := range m.cl.Stats() {
 				pk += s.Packets
 				by += s.Bytes
 				lost += s.Lost
+				if s.Kind == "audio" {
+					a += s.Packets
+				} else {
+					v += s.Packets
+				}
 			}
 		}
+		audio0, video0 = a-audio0, v-video0
 		return
 	}
 	var start ServerSample
@@ -234,6 +255,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rep.Window = time.Since(t0)
 	secs := rep.Window.Seconds()
 	rep.PacketsPerSec = float64(p1-p0) / secs
+	rep.AudioPerSec, rep.VideoPerSec = float64(audio0)/secs, float64(video0)/secs
+	rep.SentAudioPerSec, rep.SentVideoFPS = float64(sentA)/secs, float64(sentV)/secs
 	rep.BitsPerSec = float64(b1-b0) * 8 / secs
 	if got, lost := p1-p0, l1-l0; got+lost > 0 {
 		rep.Loss = float64(lost) / float64(got+lost)
