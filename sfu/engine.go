@@ -18,6 +18,8 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -295,15 +297,19 @@ func (e *Engine) newPeerConnection(role string, onBWE func(cc.BandwidthEstimator
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureNackWithOptions(me, ir, nil, []nack.ResponderOption{nack.ResponderSize(512)}...); err != nil {
+	if err := webrtc.ConfigureNackWithOptions(me, ir,
+		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(e.plf)},
+		nack.ResponderSize(512), nack.WithResponderLoggerFactory(e.plf)); err != nil {
 		return nil, fmt.Errorf("sfu: nack: %w", err)
 	}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+	if err := webrtc.ConfigureRTCPReportsWithOptions(ir,
+		[]report.ReceiverOption{report.WithReceiverLoggerFactory(e.plf)},
+		report.WithSenderLoggerFactory(e.plf)); err != nil {
 		return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
 	}
 	switch role {
 	case rolePublisher:
-		if err := webrtc.ConfigureTWCCSender(me, ir); err != nil {
+		if err := webrtc.ConfigureTWCCSenderWithOptions(me, ir, twcc.WithLoggerFactory(e.plf)); err != nil {
 			return nil, fmt.Errorf("sfu: twcc sender: %w", err)
 		}
 		if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {

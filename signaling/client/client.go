@@ -360,12 +360,12 @@ func (c *Client) api(withAudioLevel bool) (*webrtc.API, error) {
 			return nil, err
 		}
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		return nil, err
-	}
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelDisabled
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir, webrtc.WithInterceptorLoggerFactory(lf)); err != nil {
+		return nil, err
+	}
 	se := webrtc.SettingEngine{LoggerFactory: lf}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if c.cfg.TCP {
