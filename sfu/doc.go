@@ -75,7 +75,11 @@
 // H.264, which iOS always has in hardware. Precisely: the first of [VP8, H264] (limited
 // by Config.Codecs) that every participant decodes; if none is common, the one most
 // participants decode, and the others receive no video. Publisher answers are limited to
-// the room codec; when it changes, EventVideoCodec asks publishers to renegotiate.
+// the room codec; when it changes, EventVideoCodec asks publishers to renegotiate, and a
+// track that comes back in the new codec — on a new transceiver, or on the same one (the
+// read loop notices the payload type change) — is republished under the same ID.
+// Subscriber offers list every codec, because Pion fixes a connection's codec set at its
+// first negotiation.
 //
 // # Reconnect
 //

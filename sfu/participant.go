@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -301,32 +300,11 @@ func (p *Participant) subscribe(t *Track) {
 	p.downs[t.info.ID] = d
 	p.senders[t.info.ID] = sender
 	p.mu.Unlock()
-	for _, tr := range p.sub.GetTransceivers() {
-		if tr.Sender() == sender {
-			_ = tr.SetCodecPreferences(subscriberCodecs(t.mime))
-		}
-	}
+	// No codec preferences here: Pion fixes a connection's codec set at its first
+	// negotiation, so every subscriber offer lists all codecs (a later track may use
+	// the other one after a room codec switch); Bind picks the track's own.
 	t.addDown(d)
 	go p.readSenderRTCP(d, sender)
-}
-
-// subscriberCodecs is the codec list offered for a forwarded track: its own codec
-// (every registered variant) and the matching RTX entries.
-func subscriberCodecs(mime string) []webrtc.RTPCodecParameters {
-	var out []webrtc.RTPCodecParameters
-	for _, c := range codecParams {
-		if strings.EqualFold(c.params.MimeType, mime) {
-			out = append(out, c.params)
-			if c.rtxPT != 0 {
-				out = append(out, webrtc.RTPCodecParameters{
-					RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeRTX, ClockRate: 90000,
-						SDPFmtpLine: fmt.Sprintf("apt=%d", c.params.PayloadType)},
-					PayloadType: c.rtxPT,
-				})
-			}
-		}
-	}
-	return out
 }
 
 // unsubscribe removes the DownTrack of a track and renegotiates.

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // ErrUnknownParticipant is returned for a participant not in the room.
@@ -241,6 +244,24 @@ func (r *Room) publish(p *Participant, clientTrackID, kind, mime string, clock u
 		r.dropTrack(stale, subs)
 	}
 	return t, isNew
+}
+
+// recodec republishes a track whose publisher switched codec on the same transceiver:
+// the old Track is dropped (subscribers renegotiate) and a new one with the same ID
+// takes over the receiver.
+func (r *Room) recodec(old *Track, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, pc *webrtc.PeerConnection) {
+	p, ok := r.Participant(old.info.Participant)
+	if !ok {
+		return
+	}
+	codec := remote.Codec()
+	r.log.Info("publisher switched codec", "track_id", old.info.ID, "from", old.mime, "to", codec.MimeType)
+	clientID := strings.TrimPrefix(old.info.ID, old.info.Participant+"/")
+	t, isNew := r.publish(p, clientID, old.info.Kind, codec.MimeType, codec.ClockRate)
+	t.attach(remote, recv, pc)
+	if isNew {
+		r.announce(t)
+	}
 }
 
 // announce subscribes everyone else to a new track and tells the signalling layer.

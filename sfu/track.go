@@ -230,7 +230,7 @@ func (t *Track) attach(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, pc 
 	if t.isVideo {
 		t.requestKeyframe(l, true)
 	}
-	go t.readLoop(l, remote)
+	go t.readLoop(l, remote, recv, pc)
 	go drainRTCP(recv, remote.RID())
 }
 
@@ -250,11 +250,14 @@ func drainRTCP(recv *webrtc.RTPReceiver, rid string) {
 	}
 }
 
-// readLoop reads one layer until its receiver closes.
-func (t *Track) readLoop(l *layer, remote *webrtc.TrackRemote) {
+// readLoop reads one layer until its receiver closes. If the publisher switches the
+// codec on the same transceiver (a browser renegotiating after a room codec change),
+// the track is republished under the new codec and this loop hands over.
+func (t *Track) readLoop(l *layer, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, pc *webrtc.PeerConnection) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
 	var seq seqState
+	pt, havePT := uint8(0), false
 	for {
 		n, _, err := remote.Read(buf)
 		if err != nil {
@@ -265,6 +268,15 @@ func (t *Track) readLoop(l *layer, remote *webrtc.TrackRemote) {
 		}
 		if uint32(remote.SSRC()) != l.ssrc.Load() {
 			return // a newer receiver took over this layer
+		}
+		if pkt.PayloadType != pt || !havePT {
+			if havePT && t.room != nil {
+				if c := remote.Codec(); canonicalCodec(c.MimeType) != "" && !strings.EqualFold(c.MimeType, t.mime) {
+					t.room.recodec(t, remote, recv, pc)
+					return
+				}
+			}
+			pt, havePT = pkt.PayloadType, true
 		}
 		t.ingest(l, &seq, &pkt, n, time.Now().UnixNano())
 	}

@@ -391,3 +391,47 @@ func TestActiveSpeakerAndModeratorMute(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "video after unmute", func() bool { return packets(med, "app/video") > before+5 })
 }
+
+// TestVideoCodecSwitch: a room running VP8 switches to H.264 when a participant who
+// can only decode H.264 comes in; publishers republish and everyone, the newcomer
+// included, receives H.264 video.
+func TestVideoCodecSwitch(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ctx := testCtx(t, 40*time.Second)
+	med := h.dial(ctx, h.claims("med", signaling.RoleMediator, ""))
+	app := h.enter(ctx, med, h.claims("app", signaling.RoleParty, signaling.SideApplicant))
+	publish(ctx, t, med, client.PublishOptions{Audio: true, Video: true})
+	publish(ctx, t, app, client.PublishOptions{Video: true})
+	waitFor(t, 15*time.Second, "VP8 video", func() bool {
+		return med.Stats()["app/video"].Keyframes > 0 && app.Stats()["med/video"].Keyframes > 0
+	})
+	if c := med.Stats()["app/video"].Codec; !strings.EqualFold(c, "video/VP8") {
+		t.Fatalf("room starts with %s, want VP8", c)
+	}
+	ios := h.dial(ctx, h.claims("ios", signaling.RoleClerk, ""), "H264")
+	if got := ios.Joined().VideoCodec; got != "H264" {
+		t.Errorf("joined.video_codec %s for an H.264-only client, want H264", got)
+	}
+	isH264 := func(cl *client.Client, tr string) bool {
+		s := cl.Stats()[tr]
+		return strings.EqualFold(s.Codec, "video/H264") && s.Keyframes > 0
+	}
+	waitFor(t, 15*time.Second, "H.264 video everywhere", func() bool {
+		return isH264(ios, "med/video") && isH264(ios, "app/video") && isH264(med, "app/video") && isH264(app, "med/video")
+	}, func() {
+		for name, cl := range map[string]*client.Client{"med": med, "app": app, "ios": ios} {
+			for tr, s := range cl.Stats() {
+				t.Logf("%s <- %s: %s %d packets %d keyframes", name, tr, s.Codec, s.Packets, s.Keyframes)
+			}
+		}
+		for _, m := range med.Messages() {
+			if m.Type != "ping" && m.Type != "candidate" {
+				t.Logf("med: %s %s %.150s", m.Type, m.Ref, m.Data)
+			}
+		}
+	})
+	if packets(ios, "med/audio") == 0 {
+		t.Error("audio did not reach the H.264-only client")
+	}
+}

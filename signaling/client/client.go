@@ -140,6 +140,17 @@ type localTrack struct {
 	wantKey atomic.Bool
 	plis    atomic.Uint64
 	sent    atomic.Uint64 // audio packets or video frames written
+	// codec and sender of a single-layer video track; both change on a room codec switch
+	// (video too), under vmu.
+	vmu    sync.Mutex
+	codec  string
+	sender *webrtc.RTPSender
+}
+
+func (t *localTrack) current() (*webrtc.TrackLocalStaticSample, string) {
+	t.vmu.Lock()
+	defer t.vmu.Unlock()
+	return t.video, t.codec
 }
 
 // ErrClosed is returned after Close.
@@ -279,6 +290,17 @@ func (c *Client) handle(env signaling.Envelope) {
 		var d signaling.CandidateData
 		if json.Unmarshal(env.Data, &d) == nil {
 			c.addCandidate(d)
+		}
+	case signaling.TypeVideoCodec:
+		var d signaling.CodecData
+		if json.Unmarshal(env.Data, &d) == nil {
+			c.wg.Add(1)
+			go func() { // not on the read loop: the renegotiation waits for its answer
+				defer c.wg.Done()
+				if err := c.switchCodec(d.Codec); err != nil {
+					c.log.Warn("video codec switch", "codec", d.Codec, "err", err)
+				}
+			}()
 		}
 	}
 }
@@ -582,7 +604,7 @@ func (c *Client) Publish(ctx context.Context, opts PublishOptions) error {
 			if err != nil {
 				return err
 			}
-			tracks = append(tracks, &localTrack{id: "video", source: "camera", video: t})
+			tracks = append(tracks, &localTrack{id: "video", source: "camera", video: t, codec: opts.Codec})
 		}
 	}
 	c.mu.Lock()
@@ -631,7 +653,8 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 	}
 	var simSenders []simSender
 	for _, t := range local {
-		var tl webrtc.TrackLocal = t.video
+		video, _ := t.current()
+		var tl webrtc.TrackLocal = video
 		switch {
 		case t.audio != nil:
 			tl = t.audio
@@ -657,6 +680,11 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 		}
 		if len(t.layers) > 0 {
 			simSenders = append(simSenders, simSender{s, t})
+		}
+		if t.video != nil {
+			t.vmu.Lock()
+			t.sender = s
+			t.vmu.Unlock()
 		}
 		go drainSender(s, t, "")
 		for i := 1; i < len(t.layers); i++ {
@@ -718,6 +746,70 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 	return nil
 }
 
+// switchCodec republishes the camera track in the room's new video codec: a new
+// transceiver on the same publisher transport (the old one is removed), renegotiated.
+func (c *Client) switchCodec(codec string) error {
+	c.mu.Lock()
+	pc := c.pub
+	var vt *localTrack
+	for _, t := range c.local {
+		if t.video != nil && len(t.layers) == 0 {
+			vt = t
+		}
+	}
+	c.mu.Unlock()
+	if pc == nil || vt == nil {
+		return nil
+	}
+	vt.vmu.Lock()
+	if vt.codec == codec {
+		vt.vmu.Unlock()
+		return nil
+	}
+	old := vt.sender
+	vt.vmu.Unlock()
+	mime := webrtc.MimeTypeVP8
+	if codec == sfu.CodecH264 {
+		mime = webrtc.MimeTypeH264
+	}
+	nt, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}, "video", "parley")
+	if err != nil {
+		return err
+	}
+	if old != nil {
+		if err := pc.RemoveTrack(old); err != nil {
+			return fmt.Errorf("client: remove old video: %w", err)
+		}
+	}
+	sender, err := pc.AddTrack(nt)
+	if err != nil {
+		return fmt.Errorf("client: add video in %s: %w", codec, err)
+	}
+	go drainSender(sender, vt, "")
+	vt.vmu.Lock()
+	vt.video, vt.codec, vt.sender = nt, codec, sender
+	vt.vmu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return err
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return err
+	}
+	env, err := c.Request(ctx, signaling.TypeOffer, signaling.SDPData{SDP: offer.SDP,
+		Tracks: []sfu.TrackMeta{{TrackID: vt.id, Source: vt.source}}})
+	if err != nil {
+		return err
+	}
+	var ans signaling.SDPData
+	if err := json.Unmarshal(env.Data, &ans); err != nil {
+		return err
+	}
+	return pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans.SDP})
+}
+
 // drainSender reads the SFU's RTCP for a local track and notes keyframe requests.
 func drainSender(s *webrtc.RTPSender, t *localTrack, rid string) {
 	for {
@@ -775,11 +867,9 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 		c.pumpAudio(t, cl.opus, opts.AudioLevel)
 		return
 	}
-	frames := cl.vp8
-	if opts.Codec == sfu.CodecH264 {
-		frames = cl.h264
-	}
 	const fps = 15
+	lastCodec := ""
+	var frames [][]byte
 	tk := time.NewTicker(time.Second / fps)
 	defer tk.Stop()
 	next := 0 // frame 0 of the clip is its only keyframe
@@ -793,23 +883,31 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 		if t.wantKey.Swap(false) {
 			next = 0
 		}
+		video, codec := t.current()
+		if codec != lastCodec { // new track after a room codec switch: start with a keyframe
+			lastCodec, next = codec, 0
+			frames = cl.vp8
+			if codec == sfu.CodecH264 {
+				frames = cl.h264
+			}
+		}
 		switch {
 		case len(t.layers) > 0:
 			for i, l := range t.layers {
 				size := opts.VideoBitrate / 8 / fps * simulcastLayers[i].share / 12
 				sim[i].write(t, l, simulcastLayers[i].rid, syntheticVP8(next == 0, size))
 			}
-		case opts.VideoBitrate > 0:
-			_ = t.video.WriteSample(media.Sample{Data: syntheticVP8(next == 0, opts.VideoBitrate/8/fps), Duration: time.Second / fps})
+		case opts.VideoBitrate > 0 && codec != sfu.CodecH264:
+			_ = video.WriteSample(media.Sample{Data: syntheticVP8(next == 0, opts.VideoBitrate/8/fps), Duration: time.Second / fps})
 		default:
-			_ = t.video.WriteSample(media.Sample{Data: frames[next], Duration: time.Second / fps})
+			_ = video.WriteSample(media.Sample{Data: frames[next%len(frames)], Duration: time.Second / fps})
 		}
 		t.sent.Add(1)
 		next++
-		if next == len(frames) {
+		if next >= len(frames) {
 			next = 1 // loop over the interframes; keyframes only on request
 		}
-		if opts.VideoBitrate > 0 {
+		if opts.VideoBitrate > 0 && codec != sfu.CodecH264 {
 			next %= 2*fps + 1
 			if next == 0 {
 				next = 1
