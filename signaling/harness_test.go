@@ -179,3 +179,5 @@ func testCtx(t *testing.T, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+func errorsAs(err error, target **signaling.Error) bool { return errors.As(err, target) }
