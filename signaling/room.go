@@ -498,7 +498,7 @@ func (r *room) handle(ctx context.Context, st *seat, c *conn, req Request) {
 			reply(errorf(CodeForbidden, "%s is for moderators", req.Type))
 			return
 		}
-		if e := r.moderate(ctx, st, req); e != nil {
+		if e := r.moderate(ctx, st, c, req); e != nil {
 			reply(e)
 			return
 		}
@@ -552,10 +552,10 @@ func (r *room) chat(ctx context.Context, st *seat, text string) {
 }
 
 // moderate runs a moderator action.
-func (r *room) moderate(ctx context.Context, st *seat, req Request) *Error {
+func (r *room) moderate(ctx context.Context, st *seat, c *conn, req Request) *Error {
 	switch d := req.Data.(type) {
 	case *AdmitData:
-		return r.admit(ctx, st, req.ID, d)
+		return r.admit(ctx, st, c, req.ID, d)
 	case *RemoveData:
 		r.mu.Lock()
 		target := r.seats[d.ParticipantID]
@@ -569,7 +569,7 @@ func (r *room) moderate(ctx context.Context, st *seat, req Request) *Error {
 		}
 		r.mu.Unlock()
 		r.leave(ctx, target, "removed")
-		st.conn.send(encode(TypeAck, req.ID, nil))
+		c.send(encode(TypeAck, req.ID, nil))
 	case *MuteParticipantData:
 		r.mu.Lock()
 		target := r.seats[d.ParticipantID]
@@ -587,14 +587,14 @@ func (r *room) moderate(ctx context.Context, st *seat, req Request) *Error {
 			target.conn.send(encode(TypeModerated, "", ModeratedData{Action: action, Kind: d.Kind, By: st.claims.ParticipantID}))
 		}
 		r.mu.Unlock()
-		st.conn.send(encode(TypeAck, req.ID, nil))
+		c.send(encode(TypeAck, req.ID, nil))
 	case *CaucusOpenData:
-		return r.caucusOpen(ctx, st, req.ID, d)
+		return r.caucusOpen(ctx, st, c, req.ID, d)
 	case *CaucusRef:
 		if req.Type == TypeCaucusClose {
-			return r.caucusClose(ctx, st, req.ID, d.CaucusID)
+			return r.caucusClose(ctx, st, c, req.ID, d.CaucusID)
 		}
-		return r.caucusMove(st, req.ID, d.CaucusID)
+		return r.caucusMove(st, c, req.ID, d.CaucusID)
 	case nil:
 		if req.Type == TypeEndSession {
 			rctx, cancel := recordCtx(ctx)
@@ -602,7 +602,7 @@ func (r *room) moderate(ctx context.Context, st *seat, req Request) *Error {
 				r.log.Error("record session ended", "err", err)
 			}
 			cancel()
-			st.conn.send(encode(TypeAck, req.ID, nil))
+			c.send(encode(TypeAck, req.ID, nil))
 			r.end(ctx, "ended", &st.claims)
 			return nil
 		}
@@ -613,7 +613,7 @@ func (r *room) moderate(ctx context.Context, st *seat, req Request) *Error {
 	return nil
 }
 
-func (r *room) admit(ctx context.Context, by *seat, ref string, d *AdmitData) *Error {
+func (r *room) admit(ctx context.Context, by *seat, c *conn, ref string, d *AdmitData) *Error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	target := r.seats[d.ParticipantID]
@@ -626,6 +626,9 @@ func (r *room) admit(ctx context.Context, by *seat, ref string, d *AdmitData) *E
 	if d.IdentityCheck.Result != CheckPassed {
 		return errorf(CodeIdentityCheck, "identity check %s: not admitted", d.IdentityCheck.Result)
 	}
+	if target.conn == nil {
+		return errorf(CodeBadState, "%q is not connected", d.ParticipantID)
+	}
 	rctx, cancel := recordCtx(ctx)
 	err := r.s.rec.Admitted(rctx, target.claims, by.claims, d.IdentityCheck, r.now())
 	cancel()
@@ -633,18 +636,15 @@ func (r *room) admit(ctx context.Context, by *seat, ref string, d *AdmitData) *E
 		r.log.Error("record admission", "participant_id", d.ParticipantID, "err", err)
 		return errorf(CodeRecordFailed, "the admission could not be recorded; try again")
 	}
-	if target.conn == nil {
-		return errorf(CodeBadState, "%q is not connected", d.ParticipantID)
-	}
 	if e := r.admitLocked(ctx, target, ""); e != nil {
 		return e
 	}
 	r.lobbyUpdateLocked()
-	by.conn.send(encode(TypeAck, ref, nil))
+	c.send(encode(TypeAck, ref, nil))
 	return nil
 }
 
-func (r *room) caucusOpen(ctx context.Context, by *seat, ref string, d *CaucusOpenData) *Error {
+func (r *room) caucusOpen(ctx context.Context, by *seat, c *conn, ref string, d *CaucusOpenData) *Error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	members := slices.Clone(d.Members)
@@ -672,12 +672,12 @@ func (r *room) caucusOpen(ctx context.Context, by *seat, ref string, d *CaucusOp
 		r.log.Error("record caucus", "caucus_id", id, "err", err)
 	}
 	cancel()
-	by.conn.send(encode(TypeAck, ref, CaucusRef{CaucusID: id}))
+	c.send(encode(TypeAck, ref, CaucusRef{CaucusID: id}))
 	r.sendCaucusStateLocked()
 	return nil
 }
 
-func (r *room) caucusClose(ctx context.Context, by *seat, ref, id string) *Error {
+func (r *room) caucusClose(ctx context.Context, by *seat, c *conn, ref, id string) *Error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cc := r.caucuses[id]
@@ -700,13 +700,13 @@ func (r *room) caucusClose(ctx context.Context, by *seat, ref, id string) *Error
 		r.log.Error("record caucus", "caucus_id", id, "err", err)
 	}
 	cancel()
-	by.conn.send(encode(TypeAck, ref, nil))
+	c.send(encode(TypeAck, ref, nil))
 	r.sendCaucusStateLocked()
 	return nil
 }
 
 // caucusMove moves the moderator between caucuses and the joint room ("").
-func (r *room) caucusMove(by *seat, ref, id string) *Error {
+func (r *room) caucusMove(by *seat, c *conn, ref, id string) *Error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if id != "" && r.caucuses[id] == nil {
@@ -716,7 +716,7 @@ func (r *room) caucusMove(by *seat, ref, id string) *Error {
 		return errorf(CodeBadState, "caucus members stay in their caucus until it closes")
 	}
 	r.media.SetScopes(map[string]string{by.claims.ParticipantID: id})
-	by.conn.send(encode(TypeAck, ref, nil))
+	c.send(encode(TypeAck, ref, nil))
 	r.sendCaucusStateLocked()
 	return nil
 }
