@@ -191,8 +191,11 @@ func (d *DownTrack) write(l *layer, p *rtp.Packet, kf bool, now int64) (int, wri
 	if d.track.isVideo {
 		switch {
 		case l != d.current:
-			if l != d.target || !kf {
+			if l != d.target {
 				return 0, writeFiltered, false
+			}
+			if !kf { // waiting to switch: keep asking (throttled) in case a keyframe was lost
+				return 0, writeFiltered, true
 			}
 			d.current = l
 			d.needKF = false
