@@ -316,3 +316,20 @@ func BenchmarkForward(b *testing.B) {
 		}
 	}
 }
+
+// FuzzKeyframeStart: the payload parsers read what publishers send; they must never
+// panic, whatever the bytes.
+func FuzzKeyframeStart(f *testing.F) {
+	f.Add([]byte{0x90, 0xe0, 0x80, 0x01, 0x05, 0x00, 0x10}, true)
+	f.Add(vp8Payload(true, true), true)
+	f.Add([]byte{0x18, 0x00, 0x02, 0x67, 0x42, 0xff, 0xff}, false)
+	f.Add([]byte{0x7c, 0x85}, false)
+	f.Add([]byte{}, false)
+	f.Fuzz(func(t *testing.T, b []byte, vp8 bool) {
+		codec := CodecH264
+		if vp8 {
+			codec = CodecVP8
+		}
+		_ = isKeyframeStart(codec, b)
+	})
+}
