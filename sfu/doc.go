@@ -48,8 +48,9 @@
 //
 // Layers are ordered by the height the publisher declares for each rid (TrackMeta), or
 // else by the usual rid names (q/h/f, l/m/h, 0/1/2). Once a second, each subscriber's
-// bandwidth estimate — Pion's GCC over transport-wide congestion control feedback,
-// capped by a recent REMB — is shared equally among the video tracks it may receive,
+// bandwidth estimate — the delay-based half of Pion's GCC over transport-wide congestion
+// control feedback, a loss-based estimate from its receiver reports, and a recent REMB,
+// whichever is lowest — is shared equally among the video tracks it may receive,
 // and each DownTrack targets the highest layer whose measured bitrate fits its share
 // and which is no larger than needed for the size the client renders it at
 // (Participant.SetRenderSize; 0 = hidden = lowest layer). The switch happens on the
