@@ -3,6 +3,7 @@ package signaling_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,9 +37,18 @@ func TestEveryoneReceivesEveryone(t *testing.T) {
 					t.Fatalf("%s joined with room codec %s, want %s", id, got, codec)
 				}
 			}
-			for _, cl := range clients {
-				publish(ctx, t, cl, client.PublishOptions{Audio: true, Video: true})
+			// Everyone publishes at the same moment: the two-transport design must not glare.
+			var wg sync.WaitGroup
+			for id, cl := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := cl.Publish(ctx, client.PublishOptions{Audio: true, Video: true}); err != nil {
+						t.Errorf("%s publish: %v", id, err)
+					}
+				}()
 			}
+			wg.Wait()
 			want := map[string][]string{}
 			for id := range clients {
 				for other := range clients {
