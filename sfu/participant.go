@@ -120,11 +120,13 @@ func (p *Participant) wire(pc *webrtc.PeerConnection, transport string, up *atom
 	})
 }
 
+// connected reports whether every negotiated transport is connected (a transport not
+// negotiated yet — nothing published or nothing to receive — does not count).
 func (p *Participant) connected() bool {
-	if p.pub != nil && !p.pubUp.Load() {
+	if p.pub != nil && p.pub.RemoteDescription() != nil && !p.pubUp.Load() {
 		return false
 	}
-	if p.sub != nil && !p.subUp.Load() {
+	if p.sub != nil && p.sub.RemoteDescription() != nil && !p.subUp.Load() {
 		return false
 	}
 	return true
