@@ -1,0 +1,132 @@
+package sfu
+
+// isKeyframeStart reports whether an RTP payload starts a keyframe (the packet a
+// subscriber may start or switch on). codec is canonical ("VP8", "H264").
+func isKeyframeStart(codec string, payload []byte) bool {
+	switch codec {
+	case CodecVP8:
+		return vp8KeyframeStart(payload)
+	case CodecH264:
+		return h264KeyframeStart(payload)
+	}
+	return false
+}
+
+// vp8KeyframeStart parses the VP8 payload descriptor (RFC 7741 §4.2) and reports whether
+// the packet is the first packet of a keyframe (S=1, partition 0, P bit clear).
+func vp8KeyframeStart(b []byte) bool {
+	if len(b) < 1 {
+		return false
+	}
+	x, s, pid := b[0]&0x80 != 0, b[0]&0x10 != 0, b[0]&0x07
+	if !s || pid != 0 {
+		return false
+	}
+	i := 1
+	if x {
+		if len(b) < 2 {
+			return false
+		}
+		ext := b[1]
+		i = 2
+		if ext&0x80 != 0 { // I: picture ID
+			if len(b) <= i {
+				return false
+			}
+			if b[i]&0x80 != 0 { // M: 15-bit picture ID
+				i += 2
+			} else {
+				i++
+			}
+		}
+		if ext&0x40 != 0 { // L: TL0PICIDX
+			i++
+		}
+		if ext&0x30 != 0 { // T or K: TID/Y/KEYIDX
+			i++
+		}
+	}
+	if len(b) <= i {
+		return false
+	}
+	return b[i]&0x01 == 0
+}
+
+// h264KeyframeStart reports whether an H.264 RTP payload (RFC 6184) carries an SPS or
+// the start of an IDR slice: single NAL units, STAP-A aggregates and FU-A fragments.
+func h264KeyframeStart(b []byte) bool {
+	if len(b) < 1 {
+		return false
+	}
+	switch nal := b[0] & 0x1f; {
+	case nal == 5 || nal == 7:
+		return true
+	case nal == 24: // STAP-A: 2-byte size, NAL unit, repeated
+		for i := 1; i+2 < len(b); {
+			size := int(b[i])<<8 | int(b[i+1])
+			i += 2
+			if size == 0 || i+size > len(b) {
+				return false
+			}
+			if t := b[i] & 0x1f; t == 5 || t == 7 {
+				return true
+			}
+			i += size
+		}
+	case nal == 28: // FU-A
+		if len(b) < 2 {
+			return false
+		}
+		return b[1]&0x80 != 0 && (b[1]&0x1f == 5 || b[1]&0x1f == 7)
+	}
+	return false
+}
+
+// videoPreference is the order in which a room tries video codecs.
+var videoPreference = []string{CodecVP8, CodecH264}
+
+// settleVideoCodec picks the room's video codec from what each participant can decode
+// (nil or empty means "both", which every current browser can do). It returns the first
+// codec of videoPreference that every participant decodes; if none is common, the one
+// most participants decode (the others then receive no video and are told so).
+func settleVideoCodec(allowed func(string) bool, decoders [][]string) string {
+	best, bestCount := "", -1
+	for _, c := range videoPreference {
+		if !allowed(c) {
+			continue
+		}
+		n := 0
+		for _, d := range decoders {
+			if canDecode(d, c) {
+				n++
+			}
+		}
+		if n == len(decoders) {
+			return c
+		}
+		if n > bestCount {
+			best, bestCount = c, n
+		}
+	}
+	return best
+}
+
+// canDecode reports whether a decode list includes codec (empty list = everything).
+func canDecode(list []string, codec string) bool {
+	if len(list) == 0 || codec == CodecOpus {
+		return true
+	}
+	for _, c := range list {
+		if canonicalCodec(c) == codec {
+			return true
+		}
+	}
+	return false
+}
+
+// IsKeyframeStart reports whether an RTP payload of codec ("VP8", "H264", or a MIME
+// type) is the first packet of a keyframe. Clients use it to measure time to first
+// keyframe.
+func IsKeyframeStart(codec string, payload []byte) bool {
+	return isKeyframeStart(canonicalCodec(codec), payload)
+}

@@ -1,0 +1,583 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Transport names used in Signal.Candidate and Participant.AddCandidate.
+const (
+	TransportPublisher  = rolePublisher
+	TransportSubscriber = roleSubscriber
+)
+
+// ErrNotAllowed is returned when a participant lacks the permission for an action.
+var ErrNotAllowed = errors.New("sfu: not allowed")
+
+// negotiationTimeout bounds how long a subscriber offer waits for its answer.
+const negotiationTimeout = 10 * time.Second
+
+// Signal carries the SFU's half of the WebRTC negotiation to one client. Calls may come
+// from any goroutine and must not block for long (queue them).
+type Signal interface {
+	// Offer sends an offer for the subscriber transport; the client answers with
+	// Participant.SetAnswer.
+	Offer(sdp string)
+	// Candidate sends a local ICE candidate of the publisher or subscriber transport.
+	Candidate(transport string, c webrtc.ICECandidateInit)
+}
+
+// Participant is a seat's media: a publisher transport (client → SFU) and a subscriber
+// transport (SFU → client). Two transports mean the client always offers on one and the
+// SFU always offers on the other, so simultaneous publishing never causes glare.
+type Participant struct {
+	id   string
+	room *Room
+	opts ParticipantOptions
+	sig  Signal
+	log  *slog.Logger
+
+	pub *webrtc.PeerConnection
+	sub *webrtc.PeerConnection
+
+	bwe     atomic.Value // cc.BandwidthEstimator
+	remb    atomic.Uint64
+	rembAt  atomic.Int64
+	rrLoss  atomic.Uint64 // sum of fraction-lost (x/256), for connection quality
+	rrCount atomic.Uint64
+	bwLoss  atomic.Uint64 // the same, for the bandwidth estimate
+	bwCount atomic.Uint64
+	lossBW  atomic.Int64 // loss-based estimate, bits/s
+	rtt     atomic.Int64
+	pubUp   atomic.Bool
+	subUp   atomic.Bool
+
+	pubMu      sync.Mutex // serialises publisher offers
+	pubPending []webrtc.ICECandidateInit
+	meta       map[string]TrackMeta
+
+	mu          sync.Mutex
+	downs       map[string]*DownTrack
+	senders     map[string]*webrtc.RTPSender
+	negotiating bool
+	pending     bool
+	negGen      uint64
+	subPending  []webrtc.ICECandidateInit
+	closed      bool
+}
+
+func newParticipant(r *Room, id string, opts ParticipantOptions, sig Signal) (*Participant, error) {
+	p := &Participant{
+		id: id, room: r, opts: opts, sig: sig, log: r.log.With("participant_id", id),
+		meta: map[string]TrackMeta{}, downs: map[string]*DownTrack{}, senders: map[string]*webrtc.RTPSender{},
+	}
+	if opts.CanPublish {
+		pc, err := r.e.newPeerConnection(rolePublisher, nil)
+		if err != nil {
+			return nil, err
+		}
+		p.pub = pc
+		p.wire(pc, TransportPublisher, &p.pubUp)
+		pc.OnTrack(p.onTrack)
+	}
+	if opts.CanSubscribe {
+		pc, err := r.e.newPeerConnection(roleSubscriber, func(est cc.BandwidthEstimator) { p.bwe.Store(est) })
+		if err != nil {
+			p.closeTransports()
+			return nil, err
+		}
+		p.sub = pc
+		p.wire(pc, TransportSubscriber, &p.subUp)
+	}
+	return p, nil
+}
+
+// ID returns the participant ID.
+func (p *Participant) ID() string { return p.id }
+
+func (p *Participant) wire(pc *webrtc.PeerConnection, transport string, up *atomic.Bool) {
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			p.sig.Candidate(transport, c.ToJSON())
+		}
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		up.Store(s == webrtc.PeerConnectionStateConnected)
+		p.log.Debug("transport state", "transport", transport, "state", s.String())
+		switch s {
+		case webrtc.PeerConnectionStateConnected, webrtc.PeerConnectionStateDisconnected,
+			webrtc.PeerConnectionStateFailed:
+			p.room.onEvent(Event{Kind: EventTransportState, Participant: p.id, Transport: transport, State: s.String()})
+		}
+	})
+}
+
+// connected reports whether every negotiated transport is connected (a transport not
+// negotiated yet — nothing published or nothing to receive — does not count).
+func (p *Participant) connected() bool {
+	if p.pub != nil && p.pub.RemoteDescription() != nil && !p.pubUp.Load() {
+		return false
+	}
+	if p.sub != nil && p.sub.RemoteDescription() != nil && !p.subUp.Load() {
+		return false
+	}
+	return true
+}
+
+func (p *Participant) metaFor(clientTrackID string) (TrackMeta, bool) {
+	p.pubMu.Lock()
+	defer p.pubMu.Unlock()
+	m, ok := p.meta[clientTrackID]
+	return m, ok
+}
+
+// HandleOffer answers an offer for the publisher transport. tracks declares the
+// source and simulcast layers of the offered tracks (optional). Video is constrained to
+// the room's codec.
+func (p *Participant) HandleOffer(sdp string, tracks []TrackMeta) (string, error) {
+	if p.pub == nil {
+		return "", ErrNotAllowed
+	}
+	p.pubMu.Lock()
+	defer p.pubMu.Unlock()
+	for _, m := range tracks {
+		p.meta[m.TrackID] = m
+		p.room.mu.Lock()
+		t := p.room.tracks[p.id+"/"+m.TrackID]
+		p.room.mu.Unlock()
+		if t != nil {
+			t.setMeta(m)
+		}
+	}
+	if err := p.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return "", fmt.Errorf("sfu: publisher offer: %w", err)
+	}
+	codec := p.room.VideoCodec()
+	var prefs []webrtc.RTPCodecParameters
+	for _, c := range codecParams {
+		if c.name == codec {
+			cp := c.params
+			cp.PayloadType = 0
+			prefs = append(prefs, cp)
+		}
+	}
+	for _, tr := range p.pub.GetTransceivers() {
+		if tr.Kind() == webrtc.RTPCodecTypeVideo && len(prefs) > 0 {
+			if err := tr.SetCodecPreferences(prefs); err != nil {
+				p.log.Debug("codec preferences", "err", err)
+			}
+		}
+	}
+	answer, err := p.pub.CreateAnswer(nil)
+	if err != nil {
+		return "", fmt.Errorf("sfu: publisher answer: %w", err)
+	}
+	if err := p.pub.SetLocalDescription(answer); err != nil {
+		return "", fmt.Errorf("sfu: publisher answer: %w", err)
+	}
+	for _, c := range p.pubPending {
+		_ = p.pub.AddICECandidate(c)
+	}
+	p.pubPending = nil
+	return answer.SDP, nil
+}
+
+// SetAnswer applies the client's answer to the SFU's subscriber offer, then sends the
+// next offer if changes queued up meanwhile.
+func (p *Participant) SetAnswer(sdp string) error {
+	if p.sub == nil {
+		return ErrNotAllowed
+	}
+	p.mu.Lock()
+	if !p.negotiating {
+		p.mu.Unlock()
+		return fmt.Errorf("sfu: answer without an offer in flight")
+	}
+	p.mu.Unlock()
+	err := p.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+	p.mu.Lock()
+	pendingCands := p.subPending
+	p.subPending = nil
+	p.negotiating = false
+	again := p.pending
+	p.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("sfu: subscriber answer: %w", err)
+	}
+	for _, c := range pendingCands {
+		_ = p.sub.AddICECandidate(c)
+	}
+	if again {
+		p.negotiate()
+	}
+	return nil
+}
+
+// AddCandidate adds a remote ICE candidate for one of the transports.
+func (p *Participant) AddCandidate(transport string, c webrtc.ICECandidateInit) error {
+	switch transport {
+	case TransportPublisher:
+		if p.pub == nil {
+			return ErrNotAllowed
+		}
+		p.pubMu.Lock()
+		defer p.pubMu.Unlock()
+		if p.pub.RemoteDescription() == nil {
+			p.pubPending = append(p.pubPending, c)
+			return nil
+		}
+		return p.pub.AddICECandidate(c)
+	case TransportSubscriber:
+		if p.sub == nil {
+			return ErrNotAllowed
+		}
+		p.mu.Lock()
+		if p.sub.RemoteDescription() == nil {
+			p.subPending = append(p.subPending, c)
+			p.mu.Unlock()
+			return nil
+		}
+		p.mu.Unlock()
+		return p.sub.AddICECandidate(c)
+	}
+	return fmt.Errorf("sfu: unknown transport %q", transport)
+}
+
+// SetRenderSize records the size at which the client renders a track (0×0: hidden);
+// the layer allocator uses it for simulcast tracks.
+func (p *Participant) SetRenderSize(trackID string, width, height int) error {
+	p.mu.Lock()
+	d := p.downs[trackID]
+	p.mu.Unlock()
+	if d == nil {
+		return ErrUnknownTrack
+	}
+	d.renderHeight.Store(int32(max(height, 0)))
+	video, audio := p.videoShareCount()
+	p.allocateOne(d, p.estimate(), video, audio)
+	return nil
+}
+
+// onTrack handles a track (or simulcast layer) arriving on the publisher transport.
+func (p *Participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	kind := "audio"
+	if remote.Kind() == webrtc.RTPCodecTypeVideo {
+		kind = "video"
+	}
+	codec := remote.Codec()
+	t, isNew := p.room.publish(p, remote.ID(), kind, codec.MimeType, codec.ClockRate)
+	t.attach(remote, recv, p.pub)
+	if isNew {
+		p.room.announce(t)
+	}
+}
+
+// subscribe adds a DownTrack for t to the subscriber transport (negotiated later).
+func (p *Participant) subscribe(t *Track) {
+	if p.sub == nil || !canDecode(p.opts.Decode, t.codec) {
+		return
+	}
+	p.mu.Lock()
+	if p.closed || p.downs[t.info.ID] != nil {
+		p.mu.Unlock()
+		return
+	}
+	d := newDownTrack(t, p)
+	d.renderHeight.Store(-1)
+	d.allowed.Store(p.room.allowed(p.id, t.info.Participant))
+	sender, err := p.sub.AddTrack(d)
+	if err != nil {
+		p.mu.Unlock()
+		p.log.Warn("subscribe", "track_id", t.info.ID, "err", err)
+		return
+	}
+	p.downs[t.info.ID] = d
+	p.senders[t.info.ID] = sender
+	p.mu.Unlock()
+	// No codec preferences here: Pion fixes a connection's codec set at its first
+	// negotiation, so every subscriber offer lists all codecs (a later track may use
+	// the other one after a room codec switch); Bind picks the track's own.
+	t.addDown(d)
+	go p.readSenderRTCP(d, sender)
+}
+
+// unsubscribe removes the DownTrack of a track and renegotiates.
+func (p *Participant) unsubscribe(trackID string) {
+	p.mu.Lock()
+	d := p.downs[trackID]
+	sender := p.senders[trackID]
+	delete(p.downs, trackID)
+	delete(p.senders, trackID)
+	closed := p.closed
+	p.mu.Unlock()
+	if d == nil {
+		return
+	}
+	d.track.removeDown(d)
+	if !closed && sender != nil {
+		_ = p.sub.RemoveTrack(sender)
+		p.negotiate()
+	}
+}
+
+// negotiate sends a subscriber offer, or marks one pending if an offer is in flight:
+// changes made meanwhile are coalesced into the next offer.
+func (p *Participant) negotiate() {
+	if p.sub == nil {
+		return
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	if p.negotiating {
+		p.pending = true
+		p.mu.Unlock()
+		return
+	}
+	p.negotiating, p.pending = true, false
+	p.negGen++
+	gen := p.negGen
+	p.mu.Unlock()
+
+	offer, err := p.sub.CreateOffer(nil)
+	if err == nil {
+		err = p.sub.SetLocalDescription(offer)
+	}
+	if err != nil {
+		p.log.Warn("subscriber offer", "err", err)
+		p.mu.Lock()
+		p.negotiating = false
+		p.mu.Unlock()
+		return
+	}
+	time.AfterFunc(negotiationTimeout, func() {
+		p.mu.Lock()
+		stuck := p.negotiating && p.negGen == gen && !p.closed
+		if stuck {
+			p.negotiating = false
+			p.pending = false
+		}
+		p.mu.Unlock()
+		if stuck {
+			p.log.Warn("subscriber answer timed out; offering again")
+			p.negotiate()
+		}
+	})
+	p.sig.Offer(offer.SDP)
+}
+
+// readSenderRTCP handles a subscriber's feedback for one forwarded track: keyframe
+// requests go to the publisher (throttled), REMB and receiver reports feed the layer
+// allocator and the connection quality.
+func (p *Participant) readSenderRTCP(d *DownTrack, sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch v := pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				d.track.requestKeyframeFor(d, false)
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				p.remb.Store(uint64(v.Bitrate))
+				p.rembAt.Store(time.Now().UnixNano())
+			case *rtcp.ReceiverReport:
+				for _, rr := range v.Reports {
+					p.noteReport(rr)
+				}
+			}
+		}
+	}
+}
+
+func (p *Participant) noteReport(rr rtcp.ReceptionReport) {
+	p.rrLoss.Add(uint64(rr.FractionLost))
+	p.rrCount.Add(1)
+	p.bwLoss.Add(uint64(rr.FractionLost))
+	p.bwCount.Add(1)
+	if rr.LastSenderReport != 0 {
+		now := ntpMiddle(time.Now())
+		if d := now - rr.LastSenderReport - rr.Delay; d < 65536*10 {
+			p.rtt.Store(int64(time.Duration(d) * time.Second / 65536))
+		}
+	}
+}
+
+// ntpMiddle returns the middle 32 bits of the NTP timestamp of t (RFC 3550 §6.4.1).
+func ntpMiddle(t time.Time) uint32 {
+	const ntpEpochOffset = 2208988800
+	secs := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) << 32 / 1e9
+	return uint32((secs<<32 | frac) >> 16)
+}
+
+// downstream returns the mean loss fraction reported since the last call and the RTT.
+func (p *Participant) downstream() (float64, time.Duration) {
+	sum, n := p.rrLoss.Swap(0), p.rrCount.Swap(0)
+	loss := 0.0
+	if n > 0 {
+		loss = float64(sum) / float64(n) / 256
+	}
+	return loss, time.Duration(p.rtt.Load())
+}
+
+// estimate returns the subscriber's available bandwidth in bits/s. It combines the two
+// halves of Google congestion control: the delay-based estimate of Pion's GCC over
+// transport-wide feedback, and a loss-based estimate kept here from the fraction lost in
+// the subscriber's receiver reports (grow 8 % per update below 2 % loss, hold up to 10 %,
+// cut by half the loss above). A recent REMB caps both. (Pion's own loss-based half
+// misreads TWCC feedback from some receivers as heavy loss, so it is not used.)
+func (p *Participant) estimate() int {
+	maxBW := p.room.e.cfg.MaxVideoBitrate
+	est := int(p.lossBW.Load())
+	if est == 0 {
+		est = min(1_500_000, maxBW)
+	}
+	if v, ok := p.bwe.Load().(cc.BandwidthEstimator); ok && v != nil {
+		if d, ok := v.GetStats()["delayTargetBitrate"].(int); ok && d > 0 {
+			est = min(est, d)
+		}
+	}
+	if at := p.rembAt.Load(); at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second {
+		est = min(est, int(p.remb.Load()))
+	}
+	return max(est, 50_000)
+}
+
+// updateLossEstimate folds the receiver reports since the last call into the
+// loss-based estimate (called once per allocation period).
+func (p *Participant) updateLossEstimate() {
+	sum, n := p.bwLoss.Swap(0), p.bwCount.Swap(0)
+	cur := p.lossBW.Load()
+	if cur == 0 {
+		cur = int64(min(1_500_000, p.room.e.cfg.MaxVideoBitrate))
+	}
+	if n > 0 {
+		loss := float64(sum) / float64(n) / 256
+		switch {
+		case loss < 0.02:
+			cur = cur * 108 / 100
+		case loss > 0.10:
+			cur = int64(float64(cur) * (1 - 0.5*loss))
+		}
+	}
+	cur = min(max(cur, 50_000), int64(p.room.e.cfg.MaxVideoBitrate))
+	p.lossBW.Store(cur)
+}
+
+func (p *Participant) videoShareCount() (video, audio int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, d := range p.downs {
+		if !d.allowed.Load() {
+			continue
+		}
+		if d.track.isVideo {
+			video++
+		} else {
+			audio++
+		}
+	}
+	return video, audio
+}
+
+// allocate chooses a simulcast layer for each forwarded video track.
+func (p *Participant) allocate() {
+	p.mu.Lock()
+	downs := make([]*DownTrack, 0, len(p.downs))
+	for _, d := range p.downs {
+		downs = append(downs, d)
+	}
+	p.mu.Unlock()
+	p.updateLossEstimate()
+	est := p.estimate()
+	video, audio := p.videoShareCount()
+	for _, d := range downs {
+		p.allocateOne(d, est, video, audio)
+	}
+}
+
+// allocateOne gives d an equal share of the estimate and picks the highest layer that
+// fits both the share and the render size.
+func (p *Participant) allocateOne(d *DownTrack, est, video, audio int) {
+	if !d.track.isVideo {
+		return
+	}
+	ls := d.track.layerSnapshot()
+	if len(ls) == 0 {
+		return
+	}
+	share := (est - audio*40_000) / max(video, 1)
+	d.setTarget(chooseLayer(ls, share, int(d.renderHeight.Load())))
+}
+
+// chooseLayer picks from layers (low → high) the highest whose measured bitrate fits
+// share and which is not larger than needed for renderHeight (-1: unknown, 0: hidden).
+func chooseLayer(ls []*layer, share, renderHeight int) *layer {
+	top := len(ls) - 1
+	switch {
+	case renderHeight == 0:
+		top = 0
+	case renderHeight > 0:
+		heights := true
+		for _, l := range ls {
+			heights = heights && l.height > 0
+		}
+		if heights {
+			for i, l := range ls {
+				if l.height >= renderHeight {
+					top = i
+					break
+				}
+			}
+		} else {
+			switch {
+			case renderHeight <= 200:
+				top = 0
+			case renderHeight <= 400:
+				top = min(1, top)
+			}
+		}
+	}
+	chosen := ls[0]
+	for _, l := range ls[:top+1] {
+		if int(l.bitrate.Load()) <= share {
+			chosen = l
+		}
+	}
+	return chosen
+}
+
+// closeTransports closes both transports; published Tracks stay in the room.
+func (p *Participant) closeTransports() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	downs := p.downs
+	p.downs = map[string]*DownTrack{}
+	p.senders = map[string]*webrtc.RTPSender{}
+	p.mu.Unlock()
+	for _, d := range downs {
+		d.track.removeDown(d)
+	}
+	if p.pub != nil {
+		_ = p.pub.GracefulClose()
+	}
+	if p.sub != nil {
+		_ = p.sub.GracefulClose()
+	}
+}

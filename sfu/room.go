@@ -1,0 +1,550 @@
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// ErrUnknownParticipant is returned for a participant not in the room.
+var ErrUnknownParticipant = errors.New("sfu: unknown participant")
+
+// ErrUnknownTrack is returned for a track not in the room.
+var ErrUnknownTrack = errors.New("sfu: unknown track")
+
+// roomTick is the period of the speaker/allocation/quality loop.
+const roomTick = 250 * time.Millisecond
+
+// Room is one session's media: participants, their published tracks, the caucus scopes
+// that gate forwarding, and the room's video codec.
+type Room struct {
+	id      string
+	e       *Engine
+	log     *slog.Logger
+	onEvent func(Event)
+
+	mu       sync.Mutex
+	parts    map[string]*Participant
+	tracks   map[string]*Track
+	scopes   map[string]string // participant → caucus ID ("" = joint room)
+	decoders map[string][]string
+	codec    string
+	speakers map[string]*speakerState
+	quality  map[string]string
+	closed   bool
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func newRoom(e *Engine, id string, onEvent func(Event)) *Room {
+	if onEvent == nil {
+		onEvent = func(Event) {}
+	}
+	r := &Room{
+		id: id, e: e, log: e.log.With("session_id", id), onEvent: onEvent,
+		parts: map[string]*Participant{}, tracks: map[string]*Track{}, scopes: map[string]string{},
+		decoders: map[string][]string{}, speakers: map[string]*speakerState{}, quality: map[string]string{},
+		done: make(chan struct{}),
+	}
+	r.codec = settleVideoCodec(e.cfg.allows, nil)
+	r.wg.Add(1)
+	go r.loop()
+	return r
+}
+
+// ID returns the session ID the room serves.
+func (r *Room) ID() string { return r.id }
+
+func (r *Room) isClosed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.closed
+}
+
+func (r *Room) counts() (participants, tracks int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.parts), len(r.tracks)
+}
+
+// VideoCodec returns the codec video publishers must use ("VP8" or "H264").
+func (r *Room) VideoCodec() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.codec
+}
+
+// ParticipantOptions are a participant's media permissions and capabilities.
+type ParticipantOptions struct {
+	CanPublish   bool
+	CanSubscribe bool
+	// Decode lists the video codecs the client can decode; empty means VP8 and H264.
+	Decode []string
+}
+
+// Join seats a participant, or reseats it with fresh transports if the ID is already
+// in the room (reconnect): its published tracks, caucus scope and subscriptions are
+// kept, so the others notice nothing.
+func (r *Room) Join(id string, opts ParticipantOptions, sig Signal) (*Participant, error) {
+	if sig == nil {
+		return nil, fmt.Errorf("sfu: join %s: nil signal", id)
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, ErrClosed
+	}
+	old := r.parts[id]
+	r.mu.Unlock()
+	if old != nil {
+		old.closeTransports()
+	}
+	p, err := newParticipant(r, id, opts, sig)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		p.closeTransports()
+		return nil, ErrClosed
+	}
+	r.parts[id] = p
+	if _, ok := r.scopes[id]; !ok {
+		r.scopes[id] = ""
+	}
+	r.decoders[id] = opts.Decode
+	if _, ok := r.speakers[id]; !ok {
+		r.speakers[id] = &speakerState{}
+	}
+	codecEvent := r.settleLocked()
+	var subs []*Track
+	if opts.CanSubscribe {
+		for _, t := range r.tracks {
+			if t.info.Participant != id {
+				subs = append(subs, t)
+			}
+		}
+	}
+	r.mu.Unlock()
+	if codecEvent != "" {
+		r.onEvent(Event{Kind: EventVideoCodec, Codec: codecEvent})
+	}
+	sort.Slice(subs, func(i, j int) bool { return subs[i].info.ID < subs[j].info.ID })
+	for _, t := range subs {
+		p.subscribe(t)
+	}
+	if len(subs) > 0 {
+		p.negotiate()
+	}
+	return p, nil
+}
+
+// settleLocked recomputes the room codec; it returns the new codec if it changed.
+func (r *Room) settleLocked() string {
+	decs := make([][]string, 0, len(r.decoders))
+	for _, d := range r.decoders {
+		decs = append(decs, d)
+	}
+	c := settleVideoCodec(r.e.cfg.allows, decs)
+	if c == r.codec {
+		return ""
+	}
+	r.codec = c
+	return c
+}
+
+// Participant returns a seated participant.
+func (r *Room) Participant(id string) (*Participant, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.parts[id]
+	return p, ok
+}
+
+// Remove takes a participant out of the room: its transports close and its tracks are
+// unpublished.
+func (r *Room) Remove(id string) {
+	r.mu.Lock()
+	p := r.parts[id]
+	delete(r.parts, id)
+	delete(r.scopes, id)
+	delete(r.decoders, id)
+	delete(r.speakers, id)
+	delete(r.quality, id)
+	var gone []*Track
+	for tid, t := range r.tracks {
+		if t.info.Participant == id {
+			gone = append(gone, t)
+			delete(r.tracks, tid)
+		}
+	}
+	others := r.participantsLocked()
+	codecEvent := ""
+	if p != nil {
+		codecEvent = r.settleLocked()
+	}
+	r.mu.Unlock()
+	if p != nil {
+		p.closeTransports()
+	}
+	for _, t := range gone {
+		r.dropTrack(t, others)
+	}
+	if codecEvent != "" {
+		r.onEvent(Event{Kind: EventVideoCodec, Codec: codecEvent})
+	}
+}
+
+func (r *Room) participantsLocked() []*Participant {
+	out := make([]*Participant, 0, len(r.parts))
+	for _, p := range r.parts {
+		out = append(out, p)
+	}
+	return out
+}
+
+// dropTrack removes a track from every subscriber and announces it.
+func (r *Room) dropTrack(t *Track, subs []*Participant) {
+	t.close()
+	for _, s := range subs {
+		s.unsubscribe(t.info.ID)
+	}
+	info := t.Info()
+	r.onEvent(Event{Kind: EventTrackUnpublished, Participant: info.Participant, Track: &info})
+}
+
+// publish registers (or finds) the track a publisher's transport just received.
+func (r *Room) publish(p *Participant, clientTrackID, kind, mime string, clock uint32) (*Track, bool) {
+	id := p.id + "/" + clientTrackID
+	meta, hasMeta := p.metaFor(clientTrackID) // before r.mu: HandleOffer takes pubMu, then r.mu
+	r.mu.Lock()
+	t := r.tracks[id]
+	var stale *Track
+	if t != nil && t.mime != mime {
+		stale, t = t, nil
+	}
+	isNew := t == nil
+	if isNew {
+		t = newTrack(r, r.e, TrackInfo{ID: id, Participant: p.id, Kind: kind, Codec: canonicalCodec(mime)}, mime, clock)
+		if hasMeta {
+			t.setMeta(meta)
+		}
+		r.tracks[id] = t
+	}
+	subs := r.participantsLocked()
+	r.mu.Unlock()
+	if stale != nil {
+		r.dropTrack(stale, subs)
+	}
+	return t, isNew
+}
+
+// recodec republishes a track whose publisher switched codec on the same transceiver:
+// the old Track is dropped (subscribers renegotiate) and a new one with the same ID
+// takes over the receiver.
+func (r *Room) recodec(old *Track, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, pc *webrtc.PeerConnection) {
+	p, ok := r.Participant(old.info.Participant)
+	if !ok {
+		return
+	}
+	codec := remote.Codec()
+	r.log.Info("publisher switched codec", "track_id", old.info.ID, "from", old.mime, "to", codec.MimeType)
+	clientID := strings.TrimPrefix(old.info.ID, old.info.Participant+"/")
+	t, isNew := r.publish(p, clientID, old.info.Kind, codec.MimeType, codec.ClockRate)
+	t.attach(remote, recv, pc)
+	if isNew {
+		r.announce(t)
+	}
+}
+
+// announce subscribes everyone else to a new track and tells the signalling layer.
+func (r *Room) announce(t *Track) {
+	r.mu.Lock()
+	subs := r.participantsLocked()
+	r.mu.Unlock()
+	for _, s := range subs {
+		if s.id != t.info.Participant && s.opts.CanSubscribe {
+			s.subscribe(t)
+			s.negotiate()
+		}
+	}
+	info := t.Info()
+	r.onEvent(Event{Kind: EventTrackPublished, Participant: info.Participant, Track: &info})
+}
+
+// Unpublish removes one of a participant's tracks.
+func (r *Room) Unpublish(participantID, trackID string) error {
+	r.mu.Lock()
+	t := r.tracks[trackID]
+	if t == nil || t.info.Participant != participantID {
+		r.mu.Unlock()
+		return ErrUnknownTrack
+	}
+	delete(r.tracks, trackID)
+	subs := r.participantsLocked()
+	r.mu.Unlock()
+	r.dropTrack(t, subs)
+	return nil
+}
+
+// Tracks returns the published tracks.
+func (r *Room) Tracks() []TrackInfo {
+	r.mu.Lock()
+	ts := make([]*Track, 0, len(r.tracks))
+	for _, t := range r.tracks {
+		ts = append(ts, t)
+	}
+	r.mu.Unlock()
+	out := make([]TrackInfo, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, t.Info())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// MuteParticipant mutes (or unmutes) every track of kind ("audio", "video", or "" for
+// both) a participant publishes. Muting is enforced here: no packet is forwarded.
+func (r *Room) MuteParticipant(participantID, kind string, muted bool) int {
+	r.mu.Lock()
+	var ts []*Track
+	for _, t := range r.tracks {
+		if t.info.Participant == participantID && (kind == "" || t.info.Kind == kind) {
+			ts = append(ts, t)
+		}
+	}
+	r.mu.Unlock()
+	for _, t := range ts {
+		r.setMuted(t, muted)
+	}
+	return len(ts)
+}
+
+// MuteTrack mutes or unmutes one track.
+func (r *Room) MuteTrack(trackID string, muted bool) error {
+	r.mu.Lock()
+	t := r.tracks[trackID]
+	r.mu.Unlock()
+	if t == nil {
+		return ErrUnknownTrack
+	}
+	r.setMuted(t, muted)
+	return nil
+}
+
+func (r *Room) setMuted(t *Track, muted bool) {
+	if t.muted.Swap(muted) == muted {
+		return
+	}
+	if !muted && t.isVideo {
+		for _, l := range t.layerSnapshot() {
+			t.requestKeyframe(l, true)
+		}
+		for _, d := range t.downSnapshot() {
+			d.mu.Lock()
+			d.needKF = true
+			d.mu.Unlock()
+		}
+	}
+	info := t.Info()
+	r.onEvent(Event{Kind: EventTrackMuted, Participant: info.Participant, Track: &info})
+}
+
+// SetScopes moves participants between the joint room ("") and caucuses (any other
+// value). Media flows only between participants with the same scope. The permission
+// of every (track, subscriber) pair is recomputed here, once, so the packet path only
+// reads a precomputed flag.
+func (r *Room) SetScopes(scopes map[string]string) {
+	r.mu.Lock()
+	for id, s := range scopes {
+		r.scopes[id] = s
+	}
+	r.applyScopesLocked()
+	r.mu.Unlock()
+}
+
+// Scope returns a participant's current scope.
+func (r *Room) Scope(participantID string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.scopes[participantID]
+}
+
+// CanHear reports whether media of publisher currently reaches subscriber.
+func (r *Room) CanHear(subscriber, publisher string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.scopes[subscriber] == r.scopes[publisher]
+}
+
+func (r *Room) applyScopesLocked() {
+	for _, t := range r.tracks {
+		pubScope := r.scopes[t.info.Participant]
+		for _, d := range t.downSnapshot() {
+			d.setAllowed(r.scopes[d.sub.id] == pubScope)
+		}
+	}
+}
+
+// allowedLocked is the permission for a new DownTrack.
+func (r *Room) allowed(sub, pub string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.scopes[sub] == r.scopes[pub]
+}
+
+// Close closes every participant and stops the room.
+func (r *Room) Close() {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.closed = true
+	parts := r.participantsLocked()
+	r.parts = map[string]*Participant{}
+	r.tracks = map[string]*Track{}
+	close(r.done)
+	r.mu.Unlock()
+	for _, p := range parts {
+		p.closeTransports()
+	}
+	r.wg.Wait()
+	r.e.forgetRoom(r)
+}
+
+// loop runs speaker detection every tick, layer allocation every second and
+// connection quality every two seconds.
+func (r *Room) loop() {
+	defer r.wg.Done()
+	tk := time.NewTicker(roomTick)
+	defer tk.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-r.done:
+			return
+		case <-tk.C:
+		}
+		r.speakerTick()
+		if n%4 == 0 {
+			r.allocateTick(4 * roomTick)
+		}
+		if n%8 == 0 {
+			r.qualityTick()
+		}
+	}
+}
+
+func (r *Room) speakerTick() {
+	r.mu.Lock()
+	type aud struct {
+		pub, scope string
+		t          *Track
+	}
+	var auds []aud
+	for _, t := range r.tracks {
+		if !t.isVideo {
+			auds = append(auds, aud{t.info.Participant, r.scopes[t.info.Participant], t})
+		}
+	}
+	subs := make(map[string]string, len(r.parts))
+	for id := range r.parts {
+		subs[id] = r.scopes[id]
+	}
+	states := r.speakers
+	r.mu.Unlock()
+
+	for _, a := range auds {
+		a.t.smoothed = smooth(a.t.smoothed, a.t.levelSum.Swap(0), a.t.levelCnt.Swap(0))
+		if a.t.muted.Load() {
+			a.t.smoothed = 0
+		}
+	}
+	var events []Event
+	r.mu.Lock()
+	for sub, scope := range subs {
+		st := states[sub]
+		if st == nil {
+			continue
+		}
+		var cands []speakerCandidate
+		for _, a := range auds {
+			if a.scope == scope {
+				cands = append(cands, speakerCandidate{a.pub, a.t.smoothed})
+			}
+		}
+		if who, level, changed := st.update(cands); changed {
+			events = append(events, Event{Kind: EventActiveSpeaker, To: sub, Participant: who, Level: level - 127})
+		}
+	}
+	r.mu.Unlock()
+	for _, ev := range events {
+		r.onEvent(ev)
+	}
+}
+
+func (r *Room) allocateTick(period time.Duration) {
+	r.mu.Lock()
+	ts := make([]*Track, 0, len(r.tracks))
+	for _, t := range r.tracks {
+		ts = append(ts, t)
+	}
+	parts := r.participantsLocked()
+	r.mu.Unlock()
+	for _, t := range ts {
+		t.measure(period)
+	}
+	for _, p := range parts {
+		p.allocate()
+	}
+}
+
+func (r *Room) qualityTick() {
+	r.mu.Lock()
+	parts := r.participantsLocked()
+	pubTracks := map[string][]*Track{}
+	for _, t := range r.tracks {
+		pubTracks[t.info.Participant] = append(pubTracks[t.info.Participant], t)
+	}
+	r.mu.Unlock()
+	var events []Event
+	for _, p := range parts {
+		var exp, got uint64
+		for _, t := range pubTracks[p.id] {
+			e, g := t.lossFraction()
+			exp, got = exp+e, got+g
+		}
+		up := 0.0
+		if exp > 0 && got < exp {
+			up = float64(exp-got) / float64(exp)
+		}
+		down, rtt := p.downstream()
+		loss := max(up, down)
+		q := QualityExcellent
+		switch {
+		case !p.connected():
+			q = QualityLost
+		case loss > 0.08 || rtt > 600*time.Millisecond:
+			q = QualityPoor
+		case loss > 0.02 || rtt > 300*time.Millisecond:
+			q = QualityGood
+		}
+		r.mu.Lock()
+		changed := r.quality[p.id] != q
+		r.quality[p.id] = q
+		r.mu.Unlock()
+		if changed {
+			events = append(events, Event{Kind: EventConnectionQuality, Participant: p.id, Quality: q, Loss: loss, RTT: rtt})
+		}
+	}
+	for _, ev := range events {
+		r.onEvent(ev)
+	}
+}

@@ -1,0 +1,865 @@
+package signaling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/parley-mediation/parley/sfu"
+	"github.com/pion/webrtc/v4"
+)
+
+// room is one session: seats (admitted or waiting in the lobby), caucuses, and the
+// media room. One mutex guards the state; sends are non-blocking queue pushes, so the
+// lock is never held across network I/O. Media events arrive on a channel and are
+// delivered by the room's own goroutine.
+type room struct {
+	s         *Server
+	caseID    string
+	sessionID string
+	media     *sfu.Room
+	log       *slog.Logger
+	events    chan sfu.Event
+	done      chan struct{}
+
+	mu         sync.Mutex
+	seats      map[string]*seat
+	caucuses   map[string]*caucus
+	nextCaucus int
+	ended      bool
+	emptied    bool // closed because everyone left (not a session end)
+}
+
+// errRoomEmptied tells the server to retry with a fresh room: the one it found closed
+// because its last participant left.
+var errRoomEmptied = &Error{Code: CodeInternal, Message: "room closed while joining"}
+
+// seat is one participant's place in the session; it survives reconnects.
+type seat struct {
+	claims   Claims
+	conn     *conn
+	sig      *mediaSignal
+	admitted bool
+	resume   string
+	grace    *time.Timer
+	decode   []string
+	part     *sfu.Participant
+	since    time.Time
+}
+
+type caucus struct {
+	id      string
+	members []string
+}
+
+func newRoom(s *Server, caseID, sessionID string) *room {
+	r := &room{
+		s: s, caseID: caseID, sessionID: sessionID,
+		log:    s.log.With("case_id", caseID, "session_id", sessionID),
+		events: make(chan sfu.Event, 1024),
+		done:   make(chan struct{}),
+		seats:  map[string]*seat{}, caucuses: map[string]*caucus{},
+	}
+	go r.eventLoop()
+	return r
+}
+
+// onMediaEvent is called by the SFU; it must not block or take the room lock.
+func (r *room) onMediaEvent(ev sfu.Event) {
+	select {
+	case r.events <- ev:
+	default:
+		r.log.Warn("media event queue full; event dropped", "kind", ev.Kind)
+	}
+}
+
+func (r *room) eventLoop() {
+	for {
+		select {
+		case <-r.done:
+			return
+		case ev := <-r.events:
+			r.deliver(ev)
+		}
+	}
+}
+
+func (r *room) deliver(ev sfu.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch ev.Kind {
+	case sfu.EventTrackPublished:
+		r.broadcastLocked(encode(TypeTrackPublished, "", TrackData{Track: *ev.Track}), nil)
+	case sfu.EventTrackUnpublished:
+		r.broadcastLocked(encode(TypeTrackUnpublished, "", TrackData{Track: *ev.Track}), nil)
+	case sfu.EventTrackMuted:
+		r.broadcastLocked(encode(TypeTrackMuted, "", TrackData{Track: *ev.Track}), nil)
+	case sfu.EventActiveSpeaker:
+		if st := r.seats[ev.To]; st != nil && st.admitted && st.conn != nil {
+			st.conn.send(encode(TypeActiveSpeaker, "", SpeakerData{ParticipantID: ev.Participant, Level: ev.Level}))
+		}
+	case sfu.EventConnectionQuality:
+		r.broadcastLocked(encode(TypeQuality, "", QualityData{ParticipantID: ev.Participant, Quality: ev.Quality,
+			Loss: ev.Loss, RTTMillis: ev.RTT.Milliseconds()}), nil)
+	case sfu.EventVideoCodec:
+		r.broadcastLocked(encode(TypeVideoCodec, "", CodecData{Codec: ev.Codec}), nil)
+	}
+}
+
+// broadcastLocked sends b to every connected, admitted seat accepted by keep (nil: all).
+func (r *room) broadcastLocked(b []byte, keep func(*seat) bool) {
+	for _, st := range r.seats {
+		if st.admitted && st.conn != nil && (keep == nil || keep(st)) {
+			st.conn.send(b)
+		}
+	}
+}
+
+func (r *room) now() time.Time { return r.s.cfg.Now() }
+
+// enter seats a participant who presented a valid token.
+func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, decode []string) (*seat, *Error) {
+	r.mu.Lock()
+	if r.emptied {
+		r.mu.Unlock()
+		return nil, errRoomEmptied
+	}
+	if r.ended {
+		r.mu.Unlock()
+		return nil, errorf(CodeSessionClosed, "the session has ended")
+	}
+	if st := r.seats[claims.ParticipantID]; st != nil {
+		// Same person again with a token (new tab, or a reconnect without the resume
+		// token): take the seat over.
+		r.mu.Unlock()
+		return r.reattach(ctx, c, ref, claims.ParticipantID, decode)
+	}
+	st := &seat{claims: claims, decode: decode, since: r.now()}
+	st.resume = r.s.newResume(r.sessionID, claims.ParticipantID)
+	r.seats[claims.ParticipantID] = st
+	r.attachLocked(st, c)
+	if claims.Role.waitsInLobby() {
+		c.send(encode(TypeWaiting, ref, WaitingData{Message: "waiting for the mediator to admit you"}))
+		r.lobbyUpdateLocked()
+		r.mu.Unlock()
+		return st, nil
+	}
+	e := r.admitLocked(ctx, st, ref)
+	r.mu.Unlock()
+	if e != nil {
+		r.dropSeat(st)
+		return nil, e
+	}
+	return st, nil
+}
+
+func (r *room) attachLocked(st *seat, c *conn) {
+	if st.grace != nil {
+		st.grace.Stop()
+		st.grace = nil
+	}
+	if old := st.conn; old != nil && old != c {
+		old.send(encode(TypeError, "", errorf(CodeAlreadyJoined, "this seat was taken over by another connection")))
+		old.closeAfterFlush(websocket.CloseNormalClosure, "replaced")
+	}
+	st.conn = c
+	st.sig = &mediaSignal{c: c}
+}
+
+// reattach gives a seat to a new connection: a reconnect within the grace period, or
+// the same person joining again. Others see nothing.
+func (r *room) reattach(ctx context.Context, c *conn, ref, participantID string, decode []string) (*seat, *Error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.seats[participantID]
+	if r.ended || st == nil {
+		return nil, errorf(CodeSessionClosed, "nothing to resume: the seat is gone, join with a token")
+	}
+	if decode != nil {
+		st.decode = decode
+	}
+	r.attachLocked(st, c)
+	if !st.admitted {
+		c.send(encode(TypeWaiting, ref, WaitingData{Message: "waiting for the mediator to admit you"}))
+		return st, nil
+	}
+	if e := r.joinMediaLocked(st, ref, true); e != nil {
+		return nil, e
+	}
+	return st, nil
+}
+
+// admitLocked puts a seat into the session: records it, seats its media, sends joined,
+// tells the others.
+func (r *room) admitLocked(ctx context.Context, st *seat, ref string) *Error {
+	st.admitted = true
+	rctx, cancel := recordCtx(ctx)
+	if err := r.s.rec.Joined(rctx, st.claims, r.now()); err != nil {
+		r.log.Error("record joined", "participant_id", st.claims.ParticipantID, "err", err)
+	}
+	cancel()
+	if e := r.joinMediaLocked(st, ref, false); e != nil {
+		st.admitted = false
+		return e
+	}
+	info := r.infoLocked(st)
+	r.broadcastLocked(encode(TypeParticipantJoined, "", info), func(o *seat) bool { return o != st })
+	if st.claims.Role == RoleJudge {
+		r.broadcastLocked(encode(TypeJudgePresent, "", info), nil)
+	}
+	return nil
+}
+
+// joinMediaLocked seats (or reseats) the participant's media and sends joined. Offers
+// and candidates from the SFU are held until joined has been sent.
+func (r *room) joinMediaLocked(st *seat, ref string, resumed bool) *Error {
+	opts := sfu.ParticipantOptions{CanPublish: st.claims.CanPublish, CanSubscribe: st.claims.CanSubscribe, Decode: st.decode}
+	part, err := r.media.Join(st.claims.ParticipantID, opts, st.sig)
+	if err != nil {
+		r.log.Error("media join", "participant_id", st.claims.ParticipantID, "err", err)
+		return errorf(CodeInternal, "media unavailable")
+	}
+	st.part = part
+	d := JoinedData{
+		Version: ProtocolVersion, ParticipantID: st.claims.ParticipantID, Role: st.claims.Role,
+		Resume: st.resume, Resumed: resumed,
+		ICEServers: r.s.engine.ICEServers(st.claims.ParticipantID, r.s.cfg.ICEServerTTL),
+		VideoCodec: r.media.VideoCodec(), Tracks: r.media.Tracks(),
+		Scope:      r.media.Scope(st.claims.ParticipantID),
+		CanPublish: st.claims.CanPublish, CanSubscribe: st.claims.CanSubscribe, CanModerate: st.claims.CanModerate,
+	}
+	if d.ICEServers == nil {
+		d.ICEServers = []webrtc.ICEServer{}
+	}
+	if d.Tracks == nil {
+		d.Tracks = []sfu.TrackInfo{}
+	}
+	for _, o := range r.sortedSeatsLocked() {
+		if o.admitted {
+			d.Participants = append(d.Participants, r.infoLocked(o))
+			d.JudgePresent = d.JudgePresent || o.claims.Role == RoleJudge
+		}
+	}
+	d.Caucuses = r.caucusInfoLocked()
+	st.conn.send(encode(TypeJoined, ref, d))
+	st.sig.open()
+	if st.claims.CanModerate {
+		r.lobbyUpdateLocked()
+	}
+	if len(r.caucuses) > 0 {
+		st.conn.send(encode(TypeCaucusState, "", r.caucusStateFor(st)))
+	}
+	return nil
+}
+
+func (r *room) sortedSeatsLocked() []*seat {
+	out := make([]*seat, 0, len(r.seats))
+	for _, st := range r.seats {
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].claims.ParticipantID < out[j].claims.ParticipantID })
+	return out
+}
+
+func (r *room) infoLocked(st *seat) ParticipantInfo {
+	return ParticipantInfo{ParticipantID: st.claims.ParticipantID, Name: st.claims.Name, Role: st.claims.Role,
+		Side: st.claims.Side, Scope: r.media.Scope(st.claims.ParticipantID)}
+}
+
+// lobbyUpdateLocked tells moderators who waits.
+func (r *room) lobbyUpdateLocked() {
+	d := LobbyData{Waiting: []ParticipantInfo{}}
+	for _, st := range r.sortedSeatsLocked() {
+		if !st.admitted {
+			d.Waiting = append(d.Waiting, ParticipantInfo{ParticipantID: st.claims.ParticipantID, Name: st.claims.Name,
+				Role: st.claims.Role, Side: st.claims.Side})
+		}
+	}
+	r.broadcastLocked(encode(TypeLobby, "", d), func(st *seat) bool { return st.claims.CanModerate })
+}
+
+// disconnected handles a connection that ended without leave: the seat waits
+// ReconnectGrace for the participant to come back.
+func (r *room) disconnected(st *seat, c *conn) {
+	r.mu.Lock()
+	if st.conn != c || r.ended {
+		r.mu.Unlock()
+		return
+	}
+	st.conn = nil
+	if !st.admitted {
+		delete(r.seats, st.claims.ParticipantID)
+		r.s.dropResume(st.resume)
+		r.lobbyUpdateLocked()
+		empty := r.markEmptyLocked()
+		r.mu.Unlock()
+		if empty {
+			r.closeEmpty(context.Background())
+		}
+		return
+	}
+	defer r.mu.Unlock()
+	r.log.Info("participant disconnected; holding the seat", "participant_id", st.claims.ParticipantID,
+		"grace", r.s.cfg.ReconnectGrace)
+	st.grace = time.AfterFunc(r.s.cfg.ReconnectGrace, func() {
+		r.mu.Lock()
+		gone := st.conn == nil && r.seats[st.claims.ParticipantID] == st
+		r.mu.Unlock()
+		if gone {
+			r.leave(context.Background(), st, "disconnected")
+		}
+	})
+}
+
+// dropSeat removes a seat that never got in.
+func (r *room) dropSeat(st *seat) {
+	r.mu.Lock()
+	if r.seats[st.claims.ParticipantID] == st {
+		delete(r.seats, st.claims.ParticipantID)
+	}
+	r.mu.Unlock()
+	r.s.dropResume(st.resume)
+}
+
+// leave takes a seat out of the session for good.
+func (r *room) leave(ctx context.Context, st *seat, reason string) {
+	r.mu.Lock()
+	if r.seats[st.claims.ParticipantID] != st {
+		r.mu.Unlock()
+		return
+	}
+	delete(r.seats, st.claims.ParticipantID)
+	if st.grace != nil {
+		st.grace.Stop()
+	}
+	wasAdmitted := st.admitted
+	if wasAdmitted {
+		r.broadcastLocked(encode(TypeParticipantLeft, "", LeftData{ParticipantID: st.claims.ParticipantID, Reason: reason}), nil)
+	} else {
+		r.lobbyUpdateLocked()
+	}
+	r.mu.Unlock()
+	r.s.dropResume(st.resume)
+	r.media.Remove(st.claims.ParticipantID)
+	if wasAdmitted {
+		rctx, cancel := recordCtx(ctx)
+		if err := r.s.rec.Left(rctx, st.claims, r.now(), reason); err != nil {
+			r.log.Error("record left", "participant_id", st.claims.ParticipantID, "err", err)
+		}
+		cancel()
+	}
+	r.mu.Lock()
+	changed := r.pruneCaucusesLocked(st.claims.ParticipantID)
+	if changed {
+		r.sendCaucusStateLocked()
+	}
+	empty := r.markEmptyLocked()
+	r.mu.Unlock()
+	if empty {
+		r.closeEmpty(ctx)
+	}
+}
+
+// markEmptyLocked marks the room closed if nobody is left in it (seated, waiting or
+// within the reconnect grace).
+func (r *room) markEmptyLocked() bool {
+	if len(r.seats) > 0 || r.ended {
+		return false
+	}
+	r.ended, r.emptied = true, true
+	return true
+}
+
+// closeEmpty frees the media room and the placement of an empty room. The session is
+// not ended: the next join opens a fresh room.
+func (r *room) closeEmpty(ctx context.Context) {
+	r.log.Info("room empty; closing it")
+	r.media.Close()
+	close(r.done)
+	r.s.forgetRoom(ctx, r)
+}
+
+// end closes the session for everyone: reason "ended" (by a moderator) or "shutdown".
+func (r *room) end(ctx context.Context, reason string, by *Claims) {
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return
+	}
+	r.ended = true
+	d := EndingData{Reason: reason}
+	if by != nil {
+		d.By = by.ParticipantID
+	}
+	var admitted []Claims
+	for _, st := range r.seats {
+		if st.grace != nil {
+			st.grace.Stop()
+		}
+		if st.conn != nil {
+			st.conn.send(encode(TypeSessionEnding, "", d))
+			st.conn.closeAfterFlush(websocket.CloseGoingAway, reason)
+		}
+		if st.admitted {
+			admitted = append(admitted, st.claims)
+		}
+	}
+	r.seats = map[string]*seat{}
+	r.mu.Unlock()
+	leftReason := "session_ended"
+	if reason == "shutdown" {
+		leftReason = "shutdown"
+	}
+	for _, c := range admitted {
+		rctx, cancel := recordCtx(ctx)
+		if err := r.s.rec.Left(rctx, c, r.now(), leftReason); err != nil {
+			r.log.Error("record left", "participant_id", c.ParticipantID, "err", err)
+		}
+		cancel()
+	}
+	r.media.Close()
+	close(r.done)
+	r.s.forgetRoom(ctx, r)
+}
+
+// handle serves one request of a joined connection.
+func (r *room) handle(ctx context.Context, st *seat, c *conn, req Request) {
+	reply := func(e *Error) {
+		if e != nil {
+			c.send(encode(TypeError, req.ID, e))
+		}
+	}
+	switch req.Type {
+	case TypePing:
+		c.send(encode(TypePong, req.ID, req.Data))
+		return
+	case TypePong:
+		return
+	case TypeJoin:
+		reply(errorf(CodeAlreadyJoined, "this connection has joined already"))
+		return
+	}
+	r.mu.Lock()
+	admitted, part, sig := st.admitted, st.part, st.sig
+	current := st.conn == c
+	r.mu.Unlock()
+	if !current {
+		reply(errorf(CodeBadState, "this connection no longer holds the seat"))
+		return
+	}
+	if !admitted {
+		reply(errorf(CodeNotAdmitted, "%s: wait until a mediator admits you", req.Type))
+		return
+	}
+	switch d := req.Data.(type) {
+	case *SDPData:
+		if req.Type == TypeOffer {
+			answer, err := part.HandleOffer(d.SDP, d.Tracks)
+			if err != nil {
+				reply(mediaError(err))
+				return
+			}
+			c.send(encode(TypeAnswer, req.ID, SDPData{SDP: answer}))
+			sig.publisherReady()
+			return
+		}
+		reply(mediaError(part.SetAnswer(d.SDP)))
+	case *CandidateData:
+		reply(mediaError(part.AddCandidate(d.Transport, d.Candidate)))
+	case *TrackRef:
+		if err := r.media.Unpublish(st.claims.ParticipantID, d.TrackID); err != nil {
+			reply(errorf(CodeNotFound, "no track %q of yours", d.TrackID))
+			return
+		}
+		c.send(encode(TypeAck, req.ID, nil))
+	case *MuteData:
+		if !r.ownsTrack(st, d.TrackID) {
+			reply(errorf(CodeNotFound, "no track %q of yours", d.TrackID))
+			return
+		}
+		if err := r.media.MuteTrack(d.TrackID, d.Muted); err != nil {
+			reply(mediaError(err))
+			return
+		}
+		c.send(encode(TypeAck, req.ID, nil))
+	case *RenderData:
+		reply(mediaError(part.SetRenderSize(d.TrackID, d.Width, d.Height)))
+	case *ChatData:
+		r.chat(ctx, st, d.Text)
+		c.send(encode(TypeAck, req.ID, nil))
+	default:
+		if !st.claims.CanModerate {
+			reply(errorf(CodeForbidden, "%s is for moderators", req.Type))
+			return
+		}
+		if e := r.moderate(ctx, st, c, req); e != nil {
+			reply(e)
+			return
+		}
+	}
+}
+
+func (r *room) ownsTrack(st *seat, trackID string) bool {
+	for _, t := range r.media.Tracks() {
+		if t.ID == trackID {
+			return t.Participant == st.claims.ParticipantID
+		}
+	}
+	return false
+}
+
+func mediaError(err error) *Error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sfu.ErrNotAllowed):
+		return errorf(CodeForbidden, "your token does not allow this")
+	case errors.Is(err, sfu.ErrUnknownTrack):
+		return errorf(CodeNotFound, "unknown track")
+	default:
+		return errorf(CodeBadState, "%v", err)
+	}
+}
+
+func scopeName(scope string) string {
+	if scope == "" {
+		return "joint"
+	}
+	return scope
+}
+
+// chat delivers a message to everyone in the sender's scope, and records it with that
+// scope: caucus content stays in its caucus.
+func (r *room) chat(ctx context.Context, st *seat, text string) {
+	scope := r.media.Scope(st.claims.ParticipantID)
+	at := r.now()
+	msg := encode(TypeChat, "", ChatData{Text: text, From: st.claims.ParticipantID, Name: st.claims.Name,
+		Role: st.claims.Role, Scope: scopeName(scope), At: at.UnixMilli()})
+	r.mu.Lock()
+	r.broadcastLocked(msg, func(o *seat) bool { return r.media.Scope(o.claims.ParticipantID) == scope })
+	r.mu.Unlock()
+	rctx, cancel := recordCtx(ctx)
+	if err := r.s.rec.Chat(rctx, st.claims, scopeName(scope), text, at); err != nil {
+		r.log.Error("record chat", "participant_id", st.claims.ParticipantID, "err", err)
+	}
+	cancel()
+}
+
+// moderate runs a moderator action.
+func (r *room) moderate(ctx context.Context, st *seat, c *conn, req Request) *Error {
+	switch d := req.Data.(type) {
+	case *AdmitData:
+		return r.admit(ctx, st, c, req.ID, d)
+	case *RemoveData:
+		r.mu.Lock()
+		target := r.seats[d.ParticipantID]
+		if target == nil {
+			r.mu.Unlock()
+			return errorf(CodeNotFound, "no participant %q", d.ParticipantID)
+		}
+		if target.conn != nil {
+			target.conn.send(encode(TypeRemoved, "", EndingData{Reason: d.Reason, By: st.claims.ParticipantID}))
+			target.conn.closeAfterFlush(websocket.CloseNormalClosure, "removed")
+		}
+		r.mu.Unlock()
+		r.leave(ctx, target, "removed")
+		c.send(encode(TypeAck, req.ID, nil))
+	case *MuteParticipantData:
+		r.mu.Lock()
+		target := r.seats[d.ParticipantID]
+		r.mu.Unlock()
+		if target == nil || !target.admitted {
+			return errorf(CodeNotFound, "no participant %q in the session", d.ParticipantID)
+		}
+		r.media.MuteParticipant(d.ParticipantID, d.Kind, d.Muted)
+		action := "unmute"
+		if d.Muted {
+			action = "mute"
+		}
+		r.mu.Lock()
+		if target.conn != nil {
+			target.conn.send(encode(TypeModerated, "", ModeratedData{Action: action, Kind: d.Kind, By: st.claims.ParticipantID}))
+		}
+		r.mu.Unlock()
+		c.send(encode(TypeAck, req.ID, nil))
+	case *CaucusOpenData:
+		return r.caucusOpen(ctx, st, c, req.ID, d)
+	case *CaucusRef:
+		if req.Type == TypeCaucusClose {
+			return r.caucusClose(ctx, st, c, req.ID, d.CaucusID)
+		}
+		return r.caucusMove(st, c, req.ID, d.CaucusID)
+	case nil:
+		if req.Type == TypeEndSession {
+			rctx, cancel := recordCtx(ctx)
+			if err := r.s.rec.SessionEnded(rctx, st.claims, r.now()); err != nil {
+				r.log.Error("record session ended", "err", err)
+			}
+			cancel()
+			c.send(encode(TypeAck, req.ID, nil))
+			r.end(ctx, "ended", &st.claims)
+			return nil
+		}
+		return errorf(CodeBadState, "unexpected %s", req.Type)
+	default:
+		return errorf(CodeBadState, "unexpected %s", req.Type)
+	}
+	return nil
+}
+
+func (r *room) admit(ctx context.Context, by *seat, c *conn, ref string, d *AdmitData) *Error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	target := r.seats[d.ParticipantID]
+	if target == nil {
+		return errorf(CodeNotFound, "nobody %q in the lobby", d.ParticipantID)
+	}
+	if target.admitted {
+		return errorf(CodeBadState, "%q is already admitted", d.ParticipantID)
+	}
+	if d.IdentityCheck.Result != CheckPassed {
+		return errorf(CodeIdentityCheck, "identity check %s: not admitted", d.IdentityCheck.Result)
+	}
+	if target.conn == nil {
+		return errorf(CodeBadState, "%q is not connected", d.ParticipantID)
+	}
+	rctx, cancel := recordCtx(ctx)
+	err := r.s.rec.Admitted(rctx, target.claims, by.claims, d.IdentityCheck, r.now())
+	cancel()
+	if err != nil {
+		r.log.Error("record admission", "participant_id", d.ParticipantID, "err", err)
+		return errorf(CodeRecordFailed, "the admission could not be recorded; try again")
+	}
+	if e := r.admitLocked(ctx, target, ""); e != nil {
+		return e
+	}
+	r.lobbyUpdateLocked()
+	c.send(encode(TypeAck, ref, nil))
+	return nil
+}
+
+func (r *room) caucusOpen(ctx context.Context, by *seat, c *conn, ref string, d *CaucusOpenData) *Error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	members := slices.Clone(d.Members)
+	slices.Sort(members)
+	members = slices.Compact(members)
+	for _, m := range members {
+		st := r.seats[m]
+		if st == nil || !st.admitted {
+			return errorf(CodeNotFound, "no participant %q in the session", m)
+		}
+		if r.memberOfLocked(m) != "" {
+			return errorf(CodeBadState, "%q is already in a caucus", m)
+		}
+	}
+	r.nextCaucus++
+	id := fmt.Sprintf("caucus-%d", r.nextCaucus)
+	r.caucuses[id] = &caucus{id: id, members: members}
+	scopes := map[string]string{by.claims.ParticipantID: id}
+	for _, m := range members {
+		scopes[m] = id
+	}
+	r.media.SetScopes(scopes)
+	rctx, cancel := recordCtx(ctx)
+	if err := r.s.rec.Caucus(rctx, by.claims, id, true, members, r.now()); err != nil {
+		r.log.Error("record caucus", "caucus_id", id, "err", err)
+	}
+	cancel()
+	c.send(encode(TypeAck, ref, CaucusRef{CaucusID: id}))
+	r.sendCaucusStateLocked()
+	return nil
+}
+
+func (r *room) caucusClose(ctx context.Context, by *seat, c *conn, ref, id string) *Error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cc := r.caucuses[id]
+	if cc == nil {
+		return errorf(CodeNotFound, "no open caucus %q", id)
+	}
+	delete(r.caucuses, id)
+	scopes := map[string]string{}
+	for pid := range r.seats {
+		if r.media.Scope(pid) == id {
+			scopes[pid] = ""
+		}
+	}
+	for _, m := range cc.members {
+		scopes[m] = ""
+	}
+	r.media.SetScopes(scopes)
+	rctx, cancel := recordCtx(ctx)
+	if err := r.s.rec.Caucus(rctx, by.claims, id, false, cc.members, r.now()); err != nil {
+		r.log.Error("record caucus", "caucus_id", id, "err", err)
+	}
+	cancel()
+	c.send(encode(TypeAck, ref, nil))
+	r.sendCaucusStateLocked()
+	return nil
+}
+
+// caucusMove moves the moderator between caucuses and the joint room ("").
+func (r *room) caucusMove(by *seat, c *conn, ref, id string) *Error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id != "" && r.caucuses[id] == nil {
+		return errorf(CodeNotFound, "no open caucus %q", id)
+	}
+	if m := r.memberOfLocked(by.claims.ParticipantID); m != "" && m != id {
+		return errorf(CodeBadState, "caucus members stay in their caucus until it closes")
+	}
+	r.media.SetScopes(map[string]string{by.claims.ParticipantID: id})
+	c.send(encode(TypeAck, ref, nil))
+	r.sendCaucusStateLocked()
+	return nil
+}
+
+func (r *room) memberOfLocked(pid string) string {
+	for id, cc := range r.caucuses {
+		if slices.Contains(cc.members, pid) {
+			return id
+		}
+	}
+	return ""
+}
+
+// pruneCaucusesLocked drops a participant who left from caucus member lists.
+func (r *room) pruneCaucusesLocked(pid string) bool {
+	changed := false
+	for _, cc := range r.caucuses {
+		if i := slices.Index(cc.members, pid); i >= 0 {
+			cc.members = slices.Delete(cc.members, i, i+1)
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (r *room) caucusInfoLocked() []CaucusInfo {
+	out := []CaucusInfo{}
+	ids := make([]string, 0, len(r.caucuses))
+	for id := range r.caucuses {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		ci := CaucusInfo{CaucusID: id, Members: slices.Clone(r.caucuses[id].members), Present: []string{}}
+		for _, st := range r.sortedSeatsLocked() {
+			if st.admitted && r.media.Scope(st.claims.ParticipantID) == id {
+				ci.Present = append(ci.Present, st.claims.ParticipantID)
+			}
+		}
+		out = append(out, ci)
+	}
+	return out
+}
+
+func (r *room) caucusStateFor(st *seat) CaucusStateData {
+	scope := r.media.Scope(st.claims.ParticipantID)
+	d := CaucusStateData{Caucuses: r.caucusInfoLocked(), Scope: scope}
+	for _, o := range r.seats {
+		if o.admitted && o.claims.CanModerate {
+			if s := r.media.Scope(o.claims.ParticipantID); s != "" && s != scope {
+				d.PrivateSession = true
+			}
+		}
+	}
+	return d
+}
+
+func (r *room) sendCaucusStateLocked() {
+	for _, st := range r.seats {
+		if st.admitted && st.conn != nil {
+			st.conn.send(encode(TypeCaucusState, "", r.caucusStateFor(st)))
+		}
+	}
+}
+
+// mediaSignal carries the SFU's offers and candidates to one connection. It holds them
+// until joined has been sent, and holds each transport's candidates until the
+// description they belong to has been sent (offer or answer), so a client never gets a
+// candidate it cannot apply yet.
+type mediaSignal struct {
+	c        *conn
+	mu       sync.Mutex
+	opened   bool
+	pubReady bool
+	subReady bool
+	held     [][]byte // before open
+	pubHeld  [][]byte
+	subHeld  [][]byte
+}
+
+func (m *mediaSignal) open() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.opened = true
+	for _, b := range m.held {
+		m.c.send(b)
+	}
+	m.held = nil
+	m.flushLocked()
+}
+
+func (m *mediaSignal) flushLocked() {
+	if !m.opened {
+		return
+	}
+	if m.pubReady {
+		for _, b := range m.pubHeld {
+			m.c.send(b)
+		}
+		m.pubHeld = nil
+	}
+	if m.subReady {
+		for _, b := range m.subHeld {
+			m.c.send(b)
+		}
+		m.subHeld = nil
+	}
+}
+
+func (m *mediaSignal) publisherReady() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pubReady = true
+	m.flushLocked()
+}
+
+// Offer implements sfu.Signal.
+func (m *mediaSignal) Offer(sdp string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := encode(TypeOffer, "", SDPData{SDP: sdp})
+	if !m.opened {
+		m.held = append(m.held, b)
+		m.subReady = true
+		return
+	}
+	m.c.send(b)
+	m.subReady = true
+	m.flushLocked()
+}
+
+// Candidate implements sfu.Signal.
+func (m *mediaSignal) Candidate(transport string, ci webrtc.ICECandidateInit) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := encode(TypeCandidate, "", CandidateData{Transport: transport, Candidate: ci})
+	ready := m.opened && (transport == sfu.TransportPublisher && m.pubReady || transport == sfu.TransportSubscriber && m.subReady)
+	switch {
+	case ready:
+		m.c.send(b)
+	case transport == sfu.TransportPublisher:
+		m.pubHeld = append(m.pubHeld, b)
+	default:
+		m.subHeld = append(m.subHeld, b)
+	}
+}
