@@ -56,7 +56,7 @@ type IdentityCheck struct {
 }
 
 // IdentityMethods are the ways a mediator may check identity.
-var IdentityMethods = []string{"id_document_on_camera", "face_match", "sms_code", "known_in_person", "court_verified", "other"}
+var IdentityMethods = []string{"id_card_on_camera", "face_match", "sms_code", "known_to_mediator", "court_verified", "other"}
 
 // ChatMessage is a text message in a session; Scope is "joint" or a caucus ID.
 type ChatMessage struct {
@@ -313,7 +313,7 @@ func (s *Store) RecordLeave(ctx context.Context, sessionID, participantID string
 func (s *Store) RecordIdentityCheck(ctx context.Context, sessionID string, chk IdentityCheck) error {
 	f := map[string]string{}
 	if !slices.Contains(IdentityMethods, chk.Method) {
-		f["method"] = "must be one of id_document_on_camera, face_match, sms_code, known_in_person, court_verified, other"
+		f["method"] = "must be one of id_card_on_camera, face_match, sms_code, known_to_mediator, court_verified, other"
 	}
 	if chk.Result != "passed" && chk.Result != "failed" {
 		f["result"] = "must be passed or failed"

@@ -576,7 +576,7 @@ func TestSessionsRequireConsentAndKeepCaucusPrivate(t *testing.T) {
 	for _, err := range []error{
 		s.RecordJoin(ctx, ss.ID, cases.Attendance{ParticipantID: a.ID, Name: a.Name, Role: "party", Side: "applicant", JoinedAt: now}),
 		s.RecordJoin(ctx, ss.ID, cases.Attendance{ParticipantID: r.ID, Name: r.Name, Role: "party", Side: "respondent", JoinedAt: now}),
-		s.RecordIdentityCheck(ctx, ss.ID, cases.IdentityCheck{ParticipantID: a.ID, Name: a.Name, Method: "id_document_on_camera", Result: "passed", CheckedBy: w.Mediator.ID, CheckedByName: w.Mediator.Name, At: now}),
+		s.RecordIdentityCheck(ctx, ss.ID, cases.IdentityCheck{ParticipantID: a.ID, Name: a.Name, Method: "id_card_on_camera", Result: "passed", CheckedBy: w.Mediator.ID, CheckedByName: w.Mediator.Name, At: now}),
 		s.RecordCaucusOpened(ctx, ss.ID, cases.Caucus{CaucusID: "k1", Members: []string{w.Mediator.ID, a.ID}, OpenedBy: w.Mediator.ID, OpenedAt: now}),
 		s.RecordMessage(ctx, ss.ID, cases.ChatMessage{SenderID: a.ID, SenderName: a.Name, Scope: "k1", Body: "我方底线是三十万", At: now}),
 		s.RecordMessage(ctx, ss.ID, cases.ChatMessage{SenderID: w.Mediator.ID, SenderName: w.Mediator.Name, Scope: "joint", Body: "大家好", At: now}),

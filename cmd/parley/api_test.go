@@ -78,9 +78,21 @@ func newTestEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	docs.now = clock.Now
-	a := &app{cfg: cfg, log: slog.New(slog.DiscardHandler), store: store, notify: n, limiter: newLimiter(6000, 1000), docs: docs, pages: newPageRenderer(), started: time.Now()}
+	// Media on loopback only, every port ephemeral, no TURN: the network rule for tests.
+	cfg.MediaUDPPort, cfg.MediaTCPPort, cfg.ICEFilter = 0, -1, "127.0.0.0/8"
+	rms, err := newRooms(context.Background(), cfg, store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{cfg: cfg, log: slog.New(slog.DiscardHandler), store: store, notify: n, limiter: newLimiter(6000, 1000), docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
 	srv := httptest.NewServer(NewServer(a, nil))
-	t.Cleanup(srv.Close)
+	rms.wsURL = "ws" + strings.TrimPrefix(srv.URL, "http") + "/rtc"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rms.close(ctx)
+		srv.Close()
+	})
 	return &testEnv{t: t, srv: srv, app: a, store: store, clock: clock, w: casestest.Populate(t, store), notify: n}
 }
 
@@ -433,6 +445,8 @@ func matrix() []matrixCall {
 		{route: "PUT /api/v1/sessions/{id}/record", path: func(f *fixture) string { return "/api/v1/sessions/" + f.newSession(true) + "/record" },
 			body: func(*fixture, string) any { return cases.SessionRecord{Facts: "双方陈述了各自意见"} }, allow: []string{"mediator"}},
 		{route: "GET /api/v1/stats", path: fixed("/api/v1/stats"), allow: allStaff},
+		{route: "POST /api/v1/sessions/{id}/join", path: sessP("/join"), allow: []string{"clerk", "judge", "mediator", "party", "agent", "api_token"}},
+		{route: "GET /api/v1/rtc/stats", path: fixed("/api/v1/rtc/stats"), allow: []string{"admin"}},
 		{route: "POST /api/v1/cases/{id}/agreement", path: caseP("/agreement"), body: func(*fixture, string) any {
 			return agreementRequest{Terms: []string{"被申请人赔偿申请人经济损失人民币十万元。"}}
 		}, allow: []string{"mediator"}},

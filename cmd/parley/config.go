@@ -45,6 +45,17 @@ type Config struct {
 	SealKeysDir      string
 	SealKeysPassword string
 	MaxPDFBytes      int64
+	MediaUDPPort     int
+	MediaTCPPort     int
+	PublicIP         string
+	ICEFilter        string
+	TURN             bool
+	TURNPort         int
+	TURNHost         string
+	TURNRelayIP      string
+	TURNSecret       string
+	RTCOrigins       string
+	NodeID           string
 }
 
 // setting describes one configuration setting.
@@ -88,6 +99,19 @@ func settings() []setting {
 			fs.Int64Var(p(c), name, n, usage)
 		}}
 	}
+	n := func(name, def, usage string, p func(*Config) *int) setting {
+		return setting{name, def, usage, func(fs *flag.FlagSet, c *Config, v string) {
+			x, err := strconv.Atoi(v)
+			if err != nil {
+				x = -2 // reported by check()
+			}
+			fs.IntVar(p(c), name, x, usage)
+		}}
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "parley"
+	}
 	return []setting{
 		s("addr", ":8080", "HTTP listen address (API, web front end, WebSocket signalling)", func(c *Config) *string { return &c.Addr }),
 		s("database-url", "postgres://postgres@127.0.0.1:5432/parley?sslmode=disable", "PostgreSQL connection URL", func(c *Config) *string { return &c.DatabaseURL }),
@@ -118,6 +142,17 @@ func settings() []setting {
 		s("seal-keys-dir", "", "directory of organisation and court seal keys, <organisation-id>.p12 or <organisation-id>.pem; keys missing there are issued by Parley's CA", func(c *Config) *string { return &c.SealKeysDir }),
 		s("seal-keys-password", "", "password of the .p12 seal keys", func(c *Config) *string { return &c.SealKeysPassword }),
 		i("max-pdf-bytes", "20971520", "largest PDF accepted for verification, in bytes", func(c *Config) *int64 { return &c.MaxPDFBytes }),
+		n("media-udp-port", "7882", "the one UDP port that carries all audio and video (open it in the firewall)", func(c *Config) *int { return &c.MediaUDPPort }),
+		n("media-tcp-port", "7881", "ICE-TCP port, the media fallback for networks that block UDP; -1 turns it off", func(c *Config) *int { return &c.MediaTCPPort }),
+		s("public-ip", "", "public IP(s) to announce for media when the server sits behind a 1:1 NAT (comma-separated)", func(c *Config) *string { return &c.PublicIP }),
+		s("ice-filter", "", "interfaces and/or CIDRs media may use (comma-separated, e.g. eth0,10.0.0.0/8); empty means every non-loopback interface; name lo or 127.0.0.0/8 to include loopback", func(c *Config) *string { return &c.ICEFilter }),
+		b("turn", "false", "run the embedded TURN server (relays media for networks that allow nothing else)", func(c *Config) *bool { return &c.TURN }),
+		n("turn-port", "3478", "TURN port, on UDP and TCP", func(c *Config) *int { return &c.TURNPort }),
+		s("turn-host", "", "host name or IP put in the TURN URLs given to browsers; empty means the relay IP", func(c *Config) *string { return &c.TURNHost }),
+		s("turn-relay-ip", "", "IP the TURN server relays on; empty means the first public-ip, else the first address ice-filter allows", func(c *Config) *string { return &c.TURNRelayIP }),
+		s("turn-secret", "", "shared secret for time-limited TURN credentials; empty means one Parley generates and keeps in the database (shared by all nodes)", func(c *Config) *string { return &c.TURNSecret }),
+		s("rtc-origins", "", "browser origins allowed to open the signalling WebSocket besides this server's own (comma-separated, * for any)", func(c *Config) *string { return &c.RTCOrigins }),
+		s("node-id", host, "this node's name for placing rooms when several nodes share the database (default: the host name)", func(c *Config) *string { return &c.NodeID }),
 		s("demo-password", "parley-demo-2026", "password the demo subcommand gives every demo account", func(c *Config) *string { return &c.DemoPassword }),
 	}
 }
@@ -175,6 +210,14 @@ func (c *Config) check() error {
 		if u, err := url.Parse(c.TSAURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 			add("tsa-url must be an http or https URL")
 		}
+	}
+	for name, p := range map[string]int{"media-udp-port": c.MediaUDPPort, "turn-port": c.TURNPort} {
+		if p < 0 || p > 65535 {
+			add("%s must be a port number (0 picks a free one)", name)
+		}
+	}
+	if c.MediaTCPPort < -1 || c.MediaTCPPort > 65535 {
+		add("media-tcp-port must be a port number, or -1 for off")
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		add("max-body-bytes must be between 1024 and 67108864")

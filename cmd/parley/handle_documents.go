@@ -465,8 +465,8 @@ func identityMethodLabel(m, lang string) string {
 	if lang == "en" {
 		return strings.ReplaceAll(m, "_", " ")
 	}
-	labels := map[string]string{"id_document_on_camera": "身份证件视频核验", "face_match": "人脸识别比对", "sms_code": "短信验证码",
-		"known_in_person": "调解员当面核实", "court_verified": "法院已核验", "other": "其他方式", "invitation_code": "邀请链接与短信验证码", "staff_login": "工作人员账户登录"}
+	labels := map[string]string{"id_card_on_camera": "身份证件视频核验", "face_match": "人脸识别比对", "sms_code": "短信验证码",
+		"known_to_mediator": "调解员当面核实", "court_verified": "法院已核验", "other": "其他方式", "invitation_code": "邀请链接与短信验证码", "staff_login": "工作人员账户登录"}
 	if l, ok := labels[m]; ok {
 		return l
 	}

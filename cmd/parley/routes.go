@@ -90,6 +90,8 @@ func (a *app) routes() []route {
 		{"GET", "/api/v1/sessions/{id}", "A session with its attendance, identity checks, caucuses and the chat the caller may read", "sessions", anyone, nil, nil, cases.SessionDetail{}, 200, handleSession(a)},
 		{"POST", "/api/v1/sessions/{id}/start", "Start a scheduled session", "sessions", staff, nil, nil, cases.Session{}, 200, handleSessionStart(a)},
 		{"POST", "/api/v1/sessions/{id}/end", "End a live session", "sessions", staff, nil, nil, cases.Session{}, 200, handleSessionEnd(a)},
+		{"POST", "/api/v1/sessions/{id}/join", "A short-lived join token for the caller's seat in a live session, with the signalling URL and ICE servers (docs/signaling.md)", "sessions", anyone, nil, nil, joinResponse{}, 200, handleJoin(a)},
+		{"GET", "/api/v1/rtc/stats", "Media and process counters of this node (platform admin; the load command reads them)", "sessions", staff, nil, nil, serverStats{}, 200, handleRTCStats(a)},
 		{"GET", "/api/v1/sessions/{id}/record", "The mediator's record of the session", "sessions", staff, nil, nil, cases.SessionRecord{}, 200, handleRecord(a)},
 		{"PUT", "/api/v1/sessions/{id}/record", "Save the record (send the version you edited)", "sessions", staff, nil, cases.SessionRecord{}, cases.SessionRecord{}, 200, handleRecordSave(a)},
 
@@ -127,6 +129,10 @@ func NewServer(a *app, mounts map[string]http.Handler) http.Handler {
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, a.log, cases.Errorf(cases.ENOTFOUND, "no such endpoint: %s %s (see /api/v1/openapi.json)", r.Method, r.URL.Path))
 	}))
+	if a.rooms != nil {
+		// The signalling WebSocket authenticates with the join token in its first message.
+		mux.Handle("GET /rtc", a.rooms.sig.Handler())
+	}
 	for pattern, h := range mounts {
 		mux.Handle(pattern, h)
 	}

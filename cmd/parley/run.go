@@ -39,6 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runAudit(ctx, rest, getenv, stdout, stderr)
 	case "verify":
 		return runVerify(ctx, rest, getenv, stdout, stderr)
+	case "loadtest":
+		return runLoadtest(ctx, rest, getenv, stdout, stderr)
 	case "sign-demo":
 		return runSignDemo(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
@@ -64,6 +66,8 @@ usage:
   parley verify [-root PEM] FILE.pdf
                              check a PDF's signatures; exit 0 only when all are valid
   parley sign-demo -out DIR  write a signed demo agreement, completion certificate and session record
+  parley loadtest [flags]    rooms of Pion clients against a running server; prints throughput, CPU per
+                             packet, loss, join → first frame and memory per participant
   parley healthcheck         exit 0 when the server on this machine (at -addr) is ready
   parley version             print the version
 
@@ -274,7 +278,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, docs: docs, pages: newPageRenderer(), started: time.Now()}
+	rms, err := newRooms(ctx, cfg, b.store, logger)
+	if err != nil {
+		return err
+	}
+	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
 	handler := NewServer(a, nil)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -298,6 +306,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	case err := <-serveErr:
 		stopSweep()
 		<-sweepDone
+		rms.close(context.Background())
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -308,6 +317,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := srv.Shutdown(shutCtx); err != nil {
 		logger.Warn("http shutdown", "err", err)
 	}
+	// WebSockets are hijacked connections that Shutdown does not wait for: end the rooms (clients are told the
+	// session is ending), then the media engine.
+	rms.close(shutCtx)
 	stopSweep()
 	<-sweepDone
 	logger.Info("stopped")

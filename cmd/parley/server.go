@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/subtle"
 	"fmt"
@@ -25,6 +26,7 @@ type app struct {
 	notify  Notifier
 	limiter limiter
 	docs    *docSigner
+	rooms   *rooms
 	pages   *pageRenderer
 	started time.Time
 	extra   []route // routes added by later wiring (rooms, signing, web)
@@ -126,8 +128,20 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// Unwrap lets http.ResponseController reach the underlying writer (WebSocket upgrades need Hijack).
+// Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack hands the connection to a WebSocket upgrade (gorilla/websocket asks for http.Hijacker directly).
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("http: response writer cannot be hijacked")
+	}
+	if w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
+}
 
 // logRequests logs each request and turns a panic into a 500 without taking the process down.
 func logRequests(logger *slog.Logger, next http.Handler) http.Handler {

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/sfu"
+	"github.com/parley-mediation/parley/signaling"
+)
+
+// rooms is the video part of the server: the SFU engine, the signalling server, and the key join tokens are
+// signed with.
+type rooms struct {
+	engine   *sfu.Engine
+	sig      *signaling.Server
+	tokenKey []byte
+	wsURL    string
+}
+
+// mediaConfig turns the PARLEY_* media settings into an sfu.Config.
+func mediaConfig(cfg *Config, turnSecret string) sfu.Config {
+	mc := sfu.DefaultConfig()
+	mc.UDPPort = cfg.MediaUDPPort
+	mc.ICETCPPort = cfg.MediaTCPPort
+	mc.NAT1To1IPs = splitList(cfg.PublicIP)
+	mc.ICEFilter = splitList(cfg.ICEFilter)
+	mc.TURN.Enabled = cfg.TURN
+	mc.TURN.UDPPort, mc.TURN.TCPPort = cfg.TURNPort, cfg.TURNPort
+	mc.TURN.Host = cfg.TURNHost
+	mc.TURN.RelayIP = cfg.TURNRelayIP
+	mc.TURN.Secret = sfu.Secret(turnSecret)
+	return mc
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// newRooms starts the SFU and the signalling server. Keys shared by every node (the join-token key, the TURN
+// secret) live in server_secrets unless configured.
+func newRooms(ctx context.Context, cfg *Config, store *cases.Store, logger *slog.Logger) (*rooms, error) {
+	key, err := store.Secret(ctx, "signaling:token-key", 32)
+	if err != nil {
+		return nil, err
+	}
+	turnSecret := cfg.TURNSecret
+	if turnSecret == "" {
+		b, err := store.Secret(ctx, "sfu:turn-secret", 32)
+		if err != nil {
+			return nil, err
+		}
+		turnSecret = fmt.Sprintf("%x", b)
+	}
+	engine, err := sfu.NewEngine(mediaConfig(cfg, turnSecret), logger.With("component", "sfu"))
+	if err != nil {
+		return nil, err
+	}
+	sc := signaling.DefaultConfig()
+	sc.TokenKey = key
+	sc.NodeID = cfg.NodeID
+	sc.AllowedOrigins = splitList(cfg.RTCOrigins)
+	sig := signaling.NewServer(sc, engine, &rtcRecorder{store: store, log: logger.With("component", "rtc-recorder")}, logger.With("component", "signaling"))
+	ws := strings.Replace(strings.Replace(cfg.BaseURL, "https://", "wss://", 1), "http://", "ws://", 1) + "/rtc"
+	return &rooms{engine: engine, sig: sig, tokenKey: key, wsURL: ws}, nil
+}
+
+// close ends every room (telling clients the server is shutting down) and stops the media engine.
+func (r *rooms) close(ctx context.Context) {
+	_ = r.sig.Close(ctx)
+	_ = r.engine.Close()
+}
+
+// rtcRecorder keeps what happens in a room on the case: attendance, identity checks, chat, caucuses, the judge's
+// arrival and the end of the session. It implements signaling.Recorder on the case store.
+type rtcRecorder struct {
+	store *cases.Store
+	log   *slog.Logger
+}
+
+func (r *rtcRecorder) SessionOpen(ctx context.Context, caseID, sessionID string) (bool, error) {
+	ss, err := r.store.Session(ctx, sessionID)
+	if err != nil {
+		if cases.ErrorCode(err) == cases.ENOTFOUND {
+			return false, nil
+		}
+		return false, err
+	}
+	return ss.CaseID == caseID && ss.Status == cases.SessionLive, nil
+}
+
+func (r *rtcRecorder) Joined(ctx context.Context, who signaling.Claims, at time.Time) error {
+	if err := r.store.RecordJoin(ctx, who.SessionID, cases.Attendance{ParticipantID: who.ParticipantID, Name: who.Name, Role: string(who.Role), Side: who.Side, JoinedAt: at}); err != nil {
+		return err
+	}
+	if who.Role == signaling.RoleJudge {
+		_, err := r.store.RecordEvent(ctx, who.CaseID, cases.Principal{Kind: cases.KindAccount, ID: who.ParticipantID, Name: who.Name, Role: cases.RoleJudge},
+			"session.judge_joined", cases.VisAll, map[string]any{"session_id": who.SessionID})
+		return err
+	}
+	return nil
+}
+
+func (r *rtcRecorder) Left(ctx context.Context, who signaling.Claims, at time.Time, reason string) error {
+	return r.store.RecordLeave(ctx, who.SessionID, who.ParticipantID, at, reason)
+}
+
+func (r *rtcRecorder) Admitted(ctx context.Context, who, by signaling.Claims, check signaling.IdentityCheck, at time.Time) error {
+	return r.store.RecordIdentityCheck(ctx, who.SessionID, cases.IdentityCheck{ParticipantID: who.ParticipantID, Name: who.Name,
+		Method: check.Method, Result: check.Result, Note: check.Note, CheckedBy: by.ParticipantID, CheckedByName: by.Name, At: at})
+}
+
+func (r *rtcRecorder) Chat(ctx context.Context, from signaling.Claims, scope, text string, at time.Time) error {
+	return r.store.RecordMessage(ctx, from.SessionID, cases.ChatMessage{SenderID: from.ParticipantID, SenderName: from.Name, Scope: scope, Body: text, At: at})
+}
+
+func (r *rtcRecorder) Caucus(ctx context.Context, by signaling.Claims, caucusID string, open bool, members []string, at time.Time) error {
+	if open {
+		return r.store.RecordCaucusOpened(ctx, by.SessionID, cases.Caucus{CaucusID: caucusID, Members: members, OpenedBy: by.ParticipantID, OpenedAt: at})
+	}
+	return r.store.RecordCaucusClosed(ctx, by.SessionID, caucusID, at)
+}
+
+func (r *rtcRecorder) SessionEnded(ctx context.Context, by signaling.Claims, at time.Time) error {
+	p, err := r.store.AccountPrincipal(ctx, by.ParticipantID)
+	if err != nil {
+		p = cases.System
+	}
+	_, err = r.store.EndSession(ctx, p, by.SessionID)
+	if cases.ErrorCode(err) == cases.ECONFLICT {
+		return nil // already ended over HTTP
+	}
+	return err
+}
+
+// iceServer is one STUN/TURN entry for the browser's RTCPeerConnection.
+type iceServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+type joinResponse struct {
+	Token         string      `json:"token"`
+	URL           string      `json:"url"` // the signalling WebSocket
+	CaseID        string      `json:"case_id"`
+	SessionID     string      `json:"session_id"`
+	ParticipantID string      `json:"participant_id"`
+	Role          string      `json:"role"`
+	CanPublish    bool        `json:"can_publish"`
+	CanModerate   bool        `json:"can_moderate"`
+	Lobby         bool        `json:"lobby"` // the participant waits until a mediator admits them
+	ICEServers    []iceServer `json:"ice_servers"`
+	ExpiresAt     time.Time   `json:"expires_at"`
+}
+
+// joinClaims decides who enters a session in which role: parties and agents (through the lobby), the case's
+// mediators (moderating), a judge of the case's court (any time, without admission), a clerk of the court
+// (watching). Everyone else is refused.
+func joinClaims(p cases.Principal, c *cases.Case, ss *cases.Session) (signaling.Claims, error) {
+	cl := signaling.Claims{CaseID: c.ID, SessionID: ss.ID, ParticipantID: p.ID, Name: p.Name, CanSubscribe: true}
+	rel := cases.Relations(p, c)
+	switch {
+	case p.Kind == cases.KindParty:
+		cl.Role, cl.Side, cl.CanPublish = signaling.RoleParty, string(p.Side), true
+	case p.Kind == cases.KindAgent:
+		cl.Role, cl.Side, cl.CanPublish = signaling.RoleAgent, string(p.Side), true
+	case slices.Contains(rel, cases.WhoMediator):
+		cl.Role, cl.CanPublish, cl.CanModerate = signaling.RoleMediator, true, true
+	case slices.Contains(rel, cases.WhoJudge):
+		cl.Role, cl.CanPublish = signaling.RoleJudge, true
+	case slices.Contains(rel, cases.WhoClerk):
+		cl.Role = signaling.RoleClerk
+	default:
+		return cl, cases.Errorf(cases.EFORBIDDEN, "the session is for the parties, their agents, the case's mediators and the court's judges and clerks")
+	}
+	return cl, nil
+}
+
+func handleJoin(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principal(r)
+		ss, err := a.sessionForCaller(r)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		c, err := a.store.Case(r.Context(), ss.CaseID)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		cl, err := joinClaims(p, c, ss)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		if ss.Status != cases.SessionLive {
+			fail(w, r, a.log, cases.Errorf(cases.ECONFLICT, "the session is %s: it can be joined while it is live", ss.Status))
+			return
+		}
+		cl.ExpiresAt = time.Now().Add(5 * time.Minute)
+		tok, err := signaling.IssueToken(a.rooms.tokenKey, cl)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		out := joinResponse{Token: tok, URL: a.rooms.wsURL, CaseID: c.ID, SessionID: ss.ID, ParticipantID: cl.ParticipantID, Role: string(cl.Role),
+			CanPublish: cl.CanPublish, CanModerate: cl.CanModerate, Lobby: cl.Role == signaling.RoleParty || cl.Role == signaling.RoleAgent,
+			ICEServers: []iceServer{}, ExpiresAt: cl.ExpiresAt}
+		for _, s := range a.rooms.engine.ICEServers(cl.ParticipantID, 12*time.Hour) {
+			cred, _ := s.Credential.(string)
+			out.ICEServers = append(out.ICEServers, iceServer{URLs: s.URLs, Username: s.Username, Credential: cred})
+		}
+		encode(w, http.StatusOK, out)
+	})
+}
+
+// serverStats is what the load command reads from a running server.
+type serverStats struct {
+	Media         sfu.Stats `json:"media"`
+	CPUSeconds    float64   `json:"cpu_seconds"` // user + system CPU time of the process so far
+	RSSBytes      int64     `json:"rss_bytes"`
+	HeapBytes     uint64    `json:"heap_bytes"`
+	Goroutines    int       `json:"goroutines"`
+	UptimeSeconds float64   `json:"uptime_seconds"`
+}
+
+func handleRTCStats(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !principal(r).IsStaff(cases.RoleAdmin) {
+			fail(w, r, a.log, cases.Errorf(cases.EFORBIDDEN, "server statistics are for the platform admin"))
+			return
+		}
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		out := serverStats{Media: a.rooms.engine.Stats(), CPUSeconds: tvSeconds(ru.Utime) + tvSeconds(ru.Stime), RSSBytes: currentRSS(),
+			HeapBytes: ms.HeapAlloc, Goroutines: runtime.NumGoroutine(), UptimeSeconds: time.Since(a.started).Seconds()}
+		encode(w, http.StatusOK, out)
+	})
+}
+
+func tvSeconds(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
+
+// currentRSS reads the resident set size from /proc (Linux); 0 elsewhere.
+func currentRSS() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, rss int64
+	if _, err := fmt.Sscan(string(b), &size, &rss); err != nil {
+		return 0
+	}
+	return rss * int64(os.Getpagesize())
+}
