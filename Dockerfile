@@ -14,7 +14,7 @@ RUN apt-get update \
 COPY --from=build /out/parley /usr/local/bin/parley
 USER parley
 WORKDIR /var/lib/parley
-# HTTP (API, web, WebSocket signalling)
-EXPOSE 8080
+# HTTP (API, web, WebSocket signalling), media over UDP, ICE-TCP, TURN
+EXPOSE 8080 7882/udp 7881/tcp 3478/udp 3478/tcp
 ENTRYPOINT ["/usr/local/bin/parley"]
 CMD ["serve"]

@@ -236,3 +236,29 @@ func TestSignDemoAndVerifyCommands(t *testing.T) {
 		t.Errorf("unsigned: %v, want exit 1", err)
 	}
 }
+
+// TestLoadtestCommand runs a tiny load against the whole program (loopback only, bounded).
+func TestLoadtestCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the server and Pion clients")
+	}
+	dsn := casestest.Schema(t)
+	env := map[string]string{"PARLEY_DATABASE_URL": dsn, "PARLEY_LOG_LEVEL": "warn", "PARLEY_ICE_FILTER": "127.0.0.0/8", "PARLEY_MEDIA_UDP_PORT": "0", "PARLEY_MEDIA_TCP_PORT": "-1"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, done := startServer(t, ctx, env)
+	var out bytes.Buffer
+	if err := run(ctx, []string{"parley", "loadtest", "-server", base, "-rooms", "2", "-participants", "2", "-duration", "2s"}, envFunc(env), &out, io.Discard); err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"rooms 2, participants 4", "join → first frame", "server:", "CPU per forwarded packet"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("loadtest output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if m := regexp.MustCompile(`\((\d+) without a frame\)`).FindStringSubmatch(out.String()); m == nil || m[1] != "0" {
+		t.Errorf("some tracks got no frame:\n%s", out.String())
+	}
+	cancel()
+	<-done
+}
