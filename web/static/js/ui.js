@@ -59,6 +59,9 @@ export function reasonText(msg) {
   if (msg === 'is the 6-digit code we sent') return t('reason.code');
   if (msg === 'is wrong') return t('reason.wrong');
   if (msg === 'is in the past') return t('reason.past');
+  if (/^must be one of |^must be (applicant or respondent|person or company|true or false)$|^a direct application names the mediation organisation/.test(msg)) return t('reason.choose');
+  if (/^an online application needs your consent/.test(msg)) return t('reason.consent');
+  if (msg === 'name at least one respondent') return t('reason.respondent');
   return msg;
 }
 
@@ -165,7 +168,7 @@ export function onSubmit(form, fn, done) {
       if (done) await done(out);
     } catch (e) {
       if (e && e.name === 'AbortError') return;
-      console.error(e);
+      if (!e || !e.code) console.error(e); // an answer of the API is shown to the user, not logged
       showErrors(form, e && e.code ? e : { code: 'unknown', message: String(e) });
     }
   });

@@ -131,6 +131,9 @@ function noteForm(action) {
   };
 }
 
+// actionName names an action on this case: referring a direct application is assigning its mediators.
+export const actionName = (a, c) => (a === 'refer' && c.source === 'direct' ? label('action', 'assign') : label('action', a));
+
 // Actions a party takes on the party page, and actions nobody takes by hand.
 const notHere = new Set(['choose_mediator', 'answer_disclosure', 'apply_confirmation', 'return_unanswered']);
 
@@ -158,11 +161,11 @@ export function actionPanel(c, actions, ctx, done, open) {
         form,
         () => act(c.id, a, spec.read(form)),
         (out) => {
-          toast(t('case.action_done', { action: label('action', a) }));
+          toast(t('case.action_done', { action: actionName(a, c) }));
           done(out);
         },
       );
-      return h('details', { class: 'action', open: a === open, id: `action-${a}` }, h('summary', null, label('action', a)), h('div', { class: 'body' }, form));
+      return h('details', { class: 'action', open: a === open, id: `action-${a}` }, h('summary', null, actionName(a, c)), h('div', { class: 'body' }, form));
     }),
   );
 }

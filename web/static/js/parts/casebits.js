@@ -39,7 +39,7 @@ export function deadlines(c) {
       break;
     case 'in_mediation':
     case 'signing':
-      if (c.due_at) out.push(deadlineBox(t('deadline.limit'), c.due_at, { note: t('deadline.limit_note', { days: c.time_limit_days, ext: c.extended_days }) }));
+      if (c.due_at) out.push(deadlineBox(t('deadline.limit'), c.due_at, { note: c.extended_days ? t('deadline.limit_note', { days: c.time_limit_days, ext: c.extended_days }) : t('deadline.limit_note_plain', { days: c.time_limit_days }) }));
       break;
     case 'appraisal':
       out.push(deadlineBox(t('deadline.limit'), c.due_at, { paused: true, note: t('deadline.paused_since', { at: fmtDateTime(c.paused_at) }) }));

@@ -33,7 +33,7 @@ export function barChart({ title, rows, width, max, kind = '', columns, tableRow
   const rowH = 46;
   const H = Math.max(rowH, rows.length * rowH) + 4;
   const W = Math.max(240, width);
-  const valueW = 64;
+  const valueW = Math.min(W / 2, 10 + 7.5 * Math.max(...rows.map((r) => String(r.text).length), 2));
   const barMax = W - valueW - 4;
   const desc = rows.map((r) => `${r.label}: ${r.text}`).join('; ');
   const svg = s(

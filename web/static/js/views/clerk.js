@@ -69,14 +69,14 @@ export default async function clerk(main) {
     };
     const entry = (e, verdicts) => {
       const ds = verdicts.map((v) => decide(e, v));
+      const controls = [ds[0].note, h('div', { class: 'actions-row' }, ds.map((d) => d.btn)), ds.map((d) => d.out)];
       return h(
         'li',
         { class: 'caseitem', dataset: { roster: e.id } },
         h('div', { class: 'top-line' }, h('strong', null, e.name), h('span', { class: 'chip' }, e.mediator_id ? t('clerk.roster_mediator') : t('clerk.roster_org'))),
         h('div', { class: 'meta' }, e.ip_roster ? h('span', { class: 'tag' }, t('clerk.ip_roster')) : null, h('span', null, t('clerk.recommended_at', { at: fmtDate(e.recommended_at) })), e.note ? h('span', null, e.note) : null),
-        ds[0].note,
-        h('div', { class: 'actions-row' }, ds.map((d) => d.btn)),
-        ds.map((d) => d.out),
+        // A recommendation waits for a decision; an entry on the roster is removed only on purpose.
+        e.status === 'recommended' ? controls : h('details', { class: 'disclosure' }, h('summary', null, t('clerk.roster_remove_open')), controls),
       );
     };
     mount(

@@ -190,10 +190,8 @@ export default function device(main) {
       netBtn,
       async () => {
         netOut.replaceChildren();
-        if (navigator.onLine === false) {
-          set('network', 'bad', t('device.offline'));
-          return;
-        }
+        // navigator.onLine is only a hint (it is false on some networks that work), so measure anyway and
+        // use it to explain a failure.
         try {
           const rtts = [];
           for (let i = 0; i < 5; i++) {
@@ -215,7 +213,7 @@ export default function device(main) {
           set('network', verdict, `${text} ${t(`device.network_${verdict}`)}`);
           netOut.replaceChildren(h('p', { class: 'small', id: 'network-figures', dataset: { rtt: rtt.toFixed(1), mbps: mbps.toFixed(2) } }, text));
         } catch {
-          set('network', 'bad', t('device.network_failed'));
+          set('network', 'bad', navigator.onLine === false ? t('device.offline') : t('device.network_failed'));
         }
       },
       t('device.checking'),

@@ -67,7 +67,7 @@ export default async function ipoffice(main, { me }) {
     main,
     h('h1', null, t('ipo.title')),
     h('p', { class: 'lead' }, t('ipo.lead', { region })),
-    h('div', { class: 'actions-row' }, h('a', { class: 'btn secondary', href: '/stats' }, t('ipo.stats'))),
+    h('p', null, h('a', { href: '/stats' }, t('ipo.stats'))),
     h('div', { class: 'layout' }, h('div', null, section(t('ipo.roster'), rosterBox)), h('div', null, section(t('ipo.recommend_title'), h('p', { class: 'small muted' }, t('ipo.recommend_hint')), form))),
   );
 
@@ -86,26 +86,22 @@ export default async function ipoffice(main, { me }) {
     mount(
       rosterBox,
       h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          { id: 'roster-table' },
-          h('caption', { class: 'sr-only' }, t('ipo.roster')),
-          h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('ipo.col_name')), h('th', { scope: 'col' }, t('ipo.col_court')), h('th', { scope: 'col' }, t('ipo.col_status')), h('th', { scope: 'col' }, t('ipo.col_date')))),
+        'ul',
+        { class: 'caselist', id: 'roster-list' },
+        entries.map((e) =>
           h(
-            'tbody',
-            null,
-            entries.map((e) =>
-              h(
-                'tr',
-                null,
-                h('td', null, e.name, ' ', h('span', { class: 'small muted' }, e.mediator_id ? t('clerk.roster_mediator') : t('clerk.roster_org'))),
-                h('td', null, e.court_name),
-                h('td', null, h('span', { class: ['chip', e.status === 'confirmed' ? 's-settled' : e.status === 'removed' ? 's-failed' : 's-referred'] }, label('rosterstatus', e.status))),
-                h('td', null, fmtDate(e.decided_at || e.recommended_at)),
-              ),
+            'li',
+            { class: 'caseitem', dataset: { roster: e.id } },
+            h('div', { class: 'top-line' }, h('strong', null, e.name), h('span', { class: ['chip', e.status === 'confirmed' ? 's-settled' : e.status === 'removed' ? 's-failed' : 's-referred'] }, label('rosterstatus', e.status))),
+            h(
+              'div',
+              { class: 'meta' },
+              h('span', null, e.mediator_id ? t('clerk.roster_mediator') : t('clerk.roster_org')),
+              h('span', null, e.court_name),
+              e.ip_roster ? h('span', { class: 'tag' }, t('clerk.ip_roster')) : null,
+              h('span', null, fmtDate(e.decided_at || e.recommended_at)),
             ),
+            e.note ? h('p', { class: 'small muted' }, e.note) : null,
           ),
         ),
       ),

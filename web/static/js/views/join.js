@@ -40,7 +40,7 @@ export default async function join(main, { params, me, navigate }) {
   const caseCard = () =>
     h(
       'section',
-      { class: 'card attention', 'aria-labelledby': 'join-case' },
+      { class: 'card attention', id: 'join-info', 'aria-labelledby': 'join-case' },
       h('h2', { id: 'join-case' }, info.case_number),
       h('p', null, info.case_title),
       h(
@@ -71,7 +71,7 @@ export default async function join(main, { params, me, navigate }) {
         h(
           'div',
           { class: 'actions-row' },
-          h('button', { type: 'button', class: 'btn', onclick: () => go(2) }, t('join.yes_me')),
+          h('button', { type: 'button', class: 'btn', id: 'join-continue', onclick: () => go(2) }, t('join.yes_me')),
         ),
         h('p', { class: 'hint' }, t('join.not_me')),
       );
@@ -111,7 +111,7 @@ export default async function join(main, { params, me, navigate }) {
     const sendBtn = h('button', { type: 'button', class: 'btn', id: 'send-code' }, t('code.send', { phone: info.masked_phone }));
     const form = h(
       'form',
-      { novalidate: true, hidden: true },
+      { novalidate: true, hidden: true, id: 'code-form' },
       formAlert(),
       field({
         label: t('code.label'),

@@ -2,7 +2,7 @@
 
 import { h, mount } from '../dom.js';
 import { t } from '../i18n.js';
-import { post, setSession } from '../api.js';
+import { post, setSession, loadSession } from '../api.js';
 import { field, onSubmit, formAlert } from '../ui.js';
 import { homeFor } from '../routes.js';
 
@@ -25,9 +25,11 @@ export default function login(main, { me, query, navigate }) {
   onSubmit(
     form,
     () => post('/auth/login', { username: form.username.value.trim(), password: form.password.value }),
-    (out) => {
+    async (out) => {
       setSession({ kind: 'account', id: out.account.id, name: out.account.display_name, role: out.account.role, org_id: out.account.org_id }, out.csrf_token);
-      navigate(safeNext || homeFor({ kind: 'account', role: out.account.role }), { replace: true });
+      // The full principal (organisation kind and region) comes from /auth/me.
+      const me = (await loadSession()) || { kind: 'account', role: out.account.role };
+      navigate(safeNext || homeFor(me), { replace: true });
     },
   );
   mount(main, h('div', { class: 'narrow' }, h('h1', { id: 'login-h' }, t('login.title')), safeNext ? h('p', { class: 'alert info' }, t('login.need')) : null, form));

@@ -6,6 +6,7 @@ import { t, label } from '../i18n.js';
 import { get, post, put, qs, enc } from '../api.js';
 import { alertBox, busy, loadingBox, section, toast, field, onSubmit, formAlert, empty } from '../ui.js';
 import { caseItem, SPECIALTIES } from '../parts/casebits.js';
+import { actionName } from '../parts/actions.js';
 
 export default async function org(main, { me }) {
   const casesBox = h('div', { 'aria-live': 'polite' }, loadingBox());
@@ -63,7 +64,7 @@ export default async function org(main, { me }) {
         ...ref.cases.filter((c) => !c.mediator).map((c) => [c, 'assign']),
         ...ret.cases.filter((c) => c.source === 'direct').map((c) => [c, 'refer']),
       ];
-      mount(casesBox, items.length ? h('ul', { class: 'caselist' }, items.map(([c, a]) => caseItem(c, h('div', { class: 'actions-row' }, h('a', { class: 'btn small', href: `/cases/${c.id}?action=${a}` }, label('action', a)))))) : empty(t('org.nothing_waiting')));
+      mount(casesBox, items.length ? h('ul', { class: 'caselist' }, items.map(([c, a]) => caseItem(c, h('div', { class: 'actions-row' }, h('a', { class: 'btn small', href: `/cases/${c.id}?action=${a}` }, actionName(a, c)))))) : empty(t('org.nothing_waiting')));
     } catch (e) {
       mount(casesBox, alertBox(e));
     }
@@ -91,7 +92,7 @@ export default async function org(main, { me }) {
         accounts.map((a) => {
           const p = byId.get(a.id);
           const out = h('div', { 'aria-live': 'polite' });
-          const toggle = h('button', { type: 'button', class: ['btn', 'small', a.disabled ? 'secondary' : 'danger'] }, a.disabled ? t('org.enable') : t('org.disable'));
+          const toggle = h('button', { type: 'button', class: ['btn', 'small', a.disabled ? 'secondary' : 'quiet-danger'] }, a.disabled ? t('org.enable') : t('org.disable'));
           toggle.addEventListener('click', async () => {
             out.replaceChildren();
             try {
@@ -109,7 +110,7 @@ export default async function org(main, { me }) {
             h('div', { class: 'meta' }, h('span', null, a.username), a.phone ? h('span', null, a.phone) : null),
             p && p.specialties.length ? h('div', { class: 'tags' }, p.specialties.map((s) => h('span', { class: 'tag' }, label('specialty', s)))) : null,
             h('details', { class: 'disclosure' }, h('summary', null, t('org.edit_profile')), profileForm(a, p)),
-            h('div', { class: 'actions-row' }, toggle),
+            h('div', { class: 'row' }, toggle),
             out,
           );
         }),
