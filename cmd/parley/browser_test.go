@@ -29,11 +29,11 @@ import (
 )
 
 const (
-	netnsEnv     = "PARLEY_E2E_NETNS"                 // set in the child that runs inside the namespace
-	socketDSNEnv = "PARLEY_TEST_SOCKET_DATABASE_URL"  // the database as the namespace reaches it
+	netnsEnv     = "PARLEY_E2E_NETNS"                // set in the child that runs inside the namespace
+	socketDSNEnv = "PARLEY_TEST_SOCKET_DATABASE_URL" // the database as the namespace reaches it
 	defSocketDSN = "postgres://postgres@/test?host=/var/run/postgresql&sslmode=disable"
-	shotDirEnv   = "PARLEY_SCREENSHOT_DIR"            // where screenshots go (default out/screenshots)
-	chromiumEnv  = "PARLEY_CHROMIUM"                  // the browser (default /usr/bin/chromium)
+	shotDirEnv   = "PARLEY_SCREENSHOT_DIR" // where screenshots go (default out/screenshots)
+	chromiumEnv  = "PARLEY_CHROMIUM"       // the browser (default /usr/bin/chromium)
 )
 
 // chromiumPath returns the browser to drive, or "" when there is none.
