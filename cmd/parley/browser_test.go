@@ -333,12 +333,33 @@ func (tb *tab) shot(name string) {
 	tb.e.mu.Unlock()
 }
 
-// phoneShots screenshots the current page at 360×640 and 390×844, then restores the tab's size.
+// phoneCheck lists what makes the current page hard to use on a phone: a page wider than the screen, and
+// controls smaller than 44×44 px (links inside running text are exempt, as WCAG 2.5.8 allows).
+const phoneCheck = `(() => {
+	const bad = [];
+	const vw = window.innerWidth;
+	if (document.documentElement.scrollWidth > vw + 1) bad.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
+	const sel = 'a[href], button, select, textarea, input:not([type=checkbox]):not([type=radio]):not([type=hidden]), summary, label.check';
+	for (const el of document.querySelectorAll(sel)) {
+		const r = el.getBoundingClientRect();
+		if (!r.width || !r.height || el.closest('[hidden]') || el.classList.contains('skip')) continue;
+		if (el.tagName === 'A' && !el.classList.contains('btn') && el.closest('p, li, dd, .meta, .small')) continue;
+		if (r.right > vw + 1) bad.push((el.id ? '#' + el.id : el.tagName.toLowerCase() + '.' + el.className) + ' reaches past the screen edge');
+		if (r.height < 43.5 || r.width < 43.5) bad.push((el.id ? '#' + el.id : el.tagName.toLowerCase() + '.' + el.className) + ' "' + (el.innerText || el.name || '').trim().slice(0, 20) + '" is ' + Math.round(r.width) + '×' + Math.round(r.height));
+	}
+	return bad;
+})()`
+
+// phoneShots screenshots the current page at 360×640 and 390×844, checking that it fits the screen and that
+// its controls are big enough to touch, then restores the tab's size.
 func (tb *tab) phoneShots(name string, restoreW, restoreH int64) {
 	tb.e.t.Helper()
 	for _, sz := range [][2]int64{{360, 640}, {390, 844}} {
 		tb.do(tb.viewport(sz[0], sz[1]), chromedp.Sleep(350*time.Millisecond))
 		tb.shot(fmt.Sprintf("%s-%dx%d", name, sz[0], sz[1]))
+		for _, problem := range js[[]string](tb, phoneCheck) {
+			tb.e.t.Errorf("%s at %d×%d: %s", name, sz[0], sz[1], problem)
+		}
 	}
 	tb.do(tb.viewport(restoreW, restoreH), chromedp.Sleep(100*time.Millisecond))
 }

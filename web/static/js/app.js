@@ -50,7 +50,7 @@ function renderHeader() {
     h(
       'div',
       { class: 'top-inner' },
-      h('a', { class: 'brand', href: homeFor(me) }, h('img', { src: document.querySelector('link[rel=icon]').href, alt: '' }), t('app.name')),
+      h('a', { class: 'brand', href: homeFor(me) }, h('img', { src: document.querySelector('link[rel=icon]').href, alt: '' }), h('span', null, t('app.brand')), h('span', { class: 'brand-sub' }, t('app.brand_sub'))),
       h('span', { class: 'spacer' }),
       h('button', { type: 'button', class: 'lang-btn', lang: otherLang, 'aria-label': t('nav.switch_lang'), onclick: () => switchLang(otherLang) }, t('nav.other_lang')),
       h(

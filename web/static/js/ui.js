@@ -108,7 +108,7 @@ export function showErrors(form, err) {
     form.prepend(box);
   }
   const unmatched = [];
-  let first = null;
+  let first;
   for (const [name, why] of Object.entries(err.fields || {})) {
     const el = form.querySelector(`[name="${CSS.escape(name)}"]`);
     if (!el) {
@@ -120,8 +120,8 @@ export function showErrors(form, err) {
     el.setAttribute('aria-describedby', [el.getAttribute('aria-describedby'), errId].filter(Boolean).join(' '));
     const holder = el.closest('.field') || el.parentElement;
     holder.appendChild(h('div', { class: 'field-error', id: errId }, reasonText(why)));
-    first = first || el;
   }
+  first = form.querySelector('[aria-invalid="true"]:not(fieldset)');
   const fieldCount = Object.keys(err.fields || {}).length;
   box.replaceChildren(alertBox(err, unmatched.length ? h('ul', null, unmatched) : fieldCount ? h('p', null, t('err.fix_marked')) : null));
   const summary = box.querySelector('.alert');

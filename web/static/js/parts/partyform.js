@@ -54,7 +54,7 @@ export function partyItem({ side = null, heading, removable = true, onRemove, ag
   item = h(
     'div',
     { class: 'repeat-item party', dataset: { fixedSide: side || '' } },
-    h('div', { class: 'repeat-head' }, h('strong', { class: 'party-heading' }, heading), removable ? h('button', { type: 'button', class: 'btn ghost small', onclick: () => { item.remove(); if (onRemove) onRemove(); } }, t('party.remove')) : null),
+    heading !== null || removable ? h('div', { class: 'repeat-head' }, h('strong', { class: 'party-heading' }, heading), removable ? h('button', { type: 'button', class: 'btn ghost small', onclick: () => { item.remove(); if (onRemove) onRemove(); } }, t('party.remove')) : null) : null,
     side ? null : field({ label: t('party.side'), name: 'x', type: 'select', value: 'applicant', options: options(['applicant', 'respondent'], 'side'), attrs: { 'data-part': 'side' } }),
     h(
       'div',

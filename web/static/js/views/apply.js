@@ -18,7 +18,7 @@ export default async function apply(main, { query }) {
     return;
   }
 
-  const applicant = partyItem({ side: 'applicant', heading: t('apply.you'), removable: false, person: true });
+  const applicant = partyItem({ side: 'applicant', heading: null, removable: false, person: true });
   renumberParty(applicant, 'applicant.');
   const respondents = h('div', { id: 'respondents' });
   const renumber = () => {
