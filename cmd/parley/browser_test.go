@@ -378,6 +378,35 @@ func (tb *tab) login(p cases.Principal) {
 	tb.wait(`location.pathname !== '/login' && document.querySelector('.top .who')`)
 }
 
+// action takes a workflow action from the case page's panel: it opens the action, fills its fields (by name),
+// submits, and waits until the page has been drawn again from the server's answer.
+func (tb *tab) action(name string, fields map[string]string) {
+	tb.e.t.Helper()
+	panel := `#action-` + name
+	if !js[bool](tb, fmt.Sprintf(`!!document.querySelector(%q)`, panel+`[open]`)) {
+		tb.click(panel + ` summary`)
+	}
+	for field, v := range fields {
+		tb.fill(fmt.Sprintf(`%s [name=%q]`, panel, field), v)
+	}
+	js[bool](tb, `(document.querySelector('.page-head').dataset.stale = '1') === '1'`)
+	tb.click(panel + ` button[type=submit]`)
+	tb.wait(`document.querySelector('.page-head') && !document.querySelector('.page-head').dataset.stale`)
+}
+
+// enter goes through an invitation link quickly (consenting), as the party with that phone.
+func (tb *tab) enter(link, phone string) {
+	tb.e.t.Helper()
+	tb.open(strings.TrimPrefix(link, tb.e.base))
+	tb.click(`#join-continue`)
+	tb.click(`#consent-yes`)
+	tb.click(`#send-code`)
+	tb.wait(`!document.querySelector('#code-form').hidden`)
+	tb.typeIn(`#code-form input[name=code]`, tb.e.notify.lastCode(tb.e.t, phone))
+	tb.click(`#code-form button[type=submit]`)
+	tb.wait(`location.pathname === '/party' && document.querySelector('.page-head .chip')`)
+}
+
 // checkNoJSErrors fails the test for every uncaught exception or console error the pages reported.
 func (e *e2e) checkNoJSErrors() {
 	e.mu.Lock()

@@ -89,8 +89,7 @@ func TestBrowser(t *testing.T) {
 	med.phoneShots("desk", 1280, 900)
 	med.click(fmt.Sprintf(`#case-list a.title[href="/cases/%s"]`, caseID))
 	med.wait(`document.querySelector('#action-accept')`)
-	med.click(`#action-accept summary`)
-	med.click(`#action-accept button[type=submit]`)
+	med.action("accept", nil)
 	med.wait(`document.querySelector('.page-head .chip.s-in_mediation')`)
 	applicant, respondent := c.Parties[0], c.Parties[1]
 	med.click(fmt.Sprintf(`button[data-invite=%q]`, applicant.ID))
@@ -128,6 +127,22 @@ func TestBrowser(t *testing.T) {
 		t.Error("the applicant's consent to online mediation was not recorded")
 	}
 	party.phoneShots("party-case", 390, 844)
+
+	// The mediator discloses a possible conflict and asks for more time; the party answers both on the phone.
+	med.action("disclose", map[string]string{"text": "本人曾于 2019 年为申请人代理过一件与本案无关的商标申请。"})
+	med.action("request_extension", map[string]string{"days": "10", "reason": "需等待被申请人提交销售数据。"})
+	party.open("/party")
+	party.wait(`document.querySelector('#todo-disclosure') && document.querySelector('#todo-extension')`)
+	party.phoneShots("party-todo", 390, 844)
+	party.click(`#disclosure-continue`)
+	party.wait(`document.querySelector('#todo-disclosure .alert.ok')`)
+	party.click(`#extension-agree`)
+	party.wait(`document.querySelector('#todo-extension .alert.ok')`)
+	c, err = e.store.Case(ctx, caseID)
+	must(err)
+	if p := c.Pending; p == nil || p.Disclosure == nil || p.Disclosure.Answers[applicant.ID] != "continue" || p.Extension == nil || p.Extension.Consents[applicant.ID].IsZero() {
+		t.Errorf("after the party's answers the case waits for %+v", c.Pending)
+	}
 
 	// The device check: the fake camera plays, the network is measured.
 	party.open("/device")
@@ -178,13 +193,9 @@ func TestBrowser(t *testing.T) {
 
 	// An agreement: mediation ends with one, the mediator records it signed on paper.
 	med.open("/cases/" + caseID)
-	med.click(`#action-end summary`)
-	med.fill(`#action-end [name=ground]`, "agreement_reached")
-	med.click(`#action-end button[type=submit]`)
+	med.action("end", map[string]string{"ground": "agreement_reached"})
 	med.wait(`document.querySelector('.page-head .chip.s-signing')`)
-	med.click(`#action-agreement_effective summary`)
-	med.fill(`#action-agreement_effective [name=note]`, "双方于调解现场签署纸质协议。")
-	med.click(`#action-agreement_effective button[type=submit]`)
+	med.action("agreement_effective", map[string]string{"note": "双方于调解现场签署纸质协议。"})
 	med.wait(`document.querySelector('.page-head .chip.s-settled')`)
 
 	// Both parties apply for judicial confirmation: the applicant on the phone, the respondent elsewhere.
@@ -276,6 +287,25 @@ func TestBrowser(t *testing.T) {
 	ipo.phoneShots("ipoffice", 1280, 900)
 	med.open("/cases/" + caseID)
 	med.phoneShots("case-confirmed", 1280, 900)
+
+	// In a new court case the parties may choose their mediator jointly, from the court's roster.
+	fresh, err := e.store.CreateCase(ctx, w.Clerk, casestest.NewCase(cases.SourceDelegated))
+	must(err)
+	_, tok, err := e.store.CreateInvitation(ctx, w.Clerk, fresh.ID, fresh.Parties[0].ID, "", time.Hour)
+	must(err)
+	chooser := e.newTab("chooser", 360, 640)
+	chooser.enter(e.base+"/join/"+string(tok), fresh.Parties[0].Phone)
+	chooser.wait(`document.querySelector('#todo-choose li[data-mediator]')`)
+	chooser.fill(`#todo-choose select[name=specialty_filter]`, "patent")
+	chooser.wait(fmt.Sprintf(`document.querySelectorAll('#todo-choose li[data-mediator]').length === 1 && document.querySelector('#todo-choose li[data-mediator=%q]')`, w.Mediator.ID))
+	chooser.click(fmt.Sprintf(`#todo-choose li[data-mediator=%q] button`, w.Mediator.ID))
+	chooser.wait(`document.querySelector('#todo-choose .alert.ok')`)
+	chooser.phoneShots("party-choose", 360, 640)
+	fresh, err = e.store.Case(ctx, fresh.ID)
+	must(err)
+	if fresh.Pending == nil || fresh.Pending.MediatorChoices[fresh.Parties[0].ID] != w.Mediator.ID {
+		t.Errorf("the party's choice was not recorded: %+v", fresh.Pending)
+	}
 
 	e.checkNoJSErrors()
 	t.Logf("browser tests: %d screenshots in %s; %s", e.shotCount, e.shots, time.Since(began).Round(time.Millisecond))

@@ -104,8 +104,8 @@ export default async function party(main, { me }) {
       h(
         'div',
         { class: 'actions-row' },
-        h('button', { type: 'button', class: 'btn', onclick: (ev) => run(ev.currentTarget, box, 'answer_disclosure', { answer: 'continue' }, t('disclosure.recorded')) }, t('answer.continue')),
-        h('button', { type: 'button', class: 'btn secondary', onclick: (ev) => run(ev.currentTarget, box, 'answer_disclosure', { answer: 'replace' }, t('disclosure.recorded')) }, t('answer.replace')),
+        h('button', { type: 'button', class: 'btn', id: 'disclosure-continue', onclick: (ev) => run(ev.currentTarget, box, 'answer_disclosure', { answer: 'continue' }, t('disclosure.recorded')) }, t('answer.continue')),
+        h('button', { type: 'button', class: 'btn secondary', id: 'disclosure-replace', onclick: (ev) => run(ev.currentTarget, box, 'answer_disclosure', { answer: 'replace' }, t('disclosure.recorded')) }, t('answer.replace')),
       ),
       box,
     );
@@ -124,7 +124,7 @@ export default async function party(main, { me }) {
       h('p', { class: 'pre' }, t('trail.reason', { text: x.reason })),
       given
         ? h('p', { class: 'alert ok' }, t('extension.given', { at: fmtDateTime(given) }))
-        : h('div', { class: 'actions-row' }, h('button', { type: 'button', class: 'btn', onclick: (ev) => run(ev.currentTarget, box, 'consent_extension', {}, t('extension.recorded')) }, t('extension.agree'))),
+        : h('div', { class: 'actions-row' }, h('button', { type: 'button', class: 'btn', id: 'extension-agree', onclick: (ev) => run(ev.currentTarget, box, 'consent_extension', {}, t('extension.recorded')) }, t('extension.agree'))),
       h('p', { class: 'small muted' }, t('extension.no_means')),
       box,
     );
