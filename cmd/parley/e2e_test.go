@@ -227,6 +227,9 @@ func TestBrowser(t *testing.T) {
 	}
 	party.open("/party")
 	party.wait(`document.querySelector('.page-head .chip.s-confirmed')`)
+	party.click(`.lang-btn`)
+	party.wait(`document.documentElement.lang === 'en' && document.querySelector('.page-head .chip.s-confirmed') && document.querySelector('.page-head .chip').innerText === 'Judicially confirmed'`)
+	party.phoneShots("party-confirmed-en", 390, 844)
 
 	// Statistics: charts, each with its table.
 	judge.open("/stats")

@@ -18,7 +18,9 @@ export default async function join(main, { params, me, navigate }) {
     mount(
       main,
       h('h1', null, t('join.title')),
-      alertBox(e, h('p', null, e.status === 404 ? t('join.invalid_help') : t('common.try_again'))),
+      e.status === 404
+        ? h('div', { class: 'alert error', role: 'alert' }, h('p', null, h('strong', null, t('join.invalid'))), h('p', null, t('join.invalid_help')))
+        : alertBox(e, h('p', null, t('common.try_again'))),
       h('a', { class: 'btn secondary', href: '/' }, t('notfound.home')),
     );
     return;
