@@ -288,6 +288,24 @@ func TestBrowser(t *testing.T) {
 	ipo.login(w.Officer)
 	ipo.wait(`location.pathname === '/ipoffice' && document.querySelector('#roster-list')`)
 	ipo.phoneShots("ipoffice", 1280, 900)
+
+	// Password change (a mistyped repeat is caught first), then logout.
+	ipo.open("/password")
+	ipo.fill(`[name=current_password]`, w.Password)
+	ipo.fill(`[name=new_password]`, "a brand new passphrase")
+	ipo.fill(`[name=repeat]`, "a brand new passphrasf")
+	ipo.click(`form button[type=submit]`)
+	ipo.wait(`document.querySelector('[name=repeat][aria-invalid="true"]')`)
+	ipo.fill(`[name=repeat]`, "a brand new passphrase")
+	ipo.click(`form button[type=submit]`)
+	ipo.wait(`location.pathname === '/ipoffice'`)
+	acc, err := e.store.Account(ctx, w.Officer.ID)
+	must(err)
+	if _, err := e.store.Authenticate(ctx, acc.Username, "a brand new passphrase", "127.0.0.1"); err != nil {
+		t.Errorf("the new password does not work: %v", err)
+	}
+	ipo.click(`#logout`)
+	ipo.wait(`location.pathname === '/' && !document.querySelector('.top .who') && document.querySelector('.hero')`)
 	med.open("/cases/" + caseID)
 	med.phoneShots("case-confirmed", 1280, 900)
 

@@ -43,7 +43,7 @@ function renderHeader() {
     links.map((l) => h('a', { class: 'navlink', href: l.path, 'aria-current': location.pathname === l.path ? 'page' : null }, t(l.key))),
     me ? h('span', { class: 'who' }, isParty(me) ? t('nav.who_party', { name: me.name }) : t('nav.who_staff', { name: me.name, role: t(`role.${me.role}`) })) : null,
     me && me.kind === 'account' ? h('a', { class: 'navlink', href: '/password' }, t('nav.password')) : null,
-    me ? h('button', { type: 'button', onclick: logout }, t('nav.logout')) : h('a', { class: 'navlink', href: '/login' }, t('nav.login')),
+    me ? h('button', { type: 'button', id: 'logout', onclick: logout }, t('nav.logout')) : h('a', { class: 'navlink', href: '/login' }, t('nav.login')),
   );
   mount(
     top,
