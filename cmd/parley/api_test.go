@@ -389,6 +389,7 @@ func matrix() []matrixCall {
 			return cases.NewOrganisation{Kind: cases.OrgCourt, Name: fmt.Sprintf("测试法院%d", f.uniq()), Region: "北京市"}
 		}, allow: []string{"admin"}},
 		{route: "GET /api/v1/organisations/{id}", path: func(f *fixture) string { return "/api/v1/organisations/" + f.w.Court.ID }, allow: allStaff},
+		{route: "GET /api/v1/directory/organisations", path: fixed("/api/v1/directory/organisations"), allow: everyone},
 		{route: "GET /api/v1/accounts", path: fixed("/api/v1/accounts"), allow: []string{"admin", "org_admin"}},
 		{route: "POST /api/v1/accounts", path: fixed("/api/v1/accounts"), body: func(f *fixture, role string) any {
 			return cases.NewAccount{OrgID: f.w.Org.ID, Role: cases.RoleMediator, Username: fmt.Sprintf("new%d", f.uniq()), DisplayName: "新人", Password: "a long password"}

@@ -44,6 +44,19 @@ func handleOrganisationCreate(a *app) http.Handler {
 	})
 }
 
+// handleDirectory lists the mediation organisations for the public application page: anyone may apply
+// directly to one (OMR Art. 8), so their names and contact details are public.
+func handleDirectory(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		orgs, err := a.store.Organisations(r.Context(), cases.OrgMediation)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, orEmpty(orgs))
+	})
+}
+
 func handleOrganisation(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o, err := a.store.Organisation(r.Context(), r.PathValue("id"))

@@ -60,6 +60,7 @@ func (a *app) routes() []route {
 		{"GET", "/api/v1/organisations", "List organisations", "roster", staff, []param{{"kind", "string", "court, ip_office, mediation_org or platform"}}, nil, []cases.Organisation{}, 200, handleOrganisations(a)},
 		{"POST", "/api/v1/organisations", "Create an organisation (platform admin)", "roster", staff, nil, cases.NewOrganisation{}, cases.Organisation{}, 201, handleOrganisationCreate(a)},
 		{"GET", "/api/v1/organisations/{id}", "One organisation", "roster", staff, nil, nil, cases.Organisation{}, 200, handleOrganisation(a)},
+		{"GET", "/api/v1/directory/organisations", "Mediation organisations a party may apply to online (public: the application page lists them)", "roster", public, nil, nil, []cases.Organisation{}, 200, handleDirectory(a)},
 		{"GET", "/api/v1/accounts", "List staff accounts (admin: all; organisation admin: their organisation)", "roster", staff, []param{{"org_id", "string", "organisation"}, {"role", "string", "role"}}, nil, []cases.Account{}, 200, handleAccounts(a)},
 		{"POST", "/api/v1/accounts", "Create a staff account (admin; an organisation admin creates its mediators)", "roster", staff, nil, cases.NewAccount{}, cases.Account{}, 201, handleAccountCreate(a)},
 		{"POST", "/api/v1/accounts/{id}/disable", "Disable an account (ends its sessions, revokes its tokens)", "roster", staff, nil, nil, nil, 204, handleAccountDisable(a, true)},

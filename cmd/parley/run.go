@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -257,6 +258,11 @@ func looksLikeUUID(s string) bool {
 	return len(s) == 36 && strings.Count(s, "-") == 4
 }
 
+// webOptions configures the front end from the server's settings.
+func webOptions(cfg *Config, logger *slog.Logger) web.Options {
+	return web.Options{BaseURL: cfg.BaseURL, TimeZone: cfg.Timezone, Logger: logger.With("component", "web")}
+}
+
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	b, _, err := open(ctx, "serve", args, getenv, stderr, false)
 	if err != nil {
@@ -283,7 +289,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
-	handler := NewServer(a, nil)
+	handler := NewServer(a, map[string]http.Handler{"/": web.Handler(webOptions(cfg, logger))})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -1,0 +1,193 @@
+// Workflow actions: one call, and the forms staff use for each action the case offers them.
+
+import { h } from '../dom.js';
+import { t, label, fromLocalInput, paren } from '../i18n.js';
+import { post, enc } from '../api.js';
+import { field, options, onSubmit, formAlert, toast } from '../ui.js';
+import { GROUNDS, entrusted } from './casebits.js';
+import { rosterPicker, orgMediatorPicker } from './roster.js';
+
+// act takes a workflow action on a case.
+export const act = (caseId, action, params) => post(`/cases/${enc(caseId)}/actions/${enc(action)}`, params || {});
+
+const partyOptions = (c) => c.parties.map((p) => ({ value: p.id, label: `${p.name}${paren(label('side', p.side))}` }));
+
+// The inputs of each action a staff member may take (see GET /api/v1/workflow). Each returns the fields and a
+// function reading them into the action's parameters.
+const forms = {
+  accept: () => ({ intro: t('actionhelp.accept'), read: () => ({}) }),
+  decline: () => ({
+    intro: t('actionhelp.decline'),
+    fields: [field({ label: t('fieldname.reason'), name: 'reason', type: 'textarea', required: true })],
+    read: (f) => ({ reason: f.reason.value }),
+  }),
+  disclose: () => ({
+    intro: t('actionhelp.disclose'),
+    fields: [field({ label: t('fieldname.text'), name: 'text', type: 'textarea', required: true, hint: t('actionhelp.disclose_hint') })],
+    read: (f) => ({ text: f.text.value }),
+  }),
+  withdraw: () => ({
+    intro: t('actionhelp.withdraw'),
+    fields: [field({ label: t('fieldname.reason'), name: 'reason', type: 'textarea', required: true })],
+    read: (f) => ({ reason: f.reason.value }),
+  }),
+  request_extension: () => ({
+    intro: t('actionhelp.request_extension'),
+    fields: [
+      field({ label: t('fieldname.days'), name: 'days', type: 'number', required: true, value: 15, attrs: { min: 1, max: 60, inputmode: 'numeric' } }),
+      field({ label: t('fieldname.reason'), name: 'reason', type: 'textarea', required: true }),
+    ],
+    read: (f) => ({ days: Number(f.days.value), reason: f.reason.value }),
+  }),
+  consent_extension: (c) => ({
+    intro: t('actionhelp.consent_extension_staff'),
+    fields: [
+      field({ label: t('fieldname.party_id'), name: 'party_id', type: 'select', required: true, options: partyOptions(c).filter((o) => !c.pending?.extension?.consents?.[o.value]) }),
+      field({ label: t('fieldname.note'), name: 'note', type: 'textarea', required: true, hint: t('actionhelp.note_how') }),
+    ],
+    read: (f) => ({ party_id: f.party_id.value, note: f.note.value }),
+  }),
+  consent_online: (c) => ({
+    intro: t('actionhelp.consent_online_staff'),
+    fields: [
+      field({ label: t('fieldname.party_id'), name: 'party_id', type: 'select', required: true, options: partyOptions(c) }),
+      field({ label: t('fieldname.consent'), name: 'consent', type: 'select', required: true, options: [{ value: 'true', label: t('consent.yes') }, { value: 'false', label: t('consent.no') }] }),
+      field({ label: t('fieldname.note'), name: 'note', type: 'textarea', required: true, hint: t('actionhelp.note_how') }),
+    ],
+    read: (f) => ({ party_id: f.party_id.value, consent: f.consent.value === 'true', note: f.note.value }),
+  }),
+  pause_for_appraisal: () => ({
+    intro: t('actionhelp.pause_for_appraisal'),
+    fields: [field({ label: t('fieldname.reason'), name: 'reason', type: 'textarea', required: true })],
+    read: (f) => ({ reason: f.reason.value }),
+  }),
+  resume: () => ({ intro: t('actionhelp.resume'), read: () => ({}) }),
+  end: (c) => ({
+    intro: t('actionhelp.end'),
+    fields: [
+      field({
+        label: t('fieldname.ground'),
+        name: 'ground',
+        type: 'select',
+        required: true,
+        options: options(c.state === 'signing' ? ['party_refused_to_sign', 'applicant_withdrew', 'other'] : GROUNDS.filter((g) => g !== 'time_limit_passed' || new Date(c.due_at) < new Date()), 'ground', t('common.choose')),
+      }),
+      field({ label: t('fieldname.note'), name: 'note', type: 'textarea', hint: t('actionhelp.end_note') }),
+    ],
+    read: (f) => ({ ground: f.ground.value, note: f.note.value }),
+  }),
+  agreement_effective: () => ({
+    intro: t('actionhelp.agreement_effective'),
+    fields: [field({ label: t('fieldname.note'), name: 'note', type: 'textarea', required: true, hint: t('actionhelp.agreement_effective_note') })],
+    read: (f) => ({ note: f.note.value }),
+  }),
+  confirm: () => ({
+    intro: t('actionhelp.confirm'),
+    fields: [field({ label: t('fieldname.note'), name: 'note', type: 'textarea', hint: t('actionhelp.confirm_note') })],
+    read: (f) => ({ note: f.note.value }),
+  }),
+  reject_confirmation: () => ({
+    intro: t('actionhelp.reject_confirmation'),
+    fields: [field({ label: t('fieldname.reason'), name: 'reason', type: 'textarea', required: true })],
+    read: (f) => ({ reason: f.reason.value }),
+  }),
+  remediate: () => ({
+    intro: t('actionhelp.remediate'),
+    fields: [field({ label: t('fieldname.reason'), name: 'reason', type: 'textarea', required: true })],
+    read: (f) => ({ reason: f.reason.value }),
+  }),
+  issue_statement: () => noteForm('issue_statement'),
+  withdraw_suit: () => noteForm('withdraw_suit'),
+  file: () => noteForm('file'),
+  resume_trial: () => noteForm('resume_trial'),
+  push_to_court: (c, ctx) => ({
+    intro: t('actionhelp.push_to_court'),
+    fields: [field({ label: t('fieldname.court_id'), name: 'court_id', type: 'select', required: true, options: [{ value: '', label: t('common.choose') }, ...(ctx.courts || []).map((o) => ({ value: o.id, label: o.name }))] })],
+    read: (f) => ({ court_id: f.court_id.value }),
+  }),
+  refer: (c, ctx) => {
+    const picker = c.source === 'direct' ? orgMediatorPicker(c.organisation_id) : rosterPicker(ctx.me.org_id || c.court_id);
+    return { intro: c.source === 'direct' ? t('actionhelp.refer_direct') : t('actionhelp.refer', { kind: entrusted(c) ? t('source.kind_entrusted') : t('source.kind_delegated') }), fields: [picker.el], read: () => picker.read() };
+  },
+  replace_mediator: (c, ctx) => {
+    const picker = c.source === 'direct' || ctx.me.role === 'org_admin' ? orgMediatorPicker(c.organisation_id) : rosterPicker(ctx.me.org_id || c.court_id);
+    return {
+      intro: t('actionhelp.replace_mediator'),
+      fields: [picker.el, field({ label: t('fieldname.reason'), name: 'reason', type: 'textarea', required: true })],
+      read: (f) => ({ ...picker.read(), reason: f.reason.value }),
+    };
+  },
+  assign: (c) => {
+    const picker = orgMediatorPicker(c.organisation_id);
+    return { intro: t('actionhelp.assign'), fields: [picker.el], read: () => picker.read() };
+  },
+};
+
+function noteForm(action) {
+  return {
+    intro: t(`actionhelp.${action}`),
+    fields: [field({ label: t('fieldname.note'), name: 'note', type: 'textarea' })],
+    read: (f) => ({ note: f.note.value }),
+  };
+}
+
+// actionName names an action on this case: referring a direct application is assigning its mediators.
+export const actionName = (a, c) => (a === 'refer' && c.source === 'direct' ? label('action', 'assign') : label('action', a));
+
+// Actions a party takes on the party page, and actions nobody takes by hand.
+const notHere = new Set(['choose_mediator', 'answer_disclosure', 'apply_confirmation', 'return_unanswered']);
+
+const dangerous = new Set(['decline', 'withdraw', 'end', 'reject_confirmation', 'file', 'resume_trial']);
+
+// actionPanel lists the actions the case offers the caller, each as a panel with its form; after one succeeds
+// done(result) is called. open names an action whose panel starts open.
+export function actionPanel(c, actions, ctx, done, open) {
+  const list = actions.filter((a) => !notHere.has(a) && forms[a]);
+  if (!list.length) return h('p', { class: 'muted' }, t('case.no_actions'));
+  return h(
+    'div',
+    null,
+    list.map((a) => {
+      const spec = forms[a](c, ctx);
+      const form = h(
+        'form',
+        { novalidate: true, dataset: { action: a } },
+        formAlert(),
+        spec.intro ? h('p', { class: 'small muted' }, spec.intro) : null,
+        spec.fields || [],
+        h('button', { type: 'submit', class: ['btn', dangerous.has(a) ? 'danger' : ''] }, t(`actionbtn.${a}`)),
+      );
+      onSubmit(
+        form,
+        () => act(c.id, a, spec.read(form)),
+        (out) => {
+          toast(t('case.action_done', { action: actionName(a, c) }));
+          done(out);
+        },
+      );
+      return h('details', { class: 'action', open: a === open, id: `action-${a}` }, h('summary', null, actionName(a, c)), h('div', { class: 'body' }, form));
+    }),
+  );
+}
+
+// scheduleForm schedules or starts a session.
+export function scheduleForm(c, done) {
+  const form = h(
+    'form',
+    { novalidate: true },
+    formAlert(),
+    field({ label: t('session.title_label'), name: 'title', value: t('session.default_title'), attrs: { maxlength: 200 } }),
+    field({ label: t('session.when'), name: 'scheduled_at', type: 'datetime-local', hint: t('session.when_hint') }),
+    field({ label: t('session.start_now'), name: 'start', type: 'checkbox' }),
+    h('button', { type: 'submit', class: 'btn' }, t('session.schedule')),
+  );
+  onSubmit(
+    form,
+    () => post(`/cases/${enc(c.id)}/sessions`, { title: form.title.value, scheduled_at: fromLocalInput(form.scheduled_at.value) || undefined, start: form.start.checked }),
+    (s) => {
+      toast(s.status === 'live' ? t('session.started') : t('session.scheduled'));
+      done(s);
+    },
+  );
+  return form;
+}

@@ -1,0 +1,203 @@
+// The party's case page (phone first): their case, its state and deadlines, what they must do now, the
+// sessions (with the device check) and the trail as they may see it.
+
+import { h, mount } from '../dom.js';
+import { t, label, fmtDateTime, fmtDate } from '../i18n.js';
+import { get, enc } from '../api.js';
+import { hasFeature } from '../env.js';
+import { alertBox, busy, loadingBox, section, toast, setTitle } from '../ui.js';
+import { stateChip, deadlines, trail, caseFacts, partyBlock } from '../parts/casebits.js';
+import { act } from '../parts/actions.js';
+import { mediatorSearch } from '../parts/roster.js';
+
+export default async function party(main, { me }) {
+  const caseId = me.case_id;
+  let c;
+  let actions;
+
+  async function load() {
+    mount(main, loadingBox());
+    let events;
+    let sessions;
+    try {
+      const [cr, ev, ss] = await Promise.all([get(`/cases/${enc(caseId)}`), get(`/cases/${enc(caseId)}/events`), get(`/cases/${enc(caseId)}/sessions`)]);
+      ({ case: c, actions } = cr);
+      events = ev;
+      sessions = ss;
+    } catch (e) {
+      mount(main, h('h1', null, t('party.title')), alertBox(e), h('button', { type: 'button', class: 'btn', onclick: load }, t('common.retry')));
+      return;
+    }
+    setTitle(c.number);
+    draw(events, sessions);
+  }
+
+  // run takes an action from one of the cards and reloads the page on success; failures show in the card.
+  async function run(btn, box, action, params, doneText) {
+    box.replaceChildren();
+    try {
+      await busy(btn, () => act(caseId, action, params));
+      toast(doneText);
+      await load();
+    } catch (e) {
+      box.replaceChildren(alertBox(e));
+    }
+  }
+
+  const mine = () => c.parties.find((p) => p.id === me.party_id);
+
+  function consentCard() {
+    const p = mine();
+    if (!actions.includes('consent_online') || !p || p.consent_online) return null;
+    const box = h('div', { 'aria-live': 'polite' });
+    return h(
+      'section',
+      { class: 'card attention', id: 'todo-consent' },
+      h('h3', null, t('consent.title')),
+      h('p', null, t('consent.what')),
+      h('ul', null, h('li', null, t('consent.p1')), h('li', null, t('consent.p2')), h('li', null, t('consent.p3'))),
+      p.consent_at ? h('p', { class: 'alert warn' }, t('consent.you_declined')) : null,
+      h(
+        'div',
+        { class: 'actions-row' },
+        h('button', { type: 'button', class: 'btn', onclick: (ev) => run(ev.currentTarget, box, 'consent_online', { consent: true }, t('consent.recorded_yes')) }, t('consent.agree')),
+        p.consent_at ? null : h('button', { type: 'button', class: 'btn secondary', onclick: (ev) => run(ev.currentTarget, box, 'consent_online', { consent: false }, t('consent.recorded_no')) }, t('consent.decline')),
+      ),
+      box,
+    );
+  }
+
+  function chooseCard() {
+    if (!actions.includes('choose_mediator')) return null;
+    const chosen = c.pending?.mediator_choices?.[me.party_id];
+    const box = h('div', { 'aria-live': 'polite' });
+    const search = mediatorSearch({
+      courtId: c.court_id,
+      mode: 'choose',
+      chosenId: chosen,
+      onChoose: (m, btn) => run(btn, box, 'choose_mediator', { mediator_id: m.account_id }, t('choose.recorded', { name: m.name })),
+    });
+    return h(
+      'section',
+      { class: 'card attention', id: 'todo-choose' },
+      h('h3', null, t('choose.title')),
+      h('p', null, t('choose.explain')),
+      c.choose_due_at ? h('p', null, h('strong', null, t('choose.until', { at: fmtDateTime(c.choose_due_at) }))) : null,
+      chosen ? h('p', { class: 'alert ok' }, t('choose.waiting_other')) : null,
+      box,
+      search.el,
+    );
+  }
+
+  function disclosureCard() {
+    const d = c.pending?.disclosure;
+    if (!actions.includes('answer_disclosure') || !d) return null;
+    const mineAnswer = d.answers?.[me.party_id];
+    const box = h('div', { 'aria-live': 'polite' });
+    return h(
+      'section',
+      { class: 'card attention', id: 'todo-disclosure' },
+      h('h3', null, t('disclosure.title')),
+      h('p', null, t('disclosure.explain')),
+      h('blockquote', { class: 'card pre' }, d.text),
+      mineAnswer ? h('p', { class: 'alert ok' }, t('disclosure.answered', { answer: label('answer', mineAnswer) })) : null,
+      h(
+        'div',
+        { class: 'actions-row' },
+        h('button', { type: 'button', class: 'btn', id: 'disclosure-continue', onclick: (ev) => run(ev.currentTarget, box, 'answer_disclosure', { answer: 'continue' }, t('disclosure.recorded')) }, t('answer.continue')),
+        h('button', { type: 'button', class: 'btn secondary', id: 'disclosure-replace', onclick: (ev) => run(ev.currentTarget, box, 'answer_disclosure', { answer: 'replace' }, t('disclosure.recorded')) }, t('answer.replace')),
+      ),
+      box,
+    );
+  }
+
+  function extensionCard() {
+    const x = c.pending?.extension;
+    if (!actions.includes('consent_extension') || !x) return null;
+    const given = x.consents?.[me.party_id];
+    const box = h('div', { 'aria-live': 'polite' });
+    return h(
+      'section',
+      { class: 'card attention', id: 'todo-extension' },
+      h('h3', null, t('extension.title')),
+      h('p', null, t('extension.explain', { days: x.days })),
+      h('p', { class: 'pre' }, t('trail.reason', { text: x.reason })),
+      given
+        ? h('p', { class: 'alert ok' }, t('extension.given', { at: fmtDateTime(given) }))
+        : h('div', { class: 'actions-row' }, h('button', { type: 'button', class: 'btn', id: 'extension-agree', onclick: (ev) => run(ev.currentTarget, box, 'consent_extension', {}, t('extension.recorded')) }, t('extension.agree'))),
+      h('p', { class: 'small muted' }, t('extension.no_means')),
+      box,
+    );
+  }
+
+  function confirmationCard() {
+    if (!actions.includes('apply_confirmation')) return null;
+    const applied = c.pending?.confirmation_applications?.[me.party_id];
+    const box = h('div', { 'aria-live': 'polite' });
+    return h(
+      'section',
+      { class: 'card attention', id: 'todo-confirmation' },
+      h('h3', null, t('confirmation.title')),
+      h('p', null, t('confirmation.explain')),
+      c.confirmation_due_at ? h('p', null, h('strong', null, t('confirmation.until', { at: fmtDate(c.confirmation_due_at) }))) : null,
+      applied
+        ? h('p', { class: 'alert ok' }, t('confirmation.applied', { at: fmtDateTime(applied) }))
+        : h('div', { class: 'actions-row' }, h('button', { type: 'button', class: 'btn', id: 'apply-confirmation', onclick: (ev) => run(ev.currentTarget, box, 'apply_confirmation', {}, t('confirmation.recorded')) }, t('confirmation.apply'))),
+      box,
+    );
+  }
+
+  function sessionsCard(sessions) {
+    const rows = sessions.map((s) =>
+      h(
+        'li',
+        { class: 'caseitem' },
+        h('div', { class: 'top-line' }, h('strong', null, s.title || t('session.untitled')), h('span', { class: ['chip', s.status === 'live' ? 'live' : ''] }, label('sessionstatus', s.status))),
+        h('div', { class: 'meta' }, s.scheduled_at ? h('span', null, t('session.at', { at: fmtDateTime(s.scheduled_at) })) : null, s.started_at ? h('span', null, t('session.started_at', { at: fmtDateTime(s.started_at) })) : null),
+        s.status !== 'ended'
+          ? h(
+              'div',
+              { class: 'actions-row' },
+              hasFeature('rooms') && s.status === 'live' ? h('a', { class: 'btn', href: `/rooms/${s.id}` }, t('session.enter')) : null,
+              h('a', { class: 'btn secondary', href: '/device' }, t('session.device_check')),
+            )
+          : null,
+      ),
+    );
+    return section(
+      t('party.sessions'),
+      sessions.length ? h('ul', { class: 'caselist' }, rows) : h('p', { class: 'muted' }, t('party.no_sessions')),
+      h('p', { class: 'small muted' }, t('party.sessions_hint')),
+    );
+  }
+
+  function draw(events, sessions) {
+    const p = mine();
+    const todo = [consentCard(), chooseCard(), disclosureCard(), extensionCard(), confirmationCard()].filter(Boolean);
+    mount(
+      main,
+      h(
+        'div',
+        { class: 'page-head' },
+        h('div', null, h('p', { class: 'muted small' }, c.number), h('h1', null, c.title)),
+        stateChip(c.state),
+      ),
+      h('p', { class: 'lead' }, me.kind === 'agent' ? t('party.you_agent', { name: me.name, party: p ? p.name : '' }) : t('party.you', { name: me.name, side: label('side', me.side) })),
+      h('p', null, t(`stateinfo.${c.state}`)),
+      deadlines(c),
+      h('section', { 'aria-labelledby': 'todo-h' }, h('h2', { id: 'todo-h' }, t('party.todo')), todo.length ? todo : h('p', { class: 'card muted' }, t('party.nothing_todo'))),
+      sessionsCard(sessions),
+      section(t('party.trail'), trail(events)),
+      section(
+        t('party.case_info'),
+        caseFacts(c),
+        h('h3', { class: 'small' }, t('case.summary')),
+        h('p', { class: 'pre' }, c.summary),
+        h('h3', null, t('case.parties')),
+        c.parties.map((q) => partyBlock(q)),
+      ),
+    );
+  }
+
+  await load();
+}
