@@ -285,6 +285,8 @@ type InvitationView struct {
 	Side         Side      `json:"side"`
 	MaskedPhone  string    `json:"masked_phone"`
 	ExpiresAt    time.Time `json:"expires_at"`
+	CaseState    State     `json:"case_state"`
+	Consented    bool      `json:"consented"` // the party already consented to online mediation
 }
 
 type invitationRow struct {
@@ -330,8 +332,12 @@ func (s *Store) InvitationInfo(ctx context.Context, token string) (*InvitationVi
 	if err != nil {
 		return nil, err
 	}
-	return &InvitationView{CaseNumber: c.Number, CaseTitle: c.Title, Organisation: c.OrganisationName, Court: c.CourtName, Name: r.name, Side: r.side,
-		MaskedPhone: maskPhone(r.phone), ExpiresAt: r.expires}, nil
+	v := &InvitationView{CaseNumber: c.Number, CaseTitle: c.Title, Organisation: c.OrganisationName, Court: c.CourtName, Name: r.name, Side: r.side,
+		MaskedPhone: maskPhone(r.phone), ExpiresAt: r.expires, CaseState: c.State}
+	if p := c.Party(r.partyID); p != nil {
+		v.Consented = p.ConsentOnline
+	}
+	return v, nil
 }
 
 func maskPhone(p string) string {

@@ -200,17 +200,31 @@ func (s *Store) Sessions(ctx context.Context, caseID string) ([]Session, error) 
 	return out, dbErr("sessions", err)
 }
 
+// LiveSession is a session under way, with what a desk shows of its case.
+type LiveSession struct {
+	Session
+	CaseNumber string `json:"case_number"`
+	CaseTitle  string `json:"case_title"`
+	CaseState  State  `json:"case_state"`
+	Present    int    `json:"present"` // participants in the room now
+}
+
 // LiveSessions lists the sessions under way in the cases p may see.
-func (s *Store) LiveSessions(ctx context.Context, p Principal) ([]Session, error) {
+func (s *Store) LiveSessions(ctx context.Context, p Principal) ([]LiveSession, error) {
 	vis, vargs := visibleClause(p, 1)
-	rows, err := s.pool.Query(ctx, `SELECT `+prefixCols("m.", sessionCols)+` FROM mediation_sessions m JOIN cases c ON c.id = m.case_id
+	rows, err := s.pool.Query(ctx, `SELECT `+prefixCols("m.", sessionCols)+`, c.number, c.title, c.state,
+		(SELECT count(DISTINCT participant_id) FROM session_attendance a WHERE a.session_id = m.id AND a.left_at IS NULL)
+		FROM mediation_sessions m JOIN cases c ON c.id = m.case_id
 		WHERE m.status = 'live' AND `+vis+` ORDER BY m.started_at DESC LIMIT 200`, vargs...)
 	if err != nil {
 		return nil, dbErr("live sessions", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Session, error) {
-		ss, err := scanSession(r)
-		return *ss, err
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LiveSession, error) {
+		var ls LiveSession
+		ss := &ls.Session
+		err := r.Scan(&ss.ID, &ss.CaseID, &ss.Title, &ss.Status, &ss.ScheduledAt, &ss.StartedAt, &ss.EndedAt, &ss.CreatedBy, &ss.EndedBy, &ss.CreatedAt,
+			&ls.CaseNumber, &ls.CaseTitle, &ls.CaseState, &ls.Present)
+		return ls, err
 	})
 	return out, dbErr("live sessions", err)
 }

@@ -67,9 +67,10 @@ func (l loginRequest) Valid() map[string]string {
 }
 
 type loginResponse struct {
-	Account   cases.Account `json:"account"`
-	CSRFToken string        `json:"csrf_token"`
-	ExpiresAt time.Time     `json:"expires_at"`
+	Account   cases.Account   `json:"account"`
+	Principal cases.Principal `json:"principal"` // as GET /api/v1/auth/me reports it (with the organisation's kind and region)
+	CSRFToken string          `json:"csrf_token"`
+	ExpiresAt time.Time       `json:"expires_at"`
 }
 
 func handleLogin(a *app) http.Handler {
@@ -89,9 +90,14 @@ func handleLogin(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
+		p, err := a.store.AccountPrincipal(r.Context(), acc.ID)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
 		a.setSessionCookie(w, ws)
 		a.log.Info("login", "account", acc.Username, "role", acc.Role)
-		encode(w, http.StatusOK, loginResponse{Account: *acc, CSRFToken: ws.CSRF, ExpiresAt: ws.ExpiresAt})
+		encode(w, http.StatusOK, loginResponse{Account: *acc, Principal: p, CSRFToken: ws.CSRF, ExpiresAt: ws.ExpiresAt})
 	})
 }
 

@@ -87,7 +87,7 @@ func (a *app) routes() []route {
 		{"POST", "/api/v1/cases/{id}/invitations", "Invite a party or agent (a personal link, sent to them)", "cases", staff, nil, invitationRequest{}, invitationResponse{}, 201, handleInvitationCreate(a)},
 		{"GET", "/api/v1/cases/{id}/sessions", "The case's mediation sessions", "sessions", anyone, nil, nil, []cases.Session{}, 200, handleSessions(a)},
 		{"POST", "/api/v1/cases/{id}/sessions", "Schedule or start a session (accepted mediator; every party consented)", "sessions", staff, nil, cases.NewSession{}, cases.Session{}, 201, handleSessionCreate(a)},
-		{"GET", "/api/v1/sessions/live", "Sessions under way in the caller's cases (a judge's “join now” list)", "sessions", staff, nil, nil, []cases.Session{}, 200, handleLiveSessions(a)},
+		{"GET", "/api/v1/sessions/live", "Sessions under way in the caller's cases (a judge's “join now” list)", "sessions", staff, nil, nil, []cases.LiveSession{}, 200, handleLiveSessions(a)},
 		{"GET", "/api/v1/sessions/{id}", "A session with its attendance, identity checks, caucuses and the chat the caller may read", "sessions", anyone, nil, nil, cases.SessionDetail{}, 200, handleSession(a)},
 		{"POST", "/api/v1/sessions/{id}/start", "Start a scheduled session", "sessions", staff, nil, nil, cases.Session{}, 200, handleSessionStart(a)},
 		{"POST", "/api/v1/sessions/{id}/end", "End a live session", "sessions", staff, nil, nil, cases.Session{}, 200, handleSessionEnd(a)},
