@@ -768,3 +768,90 @@ func (s *Store) UpdateCase(ctx context.Context, p Principal, caseID string, patc
 	}
 	return s.Case(ctx, caseID)
 }
+
+// PartyPatch changes a party's details; nil fields stay as they are.
+type PartyPatch struct {
+	Name           *string `json:"name,omitempty"`
+	IDNumber       *string `json:"id_number,omitempty"`
+	LegalRep       *string `json:"legal_rep,omitempty"`
+	Phone          *string `json:"phone,omitempty"`
+	ServiceAddress *string `json:"service_address,omitempty"`
+	Address        *string `json:"address,omitempty"`
+}
+
+// Valid reports problems with the patch, by field.
+func (pp PartyPatch) Valid() map[string]string {
+	f := map[string]string{}
+	if pp.Name != nil {
+		requireText(f, "name", *pp.Name, true, 200)
+	}
+	if pp.IDNumber != nil {
+		requireText(f, "id_number", *pp.IDNumber, false, 50)
+	}
+	if pp.LegalRep != nil {
+		requireText(f, "legal_rep", *pp.LegalRep, false, 100)
+	}
+	if pp.Phone != nil {
+		checkPhone(f, "phone", *pp.Phone, true)
+	}
+	if pp.ServiceAddress != nil {
+		requireText(f, "service_address", *pp.ServiceAddress, false, 200)
+	}
+	if pp.Address != nil {
+		requireText(f, "address", *pp.Address, false, 500)
+	}
+	return f
+}
+
+// UpdateParty corrects a party's details (a wrong phone number, a new service address) while the case is open;
+// only the case's staff may, and the trail records which fields changed (visible to staff and that party's side).
+func (s *Store) UpdateParty(ctx context.Context, p Principal, caseID, partyID string, pp PartyPatch) (*Case, error) {
+	if err := Invalid(pp.Valid()); err != nil {
+		return nil, err
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		c, err := loadCase(ctx, tx, caseID, true)
+		if err != nil {
+			return err
+		}
+		if !CanView(p, c) {
+			return Errorf(ENOTFOUND, "case not found")
+		}
+		if !mayEditCase(p, c) {
+			return Errorf(EFORBIDDEN, "only the court's clerks, the organisation's admins and the case's mediators change a party's details")
+		}
+		if c.State.Final() {
+			return Errorf(ECONFLICT, "the case is closed (%s)", c.State)
+		}
+		party := c.Party(partyID)
+		if party == nil {
+			return Errorf(ENOTFOUND, "party not found")
+		}
+		changed := []string{}
+		set := func(name string, dst *string, v *string) {
+			if v != nil && *v != *dst {
+				*dst = *v
+				changed = append(changed, name)
+			}
+		}
+		set("name", &party.Name, pp.Name)
+		set("id_number", &party.IDNumber, pp.IDNumber)
+		set("legal_rep", &party.LegalRep, pp.LegalRep)
+		set("phone", &party.Phone, pp.Phone)
+		set("service_address", &party.ServiceAddress, pp.ServiceAddress)
+		set("address", &party.Address, pp.Address)
+		if len(changed) == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE parties SET name = $2, id_number = $3, legal_rep = $4, phone = $5, service_address = $6, address = $7 WHERE id = $1`,
+			party.ID, party.Name, party.IDNumber, party.LegalRep, party.Phone, party.ServiceAddress, party.Address); err != nil {
+			return err
+		}
+		_, err = s.appendEvent(ctx, tx, c.ID, p, "party.updated", VisSide(party.Side), map[string]any{"party_id": party.ID, "name": party.Name, "fields": changed}, s.now())
+		return err
+	})
+	if err != nil {
+		return nil, dbErr("update party", err)
+	}
+	return s.Case(ctx, caseID)
+}

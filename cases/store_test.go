@@ -701,3 +701,28 @@ func TestBadInputChangesNothing(t *testing.T) {
 	_, err = s.Act(ctx, w.Clerk, "not-a-uuid", cases.ActRefer, cases.Params{})
 	wantCode(t, err, cases.ENOTFOUND)
 }
+
+func TestUpdatePartyIsRecordedForItsSideOnly(t *testing.T) {
+	s, _ := casestest.Store(t, monday10)
+	w := casestest.Populate(t, s)
+	ctx := context.Background()
+	c := referred(t, s, w, cases.SourceDelegated)
+	phone := "13911112222"
+	_, err := s.UpdateParty(ctx, casestest.PartyPrincipal(c, 0), c.ID, c.Parties[1].ID, cases.PartyPatch{Phone: &phone})
+	wantCode(t, err, cases.EFORBIDDEN)
+	bad := "call me"
+	_, err = s.UpdateParty(ctx, w.Clerk, c.ID, c.Parties[1].ID, cases.PartyPatch{Phone: &bad})
+	wantCode(t, err, cases.EINVALID)
+	got, err := s.UpdateParty(ctx, w.Clerk, c.ID, c.Parties[1].ID, cases.PartyPatch{Phone: &phone})
+	if err != nil || got.Parties[1].Phone != phone {
+		t.Fatalf("update: %v %+v", err, got)
+	}
+	evs, _ := s.Events(ctx, c.ID)
+	last := evs[len(evs)-1]
+	if last.Type != "party.updated" || cases.EventVisible(casestest.PartyPrincipal(c, 0), last) || !cases.EventVisible(casestest.PartyPrincipal(c, 1), last) {
+		t.Errorf("event %+v: the applicant must not see the respondent's change, the respondent must", last)
+	}
+	if rep, err := s.VerifyChain(ctx, c.ID); err != nil || !rep.Valid {
+		t.Errorf("chain %+v %v", rep, err)
+	}
+}

@@ -419,6 +419,11 @@ func matrix() []matrixCall {
 		{route: "POST /api/v1/cases/{id}/parties", path: caseP("/parties"), body: func(*fixture, string) any {
 			return cases.NewParty{Side: cases.Respondent, Kind: cases.PartyPerson, Name: "第三人", Phone: "13700000000"}
 		}, allow: editors},
+		{route: "PATCH /api/v1/cases/{id}/parties/{party}", path: func(f *fixture) string { return "/api/v1/cases/" + f.c.ID + "/parties/" + f.c.Parties[1].ID },
+			body: func(*fixture, string) any {
+				addr := "北京市朝阳区某路 1 号"
+				return cases.PartyPatch{Address: &addr}
+			}, allow: editors},
 		{route: "POST /api/v1/cases/{id}/parties/{party}/agents", path: func(f *fixture) string {
 			return "/api/v1/cases/" + f.c.ID + "/parties/" + f.c.Parties[0].ID + "/agents"
 		},

@@ -251,6 +251,23 @@ func handlePartyAdd(a *app) http.Handler {
 	})
 }
 
+func handlePartyUpdate(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode[cases.PartyPatch](r, a.cfg.MaxBodyBytes)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		p := principal(r)
+		c, err := a.store.UpdateParty(r.Context(), p, r.PathValue("id"), r.PathValue("party"), in)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, caseResponse{Case: c, Actions: orEmpty(cases.Available(p, c))})
+	})
+}
+
 func handleAgentAdd(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, err := decode[cases.NewAgent](r, a.cfg.MaxBodyBytes)

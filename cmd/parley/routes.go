@@ -80,6 +80,7 @@ func (a *app) routes() []route {
 		{"GET", "/api/v1/cases/{id}", "A case as the caller may see it, with the actions open to them", "cases", anyone, nil, nil, caseResponse{}, 200, handleCase(a)},
 		{"PATCH", "/api/v1/cases/{id}", "Change a case's description", "cases", staff, nil, cases.CasePatch{}, caseResponse{}, 200, handleCaseUpdate(a)},
 		{"POST", "/api/v1/cases/{id}/parties", "Add a party", "cases", staff, nil, cases.NewParty{}, caseResponse{}, 201, handlePartyAdd(a)},
+		{"PATCH", "/api/v1/cases/{id}/parties/{party}", "Correct a party's details (name, identity number, phone, addresses)", "cases", staff, nil, cases.PartyPatch{}, caseResponse{}, 200, handlePartyUpdate(a)},
 		{"POST", "/api/v1/cases/{id}/parties/{party}/agents", "Add an agent or lawyer to a party", "cases", anyone, nil, cases.NewAgent{}, caseResponse{}, 201, handleAgentAdd(a)},
 		{"POST", "/api/v1/cases/{id}/actions/{action}", "Take a workflow action (see GET /api/v1/workflow)", "cases", anyone, nil, cases.Params{}, actionResponse{}, 200, handleAction(a)},
 		{"GET", "/api/v1/cases/{id}/events", "The case's audit trail, as the caller may see it", "cases", anyone, nil, nil, []cases.Event{}, 200, handleEvents(a)},
