@@ -421,14 +421,7 @@ func (s *Store) Act(ctx context.Context, p Principal, caseID string, a Action, i
 		return nil, Errorf(ENOTFOUND, "unknown action %q", a)
 	}
 	res := &ActResult{}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		c, err := loadCase(ctx, tx, caseID, true)
-		if err != nil {
-			return err
-		}
-		if !CanView(p, c) {
-			return Errorf(ENOTFOUND, "case not found")
-		}
+	err := s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
 		env, err := s.env(ctx, tx, c, in)
 		if err != nil {
 			return err
@@ -611,14 +604,7 @@ func (s *Store) AddParty(ctx context.Context, p Principal, caseID string, np New
 	if err := Invalid(np.Valid()); err != nil {
 		return nil, err
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		c, err := loadCase(ctx, tx, caseID, true)
-		if err != nil {
-			return err
-		}
-		if !CanView(p, c) {
-			return Errorf(ENOTFOUND, "case not found")
-		}
+	err := s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
 		if !mayEditCase(p, c) {
 			return Errorf(EFORBIDDEN, "only the court's clerks, the organisation's admins and the case's mediators add parties")
 		}
@@ -646,14 +632,7 @@ func (s *Store) AddAgent(ctx context.Context, p Principal, caseID, partyID strin
 	if err := Invalid(na.Valid()); err != nil {
 		return nil, err
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		c, err := loadCase(ctx, tx, caseID, true)
-		if err != nil {
-			return err
-		}
-		if !CanView(p, c) {
-			return Errorf(ENOTFOUND, "case not found")
-		}
+	err := s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
 		party := c.Party(partyID)
 		if party == nil {
 			return Errorf(ENOTFOUND, "party not found")
@@ -711,14 +690,7 @@ func (s *Store) UpdateCase(ctx context.Context, p Principal, caseID string, patc
 	if err := Invalid(f); err != nil {
 		return nil, err
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		c, err := loadCase(ctx, tx, caseID, true)
-		if err != nil {
-			return err
-		}
-		if !CanView(p, c) {
-			return Errorf(ENOTFOUND, "case not found")
-		}
+	err := s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
 		if !mayEditCase(p, c) {
 			return Errorf(EFORBIDDEN, "only the court's clerks, the organisation's admins and the case's mediators edit a case")
 		}
@@ -760,7 +732,7 @@ func (s *Store) UpdateCase(ctx context.Context, p Principal, caseID string, patc
 			version = version + 1, updated_at = $7 WHERE id = $1`, c.ID, c.Title, c.Summary, c.DisputeType, c.ClaimAmountFen, c.CourtCaseNumber, s.now()); err != nil {
 			return err
 		}
-		_, err = s.appendEvent(ctx, tx, c.ID, p, "case.updated", VisAll, changes, s.now())
+		_, err := s.appendEvent(ctx, tx, c.ID, p, "case.updated", VisAll, changes, s.now())
 		return err
 	})
 	if err != nil {
@@ -809,14 +781,7 @@ func (s *Store) UpdateParty(ctx context.Context, p Principal, caseID, partyID st
 	if err := Invalid(pp.Valid()); err != nil {
 		return nil, err
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		c, err := loadCase(ctx, tx, caseID, true)
-		if err != nil {
-			return err
-		}
-		if !CanView(p, c) {
-			return Errorf(ENOTFOUND, "case not found")
-		}
+	err := s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
 		if !mayEditCase(p, c) {
 			return Errorf(EFORBIDDEN, "only the court's clerks, the organisation's admins and the case's mediators change a party's details")
 		}
@@ -847,7 +812,7 @@ func (s *Store) UpdateParty(ctx context.Context, p Principal, caseID, partyID st
 			party.ID, party.Name, party.IDNumber, party.LegalRep, party.Phone, party.ServiceAddress, party.Address); err != nil {
 			return err
 		}
-		_, err = s.appendEvent(ctx, tx, c.ID, p, "party.updated", VisSide(party.Side), map[string]any{"party_id": party.ID, "name": party.Name, "fields": changed}, s.now())
+		_, err := s.appendEvent(ctx, tx, c.ID, p, "party.updated", VisSide(party.Side), map[string]any{"party_id": party.ID, "name": party.Name, "fields": changed}, s.now())
 		return err
 	})
 	if err != nil {

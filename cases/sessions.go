@@ -107,14 +107,7 @@ func (s *Store) CreateSession(ctx context.Context, p Principal, caseID string, n
 		return nil, err
 	}
 	var out *Session
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		c, err := loadCase(ctx, tx, caseID, true)
-		if err != nil {
-			return err
-		}
-		if !CanView(p, c) {
-			return Errorf(ENOTFOUND, "case not found")
-		}
+	err := s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
 		if !slices.Contains(Relations(p, c), WhoMediator) {
 			return Errorf(EFORBIDDEN, "sessions are run by a mediator who has accepted the case")
 		}
@@ -147,7 +140,7 @@ func (s *Store) CreateSession(ctx context.Context, p Principal, caseID string, n
 		if out.ScheduledAt != nil {
 			data["scheduled_at"] = out.ScheduledAt.UTC().Format(time.RFC3339)
 		}
-		_, err = s.appendEvent(ctx, tx, c.ID, p, typ, VisAll, data, now)
+		_, err := s.appendEvent(ctx, tx, c.ID, p, typ, VisAll, data, now)
 		return err
 	})
 	if err != nil {
@@ -249,14 +242,7 @@ func (s *Store) sessionTransition(ctx context.Context, p Principal, id, from, to
 	if err != nil {
 		return nil, err
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		c, err := loadCase(ctx, tx, ss.CaseID, true)
-		if err != nil {
-			return err
-		}
-		if !CanView(p, c) {
-			return Errorf(ENOTFOUND, "session not found")
-		}
+	err = s.withCase(ctx, p, ss.CaseID, "session", func(tx pgx.Tx, c *Case) error {
 		if p.Kind != KindSystem && !slices.Contains(Relations(p, c), WhoMediator) {
 			return Errorf(EFORBIDDEN, "sessions are run by a mediator who has accepted the case")
 		}
@@ -540,14 +526,7 @@ func (s *Store) SaveRecord(ctx context.Context, p Principal, sessionID string, r
 	if err != nil {
 		return nil, err
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		c, err := loadCase(ctx, tx, ss.CaseID, true)
-		if err != nil {
-			return err
-		}
-		if !CanView(p, c) {
-			return Errorf(ENOTFOUND, "session not found")
-		}
+	err = s.withCase(ctx, p, ss.CaseID, "session", func(tx pgx.Tx, c *Case) error {
 		if !slices.Contains(Relations(p, c), WhoMediator) {
 			return Errorf(EFORBIDDEN, "the record is written by a mediator of the case")
 		}

@@ -55,6 +55,21 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
+// withCase runs fn in one transaction on the case caseID, locked (SELECT … FOR UPDATE) so that changes to one
+// case are serialised; a case p may not see is answered as "<what> not found", as if it did not exist.
+func (s *Store) withCase(ctx context.Context, p Principal, caseID, what string, fn func(tx pgx.Tx, c *Case) error) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		c, err := loadCase(ctx, tx, caseID, true)
+		if err != nil {
+			return err
+		}
+		if !CanView(p, c) {
+			return Errorf(ENOTFOUND, "%s not found", what)
+		}
+		return fn(tx, c)
+	})
+}
+
 // dbErr turns database errors into domain errors where the cause is the caller's input.
 func dbErr(op string, err error) error {
 	if err == nil {

@@ -17,7 +17,7 @@ import (
 type otherNode struct{}
 
 func (otherNode) Claim(context.Context, string, string) (string, error) { return "node-b", nil }
-func (otherNode) Release(context.Context, string, string) error        { return nil }
+func (otherNode) Release(context.Context, string, string) error         { return nil }
 
 func TestWrongNode(t *testing.T) {
 	t.Parallel()
