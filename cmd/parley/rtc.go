@@ -66,7 +66,7 @@ func newRooms(ctx context.Context, cfg *Config, store *cases.Store, logger *slog
 		}
 		turnSecret = fmt.Sprintf("%x", b)
 	}
-	engine, err := sfu.NewEngine(mediaConfig(cfg, turnSecret), logger.With("component", "sfu"))
+	engine, err := sfu.NewEngine(mediaConfig(cfg, turnSecret), logger)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func newRooms(ctx context.Context, cfg *Config, store *cases.Store, logger *slog
 	sc.TokenKey = key
 	sc.NodeID = cfg.NodeID
 	sc.AllowedOrigins = splitList(cfg.RTCOrigins)
-	sig := signaling.NewServer(sc, engine, &rtcRecorder{store: store, log: logger.With("component", "rtc-recorder")}, logger.With("component", "signaling"))
+	sig := signaling.NewServer(sc, engine, &rtcRecorder{store: store, log: logger.With("component", "rtc-recorder")}, logger)
 	ws := strings.Replace(strings.Replace(cfg.BaseURL, "https://", "wss://", 1), "http://", "ws://", 1) + "/rtc"
 	return &rooms{engine: engine, sig: sig, tokenKey: key, wsURL: ws}, nil
 }
