@@ -118,7 +118,7 @@ export default async function judge(main, { me }) {
             h('div', { class: 'top-line' }, h('strong', null, s.title || t('session.untitled')), h('span', { class: 'chip live' }, label('sessionstatus', 'live'))),
             c ? h('a', { class: 'title', href: `/cases/${c.id}` }, c.number, ' ', c.title) : null,
             h('div', { class: 'meta' }, t('session.started_at', { at: fmtDateTime(s.started_at) })),
-            hasFeature('rooms') ? h('div', { class: 'actions-row' }, h('a', { class: 'btn', href: `/rooms/${s.id}` }, t('judge.join_now'))) : null,
+            hasFeature('rooms') ? h('div', { class: 'actions-row' }, h('a', { class: 'btn', href: `/rooms/${s.id}?join=1` }, t('judge.join_now'))) : null,
           );
         }),
       ),
