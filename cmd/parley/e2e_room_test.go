@@ -45,8 +45,8 @@ func (tb *tab) media() map[string]remoteMedia {
 	return js[map[string]remoteMedia](tb, mediaJS)
 }
 
-// flows samples what tb receives twice, gap apart, and reports per participant whether video frames, video
-// bytes and audio bytes all grew.
+// flows samples what tb receives twice, gap apart, and reports per participant whether video frames decoded,
+// video frames shown by the tile's <video>, video bytes and audio bytes all grew.
 func (tb *tab) flows(ids []string, gap time.Duration) (map[string]bool, map[string][2]remoteMedia) {
 	tb.e.t.Helper()
 	a := tb.media()
@@ -57,7 +57,7 @@ func (tb *tab) flows(ids []string, gap time.Duration) (map[string]bool, map[stri
 	for _, id := range ids {
 		x, y := a[id], b[id]
 		seen[id] = [2]remoteMedia{x, y}
-		ok[id] = y.Frames > x.Frames && y.VideoBytes > x.VideoBytes && y.AudioBytes > x.AudioBytes
+		ok[id] = y.Frames > x.Frames && y.Played > x.Played && y.VideoBytes > x.VideoBytes && y.AudioBytes > x.AudioBytes
 	}
 	return ok, seen
 }
@@ -262,10 +262,14 @@ func TestBrowserRoom(t *testing.T) {
 	partyB.phoneShots("room-joint-judge-badge", 360, 640)
 	judge.shot("room-judge-1280x800")
 
-	// Grid view on the small phone.
+	// Grid view on the small phone, then English: the call goes on while the page changes language.
 	partyB.click(`#toggle-layout`)
 	partyB.wait(`document.querySelector('#stage').dataset.layout === 'grid'`)
 	partyB.phoneShots("room-grid", 360, 640)
+	partyB.click(`.lang-btn`)
+	partyB.wait(`document.documentElement.lang === 'en' && document.querySelector('#toggle-mic .ctrl-label').innerText === 'Mic' && window.__parley.session.status === 'joined'`)
+	partyB.expectMedia("respondent after switching to English", []string{applicant.ID, w.Mediator.ID, w.Judge.ID}, nil)
+	partyB.phoneShots("room-grid-en", 360, 640)
 
 	// A caucus with the applicant's side: the respondent and the judge no longer receive the applicant or the
 	// mediator, and the applicant no longer receives them; both sides see their indicator.
@@ -357,6 +361,28 @@ func TestBrowserRoom(t *testing.T) {
 	}
 	if !roles["judge"] || !roles["party"] || !roles["mediator"] {
 		t.Errorf("attendance %+v", ss.Attendance)
+	}
+
+	// The mediator lays out the session record from the record editor; the applicant signs it from the party page.
+	med.open("/sessions/" + sessionID + "/record")
+	med.fill(`[name=facts]`, "双方就赔偿数额和付款方式进行了协商，法官到场释明了司法确认程序。")
+	med.click(`#save-record`)
+	med.wait(`document.querySelector('#record-version').innerText.includes('1')`)
+	med.click(`#record-document`)
+	med.wait(`document.querySelector('#record-document-link')`)
+	partyA.open("/party")
+	partyA.click(`#todo-sign a[data-sign]`)
+	partyA.signOnPage("")
+	docs, err := e.store.Documents(ctx, c.ID)
+	must(err)
+	var record *cases.Document
+	for i := range docs {
+		if docs[i].Kind == cases.DocRecord {
+			record = &docs[i]
+		}
+	}
+	if record == nil || len(record.Signed()) != 1 || len(record.Signers) != 3 {
+		t.Errorf("the session record: %+v", record)
 	}
 
 	e.checkNoJSErrors()

@@ -222,6 +222,8 @@ func TestBrowserSigning(t *testing.T) {
 	judge.login(w.Judge)
 	item := fmt.Sprintf(`#confirmation-queue li[data-case=%q]`, c.ID)
 	judge.wait(`document.querySelector('` + item + ` .agreement-box button[data-verify]')`)
+	judge.click(item + ` details.read-agreement summary`)
+	judge.wait(`document.querySelector('` + item + ` details.read-agreement .page-img') && document.querySelector('` + item + ` details.read-agreement .page-img').naturalWidth > 0`)
 	judge.click(item + ` .agreement-box button[data-verify]`)
 	judge.wait(`document.querySelector('` + item + ` #verify-report[data-valid=true][data-signatures="4"]')`)
 	judge.shot("judge-verify-1280x900")

@@ -110,18 +110,30 @@ export class Tiles {
     tile.badges.replaceChildren(...badges);
   }
 
+  // setVideoId records which room track a tile shows and tells the server the size it is shown at.
+  setVideoId(tile, id) {
+    if (tile.videoId === id) return;
+    tile.videoId = id;
+    if (id) this.report(tile, tile.el.clientWidth, tile.el.clientHeight);
+  }
+
+  // report sends the size a remote video is shown at (render), in device pixels, when it changed; the server
+  // picks the simulcast layer from it.
+  report(tile, width, height) {
+    if (!tile.videoId) return;
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.round(width * dpr);
+    const hgt = Math.round(height * dpr);
+    const key = `${w}x${hgt}`;
+    if (this.sizes.get(tile.videoId) === key) return;
+    this.sizes.set(tile.videoId, key);
+    this.session.render(tile.videoId, w, hgt);
+  }
+
   resized(entries) {
     for (const e of entries) {
-      const id = e.target.dataset.participant;
-      const tile = this.tiles.get(id);
-      if (!tile || !tile.videoId) continue;
-      const dpr = window.devicePixelRatio || 1;
-      const w = Math.round(e.contentRect.width * dpr);
-      const hgt = Math.round(e.contentRect.height * dpr);
-      const key = `${w}x${hgt}`;
-      if (this.sizes.get(tile.videoId) === key) continue;
-      this.sizes.set(tile.videoId, key);
-      this.session.render(tile.videoId, w, hgt);
+      const tile = this.tiles.get(e.target.dataset.participant);
+      if (tile) this.report(tile, e.contentRect.width, e.contentRect.height);
     }
   }
 

@@ -9,6 +9,7 @@ import { alertBox, loadingBox, section, empty, busy } from '../ui.js';
 import { caseItem, entrusted, stateChip } from '../parts/casebits.js';
 import { actionPanel } from '../parts/actions.js';
 import { verifyPDF, reportView } from '../sign/report.js';
+import { pageViewer } from '../sign/pages.js';
 
 export default async function judge(main, { me }) {
   const queueBox = h('div', { 'aria-live': 'polite' }, loadingBox());
@@ -110,11 +111,17 @@ export default async function judge(main, { me }) {
         out.replaceChildren(alertBox(e));
       }
     });
+    // The pages, read here without leaving the queue (drawn when opened).
+    const read = h('details', { class: 'disclosure read-agreement' }, h('summary', null, t('judge.read_agreement_pages', { n: doc.pages })));
+    read.addEventListener('toggle', () => {
+      if (read.open && !read.querySelector('.viewer')) read.appendChild(pageViewer(doc).el);
+    });
     return h(
       'div',
       { class: 'agreement-box', dataset: { document: doc.id } },
       h('h3', null, doc.title, ' ', h('span', { class: ['chip', doc.status === 'complete' ? 's-confirmed' : 's-signing'] }, label('docstatus', doc.status))),
       h('ul', { class: 'sig-chips' }, ag.fields.map((f) => h('li', { class: ['sig-chip', f.signed ? 'done' : ''] }, f.signed ? '✓ ' : '○ ', f.name || label('sigrole', f.role), f.signed ? paren(fmtDate(f.signed_at)) : ''))),
+      read,
       h('div', { class: 'actions-row' }, h('a', { class: 'btn secondary', href: `/sign/${doc.id}` }, t('judge.read_agreement')), h('a', { class: 'btn secondary', href: `/api/v1/documents/${enc(doc.id)}/pdf`, download: '' }, t('docs.download')), check),
       out,
     );

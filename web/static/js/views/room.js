@@ -275,7 +275,7 @@ export default async function room(main, { params, query, me }) {
       const r = session.remote.get(id) || {};
       const away = scopeOf(id) !== mine;
       const vMuted = trackMuted(r.videoId);
-      tile.videoId = r.videoId || '';
+      tiles.setVideoId(tile, r.videoId || '');
       tiles.setVideo(tile, r.video || null, false);
       tiles.setAudio(tile, r.audio || null);
       let note = '';
@@ -453,7 +453,7 @@ export default async function room(main, { params, query, me }) {
 
   await prejoin();
 
-  return () => {
+  const cleanup = () => {
     destroyed = true;
     clearTimeout(pollTimer);
     window.removeEventListener('pagehide', onPageHide);
@@ -462,4 +462,19 @@ export default async function room(main, { params, query, me }) {
     releaseWake();
     document.body.classList.remove('room-mode');
   };
+  // relabel redraws in a new language without leaving the call.
+  cleanup.relabel = () => {
+    setTitle(info.title || t('room.title'));
+    controls.setAttribute('aria-label', t('room.controls'));
+    preview.setAttribute('aria-label', t('room.preview'));
+    if (!session) {
+      clearTimeout(pollTimer);
+      prejoin();
+      return;
+    }
+    chat = null;
+    people = null;
+    drawScreen();
+  };
+  return cleanup;
 }
