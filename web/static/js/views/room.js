@@ -99,11 +99,14 @@ export default async function room(main, { params, query, me }) {
         h('p', { class: 'small' }, h('a', { href: '/device' }, t('room.device_check'))),
       ),
     );
-    await local.open();
+    // A court clerk watches (no publishing): no camera or microphone to open.
+    if (!(me.kind === 'account' && me.role === 'clerk')) await local.open();
     if (destroyed) return;
     preview.srcObject = local.video ? local.stream : null;
     if (local.video) preview.play().catch(() => {});
-    if (local.error) {
+    if (me.kind === 'account' && me.role === 'clerk') {
+      status.replaceChildren(h('p', { class: 'small muted' }, t('room.watch_only')));
+    } else if (local.error) {
       const key = mediaErrorKey(local.error);
       status.replaceChildren(
         h('div', { class: 'alert warn', role: 'alert' }, h('p', null, h('strong', null, t(`device.err_${key}`))), h('p', null, t(`device.fix_${key}`)), h('p', null, local.tracks().length ? t('room.join_partial') : t('room.join_text_only'))),
@@ -286,9 +289,11 @@ export default async function room(main, { params, query, me }) {
       tile.el.classList.toggle('away', away);
     }
 
-    // The speaker view shows the active speaker large (staying on the last one through silence).
+    // The speaker view shows the active speaker large (staying on the last one through silence), preferring
+    // someone we can see and hear now over someone in another caucus.
     if (session.speaker && session.speaker !== selfId && session.participants.has(session.speaker)) focusId = session.speaker;
-    if (!session.participants.has(focusId) || focusId === selfId) focusId = (others[0] || {}).participant_id || '';
+    const visible = others.filter((p) => scopeOf(p.participant_id) === mine);
+    if (!session.participants.has(focusId) || focusId === selfId || (visible.length && scopeOf(focusId) !== mine)) focusId = ((visible[0] || others[0]) || {}).participant_id || '';
     stage.dataset.layout = layout;
     stage.dataset.count = String(others.length + 1);
     if (layout === 'speaker') {
@@ -372,7 +377,7 @@ export default async function room(main, { params, query, me }) {
       offerRejoin = session.endReason === 'shutdown';
     } else if (st === 'removed') {
       heading = t('room.removed');
-      text = t('room.removed_text');
+      text = session.endReason === 'refused' ? t('room.refused_text') : t('room.removed_text');
       offerRejoin = false;
     } else if (st === 'replaced') {
       heading = t('room.replaced');
