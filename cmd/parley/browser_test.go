@@ -359,6 +359,11 @@ const phoneCheck = `(() => {
 	const bad = [];
 	const vw = window.innerWidth;
 	if (document.documentElement.scrollWidth > vw + 1) bad.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
+	// Text that is not meant for people: a null or undefined drawn as text, a dictionary key shown untranslated.
+	for (const line of document.querySelector('main').innerText.split(/\n/)) {
+		const l = line.trim();
+		if (/^(null|undefined|NaN)$|\[object /.test(l) || /^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/.test(l)) bad.push('the page shows ' + JSON.stringify(l));
+	}
 	const sel = 'a[href], button, select, textarea, input:not([type=checkbox]):not([type=radio]):not([type=hidden]), summary, label.check';
 	for (const el of document.querySelectorAll(sel)) {
 		const r = el.getBoundingClientRect();

@@ -48,7 +48,8 @@ export function chatPanel(session) {
   input.addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
       ev.preventDefault();
-      form.requestSubmit();
+      if (form.requestSubmit) form.requestSubmit();
+      else send.click(); // iOS 15 Safari has no requestSubmit
     }
   });
   let shown = 0;

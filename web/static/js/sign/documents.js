@@ -2,7 +2,7 @@
 // every document with who has signed it (watched while signatures come in), the organisation's seal, the
 // certificates of completion, and what the caller may sign.
 
-import { h, uid } from '../dom.js';
+import { h, uid, mount } from '../dom.js';
 import { t, label, fmtDateTime, fmtDate, paren } from '../i18n.js';
 import { get, post, enc } from '../api.js';
 import { field, onSubmit, formAlert, alertBox, busy, toast, empty } from '../ui.js';
@@ -241,7 +241,8 @@ export function documentsSection(c, { mayDraft, mayAdmin, invite }) {
     const signing = live.filter((d) => d.document.status === 'signing');
     const unsignedParties = new Set();
     for (const d of signing) for (const f of d.fields) if (!f.signed && (f.role === 'applicant' || f.role === 'respondent')) unsignedParties.add(f.name);
-    listBox.replaceChildren(
+    mount(
+      listBox,
       h('ul', { class: 'caselist', id: 'document-list' }, live.map((d) => documentItem(d, { completion: byParent.get(d.document.id), mayAdmin, reload: refresh }))),
       invite && unsignedParties.size
         ? h('div', { class: 'card attention', id: 'request-signatures' }, h('h3', null, t('docs.request')), h('p', { class: 'small' }, t('docs.request_hint')), c.parties.filter((p) => unsignedParties.has(p.name)).map((p) => h('div', null, h('p', { class: 'small' }, h('strong', null, p.name)), invite(p, null))))

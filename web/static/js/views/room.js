@@ -262,7 +262,7 @@ export default async function room(main, { params, query, me }) {
   function drawStage() {
     if (!session.self) return;
     const selfId = session.self.participant_id;
-    const mine = scopeOf(selfId);
+    const mine = session.scope;
     const others = [...session.participants.values()].filter((p) => p.participant_id !== selfId);
     const keep = new Set(['self', ...others.map((p) => p.participant_id)]);
     for (const id of [...tiles.tiles.keys()]) if (!keep.has(id)) tiles.drop(id);

@@ -37,7 +37,7 @@ export default async function verify(main, { query }) {
           ? h('div', { class: 'alert ok', id: 'version-match' }, t('verify.matches_version', { v: v.version, latest: versions.versions.length }))
           : h('div', { class: 'alert warn', id: 'version-match' }, t('verify.matches_none'));
       }
-      resultBox.replaceChildren(h('h2', null, t('verify.result_for', { name: file.name || '' })), match, reportView(out));
+      mount(resultBox, h('h2', null, t('verify.result_for', { name: file.name || '' })), match, reportView(out));
       markVersion(hash);
     } catch (e) {
       resultBox.replaceChildren(
