@@ -161,6 +161,7 @@ export class RoomSession {
   }
 
   async handle(env) {
+    if (FINAL.has(this.status)) return;
     const d = env.data || {};
     switch (env.type) {
       case 'waiting':
@@ -469,7 +470,9 @@ export class RoomSession {
   // lost starts reconnecting after the WebSocket or a transport failed: the resume token within the grace,
   // then a fresh join token.
   async lost(reason) {
-    if (FINAL.has(this.status) || this.reconnecting) return;
+    // Only a connection that was in (the room or the lobby) is taken back; a first connection that fails is
+    // start()'s to report.
+    if ((this.status !== 'joined' && this.status !== 'lobby') || this.reconnecting) return;
     console.warn('room: connection lost:', reason);
     this.reconnecting = true;
     const since = Date.now();
@@ -487,11 +490,13 @@ export class RoomSession {
       if (!this.reconnecting) return;
       try {
         await this.connect(this.resume ? { resume: this.resume } : { token: this.join.token, case_id: this.join.case_id, session_id: this.join.session_id });
-        return; // joined (or waiting) arrives through the queue
       } catch (e) {
         if (e.code === 'network' || e.code === 'timeout') continue;
         break; // session_closed (seat gone), token problems: try a fresh token
       }
+      // joined (or waiting) arrives through the queue; if the new connection dies first, try again.
+      for (let i = 0; i < 100 && this.status === 'reconnecting' && this.sig && !this.sig.closed; i++) await sleep(100);
+      if (this.status !== 'reconnecting') return;
     }
     if (!this.reconnecting) return;
     try {
