@@ -314,6 +314,14 @@ func TestBrowserRoom(t *testing.T) {
 		joins = append(joins, ms)
 	}
 
+	// The respondent switches camera (a new track on the same sender, no renegotiation): the others still see them.
+	before := js[string](partyB, `window.__parley.local.video.id`)
+	js[bool](partyB, `window.__parley.session.flipCamera().then(() => true)`)
+	if after := js[string](partyB, `window.__parley.local.video.id`); after == before {
+		t.Error("flipping the camera kept the same track")
+	}
+	partyA.expectMedia("applicant after the respondent switched camera", []string{respondent.ID}, nil)
+
 	// The respondent chats with the joint room; the mediator mutes the respondent.
 	partyB.click(`#open-chat`)
 	partyB.fill(`.chat-form textarea`, "请问赔偿金额可以分两期支付吗？")
