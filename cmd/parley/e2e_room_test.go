@@ -284,6 +284,14 @@ func TestBrowserRoom(t *testing.T) {
 	partyA.expectMedia("applicant during the caucus", []string{w.Mediator.ID}, []string{respondent.ID, w.Judge.ID})
 	partyB.phoneShots("room-caucus-away", 360, 640)
 	partyA.phoneShots("room-caucus-in", 390, 844)
+	// The mediator steps back into the joint room (the respondent hears them again, still not the applicant),
+	// then returns to the caucus.
+	med.press(`[data-caucus-move=""]`)
+	partyB.wait(`!document.querySelector('#caucus-away')`)
+	partyB.expectMedia("respondent with the mediator back in the joint room", []string{w.Mediator.ID, w.Judge.ID}, []string{applicant.ID})
+	med.press(`[data-caucus-move^="caucus"]`)
+	partyB.wait(`document.querySelector('#caucus-away')`)
+	partyB.expectMedia("respondent with the mediator back in the caucus", []string{w.Judge.ID}, []string{applicant.ID, w.Mediator.ID})
 	// Chat in the caucus stays in it.
 	partyA.click(`#open-chat`)
 	partyA.fill(`.chat-form textarea`, "我方可以接受分期付款。")
