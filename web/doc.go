@@ -20,6 +20,15 @@
 // of bytes the device-check page times to estimate the connection. The handler imports no other Parley package:
 // it knows the API only as the URLs the scripts call.
 //
-// Pages that need features not yet wired (the video room and the signing pages) are declared in the route table
-// with a feature name; they are served, and shown in the navigation, only when Options.Features lists it.
+// Pages that need optional features (the video room; the signing and verify pages) are declared in the route
+// table with a feature name; they are served, and linked, only when Options.Features lists it (cmd/parley lists
+// both).
+//
+// The video room (js/room/) is a client of docs/signaling.md written from it: session.js keeps the protocol
+// (join token, WebSocket, a publisher and a subscriber RTCPeerConnection, trickle ICE, renegotiation,
+// reconnection with the resume token within the server's grace) as state and events; tiles.js and panels.js
+// draw the tiles, the chat and the mediator's controls; views/room.js puts them on the page. Signing (js/sign/)
+// follows docs/signing.md: a non-extractable P-256 WebCrypto key per case and signer kept in IndexedDB, the key
+// proof, prepare, the device signature over what the server prepared, finish; pages.js shows the document's
+// pages, pad.js is the signature pad (pointer events), report.js words a verification report.
 package web

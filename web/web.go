@@ -65,8 +65,7 @@ var pages = []page{
 	{"/judge", ""},
 	{"/stats", ""},
 	{"/apply", ""},
-	// Phase 2: the pages below are declared so that the router, the server and the navigation already know
-	// them; they are served once the feature is wired (Options.Features).
+	// Pages of optional features, served only when the feature is wired (Options.Features).
 	{"/rooms/{id}", FeatureRooms},
 	{"/sign/{id}", FeatureSigning},
 	{"/verify", FeatureSigning},

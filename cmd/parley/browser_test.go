@@ -128,6 +128,8 @@ type e2e struct {
 	notify  *captureNotifier
 	browser context.Context
 	shots   string
+	app     *app
+	names   map[string]string // participant id → name in failure messages
 
 	mu        sync.Mutex
 	jsErrors  []string
@@ -150,10 +152,28 @@ func startE2E(t *testing.T) *e2e {
 	cfg.BaseURL = "http://" + ln.Addr().String()
 	logger := slog.New(slog.DiscardHandler)
 	n := &captureNotifier{}
-	a := &app{cfg: cfg, log: logger, store: store, notify: n, limiter: newLimiter(6000, 1000), started: time.Now()}
+	ctx := context.Background()
+	docs, err := newDocSigner(ctx, cfg, store, store.Cal, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Media on loopback only, every port ephemeral, no TURN: the network rule for tests (and the namespace has
+	// nothing but lo anyway).
+	cfg.MediaUDPPort, cfg.MediaTCPPort, cfg.ICEFilter = 0, -1, "127.0.0.0/8"
+	rms, err := newRooms(ctx, cfg, store, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rms.wsURL = "ws://" + ln.Addr().String() + "/rtc"
+	a := &app{cfg: cfg, log: logger, store: store, notify: n, limiter: newLimiter(6000, 1000), docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
 	srv := &http.Server{Handler: NewServer(a, map[string]http.Handler{"/": web.Handler(webOptions(cfg, logger))}), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rms.close(cctx)
+		srv.Close()
+	})
 
 	shots := os.Getenv(shotDirEnv)
 	if shots == "" {
@@ -187,7 +207,7 @@ func startE2E(t *testing.T) *e2e {
 		cancelBrowser()
 		cancelAlloc()
 	})
-	return &e2e{t: t, base: cfg.BaseURL, store: store, w: w, notify: n, browser: bctx, shots: shots}
+	return &e2e{t: t, base: cfg.BaseURL, store: store, w: w, notify: n, browser: bctx, shots: shots, app: a}
 }
 
 // tab is one person's browser tab, in a browser context of its own.
@@ -339,6 +359,11 @@ const phoneCheck = `(() => {
 	const bad = [];
 	const vw = window.innerWidth;
 	if (document.documentElement.scrollWidth > vw + 1) bad.push('the page is ' + document.documentElement.scrollWidth + ' px wide');
+	// Text that is not meant for people: a null or undefined drawn as text, a dictionary key shown untranslated.
+	for (const line of document.querySelector('main').innerText.split(/\n/)) {
+		const l = line.trim();
+		if (/^(null|undefined|NaN)$|\[object /.test(l) || /^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/.test(l)) bad.push('the page shows ' + JSON.stringify(l));
+	}
 	const sel = 'a[href], button, select, textarea, input:not([type=checkbox]):not([type=radio]):not([type=hidden]), summary, label.check';
 	for (const el of document.querySelectorAll(sel)) {
 		const r = el.getBoundingClientRect();

@@ -260,7 +260,7 @@ func looksLikeUUID(s string) bool {
 
 // webOptions configures the front end from the server's settings.
 func webOptions(cfg *Config, logger *slog.Logger) web.Options {
-	return web.Options{BaseURL: cfg.BaseURL, TimeZone: cfg.Timezone, Logger: logger.With("component", "web")}
+	return web.Options{BaseURL: cfg.BaseURL, TimeZone: cfg.Timezone, Features: []string{web.FeatureRooms, web.FeatureSigning}, Logger: logger.With("component", "web")}
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -102,3 +102,6 @@ export function qs(params) {
 
 // enc escapes one path segment.
 export const enc = encodeURIComponent;
+
+// getCSRF returns the CSRF token for requests made outside api() (a file upload).
+export const getCSRF = () => csrf;

@@ -206,7 +206,16 @@ async function boot() {
     // The server did not answer: pages that need it will say so; public pages still work.
     console.error(e);
   }
-  onLangChange(() => render({ nav: false }));
+  onLangChange(() => {
+    // A page with something live (a video call) relabels itself instead of being drawn again from scratch.
+    if (cleanup && typeof cleanup.relabel === 'function') {
+      renderHeader();
+      renderFooter();
+      cleanup.relabel();
+      return;
+    }
+    render({ nav: false });
+  });
   onUnauthorized(() => {
     const me = principal();
     setSession(null, '');

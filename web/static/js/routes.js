@@ -20,9 +20,8 @@ export const routes = [
   { path: '/judge', who: ['judge'], title: 'judge.title', view: () => import('./views/judge.js') },
   { path: '/stats', who: 'staff', title: 'stats.title', view: () => import('./views/stats.js') },
   { path: '/apply', who: 'public', title: 'apply.title', view: () => import('./views/apply.js') },
-  // Phase 2. The room page (views/room.js) comes with the video rooms, the signing and verify pages
-  // (views/sign.js, views/verify.js) with signing; until the server lists the feature these addresses show
-  // "page not found" and no link leads to them.
+  // Pages of optional features: the video room, and signing and verification. A server that does not list the
+  // feature shows "page not found" at these addresses and no link leads to them.
   { path: '/rooms/{id}', who: 'any', feature: 'rooms', title: 'room.title', view: () => import('./views/room.js') },
   { path: '/sign/{id}', who: 'any', feature: 'signing', title: 'sign.title', view: () => import('./views/sign.js') },
   { path: '/verify', who: 'public', feature: 'signing', title: 'verify.title', view: () => import('./views/verify.js') },

@@ -155,6 +155,8 @@ export function eventDetail(ev) {
   if (d.text) bits.push(t('trail.text', { text: d.text }));
   if (d.reason) bits.push(t('trail.reason', { text: d.reason }));
   if (d.note) bits.push(t('trail.note', { text: d.note }));
+  if (d.title && ev.type.startsWith('document.')) bits.push(t('trail.document', { title: d.title }));
+  if (d.signer && ev.type.startsWith('document.')) bits.push(t('trail.signer', { name: d.signer, role: label('sigrole', d.role) }));
   if (d.method) {
     const m = /^invitation link \+ one-time code to (.+)$/.exec(d.method);
     bits.push(m ? t('trail.method_code', { to: m[1] }) : t('trail.method', { text: d.method }));

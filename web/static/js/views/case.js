@@ -8,6 +8,7 @@ import { hasFeature } from '../env.js';
 import { alertBox, busy, loadingBox, section, toast, setTitle, copyButton } from '../ui.js';
 import { stateChip, deadlines, trail, caseFacts, partyBlock } from '../parts/casebits.js';
 import { actionPanel, scheduleForm } from '../parts/actions.js';
+import { documentsSection } from '../sign/documents.js';
 
 export default async function casePage(main, { params, me, query }) {
   const id = params.id;
@@ -135,6 +136,18 @@ export default async function casePage(main, { params, me, query }) {
     return parts.length ? section(t('case.pending'), parts) : null;
   }
 
+  let docs = null;
+  function docsSection(c) {
+    if (docs) docs.stop();
+    const mediator = isCaseMediator(c);
+    docs = documentsSection(c, {
+      mayDraft: mediator && (c.state === 'in_mediation' || c.state === 'signing'),
+      mayAdmin: mediator || (me.role === 'org_admin' && me.org_id === c.organisation_id),
+      invite: inviteControls(c),
+    });
+    return section(t('docs.title'), h('p', { class: 'small muted' }, t('docs.explain')), docs.el);
+  }
+
   function auditSection(c) {
     const out = h('div', { 'aria-live': 'polite' });
     const btn = h('button', { type: 'button', class: 'btn secondary small' }, t('audit.verify'));
@@ -175,6 +188,7 @@ export default async function casePage(main, { params, me, query }) {
           section(t('case.actions'), actionPanel(c, actions, ctx, () => load(), open)),
           pendingSection(c),
           sessionsSection(c, sessions),
+          hasFeature('signing') ? docsSection(c) : null,
           section(t('case.trail'), trail(events), h('hr', { class: 'sep' }), auditSection(c)),
         ),
         h(
@@ -189,5 +203,8 @@ export default async function casePage(main, { params, me, query }) {
   }
 
   await load();
+  return () => {
+    if (docs) docs.stop();
+  };
 }
 

@@ -5,9 +5,11 @@ import { h, mount } from '../dom.js';
 import { t, label, fmtDateTime, fmtDate, list, paren } from '../i18n.js';
 import { get, qs, enc } from '../api.js';
 import { hasFeature } from '../env.js';
-import { alertBox, loadingBox, section, empty } from '../ui.js';
+import { alertBox, loadingBox, section, empty, busy } from '../ui.js';
 import { caseItem, entrusted, stateChip } from '../parts/casebits.js';
 import { actionPanel } from '../parts/actions.js';
+import { verifyPDF, reportView } from '../sign/report.js';
+import { pageViewer } from '../sign/pages.js';
 
 export default async function judge(main, { me }) {
   const queueBox = h('div', { 'aria-live': 'polite' }, loadingBox());
@@ -37,8 +39,19 @@ export default async function judge(main, { me }) {
       mount(queueBox, empty(t('judge.queue_empty')));
       return;
     }
-    // Each application is decided on the case as a whole: load it to show the agreement's dates and parties.
-    const full = await Promise.all(summaries.map((s) => get(`/cases/${enc(s.id)}`).catch((e) => ({ error: e, summary: s }))));
+    // Each application is decided on the case as a whole: load it to show the agreement's dates and parties,
+    // and the signed agreement itself.
+    const full = await Promise.all(
+      summaries.map(async (s) => {
+        try {
+          const r = await get(`/cases/${enc(s.id)}`);
+          r.docs = hasFeature('signing') ? await get(`/cases/${enc(s.id)}/documents`) : [];
+          return r;
+        } catch (e) {
+          return { error: e, summary: s };
+        }
+      }),
+    );
     mount(
       queueBox,
       h(
@@ -66,12 +79,51 @@ export default async function judge(main, { me }) {
               h('dt', null, t('judge.applied')),
               h('dd', null, list(Object.entries(c.pending?.confirmation_applications || {}).map(([pid, at]) => `${c.parties.find((p) => p.id === pid)?.name || ''} ${fmtDate(at)}`))),
             ),
+            agreementBox(r.docs),
             actionPanel(c, r.actions, { me }, () => {
               loadQueue();
             }),
           );
         }),
       ),
+    );
+  }
+
+  // agreementBox shows the agreement under review: its pages (on the signing page, read-only for the judge), its
+  // signatures, the PDF, and a verification report of that very file.
+  function agreementBox(docs) {
+    if (!hasFeature('signing')) return null;
+    const ag = (docs || []).filter((d) => d.document.kind === 'agreement' && d.document.status !== 'superseded').pop();
+    if (!ag) return h('p', { class: 'small muted' }, t('judge.no_agreement'));
+    const doc = ag.document;
+    const out = h('div', { 'aria-live': 'polite', class: 'verify-out' });
+    const check = h('button', { type: 'button', class: 'btn secondary', dataset: { verify: doc.id } }, t('judge.verify'));
+    check.addEventListener('click', async () => {
+      out.replaceChildren();
+      try {
+        const rep = await busy(check, async () => {
+          const resp = await fetch(`/api/v1/documents/${enc(doc.id)}/pdf`, { credentials: 'same-origin' });
+          if (!resp.ok) throw Object.assign(new Error(resp.statusText), { code: resp.status === 404 ? 'not_found' : 'internal' });
+          return verifyPDF(await resp.arrayBuffer());
+        }, t('judge.verifying'));
+        out.replaceChildren(reportView(rep));
+      } catch (e) {
+        out.replaceChildren(alertBox(e));
+      }
+    });
+    // The pages, read here without leaving the queue (drawn when opened).
+    const read = h('details', { class: 'disclosure read-agreement' }, h('summary', null, t('judge.read_agreement_pages', { n: doc.pages })));
+    read.addEventListener('toggle', () => {
+      if (read.open && !read.querySelector('.viewer')) read.appendChild(pageViewer(doc).el);
+    });
+    return h(
+      'div',
+      { class: 'agreement-box', dataset: { document: doc.id } },
+      h('h3', null, doc.title, ' ', h('span', { class: ['chip', doc.status === 'complete' ? 's-confirmed' : 's-signing'] }, label('docstatus', doc.status))),
+      h('ul', { class: 'sig-chips' }, ag.fields.map((f) => h('li', { class: ['sig-chip', f.signed ? 'done' : ''] }, f.signed ? '✓ ' : '○ ', f.name || label('sigrole', f.role), f.signed ? paren(fmtDate(f.signed_at)) : ''))),
+      read,
+      h('div', { class: 'actions-row' }, h('a', { class: 'btn secondary', href: `/sign/${doc.id}` }, t('judge.read_agreement')), h('a', { class: 'btn secondary', href: `/api/v1/documents/${enc(doc.id)}/pdf`, download: '' }, t('docs.download')), check),
+      out,
     );
   }
 
@@ -118,7 +170,7 @@ export default async function judge(main, { me }) {
             h('div', { class: 'top-line' }, h('strong', null, s.title || t('session.untitled')), h('span', { class: 'chip live' }, label('sessionstatus', 'live'))),
             c ? h('a', { class: 'title', href: `/cases/${c.id}` }, c.number, ' ', c.title) : null,
             h('div', { class: 'meta' }, t('session.started_at', { at: fmtDateTime(s.started_at) })),
-            hasFeature('rooms') ? h('div', { class: 'actions-row' }, h('a', { class: 'btn', href: `/rooms/${s.id}` }, t('judge.join_now'))) : null,
+            hasFeature('rooms') ? h('div', { class: 'actions-row' }, h('a', { class: 'btn', href: `/rooms/${s.id}?join=1` }, t('judge.join_now'))) : null,
           );
         }),
       ),

@@ -9,21 +9,30 @@ import { alertBox, busy, loadingBox, section, toast, setTitle } from '../ui.js';
 import { stateChip, deadlines, trail, caseFacts, partyBlock } from '../parts/casebits.js';
 import { act } from '../parts/actions.js';
 import { mediatorSearch } from '../parts/roster.js';
+import { documentsSection } from '../sign/documents.js';
 
 export default async function party(main, { me }) {
   const caseId = me.case_id;
   let c;
   let actions;
+  let toSign = [];
+  let docs = null;
 
   async function load() {
     mount(main, loadingBox());
     let events;
     let sessions;
     try {
-      const [cr, ev, ss] = await Promise.all([get(`/cases/${enc(caseId)}`), get(`/cases/${enc(caseId)}/events`), get(`/cases/${enc(caseId)}/sessions`)]);
+      const [cr, ev, ss, ds] = await Promise.all([
+        get(`/cases/${enc(caseId)}`),
+        get(`/cases/${enc(caseId)}/events`),
+        get(`/cases/${enc(caseId)}/sessions`),
+        hasFeature('signing') ? get(`/cases/${enc(caseId)}/documents`) : Promise.resolve([]),
+      ]);
       ({ case: c, actions } = cr);
       events = ev;
       sessions = ss;
+      toSign = ds.filter((d) => d.next || d.waiting);
     } catch (e) {
       mount(main, h('h1', null, t('party.title')), alertBox(e), h('button', { type: 'button', class: 'btn', onclick: load }, t('common.retry')));
       return;
@@ -171,9 +180,23 @@ export default async function party(main, { me }) {
     );
   }
 
+  // signCard lists the documents waiting for the caller's signature.
+  function signCard() {
+    if (!toSign.length) return null;
+    return h(
+      'section',
+      { class: 'card attention', id: 'todo-sign' },
+      h('h3', null, t('docs.to_sign')),
+      h('p', null, t('docs.to_sign_explain')),
+      h('ul', { class: 'plain-list' }, toSign.map((d) => h('li', null, h('p', null, h('strong', null, d.document.title)), d.waiting ? h('p', { class: 'small muted' }, t('docs.wait_turn')) : null, h('div', { class: 'actions-row' }, h('a', { class: ['btn', d.waiting ? 'secondary' : ''], href: `/sign/${d.document.id}`, dataset: { sign: d.document.id } }, d.waiting ? t('docs.open') : t('docs.sign_now')))))),
+    );
+  }
+
   function draw(events, sessions) {
     const p = mine();
-    const todo = [consentCard(), chooseCard(), disclosureCard(), extensionCard(), confirmationCard()].filter(Boolean);
+    const todo = [signCard(), consentCard(), chooseCard(), disclosureCard(), extensionCard(), confirmationCard()].filter(Boolean);
+    if (docs) docs.stop();
+    docs = hasFeature('signing') ? documentsSection(c, {}) : null;
     mount(
       main,
       h(
@@ -187,6 +210,7 @@ export default async function party(main, { me }) {
       deadlines(c),
       h('section', { 'aria-labelledby': 'todo-h' }, h('h2', { id: 'todo-h' }, t('party.todo')), todo.length ? todo : h('p', { class: 'card muted' }, t('party.nothing_todo'))),
       sessionsCard(sessions),
+      docs ? section(t('docs.title'), docs.el) : null,
       section(t('party.trail'), trail(events)),
       section(
         t('party.case_info'),
@@ -200,4 +224,7 @@ export default async function party(main, { me }) {
   }
 
   await load();
+  return () => {
+    if (docs) docs.stop();
+  };
 }

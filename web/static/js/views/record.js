@@ -4,7 +4,8 @@
 
 import { h, mount } from '../dom.js';
 import { t, label, fmtDateTime } from '../i18n.js';
-import { get, put, enc } from '../api.js';
+import { get, put, post, enc } from '../api.js';
+import { hasFeature } from '../env.js';
 import { field, options, onSubmit, formAlert, alertBox, loadingBox, toast, setTitle, busy } from '../ui.js';
 
 const ROLES = ['applicant', 'respondent', 'agent', 'mediator', 'judge', 'other'];
@@ -185,6 +186,27 @@ export default async function record(main, { params, me }) {
   };
   window.addEventListener('beforeunload', beforeUnload);
 
+  // The record becomes a PDF the participants sign (the saved version: unsaved edits are saved first).
+  function documentCard() {
+    if (!editable || !hasFeature('signing')) return null;
+    const out = h('div', { 'aria-live': 'polite' });
+    const btn = h('button', { type: 'button', class: 'btn', id: 'record-document' }, t('record.make_document'));
+    btn.addEventListener('click', async () => {
+      out.replaceChildren();
+      if (dirty) {
+        out.replaceChildren(h('p', { class: 'alert warn', role: 'alert' }, t('record.save_first')));
+        return;
+      }
+      try {
+        const d = await busy(btn, () => post(`/sessions/${enc(id)}/record-document`, {}), t('record.making_document'));
+        out.replaceChildren(h('div', { class: 'alert ok' }, h('p', null, t('record.document_made', { n: d.fields.length })), h('div', { class: 'actions-row' }, h('a', { class: 'btn', href: `/sign/${d.document.id}`, id: 'record-document-link' }, t('record.document_open')))));
+      } catch (e) {
+        out.replaceChildren(alertBox(e));
+      }
+    });
+    return h('section', { class: 'card', id: 'record-document-card' }, h('h2', null, t('record.document_title')), h('p', { class: 'small muted' }, t('record.document_explain')), h('div', { class: 'actions-row' }, btn), out);
+  }
+
   mount(
     main,
     h('p', { class: 'muted small' }, h('a', { href: `/cases/${session.case_id}` }, t('record.back_to_case'))),
@@ -193,6 +215,7 @@ export default async function record(main, { params, me }) {
     h('p', { class: 'small muted' }, t('record.explain')),
     conflictBox,
     h('div', { class: 'card' }, form),
+    documentCard(),
   );
   fill(rec);
   if (!editable) for (const el of form.querySelectorAll('input, textarea, select')) el.disabled = true;

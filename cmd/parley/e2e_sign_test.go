@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/cases/casestest"
+)
+
+// drawJS draws a signature-like stroke on the signature pad by dispatching pointer events, as a finger would.
+const drawJS = `(() => {
+	const c = document.querySelector('#sigpad');
+	const r = c.getBoundingClientRect();
+	const ev = (type, x, y) => c.dispatchEvent(new PointerEvent(type, {pointerId: 7, pointerType: 'touch', isPrimary: true,
+		clientX: r.left + x, clientY: r.top + y, bubbles: true, cancelable: true, pressure: 0.6, button: 0, buttons: type === 'pointerup' ? 0 : 1}));
+	ev('pointerdown', 24, r.height / 2);
+	for (let i = 1; i <= 60; i++) ev('pointermove', 24 + i * (r.width - 60) / 60, r.height / 2 + Math.sin(i / 3.5) * r.height / 4 + Math.cos(i / 9) * 12);
+	ev('pointerup', r.width - 36, r.height / 2);
+	ev('pointerdown', 60, r.height * 0.75);
+	for (let i = 1; i <= 20; i++) ev('pointermove', 60 + i * 8, r.height * 0.75 - i * 2);
+	ev('pointerup', 220, r.height * 0.75 - 40);
+	return true;
+})()`
+
+// fetchBytes fetches a URL in the tab (with its cookies) and returns the body.
+func (tb *tab) fetchBytes(url string) []byte {
+	tb.e.t.Helper()
+	b64 := js[string](tb, fmt.Sprintf(`(async () => {
+		const r = await fetch(%q, {credentials: 'same-origin'});
+		if (!r.ok) return 'HTTP ' + r.status;
+		const u8 = new Uint8Array(await r.arrayBuffer());
+		let s = '';
+		for (let i = 0; i < u8.length; i += 0x8000) s += String.fromCharCode.apply(null, u8.subarray(i, i + 0x8000));
+		return btoa(s);
+	})()`, url))
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		tb.fail("fetch %s: %s", url, b64)
+	}
+	return b
+}
+
+// signOnPage signs the document open in the tab: a drawn stroke, the confirmation box, the device signing.
+func (tb *tab) signOnPage(shots string) {
+	tb.e.t.Helper()
+	tb.wait(`document.querySelector('#sign-box #sigpad') && document.querySelector('.page-img') && document.querySelector('.page-img').naturalWidth > 0`)
+	if shots != "" {
+		tb.phoneShots(shots+"-pages", 390, 844)
+	}
+	// Signing without a drawing is caught on the page.
+	tb.click(`#sign-agree`)
+	tb.click(`#sign-submit`)
+	tb.wait(`document.querySelector('#sign-box .field-error')`)
+	js[bool](tb, `(document.querySelector('#sigpad').scrollIntoView({block: 'center'}), true)`)
+	js[bool](tb, drawJS)
+	tb.wait(`document.querySelector('.sigpad-hint').hidden && !document.querySelector('#pad-undo').disabled`)
+	if shots != "" {
+		tb.phoneShots(shots+"-pad", 390, 844)
+	}
+	tb.click(`#sign-submit`)
+	tb.wait(`document.querySelector('#sign-done')`)
+	if shots != "" {
+		tb.phoneShots(shots+"-done", 390, 844)
+	}
+}
+
+// TestBrowserSigning signs an agreement in Chromium: the mediator ends mediation with an agreement and drafts it
+// from a template on the case page; each party signs on a phone-sized screen with a stroke drawn on the pad
+// (WebCrypto key in IndexedDB, prepare/finish); the mediator signs; the organisation's admin affixes the seal;
+// the downloaded PDF verifies on the verify page, through POST /api/v1/verify and with pdfsig; the judge reads
+// the verification report in the confirmation queue and confirms, the court signs, and the case shows it.
+func TestBrowserSigning(t *testing.T) {
+	if chromiumPath() == "" {
+		t.Skip("browser tests: Chromium is not installed at /usr/bin/chromium (make test installs it; PARLEY_CHROMIUM names another)")
+	}
+	if inNamespace(t, "TestBrowserSigning") {
+		return
+	}
+	began := time.Now()
+	e := startE2E(t)
+	ctx := context.Background()
+	w := e.w
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := e.store.CreateCase(ctx, w.Clerk, casestest.NewCase(cases.SourceDelegated))
+	must(err)
+	yes := true
+	for _, step := range []struct {
+		p  cases.Principal
+		a  cases.Action
+		in cases.Params
+	}{
+		{w.Clerk, cases.ActRefer, cases.Params{OrganisationID: w.Org.ID, MediatorIDs: []string{w.Mediator.ID}}},
+		{w.Mediator, cases.ActAccept, cases.Params{}},
+		{w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: c.Parties[0].ID, Note: "书面同意"}},
+		{w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: c.Parties[1].ID, Note: "书面同意"}},
+	} {
+		_, err := e.store.Act(ctx, step.p, c.ID, step.a, step.in)
+		must(err)
+	}
+	applicant, respondent := c.Parties[0], c.Parties[1]
+
+	// The mediator records that an agreement was reached and drafts it from the template.
+	med := e.newTab("mediator", 1280, 900)
+	med.login(w.Mediator)
+	med.open("/cases/" + c.ID)
+	med.action("end", map[string]string{"ground": "agreement_reached"})
+	med.wait(`document.querySelector('.page-head .chip.s-signing')`)
+	med.click(`#agreement-editor summary`)
+	med.wait(`document.querySelector('#agreement-form textarea[name="terms[0]"]') && document.querySelector('#agreement-form textarea[name="terms[0]"]').value`)
+	med.fill(`#agreement-form [name=facts]`, "申请人系 ZL202010000001.X 号发明专利的专利权人。被申请人在其网店销售了被诉路由器产品。")
+	med.click(`[data-add=schedule]`)
+	med.fill(`#agreement-form [name="schedule[0].amount_fen"]`, "60000")
+	med.fill(`#agreement-form [name="schedule[0].due"]`, "2026-12-31")
+	med.click(`[data-add=schedule]`)
+	med.fill(`#agreement-form [name="schedule[1].amount_fen"]`, "60000")
+	med.fill(`#agreement-form [name="schedule[1].due"]`, "xx")
+	med.click(`#agreement-submit`)
+	med.wait(`document.querySelector('#agreement-form [name="schedule[1].due"][aria-invalid="true"]')`)
+	med.fill(`#agreement-form [name="schedule[1].due"]`, "2027-01-31")
+	med.shot("agreement-editor-1280x900")
+	med.click(`#agreement-submit`)
+	med.wait(`document.querySelector('#document-list li[data-kind=agreement][data-status=signing]')`)
+	docID := js[string](med, `document.querySelector('#document-list li[data-kind=agreement]').dataset.document`)
+	med.wait(`document.querySelector('#request-signatures button[data-invite]')`)
+	med.phoneShots("case-documents", 1280, 900)
+	d, err := e.store.Document(ctx, docID)
+	must(err)
+	var content agreementRequest
+	must(json.Unmarshal(d.Content, &content))
+	if len(content.Schedule) != 2 || content.Schedule[0].AmountFen != 6000000 || len(content.Terms) < 3 || len(content.Issues) != 2 {
+		t.Errorf("the agreement's content: %+v", content)
+	}
+
+	// The applicant signs on a phone: the case page says there is something to sign.
+	link := func(partyID string) string {
+		_, tok, err := e.store.CreateInvitation(ctx, w.Clerk, c.ID, partyID, "", time.Hour)
+		must(err)
+		return e.base + "/join/" + string(tok)
+	}
+	partyA := e.newTab("applicant", 390, 844)
+	partyA.enter(link(applicant.ID), applicant.Phone)
+	partyA.wait(`document.querySelector('#todo-sign a[data-sign]')`)
+	partyA.phoneShots("party-to-sign", 390, 844)
+	partyA.click(`#todo-sign a[data-sign]`)
+	partyA.wait(`location.pathname === '/sign/` + docID + `'`)
+	partyA.click(`#zoom-in`)
+	partyA.wait(`document.querySelector('.zoom-level').innerText === '125%'`)
+	partyA.click(`#zoom-fit`)
+	partyA.signOnPage("sign-applicant")
+
+	// The respondent signs on the smaller phone; the agreement takes effect.
+	partyB := e.newTab("respondent", 360, 640)
+	partyB.enter(link(respondent.ID), respondent.Phone)
+	partyB.click(`#todo-sign a[data-sign]`)
+	partyB.signOnPage("")
+	cs, err := e.store.Case(ctx, c.ID)
+	must(err)
+	if cs.State != cases.StateSettled {
+		t.Errorf("after both parties signed the case is %s, want settled", cs.State)
+	}
+
+	// The mediator signs from the case page; the organisation's admin seals.
+	med.open("/cases/" + c.ID)
+	med.click(`#document-list a[data-sign="` + docID + `"]`)
+	med.signOnPage("")
+	org := e.newTab("orgadmin", 1280, 900)
+	org.login(w.OrgAdmin)
+	org.open("/cases/" + c.ID)
+	org.click(`#seal-` + docID)
+	org.wait(`document.querySelector('#document-list li[data-document="` + docID + `"][data-status=complete]') && document.querySelector('#document-list a[data-completion]')`)
+	org.shot("case-sealed-1280x900")
+
+	// The applicant downloads the signed agreement; it verifies on the verify page, over the API and with pdfsig.
+	partyA.open("/sign/" + docID)
+	partyA.wait(`document.querySelector('#doc-status[data-status=complete]') && document.querySelector('#download-pdf')`)
+	pdf := partyA.fetchBytes(js[string](partyA, `document.querySelector('#download-pdf').href`))
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Fatalf("the download is not a PDF: %.40q", pdf)
+	}
+	vr := verifyOverHTTP(t, e.base, pdf)
+	if !vr.Report.Valid || !vr.Known || len(vr.Report.Signatures) != 4 {
+		t.Errorf("POST /api/v1/verify: valid %v, known %v, %d signatures; want a valid, known file with 4", vr.Report.Valid, vr.Known, len(vr.Report.Signatures))
+	}
+	checkWithPoppler(t, pdf, 4)
+	path := filepath.Join(t.TempDir(), "agreement.pdf")
+	must(os.WriteFile(path, pdf, 0o644))
+	visitor := e.newTab("visitor", 390, 844)
+	visitor.open("/verify?doc=" + docID)
+	visitor.wait(`document.querySelector('#version-list li')`)
+	if err := chromedp.Do(visitor.ctx, chromedp.SetUploadFiles(chromedp.CSS(`#verify-file`), []string{path})); err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	visitor.wait(`document.querySelector('#verify-report[data-valid=true][data-signatures="4"]') && document.querySelector('#version-match.ok')`)
+	if n := js[int](visitor, `document.querySelectorAll('#verify-report .sig-report[data-valid=true]').length`); n != 4 {
+		t.Errorf("the verify page shows %d valid signatures, want 4", n)
+	}
+	visitor.phoneShots("verify-report", 390, 844)
+
+	// Both parties apply for judicial confirmation; the judge reads the verification report and confirms.
+	partyA.open("/party")
+	partyA.click(`#apply-confirmation`)
+	partyA.wait(`document.querySelector('#todo-confirmation .alert.ok')`)
+	_, err = e.store.Act(ctx, casestest.PartyPrincipal(c, 1), c.ID, cases.ActApplyConfirmation, cases.Params{})
+	must(err)
+	judge := e.newTab("judge", 1280, 900)
+	judge.login(w.Judge)
+	item := fmt.Sprintf(`#confirmation-queue li[data-case=%q]`, c.ID)
+	judge.wait(`document.querySelector('` + item + ` .agreement-box button[data-verify]')`)
+	judge.click(item + ` details.read-agreement summary`)
+	judge.wait(`document.querySelector('` + item + ` details.read-agreement .page-img') && document.querySelector('` + item + ` details.read-agreement .page-img').naturalWidth > 0`)
+	judge.click(item + ` .agreement-box button[data-verify]`)
+	judge.wait(`document.querySelector('` + item + ` #verify-report[data-valid=true][data-signatures="4"]')`)
+	judge.shot("judge-verify-1280x900")
+	judge.phoneShots("judge-verify", 1280, 900)
+	judge.click(item + ` #action-confirm summary`)
+	judge.fill(item+` #action-confirm [name=note]`, "（2026）京73民特2号")
+	judge.click(item + ` #action-confirm button[type=submit]`)
+	judge.wait(`!document.querySelector('#confirmation-queue')`)
+	cs, err = e.store.Case(ctx, c.ID)
+	must(err)
+	if cs.State != cases.StateConfirmed {
+		t.Fatalf("after the judge confirmed the case is %s", cs.State)
+	}
+	confirmed := partyA.fetchBytes("/api/v1/documents/" + docID + "/pdf")
+	vr = verifyOverHTTP(t, e.base, confirmed)
+	if !vr.Report.Valid || len(vr.Report.Signatures) != 5 || vr.Report.Signatures[4].Role != "court" {
+		t.Errorf("the confirmed agreement: valid %v with %d signatures; want 5, the last the court's", vr.Report.Valid, len(vr.Report.Signatures))
+	}
+	checkWithPoppler(t, confirmed, 5)
+	// The case shows it: confirmed, and the agreement with the court's signature.
+	partyA.open("/party")
+	partyA.wait(`document.querySelector('.page-head .chip.s-confirmed') && document.querySelector('#document-list li[data-document="` + docID + `"] .sig-chip.court')`)
+	partyA.phoneShots("party-confirmed-signed", 390, 844)
+	med.open("/cases/" + c.ID)
+	med.wait(`document.querySelector('.page-head .chip.s-confirmed') && document.querySelector('#document-list .sig-chip.court')`)
+
+	e.checkNoJSErrors()
+	t.Logf("signing browser test: %d screenshots in %s; %s", e.shotCount, e.shots, time.Since(began).Round(time.Millisecond))
+}
+
+// verifyOverHTTP posts a PDF to the server's verification endpoint.
+func verifyOverHTTP(t *testing.T, base string, pdf []byte) verifyResponse {
+	t.Helper()
+	resp, err := http.Post(base+"/api/v1/verify", "application/pdf", bytes.NewReader(pdf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out verifyResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.Report == nil {
+		t.Fatalf("POST /api/v1/verify: %d %v", resp.StatusCode, err)
+	}
+	return out
+}
