@@ -198,3 +198,38 @@ func PartyPrincipal(c *cases.Case, i int) cases.Principal {
 	p := c.Parties[i]
 	return cases.Principal{Kind: cases.KindParty, ID: p.ID, Name: p.Name, CaseID: c.ID, PartyID: p.ID, Side: p.Side}
 }
+
+// InMediation registers a 委派 referral, refers it to w.Mediator through w.Org, has the mediator accept it, and
+// records each party's consent to online mediation as given in writing: a case ready for sessions.
+func InMediation(t testing.TB, s *cases.Store, w *World) *cases.Case {
+	t.Helper()
+	ctx := context.Background()
+	c, err := s.CreateCase(ctx, w.Clerk, NewCase(cases.SourceDelegated))
+	if err != nil {
+		t.Fatalf("casestest: create case: %v", err)
+	}
+	yes := true
+	steps := []struct {
+		p  cases.Principal
+		a  cases.Action
+		in cases.Params
+	}{
+		{w.Clerk, cases.ActRefer, cases.Params{OrganisationID: w.Org.ID, MediatorIDs: []string{w.Mediator.ID}}},
+		{w.Mediator, cases.ActAccept, cases.Params{}},
+	}
+	for _, p := range c.Parties {
+		steps = append(steps, struct {
+			p  cases.Principal
+			a  cases.Action
+			in cases.Params
+		}{w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: p.ID, Note: "书面同意"}})
+	}
+	for _, st := range steps {
+		res, err := s.Act(ctx, st.p, c.ID, st.a, st.in)
+		if err != nil {
+			t.Fatalf("casestest: %s: %v", st.a, err)
+		}
+		c = res.Case
+	}
+	return c
+}

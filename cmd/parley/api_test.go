@@ -234,22 +234,7 @@ func newFixture(t *testing.T) *fixture {
 	e := newTestEnv(t)
 	ctx := context.Background()
 	w := e.w
-	c, err := e.store.CreateCase(ctx, w.Clerk, casestest.NewCase(cases.SourceDelegated))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustAct := func(p cases.Principal, a cases.Action, in cases.Params) {
-		res, err := e.store.Act(ctx, p, c.ID, a, in)
-		if err != nil {
-			t.Fatalf("%s: %v", a, err)
-		}
-		c = res.Case
-	}
-	yes := true
-	mustAct(w.Clerk, cases.ActRefer, cases.Params{OrganisationID: w.Org.ID, MediatorIDs: []string{w.Mediator.ID}})
-	mustAct(w.Mediator, cases.ActAccept, cases.Params{})
-	mustAct(w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: c.Parties[0].ID, Note: "书面同意"})
-	mustAct(w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: c.Parties[1].ID, Note: "书面同意"})
+	c := casestest.InMediation(t, e.store, w)
 	ss, err := e.store.CreateSession(ctx, w.Mediator, c.ID, cases.NewSession{Title: "调解", Start: true})
 	if err != nil {
 		t.Fatal(err)

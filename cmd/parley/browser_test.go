@@ -62,6 +62,19 @@ func onlyLoopback() (bool, error) {
 	return true, nil
 }
 
+// browserE2E begins a browser test: without Chromium it skips; outside an isolated namespace it runs the test
+// again inside one and returns nil (the caller returns too); inside, it starts the environment.
+func browserE2E(t *testing.T, test string) *e2e {
+	t.Helper()
+	if chromiumPath() == "" {
+		t.Skip("browser tests: Chromium is not installed at /usr/bin/chromium (make test installs it; PARLEY_CHROMIUM names another)")
+	}
+	if inNamespace(t, test) {
+		return nil
+	}
+	return startE2E(t)
+}
+
 // inNamespace runs test (by name) again, in a new network namespace whose only interface is lo, and reports
 // its output; it returns false in the child, which goes on to run the test body.
 func inNamespace(t *testing.T, test string) bool {

@@ -131,14 +131,11 @@ func median(xs []float64) float64 {
 // and the close restores them; a party's connection drops and comes back by itself; chat; the mediator ends
 // the session. It measures join → first remote frame and screenshots the room at phone sizes.
 func TestBrowserRoom(t *testing.T) {
-	if chromiumPath() == "" {
-		t.Skip("browser tests: Chromium is not installed at /usr/bin/chromium (make test installs it; PARLEY_CHROMIUM names another)")
-	}
-	if inNamespace(t, "TestBrowserRoom") {
+	began := time.Now()
+	e := browserE2E(t, "TestBrowserRoom")
+	if e == nil {
 		return
 	}
-	began := time.Now()
-	e := startE2E(t)
 	ctx := context.Background()
 	w := e.w
 	must := func(err error) {
@@ -149,22 +146,7 @@ func TestBrowserRoom(t *testing.T) {
 	}
 
 	// A case in mediation whose parties consented, and their invitation links.
-	c, err := e.store.CreateCase(ctx, w.Clerk, casestest.NewCase(cases.SourceDelegated))
-	must(err)
-	yes := true
-	for _, step := range []struct {
-		p  cases.Principal
-		a  cases.Action
-		in cases.Params
-	}{
-		{w.Clerk, cases.ActRefer, cases.Params{OrganisationID: w.Org.ID, MediatorIDs: []string{w.Mediator.ID}}},
-		{w.Mediator, cases.ActAccept, cases.Params{}},
-		{w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: c.Parties[0].ID, Note: "书面同意"}},
-		{w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: c.Parties[1].ID, Note: "书面同意"}},
-	} {
-		_, err := e.store.Act(ctx, step.p, c.ID, step.a, step.in)
-		must(err)
-	}
+	c := casestest.InMediation(t, e.store, w)
 	applicant, respondent := c.Parties[0], c.Parties[1]
 	link := func(partyID string) string {
 		_, tok, err := e.store.CreateInvitation(ctx, w.Clerk, c.ID, partyID, "", time.Hour)

@@ -81,14 +81,11 @@ func (tb *tab) signOnPage(shots string) {
 // the downloaded PDF verifies on the verify page, through POST /api/v1/verify and with pdfsig; the judge reads
 // the verification report in the confirmation queue and confirms, the court signs, and the case shows it.
 func TestBrowserSigning(t *testing.T) {
-	if chromiumPath() == "" {
-		t.Skip("browser tests: Chromium is not installed at /usr/bin/chromium (make test installs it; PARLEY_CHROMIUM names another)")
-	}
-	if inNamespace(t, "TestBrowserSigning") {
+	began := time.Now()
+	e := browserE2E(t, "TestBrowserSigning")
+	if e == nil {
 		return
 	}
-	began := time.Now()
-	e := startE2E(t)
 	ctx := context.Background()
 	w := e.w
 	must := func(err error) {
@@ -97,22 +94,7 @@ func TestBrowserSigning(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c, err := e.store.CreateCase(ctx, w.Clerk, casestest.NewCase(cases.SourceDelegated))
-	must(err)
-	yes := true
-	for _, step := range []struct {
-		p  cases.Principal
-		a  cases.Action
-		in cases.Params
-	}{
-		{w.Clerk, cases.ActRefer, cases.Params{OrganisationID: w.Org.ID, MediatorIDs: []string{w.Mediator.ID}}},
-		{w.Mediator, cases.ActAccept, cases.Params{}},
-		{w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: c.Parties[0].ID, Note: "书面同意"}},
-		{w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: c.Parties[1].ID, Note: "书面同意"}},
-	} {
-		_, err := e.store.Act(ctx, step.p, c.ID, step.a, step.in)
-		must(err)
-	}
+	c := casestest.InMediation(t, e.store, w)
 	applicant, respondent := c.Parties[0], c.Parties[1]
 
 	// The mediator records that an agreement was reached and drafts it from the template.
