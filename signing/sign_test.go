@@ -353,7 +353,20 @@ func TestVisibleNewField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkAllValid(t, out, 5)
+	// A visible field the signed document did not declare can cover its content: the four earlier signatures are
+	// "modified after signing" (issue 9), the new one itself is valid.
+	rep, err := Verify(out, p.roots, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Valid || len(rep.Signatures) != 5 || !rep.Signatures[4].Valid || !hasMod(rep, ModNewField) {
+		t.Errorf("visible new field: valid %v, %d signatures, modifications %+v; want only the earlier four modified", rep.Valid, len(rep.Signatures), rep.Modifications)
+	}
+	for _, s := range rep.Signatures[:4] {
+		if !s.ModifiedAfter {
+			t.Errorf("%s: not modified after the new field", s.Field)
+		}
+	}
 }
 
 func TestRSASealFromPKCS12(t *testing.T) {
