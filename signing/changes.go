@@ -26,14 +26,14 @@ type Modification struct {
 
 // Modification codes.
 const (
-	ModObjectChanged     = "object_changed"     // an object of the signed document has another value
-	ModObjectDeleted     = "object_deleted"     // a later xref frees or drops an object of the signed document
-	ModObjectUnreadable  = "object_unreadable"  // an object a later revision lists cannot be read
-	ModUndefinedDefined  = "undefined_defined"  // defines an object the signed document referred to but lacked
-	ModCatalogReplaced   = "catalog_replaced"   // the trailer names another document catalog
-	ModCatalogChanged    = "catalog_changed"    // a catalog entry other than /DSS changed
-	ModFormChanged       = "form_changed"       // the form changed other than by filling declared signature fields
-	ModFieldChanged      = "field_changed"      // an unsigned signature field changed other than /V and its appearance
+	ModObjectChanged     = "object_changed"    // an object of the signed document has another value
+	ModObjectDeleted     = "object_deleted"    // a later xref frees or drops an object of the signed document
+	ModObjectUnreadable  = "object_unreadable" // an object a later revision lists cannot be read
+	ModUndefinedDefined  = "undefined_defined" // defines an object the signed document referred to but lacked
+	ModCatalogReplaced   = "catalog_replaced"  // the trailer names another document catalog
+	ModCatalogChanged    = "catalog_changed"   // a catalog entry other than /DSS changed
+	ModFormChanged       = "form_changed"      // the form changed other than by filling declared signature fields
+	ModFieldChanged      = "field_changed"     // an unsigned signature field changed other than /V and its appearance
 	ModSignedFieldChange = "signed_field_changed"
 	ModNewField          = "new_field"
 	ModNewAnnotation     = "new_annotation"

@@ -255,7 +255,18 @@ func Verify(pdf []byte, roots *x509.CertPool, now time.Time) (rep *Report, err e
 	var entries []sigEntry
 	seenSig := map[int]bool{}
 	for _, fl := range fv.fields() {
-		if fl.ft != "Sig" || fv.resolve(fl.value) == nil {
+		if fl.ft != "Sig" {
+			continue
+		}
+		if fv.resolve(fl.value) == nil {
+			if r, ok := refOfP(fl.value); ok {
+				if _, live := fv.ents[r.num]; live {
+					_, err := fv.get(r.num)
+					s := SignatureReport{Field: fl.name}
+					s.problem(CodeSignatureDict, "the signature dictionary %d cannot be read: %v", r.num, err)
+					rep.Signatures = append(rep.Signatures, s)
+				}
+			}
 			continue
 		}
 		r, ok := refOfP(fl.value)
@@ -826,7 +837,7 @@ func (d *valData) status(cert, issuer *x509.Certificate, when, notBefore time.Ti
 				revoked = true
 			}
 		case ocsp.Good:
-			if !resp.ProducedAt.Before(notBefore) {
+			if !resp.ThisUpdate.Before(notBefore) {
 				freshGood = true
 			}
 		}

@@ -204,8 +204,8 @@ func TestLaterUpdates(t *testing.T) {
 			wantValid: true,
 		},
 		{
-			name:    "trailing bytes",
-			raw:     []byte("\nthis text was appended\n"),
+			name:     "trailing bytes",
+			raw:      []byte("\nthis text was appended\n"),
 			wantCode: ModTrailingData,
 		},
 	}
