@@ -79,7 +79,7 @@ type analyzer struct {
 	cur      *view
 	curStart int64
 
-	inR      map[int]bool // objects reachable from the trailer, not through the catalog's /DSS
+	inR      numSet       // objects reachable from the trailer, not through the catalog's /DSS
 	dangling map[int]bool // numbers that reachable objects refer to but that are not defined
 	byStm    map[int][]int
 
@@ -106,13 +106,14 @@ func newAnalyzer(f *pdfFile, first int) (*analyzer, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &analyzer{f: f, cur: v, curStart: f.revs[first].startxref, inR: map[int]bool{}, dangling: map[int]bool{},
+	a := &analyzer{f: f, cur: v, curStart: f.revs[first].startxref, dangling: map[int]bool{},
 		byStm: map[int][]int{}, pageNo: map[int]int{}, annotsArr: map[int]int{}, contentsOf: map[int]int{}, annotOf: map[int]int{},
 		slots: map[int]*sigSlot{}, fieldName: map[int]string{}, kinds: make([]string, len(f.revs)), fills: map[int][]fill{},
 		acroForm: -1, fieldsArr: -1, info: -1, root: -1}
 	for i := 0; i <= first; i++ {
 		a.kinds[i] = RevOriginal
 	}
+	f.endsFrom = f.revs[first].end
 	a.index(v)
 	return a, nil
 }
@@ -202,14 +203,22 @@ func (a *analyzer) reach(v *view, nums []int) {
 	for len(queue) > 0 {
 		n := queue[len(queue)-1]
 		queue = queue[:len(queue)-1]
-		if a.inR[n] {
+		if a.inR.has(n) {
 			continue
 		}
 		if _, live := v.ents[n]; !live {
 			a.dangling[n] = true
 			continue
 		}
-		a.inR[n] = true
+		a.inR.add(n)
+		if n != a.root {
+			v.refsOf(n, func(r pRef) {
+				if !a.inR.has(r.num) {
+					queue = append(queue, r.num)
+				}
+			})
+			continue
+		}
 		o, err := v.get(n)
 		if err != nil {
 			continue
@@ -225,7 +234,7 @@ func (a *analyzer) reach(v *view, nums []int) {
 			}
 		}
 		refsIn(o, func(r pRef) {
-			if !a.inR[r.num] {
+			if !a.inR.has(r.num) {
 				queue = append(queue, r.num)
 			}
 		})
@@ -337,7 +346,11 @@ func (a *analyzer) revision(k int) {
 	oldTrailer := P.trailer
 	if linear {
 		P = nil // a.cur becomes C in place
-		a.cur.extend(s, rev.end)
+		if err := a.cur.extend(s, rev.end); err != nil {
+			a.mod(Modification{Code: ModTooManyRewrites, Revision: rn, Detail: fmt.Sprintf("revision %d: %v; not checked further", rn, err)})
+			a.stopped = true
+			return
+		}
 		C = a.cur
 	} else {
 		a.cur = C
@@ -394,13 +407,13 @@ func (a *analyzer) revision(k int) {
 			}
 			continue
 		case !cLive:
-			if a.inR[n] {
+			if a.inR.has(n) {
 				a.mod(Modification{Code: ModObjectDeleted, Revision: rn, Object: n, Kind: a.kindOf(n, o.o), Page: a.pageOf(n), Field: a.fieldOf(n),
 					Detail: fmt.Sprintf("revision %d drops object %d (%s) from the cross-reference data", rn, n, a.kindOf(n, o.o))})
 			}
 			continue
 		}
-		if !a.inR[n] {
+		if !a.inR.has(n) {
 			continue // validation data, or an object nothing in the document uses
 		}
 		changedR = append(changedR, n)
@@ -655,7 +668,7 @@ func (st *revState) appended(pa, ca pArray, page int, fields bool) {
 		if ft == "" {
 			ft = C.name(C.dict(d["Parent"])["FT"])
 		}
-		newObj := a.slots[r.num] == nil && !a.inR[r.num]
+		newObj := a.slots[r.num] == nil && !a.inR.has(r.num)
 		sig := C.dict(d["V"])
 		// A new signature field that shows nothing (a document timestamp's, or an invisible signature's) does not
 		// change what a viewer draws; any other new field or annotation does.
@@ -663,7 +676,7 @@ func (st *revState) appended(pa, ca pArray, page int, fields bool) {
 		invisible := rect[2]-rect[0] == 0 || rect[3]-rect[1] == 0 || flags&(2|32) != 0
 		sr, _ := refOfP(d["V"])
 		t := nameOf(sig["Type"])
-		if newObj && ft == "Sig" && invisible && sig != nil && !a.inR[sr.num] && (t == "DocTimeStamp" || t == "Sig") {
+		if newObj && ft == "Sig" && invisible && sig != nil && !a.inR.has(sr.num) && (t == "DocTimeStamp" || t == "Sig") {
 			if fields {
 				st.fills = append(st.fills, fill{field: name, sigNum: r.num, docTS: t == "DocTimeStamp"})
 				a.slots[r.num] = &sigSlot{name: name, field: r.num, widgets: []int{r.num}, page: pg, rect: rect, signed: true}
@@ -687,7 +700,7 @@ func (st *revState) fillField(s *sigSlot, n int, cd pDict) {
 	r, ok := refOfP(cd["V"])
 	sig := C.dict(cd["V"])
 	t := nameOf(sig["Type"])
-	if !ok || a.inR[r.num] || sig == nil || (t != "Sig" && t != "DocTimeStamp" && t != "") {
+	if !ok || a.inR.has(r.num) || sig == nil || (t != "Sig" && t != "DocTimeStamp" && t != "") {
 		st.mod(Modification{Code: ModFieldChanged, Object: n, Kind: "field", Field: s.name, Page: s.page, Rect: s.rect[:], Key: "V",
 			Detail: fmt.Sprintf("revision %d sets /V of field %q to something that is not a new signature", st.rn, s.name)})
 		return

@@ -12,7 +12,7 @@ import (
 // and in memory bounded by these numbers.
 const (
 	maxObjectNumber     = 1 << 22  // highest object number accepted (4,194,304)
-	maxViewObjects      = 1 << 20  // live objects in one revision's view
+	maxViewObjects      = 250000   // live objects in one revision's view
 	maxXrefEntries      = 1 << 22  // xref entries parsed in the whole file
 	maxRevisions        = 10000    // incremental updates (%%EOF markers) in a file
 	maxXrefChain        = 20000    // xref sections in one /Prev chain

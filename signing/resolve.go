@@ -53,7 +53,25 @@ type pdfFile struct {
 	budget   budget
 	objstms  map[int64]*objStm // by the object stream's offset
 	cache    map[int64]cached  // parsed indirect objects by offset
-	ends     map[int64]int64   // end offset of every object read, by its offset
+	ends     map[int64]int64   // end offset of every object read at or after endsFrom, by its offset
+	endsFrom int64
+}
+
+// numSet is a set of object numbers.
+type numSet []uint64
+
+func (s *numSet) add(n int) {
+	if n < 0 || n > maxObjectNumber {
+		return
+	}
+	for len(*s) <= n/64 {
+		*s = append(*s, 0)
+	}
+	(*s)[n/64] |= 1 << (n % 64)
+}
+
+func (s numSet) has(n int) bool {
+	return n >= 0 && n/64 < len(s) && s[n/64]&(1<<(n%64)) != 0
 }
 
 type cached struct {
@@ -175,6 +193,9 @@ func (f *pdfFile) parseTable(l *lexer, off int64) (*xsection, error) {
 		}
 		if err := f.addEntries(int(count)); err != nil {
 			return nil, err
+		}
+		if int64(len(s.nums))+count > maxViewObjects {
+			return nil, limitErr("an xref section lists more than %d objects", maxViewObjects)
 		}
 		for i := int64(0); i < count; i++ {
 			o, ok1 := l.uint()
@@ -387,16 +408,39 @@ func (f *pdfFile) chainOf(off, limit int64) ([]*xsection, error) {
 	return out, nil
 }
 
+// entryAt returns object num's entry in the view of the chain starting at off, without building the view.
+func (f *pdfFile) entryAt(off, limit int64, num int) (xentry, bool, error) {
+	chain, err := f.chainOf(off, limit)
+	if err != nil {
+		return xentry{}, false, err
+	}
+	for _, s := range chain {
+		for i, n := range s.nums {
+			if n == num {
+				return s.ents[i], s.ents[i].live(), nil
+			}
+		}
+	}
+	return xentry{}, false, nil
+}
+
 // buildView resolves the chain starting at off from scratch.
 func (f *pdfFile) buildView(off, limit int64) (*view, error) {
 	chain, err := f.chainOf(off, limit)
 	if err != nil {
 		return nil, err
 	}
-	v := &view{f: f, ents: map[int]xentry{}, trailer: chain[0].trailer, limit: limit}
+	total := 0
+	for _, s := range chain {
+		total += len(s.nums)
+	}
+	v := &view{f: f, ents: make(map[int]xentry, min(total, maxViewObjects)), trailer: chain[0].trailer, limit: limit}
 	for i := len(chain) - 1; i >= 0; i-- {
 		v.apply(chain[i])
 		v.chain = append(v.chain, chain[i].off)
+		if len(v.ents) > maxViewObjects {
+			return nil, limitErr("more than %d objects", maxViewObjects)
+		}
 	}
 	if len(v.ents) > maxViewObjects {
 		return nil, limitErr("more than %d objects", maxViewObjects)
@@ -404,14 +448,11 @@ func (f *pdfFile) buildView(off, limit int64) (*view, error) {
 	return v, nil
 }
 
-// apply overlays one section's entries (in a section, the first entry for a number counts).
+// apply overlays one section's entries (in a section, the first entry for a number counts, so they are applied
+// last to first).
 func (v *view) apply(s *xsection) {
-	seen := make(map[int]bool, len(s.nums))
-	for i, n := range s.nums {
-		if seen[n] {
-			continue
-		}
-		seen[n] = true
+	for i := len(s.nums) - 1; i >= 0; i-- {
+		n := s.nums[i]
 		if s.ents[i].live() {
 			v.ents[n] = s.ents[i]
 		} else {
@@ -421,11 +462,15 @@ func (v *view) apply(s *xsection) {
 }
 
 // extend returns a copy-free successor view: v itself updated with s (v is consumed).
-func (v *view) extend(s *xsection, limit int64) {
+func (v *view) extend(s *xsection, limit int64) error {
 	v.apply(s)
+	if len(v.ents) > maxViewObjects {
+		return limitErr("more than %d objects", maxViewObjects)
+	}
 	v.trailer = s.trailer
 	v.chain = append(v.chain, s.off)
 	v.limit = limit
+	return nil
 }
 
 func (v *view) clone() *view {
@@ -540,8 +585,10 @@ func (v *view) getDepth(n, depth int) (pObj, error) {
 		if num != n || gen != e.gen {
 			return nil, fmt.Errorf("xref entry for object %d points at object %d %d", n, num, gen)
 		}
-		v.f.ends[e.off] = end
-		if !hit && lenRef == nil {
+		if e.off >= v.f.endsFrom {
+			v.f.ends[e.off] = end
+		}
+		if _, isArr := o.(pArray); !hit && lenRef == nil && !isArr {
 			v.f.cache[e.off] = cached{o: o, num: num, gen: gen, end: end}
 		}
 		return o, nil
@@ -775,4 +822,154 @@ func rectOf(v *view, o pObj) ([4]float64, bool) {
 		r[1], r[3] = r[3], r[1]
 	}
 	return r, true
+}
+
+// refsOf calls f for every reference inside object n without building its value (the revision analysis walks
+// every reachable object of the signed document this way). It falls back to a full parse where the quick scan
+// cannot tell (object streams, an indirect stream /Length, anything malformed).
+func (v *view) refsOf(n int, f func(pRef)) error {
+	e, ok := v.ents[n]
+	if !ok {
+		return nil
+	}
+	if e.kind == 1 && e.off < v.limit {
+		if refs, ok := v.f.scanRefs(e.off, n, e.gen, v.limit); ok {
+			for _, r := range refs {
+				f(r)
+			}
+			return nil
+		}
+	}
+	o, err := v.get(n)
+	if err != nil {
+		return err
+	}
+	refsIn(o, f)
+	return nil
+}
+
+// scanRefs scans "n g obj … endobj" at off for references; ok is false when a full parse is needed.
+func (f *pdfFile) scanRefs(off int64, num, gen int, limit int64) (refs []pRef, ok bool) {
+	data := f.data[:limit]
+	l := &lexer{data: data, pos: int(off)}
+	n, ok1 := l.uint()
+	g, ok2 := l.uint()
+	if !ok1 || !ok2 || int(n) != num || int(g) != gen || string(l.keyword()) != "obj" {
+		return nil, false
+	}
+	depth := 0
+	var nums [2]int64 // the last two integers, for "n g R"
+	nn := 0
+	lengthNext := false
+	length := int64(-1)
+	for {
+		l.skip()
+		if l.pos >= len(data) {
+			return nil, false
+		}
+		c := data[l.pos]
+		switch {
+		case c == '(':
+			d := 0
+			for l.pos < len(data) {
+				ch := data[l.pos]
+				l.pos++
+				if ch == '\\' {
+					l.pos++
+					continue
+				}
+				if ch == '(' {
+					d++
+				} else if ch == ')' {
+					d--
+					if d == 0 {
+						break
+					}
+				}
+			}
+			nn, lengthNext = 0, false
+		case c == '<' && l.pos+1 < len(data) && data[l.pos+1] == '<':
+			l.pos += 2
+			depth++
+			nn = 0
+		case c == '>' && l.pos+1 < len(data) && data[l.pos+1] == '>':
+			l.pos += 2
+			depth--
+			nn = 0
+		case c == '<':
+			e := bytes.IndexByte(data[l.pos:], '>')
+			if e < 0 {
+				return nil, false
+			}
+			l.pos += e + 1
+			nn, lengthNext = 0, false
+		case c == '[' || c == ']' || c == '{' || c == '}':
+			l.pos++
+			nn = 0
+		case c == '/':
+			s := l.pos
+			l.pos++
+			for l.pos < len(data) && isRegular(data[l.pos]) {
+				l.pos++
+			}
+			lengthNext = depth == 1 && string(data[s:l.pos]) == "/Length"
+			nn = 0
+		case c >= '0' && c <= '9':
+			x, okNum := l.uint()
+			if !okNum {
+				for l.pos < len(data) && isRegular(data[l.pos]) {
+					l.pos++
+				}
+				nn, lengthNext = 0, false
+				continue
+			}
+			if lengthNext {
+				length, lengthNext = x, false
+			}
+			nums[0], nums[1] = nums[1], x
+			if nn < 2 {
+				nn++
+			}
+		case isRegular(c):
+			k := string(l.keyword())
+			switch k {
+			case "R":
+				if nn < 2 {
+					return nil, false
+				}
+				refs = append(refs, pRef{int(nums[0]), int(nums[1])})
+				if length == nums[1] && depth == 1 {
+					return nil, false // an indirect /Length: let the full parser resolve it
+				}
+			case "endobj":
+				return refs, depth == 0
+			case "stream":
+				if depth != 0 || length < 0 {
+					return nil, false
+				}
+				p := l.pos
+				if p < len(data) && data[p] == '\r' {
+					p++
+				}
+				if p < len(data) && data[p] == '\n' {
+					p++
+				}
+				if int64(p)+length > int64(len(data)) {
+					return nil, false
+				}
+				l.pos = p + int(length)
+				if string(l.keyword()) != "endstream" {
+					return nil, false
+				}
+			default:
+				// numbers with signs or fractions, true/false/null
+				if k == "" {
+					return nil, false
+				}
+			}
+			nn = 0
+		default:
+			return nil, false
+		}
+	}
 }

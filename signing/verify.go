@@ -438,7 +438,6 @@ type sigCheck struct {
 	docTS      bool
 	subFilter  string
 	dict       pDict
-	view       *view
 	br         [4]int64
 	rev        int // 0-based revision the byte range ends at, -1 if none
 	total      bool
@@ -526,14 +525,13 @@ func locateSignature(f *pdfFile, fv *view, field string, num int, sd pDict, docT
 	if !ok || e.off < from || e.off >= r[1] || dend <= r[2] || dend > end {
 		return fail(CodeSignatureDict, "the signature dictionary does not enclose the gap of its /ByteRange in its own revision")
 	}
-	v, err := f.buildView(f.revs[c.rev].startxref, end)
+	ve, live, err := f.entryAt(f.revs[c.rev].startxref, end, num)
 	if err != nil {
 		return fail(CodeUnreadable, "the signed revision cannot be read: %v", err)
 	}
-	if ve, ok := v.ents[num]; !ok || ve != e {
+	if !live || ve != e {
 		return fail(CodeSignatureDict, "the signed revision does not hold this signature dictionary")
 	}
-	c.view = v
 	if docTS {
 		tok, err := parseToken(contents)
 		if err != nil {
