@@ -217,8 +217,11 @@ func TestSignDemoAndVerifyCommands(t *testing.T) {
 			t.Errorf("verify %s: %v\n%s", f, err, out.String())
 		}
 	}
-	if !strings.Contains(out.String(), "document: VALID") {
-		t.Errorf("verify output:\n%s", out.String())
+	// The report names the PAdES level of every signature and of the document and Parley's policy (issue 9).
+	for _, want := range []string{"document: VALID, level B-", "VALID, level B-", "Parley policy (B-T or higher) met"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("verify output lacks %q:\n%s", want, out.String())
+		}
 	}
 	// A changed byte makes verify exit 1; a file that is not a PDF exits 2.
 	data, _ := os.ReadFile(dir + "/agreement.pdf")
