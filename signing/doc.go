@@ -92,16 +92,20 @@
 //
 // # Verification
 //
-// Verify checks each signature's byte range (from byte 0 to the end of a revision, only /Contents left out), its
-// CMS (digest, signature, signing-certificate-v2), its timestamp (token signature, imprint = hash of this
-// signature value, TSA chain), the signer's chain to the given roots at the timestamp's time, revocation by CRLs
-// in the /DSS, and what every later revision changes: only new signature fields filled in, their widgets and
-// appearances, the AcroForm's /Fields and /SigFlags, page /Annots grown by signature widgets, and /DSS. Anything
-// else, an unsigned update, or bytes after the last %%EOF marks the earlier signatures "modified after signing".
-// Verify never panics and reports unreadable input as an error (ErrNotPDF for non-PDF input).
+// Verify reads the file with its own bounded parser (not pdfcpu) and resolves every revision as its own trailer and
+// xref chain say, and the final document as a viewer of the final file reads it. It checks each signature's byte
+// range (from byte 0 to the end of a revision, only the hex /Contents of that very dictionary left out), its CMS,
+// its timestamp (imprint, TSA chain and revocation), the signer's chain and revocation (CRLs and OCSP in the
+// /DSS), and reports its PAdES level (B-B, B-T, B-LT, B-LTA) and the document's; Parley's policy needs B-T or
+// higher with a trusted TSA. Every revision after the first signature is compared object by object with the one
+// before: only filling declared signature fields (appearance inside the box), DSS-only updates and document
+// timestamps (or other signatures in new fields that show nothing) are allowed; anything else is a Modification
+// with a code, what and where, and makes every earlier signature "modified after signing". Work is bounded
+// (limits.go). Verify never panics and reports unreadable input as an error (ErrNotPDF for non-PDF input).
 //
 // Known limits: encrypted PDFs are refused; signatures inside object streams or with other SubFilters than
-// ETSI.CAdES.detached / adbe.pkcs7.detached are reported as unsupported; OCSP is not produced or checked; the
+// ETSI.CAdES.detached / adbe.pkcs7.detached (and ETSI.RFC3161 for document timestamps) are reported as
+// unsupported; the
 // /Contents space is fixed at Prepare (Request.ContentsSize) and ErrContentsTooSmall after the device signed means
 // preparing again with more room; pdfcpu v0.15.0's "signatures validate -a" stops with an error on files that
 // still have empty signature fields, so only fully signed files can be checked with it (pdfsig and Verify handle
