@@ -120,6 +120,8 @@ func TestAllowedUpdates(t *testing.T) {
 		{"archive timestamp", LevelBLTA, archived, 1, 2, nil},
 		{"signature after a document timestamp", LevelBT, p.signField(t, d.lta, "sig-b", p.tsaAt(testNow.Add(5*time.Hour))), 2, 1, nil},
 		{"whitespace after %%EOF", LevelBT, append(bytes.Clone(d.signed), "\r\n  \n"...), 1, 0, nil},
+		{"DSS-only update with an xref stream", LevelBLT, dssUpdateStream(t, d), 1, 0, []string{RevOriginal, RevOriginal, RevDSS}},
+		{"DSS update, then a no-op update", LevelBLT, rawUpdate{objs: map[int]string{5: "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"}}.apply(t, d.lt), 1, 0, []string{RevOriginal, RevOriginal, RevDSS, RevNone}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,6 +140,11 @@ func TestAllowedUpdates(t *testing.T) {
 			}
 		})
 	}
+}
+
+func dssUpdateStream(t testing.TB, d *attackDocs) []byte {
+	c, r, o := d.p.ltvData(t, d.signed, testNow.Add(time.Hour))
+	return dssUpdate(t, d.signed, c, r, o, true)
 }
 
 // attack is one crafted file.

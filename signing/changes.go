@@ -344,6 +344,10 @@ func (a *analyzer) revision(k int) {
 		old[n] = pv{o, live}
 	}
 	oldTrailer := P.trailer
+	var oldInfo pObj
+	if r, ok := refOfP(oldTrailer["Info"]); ok {
+		oldInfo, _ = P.get(r.num)
+	}
 	if linear {
 		P = nil // a.cur becomes C in place
 		if err := a.cur.extend(s, rev.end); err != nil {
@@ -376,7 +380,17 @@ func (a *analyzer) revision(k int) {
 		a.mod(Modification{Code: ModEncrypted, Revision: rn, Detail: fmt.Sprintf("revision %d encrypts the document", rn)})
 	}
 	if !equalObj(oldTrailer["Info"], C.trailer["Info"]) {
-		a.mod(Modification{Code: ModInfoChanged, Revision: rn, Key: "Info", Kind: "info", Detail: fmt.Sprintf("revision %d points the trailer at another /Info", rn)})
+		// A new /Info object is as good as a rewritten one: only /ModDate and /Producer may differ.
+		oi, ni := dictOf(oldInfo), C.dict(C.trailer["Info"])
+		for _, k := range diffKeys(oi, ni) {
+			if k != "ModDate" && k != "Producer" {
+				a.mod(Modification{Code: ModInfoChanged, Revision: rn, Key: k, Kind: "info", Detail: fmt.Sprintf("revision %d points the trailer at another /Info that changes /%s", rn, k)})
+			}
+		}
+		if r, ok := refOfP(C.trailer["Info"]); ok {
+			a.info = r.num
+			a.reach(C, []int{r.num})
+		}
 	}
 
 	st := &revState{a: a, C: C, rn: rn, k: k}
@@ -414,6 +428,9 @@ func (a *analyzer) revision(k int) {
 			continue
 		}
 		if !a.inR.has(n) {
+			if r, ok := refOfP(C.catalog()["DSS"]); ok && r.num == n {
+				st.dss = true
+			}
 			continue // validation data, or an object nothing in the document uses
 		}
 		changedR = append(changedR, n)
@@ -455,7 +472,7 @@ func (a *analyzer) revision(k int) {
 		a.kinds[k] = RevDocTimestamp
 	case len(st.fills) > 0:
 		a.kinds[k] = RevSignature
-	case st.dss || !equalObj(dictOf(old[a.root].o)["DSS"], C.catalog()["DSS"]):
+	case st.dss:
 		a.kinds[k] = RevDSS
 	default:
 		a.kinds[k] = RevNone
@@ -675,10 +692,9 @@ func (st *revState) appended(pa, ca pArray, page int, fields bool) {
 		flags, _ := intOf(C.resolve(d["F"]))
 		invisible := rect[2]-rect[0] == 0 || rect[3]-rect[1] == 0 || flags&(2|32) != 0
 		sr, _ := refOfP(d["V"])
-		t := nameOf(sig["Type"])
-		if newObj && ft == "Sig" && invisible && sig != nil && !a.inR.has(sr.num) && (t == "DocTimeStamp" || t == "Sig") {
+		if newObj && ft == "Sig" && invisible && isSigDict(sig) && !a.inR.has(sr.num) {
 			if fields {
-				st.fills = append(st.fills, fill{field: name, sigNum: r.num, docTS: t == "DocTimeStamp"})
+				st.fills = append(st.fills, fill{field: name, sigNum: r.num, docTS: isDocTimestamp(sig)})
 				a.slots[r.num] = &sigSlot{name: name, field: r.num, widgets: []int{r.num}, page: pg, rect: rect, signed: true}
 			}
 			continue
@@ -699,13 +715,12 @@ func (st *revState) fillField(s *sigSlot, n int, cd pDict) {
 	a, C := st.a, st.C
 	r, ok := refOfP(cd["V"])
 	sig := C.dict(cd["V"])
-	t := nameOf(sig["Type"])
-	if !ok || a.inR.has(r.num) || sig == nil || (t != "Sig" && t != "DocTimeStamp" && t != "") {
+	if !ok || a.inR.has(r.num) || !isSigDict(sig) {
 		st.mod(Modification{Code: ModFieldChanged, Object: n, Kind: "field", Field: s.name, Page: s.page, Rect: s.rect[:], Key: "V",
 			Detail: fmt.Sprintf("revision %d sets /V of field %q to something that is not a new signature", st.rn, s.name)})
 		return
 	}
-	st.fills = append(st.fills, fill{field: s.name, sigNum: r.num, docTS: t == "DocTimeStamp"})
+	st.fills = append(st.fills, fill{field: s.name, sigNum: r.num, docTS: isDocTimestamp(sig)})
 	st.filled = append(st.filled, s.field)
 }
 
@@ -813,4 +828,22 @@ func (a *analyzer) account(k int, s *xsection) {
 	if pos < to {
 		check(pos, to)
 	}
+}
+
+// isSigDict reports whether d is a signature dictionary (/Type /Sig or /DocTimeStamp, or untyped with the
+// signature entries).
+func isSigDict(d pDict) bool {
+	switch nameOf(d["Type"]) {
+	case "Sig", "DocTimeStamp":
+		return true
+	case "":
+		_, br := d["ByteRange"]
+		_, c := d["Contents"]
+		return d != nil && br && c
+	}
+	return false
+}
+
+func isDocTimestamp(d pDict) bool {
+	return nameOf(d["Type"]) == "DocTimeStamp" || nameOf(d["SubFilter"]) == "ETSI.RFC3161"
 }

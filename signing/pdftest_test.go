@@ -214,7 +214,7 @@ func nextNum(t testing.TB, pdf []byte) int {
 
 // dssUpdate appends a DSS-only incremental update holding certificates, CRLs and OCSP responses, with a VRI entry
 // for every signature of the document (keyed by the SHA-1 of its /Contents, as PAdES says).
-func dssUpdate(t testing.TB, pdf []byte, certs, crls, ocsps [][]byte) []byte {
+func dssUpdate(t testing.TB, pdf []byte, certs, crls, ocsps [][]byte, xrefStream ...bool) []byte {
 	t.Helper()
 	v := lastView(t, pdf)
 	n := nextNum(t, pdf)
@@ -259,7 +259,7 @@ func dssUpdate(t testing.TB, pdf []byte, certs, crls, ocsps [][]byte) []byte {
 	nc["DSS"] = dr
 	root, _ := v.root()
 	objs[root.num] = pdfBytes(nc)
-	return rawUpdate{objs: objs}.apply(t, pdf)
+	return rawUpdate{objs: objs, xrefStream: len(xrefStream) > 0 && xrefStream[0]}.apply(t, pdf)
 }
 
 // docTimestamp appends a document timestamp in a new invisible signature field on page 1.
