@@ -307,6 +307,9 @@ var attacks = []attack{
 	{"shadow attack: hide", "cover redefined empty", ModObjectChanged, func(t testing.TB, d *attackDocs) []byte {
 		return rawUpdate{objs: map[int]string{9: string(stream("/Type /XObject /Subtype /Form /BBox [0 0 595 842]", nil))}}.apply(t, d.signed)
 	}},
+	{"shadow attack: hide", "cover given another generation (references to it resolve to null)", ModObjectChanged, func(t testing.TB, d *attackDocs) []byte {
+		return rawUpdate{gens: map[int]int{9: 1}, objs: map[int]string{9: string(stream("/Type /XObject /Subtype /Form /BBox [0 0 595 842]", []byte("1 g 60 590 520 40 re f\n")))}}.apply(t, d.signed)
+	}},
 	{"shadow attack: hide", "cover freed in the xref", ModObjectDeleted, func(t testing.TB, d *attackDocs) []byte {
 		return rawUpdate{free: []int{9}}.apply(t, d.signed)
 	}},

@@ -46,6 +46,7 @@ const (
 	ModUnaccountedData   = "unaccounted_data" // bytes in an update that no xref entry accounts for
 	ModTrailingData      = "trailing_data"    // non-white bytes after the last %%EOF
 	ModTooManyRewrites   = "too_many_rewrites"
+	ModHybridXref        = "hybrid_xref" // an existing object redefined only in a hybrid file's /XRefStm
 )
 
 // Revision kinds in Report.RevisionKinds.
@@ -336,12 +337,21 @@ func (a *analyzer) revision(k int) {
 	type pv struct {
 		o    pObj
 		live bool
+		gen  int
 	}
 	old := make(map[int]pv, len(cand))
 	for _, n := range cand {
-		_, live := P.ents[n]
+		e, live := P.ents[n]
 		o, _ := P.get(n)
-		old[n] = pv{o, live}
+		old[n] = pv{o, live, e.gen}
+	}
+	// A hybrid section's /XRefStm entries are invisible to readers that know only xref tables: redefining an
+	// existing object there shows those readers another document.
+	for _, n := range s.fromStm {
+		if o := old[n]; o.live {
+			a.mod(Modification{Code: ModHybridXref, Revision: rn, Object: n, Kind: a.kindOf(n, o.o), Page: a.pageOf(n),
+				Detail: fmt.Sprintf("revision %d redefines object %d only in its /XRefStm, which readers of xref tables do not see", rn, n)})
+		}
 	}
 	oldTrailer := P.trailer
 	var oldInfo pObj
@@ -407,11 +417,10 @@ func (a *analyzer) revision(k int) {
 				continue
 			}
 		}
-		_ = cvE
 		switch {
 		case !o.live && !cLive:
 			continue
-		case o.live && cLive && equalObj(o.o, cv):
+		case o.live && cLive && equalObj(o.o, cv) && o.gen == cvE.gen:
 			continue
 		case !o.live:
 			if a.dangling[n] {
@@ -434,6 +443,12 @@ func (a *analyzer) revision(k int) {
 			continue // validation data, or an object nothing in the document uses
 		}
 		changedR = append(changedR, n)
+		if o.gen != cvE.gen {
+			// References "n g R" to the old generation now resolve to null.
+			a.mod(Modification{Code: ModObjectChanged, Revision: rn, Object: n, Kind: a.kindOf(n, o.o), Page: a.pageOf(n), Field: a.fieldOf(n), Key: "generation",
+				Detail: fmt.Sprintf("revision %d gives object %d (%s) another generation, so references to it no longer resolve", rn, n, a.kindOf(n, o.o))})
+			continue
+		}
 		st.changed(n, o.o, cv)
 	}
 	// Newly reachable objects.

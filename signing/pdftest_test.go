@@ -76,6 +76,7 @@ type rawUpdate struct {
 	objs       map[int]string // object number → body between "obj" and "endobj"
 	free       []int          // entries written as free
 	repoint    map[int]int64  // entries pointed at these offsets (existing bytes)
+	gens       map[int]int    // generation of new objects (0 when absent)
 	noPrev     bool           // a full xref without /Prev: every live object of the last view is listed
 	omit       []int          // with noPrev: numbers left out
 	xrefStream bool           // a cross-reference stream instead of a table
@@ -129,8 +130,8 @@ func (u rawUpdate) apply(t testing.TB, base []byte) []byte {
 	}
 	slices.Sort(nums)
 	for _, n := range nums {
-		ents[n] = xentry{kind: 1, off: int64(b.Len())}
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", n, u.objs[n])
+		ents[n] = xentry{kind: 1, off: int64(b.Len()), gen: u.gens[n]}
+		fmt.Fprintf(&b, "%d %d obj\n%s\nendobj\n", n, u.gens[n], u.objs[n])
 	}
 	for n, off := range u.repoint {
 		ents[n] = xentry{kind: 1, off: off}

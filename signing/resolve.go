@@ -32,7 +32,8 @@ type xsection struct {
 	trailer pDict
 	prev    int64 // -1 without /Prev
 	stream  bool
-	objNum  int // the xref stream's own object number
+	objNum  int   // the xref stream's own object number
+	fromStm []int // hybrid file: numbers whose entries come from the /XRefStm stream
 }
 
 // revision is one %%EOF-terminated part of the file.
@@ -249,6 +250,9 @@ func (f *pdfFile) parseTable(l *lexer, off int64) (*xsection, error) {
 		for i, n := range hs.nums {
 			if !listed[n] {
 				nums, ents = append(nums, n), append(ents, hs.ents[i])
+				if hs.ents[i].live() {
+					s.fromStm = append(s.fromStm, n)
+				}
 			}
 		}
 		for i, n := range s.nums {
