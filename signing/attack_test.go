@@ -484,6 +484,9 @@ func TestAttackCorpus(t *testing.T) {
 		if rep.Valid {
 			t.Errorf("%s / %s: Verify says VALID\n%s", a.class, a.name, rep.Text())
 		}
+		if a.want == CodeTimestampMissing && (len(rep.Signatures) == 0 || rep.Signatures[0].Level != LevelBB) {
+			t.Errorf("%s / %s: a stripped timestamp must leave level B-B: %+v", a.class, a.name, rep.Signatures)
+		}
 		if !reportHas(rep, a.want) {
 			t.Errorf("%s / %s: the report lacks %q\n%s", a.class, a.name, a.want, rep.Text())
 		}

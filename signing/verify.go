@@ -39,7 +39,8 @@ type Report struct {
 	// Valid is true when the document has at least one signature, every signature and document timestamp is
 	// valid under Parley's policy and nothing but PAdES's allowed changes came after the first signature.
 	Valid bool `json:"valid"`
-	// Level is the document's PAdES level: the lowest level of its signatures ("" when not valid).
+	// Level is the document's PAdES level: the lowest level of its signatures ("" when one is broken or the
+	// document was modified after signing). Valid also needs Parley's policy (PolicyMinLevel).
 	Level              string            `json:"level"`
 	Signatures         []SignatureReport `json:"signatures"`          // in signing order
 	DocumentTimestamps []TimestampReport `json:"document_timestamps"` // /SubFilter /ETSI.RFC3161, in order
@@ -82,7 +83,8 @@ type SignatureReport struct {
 	ChainError     string `json:"chain_error"`
 	Revoked        bool   `json:"revoked"` // revocation data in the /DSS revokes the certificate by the signing time
 
-	// Level is the PAdES baseline level the signature reaches (B-B, B-T, B-LT, B-LTA; "" when none).
+	// Level is the PAdES baseline level the signature reaches (B-B, B-T, B-LT, B-LTA; "" when none: broken,
+	// or not a PAdES baseline signature), reported also when it is below Parley's policy.
 	Level string `json:"level"`
 	// PolicyOK: the signature meets Parley's policy (level B-T or higher, timestamp from a trusted TSA).
 	PolicyOK bool `json:"policy_ok"`
@@ -387,9 +389,6 @@ func Verify(pdf []byte, roots *x509.CertPool, now time.Time) (rep *Report, err e
 		}
 		s.Valid = s.CMSValid && s.CoversRevision && s.ChainValid && !s.Revoked && !s.ModifiedAfter && s.PolicyOK &&
 			s.TimestampValid && s.TimestampTrusted && !s.TimestampRevoked
-		if !s.Valid {
-			s.Level = LevelNone
-		}
 		rep.Signatures = append(rep.Signatures, *s)
 	}
 	sort.SliceStable(rep.Signatures, func(i, j int) bool { return rep.Signatures[i].Revision < rep.Signatures[j].Revision })
@@ -408,7 +407,9 @@ func Verify(pdf []byte, roots *x509.CertPool, now time.Time) (rep *Report, err e
 	for _, t := range rep.DocumentTimestamps {
 		rep.Valid = rep.Valid && t.Valid
 	}
-	if !rep.Valid {
+	// The level is reported as it is, also below Parley's policy (a stripped timestamp leaves B-B); a document
+	// modified after signing, or with a broken signature, has none.
+	if len(rep.Modifications) > 0 {
 		rep.Level = LevelNone
 	}
 	return rep, nil

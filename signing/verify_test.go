@@ -362,6 +362,9 @@ func TestVerifyWithoutTimestamp(t *testing.T) {
 		t.Errorf("signature without timestamp: document valid %v, signature valid %v, policy %v, CMS %v, chain %v, timestamp %v/%v; want only the policy to fail",
 			rep.Valid, s.Valid, s.PolicyOK, s.CMSValid, s.ChainValid, s.Timestamp, s.TimestampValid)
 	}
+	if s.Level != LevelBB || rep.Level != LevelBB {
+		t.Errorf("levels: signature %q, document %q; want the real level B-B", s.Level, rep.Level)
+	}
 	if !slices.Contains(s.Codes, CodeTimestampMissing) {
 		t.Errorf("codes %v lack %s", s.Codes, CodeTimestampMissing)
 	}

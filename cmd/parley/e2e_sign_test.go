@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,6 +192,10 @@ func TestBrowserSigning(t *testing.T) {
 	visitor.wait(`document.querySelector('#verify-report[data-valid=true][data-signatures="4"]') && document.querySelector('#version-match.ok')`)
 	if n := js[int](visitor, `document.querySelectorAll('#verify-report .sig-report[data-valid=true]').length`); n != 4 {
 		t.Errorf("the verify page shows %d valid signatures, want 4", n)
+	}
+	// The PAdES level of the document and of each signature is shown (issue 9).
+	if lv := js[string](visitor, `document.querySelector('#verify-level').dataset.level + '|' + Array.from(document.querySelectorAll('#verify-report .sig-report .level'), (e) => e.dataset.level).join(',')`); !strings.HasPrefix(lv, "B-") || strings.Count(lv, "B-") != 5 {
+		t.Errorf("the verify page shows levels %q, want the document's and four signatures' (B-T or higher)", lv)
 	}
 	visitor.phoneShots("verify-report", 390, 844)
 
