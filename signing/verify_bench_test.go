@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -254,5 +255,32 @@ func BenchmarkVerifyWorst(b *testing.B) {
 			b.ReportMetric(rss, "MB-rss")
 			b.Logf("%s: %d bytes: %s", in.name, len(data), line)
 		})
+	}
+}
+
+// TestVerifyLimits: hostile inputs over the bounds fail with errLimit instead of consuming the machine (the
+// figures are BenchmarkVerifyWorst's).
+func TestVerifyLimits(t *testing.T) {
+	t.Parallel()
+	d := buildAttackDocs(t)
+	tests := []struct {
+		name string
+		pdf  []byte
+	}{
+		{"xref stream inflating to 64 MiB", xrefBomb(t, 64<<20)},
+		{"10001 revisions", appendRevisions(t, d.signed, 10001, d.p.crl)},
+		{"300,000 objects", manyObjects(t, 8<<20, 300000)},
+	}
+	for _, tt := range tests {
+		start := time.Now()
+		_, err := Verify(tt.pdf, d.p.roots, attackNow)
+		if !errors.Is(err, errLimit) {
+			t.Errorf("%s: %v, want a limit error", tt.name, err)
+		}
+		t.Logf("%s (%d bytes): refused in %v: %v", tt.name, len(tt.pdf), time.Since(start), err)
+	}
+	// Under the revision cap, DSS-only updates stay valid.
+	if rep, err := Verify(appendRevisions(t, d.lta, 500, d.p.crl), d.p.roots, attackNow); err != nil || !rep.Valid {
+		t.Errorf("500 DSS-only updates: %v, valid %v", err, rep != nil && rep.Valid)
 	}
 }
