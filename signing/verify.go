@@ -130,6 +130,9 @@ func Verify(pdf []byte, roots *x509.CertPool, now time.Time) (rep *Report, err e
 		if sd == nil {
 			continue // an empty signature field
 		}
+		if sf, _ := d.deref(sd["SubFilter"]).(types.Name); sf == "ETSI.RFC3161" {
+			continue // a document timestamp (PAdES B-LTA, see ltv.go), not a signer's signature
+		}
 		rep.Signatures = append(rep.Signatures, verifyOne(d, f, sd, ends, roots, now, dssCerts, dssCRLs))
 	}
 	sort.SliceStable(rep.Signatures, func(i, j int) bool { return rep.Signatures[i].Revision < rep.Signatures[j].Revision })

@@ -816,6 +816,9 @@ func (d *docSigner) finish(ctx context.Context, p cases.Principal, c *cases.Case
 		if err != nil {
 			return nil, err
 		}
+		if pdf, err = d.makeLTA(ctx, pdf); err != nil {
+			return nil, err
+		}
 		return &cases.NewVersion{PDF: pdf, Field: in.Field, SignerKind: string(p.Kind), SignerID: p.ID, SignerName: p.Name, SignerRole: role,
 			CertSHA256: sha256Hex(pending.Certs[0]), IdentityMethod: method, EventType: "document.signed", Actor: p}, nil
 	})
@@ -941,6 +944,9 @@ func (d *docSigner) serverSign(ctx context.Context, docID, field string, kp *sig
 			Appearance: signing.Appearance{Name: name, Role: map[bool]string{true: "调解专用章", false: roleLabel(role, locked.Lang)}[seal], Seal: seal, Font: d.font, Lang: locked.Lang, Zone: d.zone},
 		}, kp.Key, d.tsa)
 		if err != nil {
+			return nil, err
+		}
+		if pdf, err = d.makeLTA(ctx, pdf); err != nil {
 			return nil, err
 		}
 		evType := map[string]string{signing.RoleOrganisation: "document.sealed", signing.RoleCourt: "document.court_signed"}[role]
