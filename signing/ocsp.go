@@ -1,6 +1,7 @@
 package signing
 
 import (
+	"crypto"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -37,29 +38,56 @@ func (ca *CA) OCSP(cert *x509.Certificate, st CertStatus, now time.Time) ([]byte
 }
 
 func (ca *CA) ocspResponse(serial *big.Int, st CertStatus, now time.Time) ([]byte, error) {
+	// Built here rather than with ocsp.CreateResponse, which rounds producedAt down to the minute: validation
+	// data must be produced after the signature it validates, and a producedAt up to a minute early would
+	// often predate it.
 	now = now.UTC().Truncate(time.Second)
-	tmpl := ocsp.Response{
-		SerialNumber: serial,
-		ThisUpdate:   now,
-		NextUpdate:   now.Add(OCSPValidity),
-		ProducedAt:   now,
-	}
+	h := ocspHash.New()
+	h.Write(ca.Cert.RawSubject)
+	nameHash := h.Sum(nil)
+	h.Reset()
+	h.Write(spkiBits(ca.Cert))
+	keyHash := h.Sum(nil)
+	certID := derSeq(algID(oidSHA1, true), derOctets(nameHash), derOctets(keyHash), derInt(serial))
+	var status []byte
 	switch {
 	case !st.Known:
-		tmpl.Status = ocsp.Unknown
+		status = []byte{0x82, 0x00} // [2] IMPLICIT NULL: unknown
 	case st.Revoked:
-		tmpl.Status = ocsp.Revoked
-		tmpl.RevokedAt = st.RevokedAt.UTC().Truncate(time.Second)
-		tmpl.RevocationReason = st.Reason
+		inner := [][]byte{derGeneralizedTime(st.RevokedAt)}
+		if st.Reason > 0 {
+			inner = append(inner, der(0xA0, der(0x0A, []byte{byte(st.Reason)})))
+		}
+		status = der(0xA1, inner...) // [1] IMPLICIT RevokedInfo
 	default:
-		tmpl.Status = ocsp.Good
+		status = []byte{0x80, 0x00} // [0] IMPLICIT NULL: good
 	}
-	der, err := ocsp.CreateResponse(ca.Cert, ca.Cert, tmpl, ca.Key)
+	single := derSeq(certID, status, derGeneralizedTime(now), der(0xA0, derGeneralizedTime(now.Add(OCSPValidity))))
+	tbs := derSeq(
+		der(0xA2, derOctets(keyID(ca.Cert.PublicKey))), // responderID byKey
+		derGeneralizedTime(now),                        // producedAt
+		derSeq(single),
+	)
+	sigAlg, err := signatureAlgorithm(ca.Cert.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := signDigest(ca.Key, tbs)
 	if err != nil {
 		return nil, fmt.Errorf("signing: OCSP response: %w", err)
 	}
-	return der, nil
+	basic := derSeq(tbs, sigAlg, mustMarshal(asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)}))
+	resp := derSeq(der(0x0A, []byte{0}), der(0xA0, derSeq(derOID(oidOCSPBasic), derOctets(basic))))
+	if _, err := ocsp.ParseResponse(resp, ca.Cert); err != nil { // a self-check: what every client will do
+		return nil, fmt.Errorf("signing: OCSP response does not parse: %w", err)
+	}
+	return resp, nil
 }
+
+var (
+	oidSHA1      = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
+	oidOCSPBasic = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 1}
+)
 
 // ErrOCSPRequest marks an OCSP request that cannot be parsed or is about another CA; the responder answers it
 // with an OCSP error response (malformedRequest / unauthorized), not an HTTP error.
@@ -111,3 +139,7 @@ func spkiBits(c *x509.Certificate) []byte {
 	}
 	return spki.Key.Bytes
 }
+
+// ocspHash is the CertID hash of the responses Parley's CA produces (SHA-1, what RFC 6960 clients send by
+// default; in a CertID it is an identifier, not a signature).
+var ocspHash = crypto.SHA1

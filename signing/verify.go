@@ -125,13 +125,21 @@ func Verify(pdf []byte, roots *x509.CertPool, now time.Time) (rep *Report, err e
 		rep.Problems = append(rep.Problems, "data after the last %%EOF that belongs to no revision")
 	}
 	dssCerts, dssCRLs := d.dss()
+	var docTimestamps []SignatureReport
 	for _, f := range d.sigFields() {
 		sd := d.dict(f.value)
 		if sd == nil {
 			continue // an empty signature field
 		}
 		if sf, _ := d.deref(sd["SubFilter"]).(types.Name); sf == "ETSI.RFC3161" {
-			continue // a document timestamp (PAdES B-LTA, see ltv.go), not a signer's signature
+			// A document timestamp (PAdES B-LTA, see ltv.go), not a signer's signature: its revision adds a
+			// signature field like a signature does.
+			if br := d.array(sd["ByteRange"]); len(br) == 4 {
+				a, _ := d.integer(br[2])
+				b, _ := d.integer(br[3])
+				docTimestamps = append(docTimestamps, SignatureReport{Field: f.name, Revision: slices.Index(ends, a+b) + 1})
+			}
+			continue
 		}
 		rep.Signatures = append(rep.Signatures, verifyOne(d, f, sd, ends, roots, now, dssCerts, dssCRLs))
 	}
@@ -150,7 +158,7 @@ func Verify(pdf []byte, roots *x509.CertPool, now time.Time) (rep *Report, err e
 	}
 	bad := map[int]string{} // revision → why it is more than a signature update
 	if first < len(ends) {
-		bad = checkRevisions(pdf, ends, first, rep.Signatures)
+		bad = checkRevisions(pdf, ends, first, append(slices.Clone(rep.Signatures), docTimestamps...))
 	}
 	rep.Valid = true
 	for i := range rep.Signatures {

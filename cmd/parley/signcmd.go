@@ -80,6 +80,7 @@ func runSignDemo(ctx context.Context, args []string, getenv func(string) string,
 	out := fs.String("out", "parley-sign-demo", "directory to write the files to")
 	fontPath := fs.String("font", getenv("PARLEY_FONT"), "TrueType font (default: LXGW WenKai or AR PL SungtiL GB)")
 	lang := fs.String("lang", "zh", "document language: zh or en")
+	serve := fs.String("serve", "", "after writing, serve the demo CA's OCSP responder, CRL and root certificate on this address (e.g. 127.0.0.1:8080, matching -base-url) until interrupted, so tools can check revocation online")
 	baseURL := fs.String("base-url", "http://localhost:8080", "base URL written into the certificates' CRL distribution point and authority information access")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2, ""}
@@ -220,6 +221,9 @@ func runSignDemo(ctx context.Context, args []string, getenv func(string) string,
 	fmt.Fprintf(stdout, "wrote %s: agreement.pdf (4 signatures), completion.pdf, session-record.pdf (%d signatures), root.pem\n", *out, len(rec.Fields))
 	fmt.Fprintf(stdout, "check them with:\n  pdfsig %s\n  qpdf --check %s\n  parley verify -root %s %s\n",
 		filepath.Join(*out, "agreement.pdf"), filepath.Join(*out, "agreement.pdf"), filepath.Join(*out, "root.pem"), filepath.Join(*out, "agreement.pdf"))
+	if *serve != "" {
+		return serveDemoCA(ctx, *serve, ca, stdout)
+	}
 	return nil
 }
 

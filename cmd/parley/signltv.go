@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -457,4 +458,58 @@ func (d *docSigner) archivePass(ctx context.Context, margin time.Duration) (int,
 		}
 	}
 	return renewed, nil
+}
+
+// serveDemoCA serves sign-demo's CA (OCSP, CRL, root certificate) on addr until ctx ends. Every certificate
+// the demo CA signed is good.
+func serveDemoCA(ctx context.Context, addr string, ca *signing.CA, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	good := func(*big.Int) (signing.CertStatus, error) { return signing.CertStatus{Known: true}, nil }
+	ocspH := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req []byte
+		if r.Method == http.MethodGet {
+			req, _ = base64.StdEncoding.DecodeString(r.PathValue("request"))
+		} else {
+			req, _ = io.ReadAll(io.LimitReader(r.Body, 16<<10))
+		}
+		resp, err := ca.RespondOCSP(req, good, time.Now())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/ocsp-response")
+		w.Write(resp)
+	})
+	mux := http.NewServeMux()
+	mux.Handle("POST "+signing.OCSPPath, ocspH)
+	mux.Handle("GET "+signing.OCSPPath+"/{request}", ocspH)
+	mux.HandleFunc("GET "+signing.CRLPath, func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		crl, err := ca.CRL(now.Unix(), nil, now.Add(-time.Minute), now.AddDate(0, 0, 7))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pkix-crl")
+		w.Write(crl)
+	})
+	mux.HandleFunc("GET "+signing.IssuerCerPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/pkix-cert")
+		w.Write(ca.Cert.Raw)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "serving the demo CA on http://%s (OCSP %s, CRL %s); interrupt to stop\n", ln.Addr(), signing.OCSPPath, signing.CRLPath)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
 }
