@@ -215,7 +215,7 @@ func (d *docSigner) sealKey(ctx context.Context, orgID, name, role string) (*sig
 func (d *docSigner) currentCRL() ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	now := d.now()
+	now := time.Now() // revocation data is about the real present, not the documents' (injectable) clock
 	if d.crl != nil && now.Before(d.crlUntil) {
 		return d.crl, nil
 	}

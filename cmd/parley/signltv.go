@@ -288,7 +288,9 @@ func (d *docSigner) certStatus(ctx context.Context, serial *big.Int) (signing.Ce
 
 // revocationSource gives validation data from Parley's CA: OCSP from the register, the current CRL.
 func (d *docSigner) revocationSource(ctx context.Context) signing.RevocationSource {
-	return &signing.CASource{CA: d.ca, Now: d.now,
+	// The wall clock, not d.now: validation data must be produced after the signature's timestamp, which the
+	// TSA dates with the wall clock.
+	return &signing.CASource{CA: d.ca,
 		Status:  func(s *big.Int) (signing.CertStatus, error) { return d.certStatus(ctx, s) },
 		CRLFunc: d.currentCRL}
 }
@@ -320,7 +322,7 @@ func handleOCSP(a *app) http.Handler {
 		if err != nil {
 			req = nil // answered as malformedRequest
 		}
-		resp, err := a.docs.ca.RespondOCSP(req, func(s *big.Int) (signing.CertStatus, error) { return a.docs.certStatus(r.Context(), s) }, a.docs.now())
+		resp, err := a.docs.ca.RespondOCSP(req, func(s *big.Int) (signing.CertStatus, error) { return a.docs.certStatus(r.Context(), s) }, time.Now())
 		if err != nil {
 			fail(w, r, a.log, err)
 			return
