@@ -171,7 +171,7 @@ func (g *Generator) render(meta Meta, title string, draw func(l *layout) error) 
 		}
 		seen[f.Name] = true
 	}
-	withFields, err := addFields(doc.PDF, doc.Fields, meta.DocumentID, labelsFor(meta.Lang))
+	withFields, err := addFields(doc.PDF, doc.Fields, meta.DocumentID, labelsFor(meta.Lang), infoDict(title, meta))
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +181,18 @@ func (g *Generator) render(meta Meta, title string, draw func(l *layout) error) 
 	return doc, nil
 }
 
-// addFields appends an incremental update with one empty signature field per Field, an AcroForm and a file ID.
-func addFields(pdf []byte, fields []Field, docID string, lab labels) ([]byte, error) {
+// infoDict is the document information dictionary: gopdf writes it directly into the first trailer, which
+// an incremental update cannot refer to, so addFields writes it again as an indirect object that every later
+// trailer (signatures, validation data, document timestamps) names.
+func infoDict(title string, meta Meta) string {
+	created := pdfDate(meta.Created)
+	return fmt.Sprintf("<< /Title %s /Subject %s /Creator (Parley) /Producer (Parley \\(gopdf\\)) /CreationDate %s /ModDate %s >>",
+		pdfTextString(title), pdfTextString(meta.CaseNumber), created, created)
+}
+
+// addFields appends an incremental update with one empty signature field per Field, an AcroForm, the
+// document information dictionary and a file ID.
+func addFields(pdf []byte, fields []Field, docID string, lab labels, info string) ([]byte, error) {
 	d, err := openPDF(pdf)
 	if err != nil {
 		return nil, err
@@ -194,6 +204,10 @@ func addFields(pdf []byte, fields []Field, docID string, lab labels) ([]byte, er
 	u := newUpdate(d)
 	id := sha256.Sum256([]byte("parley-document:" + docID))
 	u.id = [2][]byte{id[:16], id[:16]}
+	if info != "" {
+		r := u.add([]byte(info))
+		u.info = &r
+	}
 	annots := map[int]types.Array{}
 	var refs types.Array
 	for _, f := range fields {
