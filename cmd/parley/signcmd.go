@@ -123,9 +123,12 @@ func runSignDemo(ctx context.Context, args []string, getenv func(string) string,
 	agMeta := meta()
 	ag, err := gen.Agreement(&signing.Agreement{
 		Meta: agMeta, Organisation: "中国（北京）知识产权保护中心调解室", Mediators: []string{"陈调和"},
+		Cause: "侵害发明专利权纠纷", Referral: signing.ReferralDelegated,
 		Parties: []signing.Party{
-			{Role: signing.RoleApplicant, Kind: signing.Company, Name: "北京星云科技有限公司", Representative: "张星云", IDNumber: "91110108MA00000000", Agent: &signing.Agent{Name: "王律师", Firm: "北京某某律师事务所", Authority: "特别授权"}},
-			{Role: signing.RoleRespondent, Kind: signing.Person, Name: "李四", IDNumber: "110101199001011234"},
+			{Role: signing.RoleApplicant, Kind: signing.Company, Name: "北京星云科技有限公司", Representative: "张星云", IDNumber: "91110108MA00000000", Address: "北京市海淀区中关村大街 1 号",
+				Agent: &signing.Agent{Name: "王律师", Firm: "北京某某律师事务所", Authority: signing.AuthoritySpecial}},
+			{Role: signing.RoleRespondent, Kind: signing.Person, Name: "李四", IDNumber: "110101199001011234", Sex: signing.SexMale,
+				Birth: time.Date(1990, 1, 1, 0, 0, 0, 0, zone), Address: "北京市东城区某某胡同 2 号"},
 		},
 		Facts:  "申请人系“一种无线信号增强方法”发明专利的专利权人，主张被申请人销售的路由器落入该专利权利要求 1–5 的保护范围。",
 		Issues: []string{"被诉产品是否落入专利权保护范围", "赔偿数额"},
