@@ -133,13 +133,13 @@ type Party struct {
 	Role           string // RoleApplicant or RoleRespondent
 	Kind           PartyKind
 	Name           string
-	IDNumber       string // identity card number, or the unified social credit code of a company
+	IDNumber       string    // identity card number, or the unified social credit code of a company
 	Address        string    // 住所 of a company, 住址 of an individual
 	Sex            string    // SexMale or SexFemale; individuals only, optional
 	Birth          time.Time // date of birth; individuals only, optional
 	Representative string    // legal representative of a company
-	Agent          *Agent // signs for the party when set
-	Field          string // signature field name; default sig-<role>-<n>
+	Agent          *Agent    // signs for the party when set
+	Field          string    // signature field name; default sig-<role>-<n>
 }
 
 // Installment is one step of the performance schedule.

@@ -33,13 +33,13 @@ const (
 
 // layout lays a document out; it runs twice, the first time only to count pages.
 type layout struct {
-	pdf    *gopdf.GoPdf
-	font   *Font
-	lab    labels
-	meta   Meta
-	title  string
-	total  int // total pages, known in the second pass
-	page   int
+	pdf   *gopdf.GoPdf
+	font  *Font
+	lab   labels
+	meta  Meta
+	title string
+	total int // total pages, known in the second pass
+	page  int
 	// Page check codes: the body text of each page is hashed while it is drawn (hashes); the second pass
 	// prints the first pass's codes (prevHashes) in every footer. sigNote, when set, opens every new page
 	// with "（此页无正文，为……签署页）".
@@ -48,10 +48,10 @@ type layout struct {
 	hashes     []string
 	prevHashes []string
 	sigNote    string
-	y      float64
-	fields []Field
-	err    error
-	qr     *qr.Code
+	y          float64
+	fields     []Field
+	err        error
+	qr         *qr.Code
 }
 
 func newLayout(font *Font, meta Meta, title string, total int, prevHashes []string) (*layout, error) {
