@@ -471,6 +471,9 @@ func matrix() []matrixCall {
 		{route: "GET /api/v1/verify/{id}", path: docPublic(), allow: everyone},
 		{route: "GET /api/v1/ca/root.pem", path: fixed("/api/v1/ca/root.pem"), allow: everyone},
 		{route: "GET /api/v1/ca/crl", path: fixed("/api/v1/ca/crl"), allow: everyone},
+		{route: "GET /api/v1/ca/root.cer", path: fixed("/api/v1/ca/root.cer"), allow: everyone},
+		{route: "POST /api/v1/ca/ocsp", path: fixed("/api/v1/ca/ocsp"), body: func(*fixture, string) any { return rawRequest{"application/ocsp-request", []byte("not a request")} }, allow: everyone},
+		{route: "GET /api/v1/ca/ocsp/{request}", path: fixed("/api/v1/ca/ocsp/MAo="), allow: everyone},
 		{route: "POST /api/v1/tsa", path: fixed("/api/v1/tsa"), body: func(*fixture, string) any { return rawRequest{"application/timestamp-query", []byte("not a query")} }, allow: everyone},
 	}
 }
