@@ -359,13 +359,32 @@ func waitPast(ctx context.Context, t time.Time) error {
 	}
 }
 
-// DocTimestampContentsSize is the space reserved for a document timestamp token (bytes, twice that in hex).
-const DocTimestampContentsSize = 12 << 10
+// DocTimestampContentsSize is the space first reserved for a document timestamp token (bytes, twice that in
+// hex); a TSA whose token is larger (a long chain) gets a second request with room for it.
+const DocTimestampContentsSize = 4 << 10
 
 // AddDocumentTimestamp appends a document timestamp: a new invisible signature field named field (for
 // instance "ts-1"; it must not exist) whose value is a /DocTimeStamp dictionary with /SubFilter /ETSI.RFC3161
 // and, as /Contents, an RFC 3161 token from ts over the SHA-256 of the byte range, which covers the whole file.
 func AddDocumentTimestamp(ctx context.Context, pdf []byte, ts Timestamper, field string) ([]byte, error) {
+	out, err := addDocumentTimestamp(ctx, pdf, ts, field, DocTimestampContentsSize)
+	var big *tokenTooBig
+	if errors.As(err, &big) && big.need <= 64<<10 {
+		return addDocumentTimestamp(ctx, pdf, ts, field, big.need+1024)
+	}
+	return out, err
+}
+
+// tokenTooBig says how much room a document timestamp token needed.
+type tokenTooBig struct{ need, have int }
+
+func (e *tokenTooBig) Error() string {
+	return fmt.Sprintf("%v: token of %d bytes, reserved %d", ErrContentsTooSmall, e.need, e.have)
+}
+
+func (e *tokenTooBig) Unwrap() error { return ErrContentsTooSmall }
+
+func addDocumentTimestamp(ctx context.Context, pdf []byte, ts Timestamper, field string, size int) ([]byte, error) {
 	if ts == nil {
 		return nil, errors.New("signing: document timestamp: no timestamp authority")
 	}
@@ -414,7 +433,6 @@ func AddDocumentTimestamp(ctx context.Context, pdf []byte, ts Timestamper, field
 	if catalogChanged {
 		u.setObject(d.root, catalog)
 	}
-	size := DocTimestampContentsSize
 	u.set(sigRef, fmt.Appendf(nil, "<< /Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161 %s /Contents <%s> /Prop_Build << /App << /Name /Parley >> >> >>",
 		byteRangePlaceholder, strings.Repeat("0", 2*size)))
 	upd, offsets := u.bytes()
@@ -436,7 +454,7 @@ func AddDocumentTimestamp(ctx context.Context, pdf []byte, ts Timestamper, field
 		return nil, fmt.Errorf("signing: document timestamp: %w", err)
 	}
 	if len(tok) > size {
-		return nil, fmt.Errorf("%w: token of %d bytes, reserved %d", ErrContentsTooSmall, len(tok), size)
+		return nil, &tokenTooBig{need: len(tok), have: size}
 	}
 	hexTok := strings.ToUpper(hex.EncodeToString(tok))
 	copy(upd[holeStart+1:], hexTok)

@@ -288,3 +288,33 @@ func TestAlgorithmExpiry(t *testing.T) {
 		t.Errorf("SHA-256 with P-256: %v", got)
 	}
 }
+
+// bigTSA wraps a timestamper and pads its tokens, as a TSA with a long chain would produce.
+type bigTSA struct {
+	Timestamper
+	pad int
+}
+
+func (b bigTSA) Timestamp(ctx context.Context, d []byte) ([]byte, error) {
+	tok, err := b.Timestamper.Timestamp(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	// A token is a DER SEQUENCE; trailing zero bytes in /Contents are the padding readers ignore, so adding
+	// them here only makes the token need more room.
+	return append(tok, make([]byte, b.pad)...), nil
+}
+
+func TestDocumentTimestampRoom(t *testing.T) {
+	v, p := ltaAgreement(t)
+	out, err := AddDocumentTimestamp(context.Background(), v[len(v)-1], bigTSA{p.tsa, 6000}, "ts-9")
+	if err != nil {
+		t.Fatalf("a token larger than the first reservation: %v", err)
+	}
+	if st, _ := Archive(out); st.Field != "ts-9" {
+		t.Errorf("newest timestamp %q", st.Field)
+	}
+	if _, err := AddDocumentTimestamp(context.Background(), v[len(v)-1], bigTSA{p.tsa, 100 << 10}, "ts-9"); !errors.Is(err, ErrContentsTooSmall) {
+		t.Errorf("a 100 KiB token: %v", err)
+	}
+}
