@@ -62,12 +62,15 @@ func loadKeyRing(cfg *Config, logger *slog.Logger) (*signing.KeyRing, string, er
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, "", fmt.Errorf("key file: %w", err)
 			}
-			if err := writeFileAtomic(path, ring.MarshalKeyFile(), 0o600); err != nil {
+			created, err := createFileOnce(path, ring.MarshalKeyFile(), 0o600)
+			if err != nil {
 				return nil, "", fmt.Errorf("key file: %w", err)
 			}
-			logger.Warn("GENERATED A NEW KEY-ENCRYPTION KEY: the stored signing keys (CA, TSA, platform, seals) are encrypted with "+path+
-				"; back it up apart from the database and give every node the same file (PARLEY_KEY_FILE). Without it those keys are lost.",
-				"key_file", path, "key_id", ring.CurrentID())
+			if created {
+				logger.Warn("GENERATED A NEW KEY-ENCRYPTION KEY: the stored signing keys (CA, TSA, platform, seals) are encrypted with "+path+
+					"; back it up apart from the database and give every node the same file (PARLEY_KEY_FILE). Without it those keys are lost.",
+					"key_file", path, "key_id", ring.CurrentID())
+			}
 		}
 	}
 	b, err := os.ReadFile(path)
@@ -82,6 +85,36 @@ func loadKeyRing(cfg *Config, logger *slog.Logger) (*signing.KeyRing, string, er
 		return nil, "", fmt.Errorf("key file %s: %w", path, err)
 	}
 	return ring, path, nil
+}
+
+// createFileOnce writes data to path unless path exists, atomically: the content is written to a temporary
+// file and hard-linked into place, so two processes starting at once agree on one file and nobody reads a
+// half-written one. It reports whether this call created it.
+func createFileOnce(path string, data []byte, mode os.FileMode) (bool, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".parley-kek-*")
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err == nil {
+		_, err = tmp.Write(data)
+		if err == nil {
+			err = tmp.Sync()
+		}
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it over path.
