@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,10 +137,25 @@ func TestOCSPResponder(t *testing.T) {
 	}
 }
 
-// ltaAgreement signs the sample agreement and brings it to B-LTA after every signature, as the server does.
-func ltaAgreement(t *testing.T) (versions [][]byte, p *testPKI) {
+var (
+	ltaOnce     sync.Once
+	ltaVersions [][]byte
+)
+
+// ltaAgreement signs the sample agreement and brings it to B-LTA after every signature, as the server does
+// (once per test binary; the versions are read-only).
+func ltaAgreement(t *testing.T) ([][]byte, *testPKI) {
 	t.Helper()
-	p = getPKI(t)
+	p := getPKI(t)
+	ltaOnce.Do(func() { ltaVersions = buildLTAAgreement(t, p) })
+	if ltaVersions == nil {
+		t.Fatal("building the B-LTA agreement failed in another test")
+	}
+	return ltaVersions, p
+}
+
+func buildLTAAgreement(t *testing.T, p *testPKI) [][]byte {
+	t.Helper()
 	doc, err := (&Generator{Font: p.font}).Agreement(sampleAgreement("zh"))
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +174,7 @@ func ltaAgreement(t *testing.T) (versions [][]byte, p *testPKI) {
 	}
 	add(p.deviceSign(t, v[len(v)-1], "sig-applicant-1", Subject{Name: "张三", Role: RoleApplicant, CaseNumber: caseNo}, 1, testNow))
 	add(p.sealSign(t, v[len(v)-1], "sig-organisation", testNow.Add(10*time.Minute)))
-	return v, p
+	return v
 }
 
 func TestMakeLTA(t *testing.T) {

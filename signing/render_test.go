@@ -98,7 +98,7 @@ func TestRenderEveryDocumentType(t *testing.T) {
 	long := sampleAgreement("zh")
 	long.Cause = "侵害作品信息网络传播权纠纷"
 	long.Referral = ReferralEntrusted
-	for i := 0; i < 22; i++ {
+	for i := 0; i < 14; i++ { // with LXGW WenKai the signatures then start a page of their own
 		long.Terms = append(long.Terms, fmt.Sprintf("第%d项补充约定：双方同意就本纠纷涉及的其他作品另行协商，协商不成的，任何一方均可依法向人民法院起诉。", i+1))
 	}
 	record := sampleRecord("zh")
@@ -107,7 +107,7 @@ func TestRenderEveryDocumentType(t *testing.T) {
 		doc      *Document
 	}
 	var docs []docCase
-	for _, a := range []*Agreement{sampleAgreement("zh"), long, sampleAgreement("en")} {
+	for _, a := range []*Agreement{sampleAgreement("zh"), long} { // English: TestEnglishAgreement
 		d, err := gen.Agreement(a)
 		if err != nil {
 			t.Fatal(err)
@@ -175,8 +175,20 @@ func TestRenderEveryDocumentType(t *testing.T) {
 	// However the text falls, a page with signatures only says so and whose agreement it belongs to, and a
 	// page with agreement text does not.
 	note := squash("（此页无正文，为" + "张三与北京某某科技有限公司侵害作品信息网络传播权纠纷调解协议书签署页）")
-	found := false
-	for n := 10; n < 40 && !found; n++ {
+	check := func(n int, d *Document) (found bool) {
+		for pg := d.Fields[0].Page; pg <= d.Pages; pg++ {
+			text := squash(pdftotext(t, d.PDF, pg, pg))
+			hasNote := strings.Contains(text, note)
+			hasText := strings.Contains(text, "补充约定") || strings.Contains(text, "本协议自")
+			if hasNote && hasText {
+				t.Errorf("%d terms, page %d: the note is on a page with agreement text", n, pg)
+			}
+			found = found || hasNote
+		}
+		return found
+	}
+	found := check(14, docs[1].doc)
+	for n := 10; n < 40 && !found; n++ { // another font breaks the pages elsewhere
 		a := sampleAgreement("zh")
 		a.Cause = long.Cause
 		for i := 0; i < n; i++ {
@@ -186,17 +198,7 @@ func TestRenderEveryDocumentType(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for pg := 1; pg <= d.Pages; pg++ {
-			text := squash(pdftotext(t, d.PDF, pg, pg))
-			hasNote := strings.Contains(text, note)
-			hasText := strings.Contains(text, "补充约定") || strings.Contains(text, "本协议自")
-			if hasNote && hasText {
-				t.Errorf("%d terms, page %d: the note is on a page with agreement text", n, pg)
-			}
-			if hasNote {
-				found = true
-			}
-		}
+		found = check(n, d)
 	}
 	if !found {
 		t.Error("no layout put the signatures on a page of their own with the note")
