@@ -98,6 +98,21 @@ ensure_redis() {
 # Chromium, the fonts documents use, and iproute2 for network namespaces.
 ensure_test_tools() {
   apt_install poppler-utils qpdf chromium fonts-lxgw-wenkai fonts-arphic-gbsn00lp iproute2
+  ensure_validators
+}
+
+# ensure_validators installs the independent signature validators the signing tests run (issue 9): NSS's
+# certutil (pdfsig's trust store), openssl, and pdfcpu's CLI built from the Go module proxy into GOPATH/bin.
+# digitorus/pdfsign's verifier is built by the tests from this module's dependencies.
+PDFCPU_VERSION="${PARLEY_PDFCPU_VERSION:-v0.15.0}"
+ensure_validators() {
+  apt_install libnss3-tools openssl
+  local bin; bin="$(go env GOPATH)/bin"
+  if [ ! -x "$bin/pdfcpu" ] && ! command -v pdfcpu >/dev/null; then
+    log "building pdfcpu $PDFCPU_VERSION from the Go module proxy"
+    (cd "$(mktemp -d)" && GOBIN="$bin" GOFLAGS=-mod=mod go install "github.com/pdfcpu/pdfcpu/cmd/pdfcpu@$PDFCPU_VERSION")
+  fi
+  export PATH="$PATH:$bin"
 }
 
 # ensure_fonts installs the fonts Parley's PDFs embed, and poppler, which renders document pages for phones.

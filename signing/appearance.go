@@ -235,25 +235,64 @@ func (u *update) addSealAppearance(a Appearance, w, h float64, when time.Time) (
 	c.WriteString("h f\n")
 	// The name along the upper rim, each character upright towards the rim.
 	runes := []rune(name)
-	if n := len(runes); n > 0 {
-		size := min(r*0.3, 2*math.Pi*r*0.62/float64(n))
-		rb := r - 1.6*stroke - size*0.95
-		span := min(4*math.Pi/3, float64(n)*size*1.08/rb)
-		for i, ch := range runes {
-			theta := math.Pi/2 + span/2 - (float64(i)+0.5)*span/float64(n)
-			phi := theta - math.Pi/2
-			cw := a.Font.runeWidth(ch, size)
-			x := cx + rb*math.Cos(theta) - cw/2*math.Cos(phi)
-			y := cy + rb*math.Sin(theta) - cw/2*math.Sin(phi)
-			fmt.Fprintf(&c, "BT /F0 %s Tf %s %s %s %s %s %s Tm %s Tj ET\n", pdfNum(size),
-				pdfNum(math.Cos(phi)), pdfNum(math.Sin(phi)), pdfNum(-math.Sin(phi)), pdfNum(math.Cos(phi)), pdfNum(x), pdfNum(y), encodeText(fs, string(ch)))
-		}
+	widths := make([]float64, len(runes))
+	for i, ch := range runes {
+		widths[i] = a.Font.runeWidth(ch, 1)
+	}
+	for _, g := range sealNameLayout(widths, cx, cy, r, stroke) {
+		fmt.Fprintf(&c, "BT /F0 %s Tf %s %s %s %s %s %s Tm %s Tj ET\n", pdfNum(g.size),
+			pdfNum(math.Cos(g.phi)), pdfNum(math.Sin(g.phi)), pdfNum(-math.Sin(g.phi)), pdfNum(math.Cos(g.phi)), pdfNum(g.x), pdfNum(g.y), encodeText(fs, string(runes[g.i])))
 	}
 	if role != "" {
-		size := min(r*0.2, (1.3*r)/max(1, a.Font.textWidth(role, 1)))
+		size := min(r*0.2, (1.2*r)/max(1, a.Font.textWidth(role, 1)))
 		fmt.Fprintf(&c, "BT /F0 %s Tf %s %s Td %s Tj ET\n", pdfNum(size), pdfNum(cx-a.Font.textWidth(role, size)/2), pdfNum(cy-r*0.55), encodeText(fs, role))
 	}
 	c.WriteString("Q\n")
 	fmt.Fprintf(&c, "BT /F0 %s Tf 0 0 0 rg %s %s Td %s Tj ET\n", pdfNum(tsize), pdfNum((w-a.Font.textWidth(tl, tsize))/2), pdfNum(margin+tsize*0.3), encodeText(fs, tl))
 	return u.add(stream(fmt.Sprintf("/Type /XObject /Subtype /Form /BBox [0 0 %s %s] /Resources << /Font << /F0 %s >> /ProcSet [/PDF /Text] >> /Filter /FlateDecode", pdfNum(w), pdfNum(h), font), deflate(c.Bytes()))), nil
+}
+
+// sealGlyph is one character of a seal's curved name: its origin (x, y), rotation phi, size and advance
+// width (at that size).
+type sealGlyph struct {
+	i             int
+	x, y, phi     float64
+	size, advance float64
+}
+
+// sealMaxSpan is the largest arc the name covers (240°, the upper rim down to 30° below the horizontal).
+const sealMaxSpan = 4 * math.Pi / 3
+
+// sealNameLayout places characters of the given unit advance widths along the upper rim of a seal of radius
+// r centred at (cx, cy): upright towards the rim, baseline on a circle inside the rim, spaced by their own
+// widths plus 8 %. The size is the largest (at most 0.3 r) at which the whole name fits in sealMaxSpan on the
+// baseline circle, which is where neighbouring characters come closest, so at any length of name the
+// characters neither touch each other nor the rim; a long name gets smaller characters, not tighter ones.
+func sealNameLayout(widths []float64, cx, cy, r, stroke float64) []sealGlyph {
+	total := 0.0
+	for _, w := range widths {
+		total += w
+	}
+	if len(widths) == 0 || total <= 0 {
+		return nil
+	}
+	const gap, lift = 1.08, 0.95
+	inner := r - 1.6*stroke // the baseline circle is inner − lift·size
+	// size·total·gap ≤ span·(inner − lift·size), span = sealMaxSpan at most.
+	size := min(r*0.3, sealMaxSpan*inner/(gap*total+lift*sealMaxSpan))
+	rb := inner - lift*size
+	span := size * total * gap / rb
+	out := make([]sealGlyph, 0, len(widths))
+	at := 0.0 // arc length used so far, along the baseline circle
+	for i, w := range widths {
+		adv := w * size
+		mid := at + adv*gap/2
+		at += adv * gap
+		theta := math.Pi/2 + span/2 - mid/rb
+		phi := theta - math.Pi/2
+		x := cx + rb*math.Cos(theta) - adv/2*math.Cos(phi)
+		y := cy + rb*math.Sin(theta) - adv/2*math.Sin(phi)
+		out = append(out, sealGlyph{i: i, x: x, y: y, phi: phi, size: size, advance: adv})
+	}
+	return out
 }

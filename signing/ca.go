@@ -97,6 +97,27 @@ type CA struct {
 	Key  crypto.Signer
 	// CRLURL, when set, is written as the CRL distribution point of issued certificates.
 	CRLURL string
+	// OCSPURL and IssuerURL, when set, are written into the authority information access extension of issued
+	// certificates (id-ad-ocsp and id-ad-caIssuers). SetBaseURL sets all three from the server's public URL.
+	OCSPURL, IssuerURL string
+	// OnIssue, when set, is called with every certificate the CA issues before Issue returns it; an error
+	// fails the issue. The OCSP responder answers "good" only for certificates recorded this way.
+	OnIssue func(*x509.Certificate) error
+}
+
+// Paths below a server's base URL where Parley publishes its CA: the CRL, the OCSP responder and the root
+// certificate in DER (the AIA caIssuers entry).
+const (
+	CRLPath       = "/api/v1/ca/crl"
+	OCSPPath      = "/api/v1/ca/ocsp"
+	IssuerCerPath = "/api/v1/ca/root.cer"
+)
+
+// SetBaseURL points the CRL distribution point and the authority information access of every certificate the
+// CA issues from now on at base (an absolute http or https URL without trailing slash).
+func (ca *CA) SetBaseURL(base string) {
+	base = strings.TrimRight(base, "/")
+	ca.CRLURL, ca.OCSPURL, ca.IssuerURL = base+CRLPath, base+OCSPPath, base+IssuerCerPath
 }
 
 // CAConfig configures NewCA.
@@ -217,6 +238,12 @@ func (ca *CA) issue(tmpl *x509.Certificate, pub crypto.PublicKey, notBefore, not
 	if ca.CRLURL != "" {
 		tmpl.CRLDistributionPoints = []string{ca.CRLURL}
 	}
+	if ca.OCSPURL != "" {
+		tmpl.OCSPServer = []string{ca.OCSPURL}
+	}
+	if ca.IssuerURL != "" {
+		tmpl.IssuingCertificateURL = []string{ca.IssuerURL}
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {
 		return nil, fmt.Errorf("signing: issue certificate: %w", err)
@@ -225,11 +252,20 @@ func (ca *CA) issue(tmpl *x509.Certificate, pub crypto.PublicKey, notBefore, not
 	if err != nil {
 		return nil, fmt.Errorf("signing: parse issued certificate: %w", err)
 	}
+	if ca.OnIssue != nil {
+		if err := ca.OnIssue(c); err != nil {
+			return nil, fmt.Errorf("signing: record issued certificate: %w", err)
+		}
+	}
 	return c, nil
 }
 
-// Issue implements Issuer: a document-signing certificate (digitalSignature + nonRepudiation, extended key usage
-// id-kp-documentSigning from RFC 9336) for pub, binding s.
+// Issue implements Issuer: a document-signing certificate for pub, binding s. Key usage digitalSignature +
+// nonRepudiation (what a qualified electronic signature needs); extended key usages emailProtection and
+// id-kp-documentSigning (RFC 9336). emailProtection is what NSS (and so pdfsig, Firefox, Thunderbird) requires for
+// a certificateUsageEmailSigner check and what `openssl cms -verify` requires under its default purpose
+// (smimesign); a certificate with documentSigning alone is refused by both. RFC 9336 verifiers, digitorus/pdfsign
+// among them, accept documentSigning; pdfcpu accepts either.
 func (ca *CA) Issue(pub crypto.PublicKey, s Subject, notBefore, notAfter time.Time) (*x509.Certificate, error) {
 	if strings.TrimSpace(s.Name) == "" {
 		return nil, errors.New("signing: issue certificate: subject name is empty")
@@ -244,6 +280,7 @@ func (ca *CA) Issue(pub crypto.PublicKey, s Subject, notBefore, notAfter time.Ti
 	return ca.issue(&x509.Certificate{
 		Subject:            s.name(),
 		KeyUsage:           x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
+		ExtKeyUsage:        []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
 		UnknownExtKeyUsage: []asn1.ObjectIdentifier{oidExtKeyUsageDocSign},
 	}, pub, notBefore, notAfter)
 }

@@ -32,13 +32,16 @@
 // signing-certificate-v2 (RFC 5035); the claimed time is /M. An RFC 3161 token over the signature value is added
 // as the unsigned attribute id-aa-timeStampToken (PAdES B-T).
 //
-// # Validation data (B-LT) and why it sits in the signature's own revision
+// # Validation data (B-LT) and document timestamps (B-LTA)
 //
-// The certificates (signer, Parley root, TSA) and a CRL from Parley's CA go into a /DSS dictionary written in the
-// same revision as the signature (Request.Validation), so the last signature still covers the whole file ("Total
-// document signed" in pdfsig) and nothing unsigned follows it. The price is that the /DSS cannot hold validation
-// data produced after signing (VRI entries keyed by the signature hash, a CRL issued later); a later signature
-// carries the newer CRL, and Verify accepts a trailing DSS-only update if a long-term archive adds one.
+// Validation data is not written in the signature's revision (it could only predate the signature). After a
+// signature, AddValidation appends a DSS-only incremental update: every certificate of every signature's and
+// timestamp's chain, OCSP responses and CRLs from a RevocationSource (CASource: Parley's CA signs them on the
+// spot) produced after the latest signing or timestamp time, and, with ValidationOptions.VRI, one /VRI entry per
+// signature. AddDocumentTimestamp then appends a /DocTimeStamp (/SubFilter /ETSI.RFC3161) over the whole file;
+// MakeLTA does both. Archive reports the newest document timestamp and when it expires (its TSA certificate or
+// AlgorithmExpiry), for renewing it with another MakeLTA. Request.Validation still puts material into the
+// signature's own /DSS for callers that want that.
 //
 // # Keys held by the signer: two-step signing
 //
@@ -74,9 +77,12 @@
 //
 // CA is a self-signed root ("Parley Root CA – <operator>", P-256 or P-384), saved and loaded as PEM. Leaf
 // certificates bind CN = name, OU = role, O = organisation and SERIALNUMBER = case number (a party's certificate
-// is issued for one case), with digitalSignature + nonRepudiation and the RFC 9336 document-signing extended key
-// usage. CA.CRL issues CRLs (CA.CRLURL adds a distribution point to issued certificates). Issuer is the interface
-// an external CA implements instead.
+// is issued for one case), with digitalSignature + nonRepudiation and the extended key usages emailProtection
+// (which NSS and openssl's default purpose require) and RFC 9336 document signing. CA.SetBaseURL writes a CRL
+// distribution point and authority information access (OCSP, CA issuer) into issued certificates; CA.CRL issues
+// CRLs, CA.OCSP and CA.RespondOCSP OCSP responses, CA.OnIssue records what the CA issued. Issuer is the interface
+// an external CA implements instead. KeyRing seals server-held private keys with a key-encryption key kept
+// outside the database.
 //
 // # Completion certificate: a separate signed PDF
 //

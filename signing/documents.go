@@ -72,6 +72,8 @@ type Document struct {
 	SHA256 string // hex SHA-256 of PDF
 	Pages  int
 	Fields []Field
+	// PageCodes is the check code printed in the footer of each page (see pageCheckCode).
+	PageCodes []string
 }
 
 // Generator renders documents with one font.
@@ -92,7 +94,38 @@ const (
 type Agent struct {
 	Name      string
 	Firm      string // e.g. 北京某某律师事务所
-	Authority string // e.g. 特别授权 (special authority, needed to settle)
+	Authority string // AuthorityGeneral (一般授权) or AuthoritySpecial (特别授权, needed to settle); empty: not stated
+}
+
+// Scopes of an agent's authority (CPL Art. 62: settling needs special authority).
+const (
+	AuthorityGeneral = "general" // 一般授权
+	AuthoritySpecial = "special" // 特别授权
+)
+
+// Sexes of an individual party.
+const (
+	SexMale   = "male"
+	SexFemale = "female"
+)
+
+// Referral kinds: how the court sent the case to mediation.
+const (
+	ReferralDelegated = "delegated" // 委派, before filing
+	ReferralEntrusted = "entrusted" // 委托, after filing
+)
+
+// normAuthority accepts the constants and their Chinese names.
+func normAuthority(s string) (string, bool) {
+	switch strings.TrimSpace(s) {
+	case "":
+		return "", true
+	case AuthorityGeneral, "一般授权", "一般代理":
+		return AuthorityGeneral, true
+	case AuthoritySpecial, "特别授权", "特别代理":
+		return AuthoritySpecial, true
+	}
+	return "", false
 }
 
 // Party is an applicant or respondent.
@@ -100,11 +133,13 @@ type Party struct {
 	Role           string // RoleApplicant or RoleRespondent
 	Kind           PartyKind
 	Name           string
-	IDNumber       string // identity card number, or the unified social credit code of a company
-	Address        string
-	Representative string // legal representative of a company
-	Agent          *Agent // signs for the party when set
-	Field          string // signature field name; default sig-<role>-<n>
+	IDNumber       string    // identity card number, or the unified social credit code of a company
+	Address        string    // 住所 of a company, 住址 of an individual
+	Sex            string    // SexMale or SexFemale; individuals only, optional
+	Birth          time.Time // date of birth; individuals only, optional
+	Representative string    // legal representative of a company
+	Agent          *Agent    // signs for the party when set
+	Field          string    // signature field name; default sig-<role>-<n>
 }
 
 // Installment is one step of the performance schedule.
@@ -120,6 +155,8 @@ type Installment struct {
 type Agreement struct {
 	Meta
 	Title        string // default 调解协议书 / Mediation Agreement
+	Cause        string // 案由, the cause of action, e.g. 侵害发明专利权纠纷
+	Referral     string // ReferralDelegated (委派) or ReferralEntrusted (委托) when Court referred the case
 	Organisation string // mediation organisation; gets a seal field when set
 	Mediators    []string
 	Parties      []Party
@@ -134,11 +171,12 @@ func (l *layout) finish() (*Document, error) {
 	if l.err != nil {
 		return nil, fmt.Errorf("signing: render: %w", l.err)
 	}
+	l.closePage()
 	pdf, err := l.pdf.GetBytesPdfReturnErr()
 	if err != nil {
 		return nil, fmt.Errorf("signing: render: %w", err)
 	}
-	return &Document{PDF: pdf, Pages: l.page, Fields: l.fields}, nil
+	return &Document{PDF: pdf, Pages: l.page, Fields: l.fields, PageCodes: l.hashes}, nil
 }
 
 // render runs draw twice (the first pass counts pages), then adds the signature fields.
@@ -148,8 +186,9 @@ func (g *Generator) render(meta Meta, title string, draw func(l *layout) error) 
 	}
 	total := 0
 	var doc *Document
+	var codes []string
 	for pass := 0; pass < 2; pass++ {
-		l, err := newLayout(g.Font, meta, title, total)
+		l, err := newLayout(g.Font, meta, title, total, codes)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +198,7 @@ func (g *Generator) render(meta Meta, title string, draw func(l *layout) error) 
 		if doc, err = l.finish(); err != nil {
 			return nil, err
 		}
-		total = doc.Pages
+		total, codes = doc.Pages, doc.PageCodes
 	}
 	seen := map[string]bool{}
 	for _, f := range doc.Fields {
@@ -171,7 +210,7 @@ func (g *Generator) render(meta Meta, title string, draw func(l *layout) error) 
 		}
 		seen[f.Name] = true
 	}
-	withFields, err := addFields(doc.PDF, doc.Fields, meta.DocumentID, labelsFor(meta.Lang))
+	withFields, err := addFields(doc.PDF, doc.Fields, meta.DocumentID, labelsFor(meta.Lang), infoDict(title, meta))
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +220,18 @@ func (g *Generator) render(meta Meta, title string, draw func(l *layout) error) 
 	return doc, nil
 }
 
-// addFields appends an incremental update with one empty signature field per Field, an AcroForm and a file ID.
-func addFields(pdf []byte, fields []Field, docID string, lab labels) ([]byte, error) {
+// infoDict is the document information dictionary: gopdf writes it directly into the first trailer, which
+// an incremental update cannot refer to, so addFields writes it again as an indirect object that every later
+// trailer (signatures, validation data, document timestamps) names.
+func infoDict(title string, meta Meta) string {
+	created := pdfDate(meta.Created)
+	return fmt.Sprintf("<< /Title %s /Subject %s /Creator (Parley) /Producer (Parley \\(gopdf\\)) /CreationDate %s /ModDate %s >>",
+		pdfTextString(title), pdfTextString(meta.CaseNumber), created, created)
+}
+
+// addFields appends an incremental update with one empty signature field per Field, an AcroForm, the
+// document information dictionary and a file ID.
+func addFields(pdf []byte, fields []Field, docID string, lab labels, info string) ([]byte, error) {
 	d, err := openPDF(pdf)
 	if err != nil {
 		return nil, err
@@ -194,6 +243,10 @@ func addFields(pdf []byte, fields []Field, docID string, lab labels) ([]byte, er
 	u := newUpdate(d)
 	id := sha256.Sum256([]byte("parley-document:" + docID))
 	u.id = [2][]byte{id[:16], id[:16]}
+	if info != "" {
+		r := u.add([]byte(info))
+		u.info = &r
+	}
 	annots := map[int]types.Array{}
 	var refs types.Array
 	for _, f := range fields {
@@ -245,6 +298,17 @@ func (a *Agreement) check() error {
 		if p.Role != RoleApplicant && p.Role != RoleRespondent {
 			return fmt.Errorf("signing: agreement: party %d role %q, want applicant or respondent", i+1, p.Role)
 		}
+		if p.Sex != "" && p.Sex != SexMale && p.Sex != SexFemale {
+			return fmt.Errorf("signing: agreement: party %d sex %q, want male or female", i+1, p.Sex)
+		}
+		if p.Agent != nil {
+			if _, ok := normAuthority(p.Agent.Authority); !ok {
+				return fmt.Errorf("signing: agreement: party %d agent authority %q, want general or special", i+1, p.Agent.Authority)
+			}
+		}
+	}
+	if a.Referral != "" && a.Referral != ReferralDelegated && a.Referral != ReferralEntrusted {
+		return fmt.Errorf("signing: agreement: referral %q, want delegated or entrusted", a.Referral)
 	}
 	if len(a.Terms) == 0 {
 		return errors.New("signing: agreement: no agreed terms")
@@ -253,6 +317,24 @@ func (a *Agreement) check() error {
 		return errors.New("signing: agreement: no mediator")
 	}
 	return nil
+}
+
+// signatureSubject names the agreement on a signature page: the applicants "与" the respondents, the cause of
+// action and the title, e.g. 北京星云科技有限公司与李四侵害发明专利权纠纷调解协议书.
+func (a *Agreement) signatureSubject(lab labels, title string) string {
+	var app, resp []string
+	for _, p := range a.Parties {
+		if p.Role == RoleApplicant {
+			app = append(app, p.Name)
+		} else {
+			resp = append(resp, p.Name)
+		}
+	}
+	and, list := "与", "、"
+	if lab.lang == "en" {
+		return "the " + strings.ToLower(title) + " between " + strings.Join(app, ", ") + " and " + strings.Join(resp, ", ") + " (" + a.CaseNumber + ")"
+	}
+	return strings.Join(app, list) + and + strings.Join(resp, list) + a.Cause + title
 }
 
 // partyFields assigns default field names sig-<role>-<n>.
@@ -280,6 +362,9 @@ func (g *Generator) Agreement(a *Agreement) (*Document, error) {
 	}
 	return g.render(a.Meta, title, func(l *layout) error {
 		l.titleBlock(title, a.CaseNumber)
+		if a.Cause != "" {
+			l.field(lab.cause, a.Cause)
+		}
 		l.heading(lab.enumerate(1) + lab.parties)
 		for _, p := range a.Parties {
 			l.field(lab.roleName(p.Role)+lab.colon, p.Name)
@@ -288,11 +373,25 @@ func (g *Generator) Agreement(a *Agreement) (*Document, error) {
 			if p.Kind == Company {
 				id = lab.idCompany
 			}
+			if p.Kind != Company && (p.Sex != "" || !p.Birth.IsZero()) {
+				var parts []string
+				if p.Sex != "" {
+					parts = append(parts, lab.sex+map[string]string{SexMale: lab.male, SexFemale: lab.female}[p.Sex])
+				}
+				if !p.Birth.IsZero() {
+					parts = append(parts, lab.birth+lab.date(p.Birth))
+				}
+				l.para(strings.Join(parts, lab.comma()), sizeBody, ind, 0)
+			}
 			if p.IDNumber != "" {
 				l.para(id+p.IDNumber, sizeBody, ind, 0)
 			}
 			if p.Address != "" {
-				l.para(lab.address+p.Address, sizeBody, ind, l.width(lab.address, sizeBody))
+				addr := lab.address // 住所 (a company's domicile)
+				if p.Kind != Company {
+					addr = lab.addressPerson // 住址
+				}
+				l.para(addr+p.Address, sizeBody, ind, l.width(addr, sizeBody))
 			}
 			if p.Representative != "" {
 				l.para(lab.legalRep+p.Representative, sizeBody, ind, 0)
@@ -300,17 +399,24 @@ func (g *Generator) Agreement(a *Agreement) (*Document, error) {
 			if p.Agent != nil {
 				s := lab.agent + p.Agent.Name
 				if p.Agent.Firm != "" {
-					s += lab.sep + p.Agent.Firm
-				}
-				if p.Agent.Authority != "" {
-					s += lab.sep + p.Agent.Authority
+					s += lab.comma() + p.Agent.Firm
 				}
 				l.para(s, sizeBody, ind, l.width(lab.agent, sizeBody))
+				if auth, _ := normAuthority(p.Agent.Authority); auth != "" {
+					l.para(lab.authority+map[string]string{AuthorityGeneral: lab.authGeneral, AuthoritySpecial: lab.authSpecial}[auth], sizeBody, ind+l.width(lab.agent, sizeBody), 0)
+				}
 			}
 			l.space(3)
 		}
 		if a.Court != "" {
-			l.field(lab.court, a.Court)
+			label := lab.court
+			switch a.Referral {
+			case ReferralDelegated:
+				label = lab.courtDelegated
+			case ReferralEntrusted:
+				label = lab.courtEntrusted
+			}
+			l.field(label, a.Court)
 		}
 		if a.Organisation != "" {
 			l.field(lab.organisation, a.Organisation)
@@ -345,6 +451,8 @@ func (g *Generator) Agreement(a *Agreement) (*Document, error) {
 		n++
 		clauses := append([]string{lab.effectClause}, a.OtherClauses...)
 		l.numbered(clauses, func(i int) string { return fmt.Sprintf("%d. ", i) })
+		// From here on a new page holds signatures only: it says so, and whose agreement it belongs to.
+		l.sigNote = lab.sigPageNote(a.signatureSubject(lab, title))
 		l.heading(lab.enumerate(n) + lab.signatures)
 		counts := map[string]int{}
 		for i, p := range a.Parties {
@@ -543,6 +651,11 @@ func (g *Generator) SessionRecord(r *SessionRecord) (*Document, error) {
 		}
 		l.space(6)
 		l.para(lab.recordClose, sizeBody, 0, 0)
+		subject := r.CaseNumber + title
+		if lab.lang == "en" {
+			subject = "the " + strings.ToLower(title) + " of case " + r.CaseNumber
+		}
+		l.sigNote = lab.sigPageNote(subject)
 		l.heading(lab.enumerate(n) + lab.signatures)
 		counts := map[string]int{}
 		for i, p := range r.Participants {

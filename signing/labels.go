@@ -36,6 +36,12 @@ type labels struct {
 	money                                      func(int64) string
 	enumerate                                  func(int) string
 	sep, colon                                 string
+	// Issue 9 §4: what a court expects in the agreement.
+	cause, addressPerson, sex, birth, male, female string
+	authority, authGeneral, authSpecial            string
+	courtDelegated, courtEntrusted                 string
+	sigPageNote                                    func(subject string) string
+	pageHash                                       string
 }
 
 func labelsFor(lang string) labels {
@@ -68,12 +74,25 @@ func moneyString(fen int64) string {
 var chineseOrdinals = []string{"一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二", "十三", "十四", "十五"}
 
 var labelsZH = labels{
-	lang:     "zh",
-	platform: "Parley 在线调解平台",
-	caseNo:   "案号：",
-	docID:    "文书编号：",
-	verifyAt: "扫描二维码或访问以下地址核验本文书：",
-	pageOf:   func(p int, total string) string { return fmt.Sprintf("第 %d 页 / 共 %s 页", p, total) },
+	lang:           "zh",
+	platform:       "Parley 在线调解平台",
+	caseNo:         "案号：",
+	docID:          "文书编号：",
+	cause:          "案由：",
+	addressPerson:  "住址：",
+	sex:            "性别：",
+	birth:          "出生日期：",
+	male:           "男",
+	female:         "女",
+	authority:      "代理权限：",
+	authGeneral:    "一般授权",
+	authSpecial:    "特别授权",
+	courtDelegated: "委派调解法院：",
+	courtEntrusted: "委托调解法院：",
+	sigPageNote:    func(subject string) string { return "（此页无正文，为" + subject + "签署页）" },
+	pageHash:       "本页校验码：",
+	verifyAt:       "扫描二维码或访问以下地址核验本文书：",
+	pageOf:         func(p int, total string) string { return fmt.Sprintf("第 %d 页 / 共 %s 页", p, total) },
 
 	agreementTitle: "调解协议书",
 	recordTitle:    "调解笔录",
@@ -140,7 +159,7 @@ var labelsZH = labels{
 	signedAt:       "签署时间",
 	tsAt:           "时间戳",
 	certFP:         "证书指纹（SHA-256）",
-	certNote:       "核验方法：以 Parley 根证书为信任锚，使用任一 PDF 签名验证工具（如 pdfsig、Adobe Acrobat）检查文书中的每一个签名，并核对文书的 SHA-256 与本证明所载一致。",
+	certNote:       "核验方法：以 Parley 根证书为信任锚（导入 pdfsig 的 NSS 证书库、pdfcpu 的证书库，或作为 openssl 的 CAfile），用 pdfsig（poppler）、openssl cms -verify、pdfcpu 或 digitorus/pdfsign 检查文书中的每一个签名（文档时间戳用 openssl ts -verify 或 pdfcpu），并核对文书的 SHA-256 与本证明所载一致。Parley 的测试以这四种工具核验其生成的每一份文书。",
 	eventsHeading:  "审计记录",
 	eventAt:        "时间",
 	event:          "事件",
@@ -158,10 +177,25 @@ var labelsZH = labels{
 }
 
 var labelsEN = labels{
-	lang:     "en",
-	platform: "Parley online mediation",
-	caseNo:   "Case no. ",
-	docID:    "Document ID: ",
+	lang:           "en",
+	platform:       "Parley online mediation",
+	caseNo:         "Case no. ",
+	docID:          "Document ID: ",
+	cause:          "Cause of action: ",
+	addressPerson:  "Address: ",
+	sex:            "Sex: ",
+	birth:          "Date of birth: ",
+	male:           "male",
+	female:         "female",
+	authority:      "Scope of authority: ",
+	authGeneral:    "general authority",
+	authSpecial:    "special authority",
+	courtDelegated: "Court (pre-filing referral, 委派): ",
+	courtEntrusted: "Court (post-filing referral, 委托): ",
+	sigPageNote: func(subject string) string {
+		return "(This page has no text; it is the signature page of " + subject + ".)"
+	},
+	pageHash: "Page check code: ",
 	verifyAt: "Scan the QR code or visit this address to verify this document: ",
 	pageOf:   func(p int, total string) string { return fmt.Sprintf("Page %d of %s", p, total) },
 
@@ -230,7 +264,7 @@ var labelsEN = labels{
 	signedAt:       "Signed",
 	tsAt:           "Timestamp",
 	certFP:         "Certificate SHA-256",
-	certNote:       "To verify: with Parley's root certificate as trust anchor, check every signature of the document with any PDF signature validator (pdfsig, Adobe Acrobat) and compare the document's SHA-256 with the one above.",
+	certNote:       "To verify: with Parley's root certificate as trust anchor (imported into pdfsig's NSS database or pdfcpu's certificate store, or as openssl's CAfile), check every signature of the document with pdfsig (poppler), openssl cms -verify, pdfcpu or digitorus/pdfsign (document timestamps with openssl ts -verify or pdfcpu), and compare the document's SHA-256 with the one above. Parley's tests check every document it produces with these four tools.",
 	eventsHeading:  "Audit trail",
 	eventAt:        "Time",
 	event:          "Event",
@@ -247,4 +281,12 @@ func (lab labels) roleName(role string) string {
 		return s
 	}
 	return role
+}
+
+// comma separates the parts of one statement (性别：男，出生日期：…).
+func (l labels) comma() string {
+	if l.lang == "en" {
+		return ", "
+	}
+	return "，"
 }

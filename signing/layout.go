@@ -1,6 +1,8 @@
 package signing
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"unicode"
@@ -31,21 +33,29 @@ const (
 
 // layout lays a document out; it runs twice, the first time only to count pages.
 type layout struct {
-	pdf    *gopdf.GoPdf
-	font   *Font
-	lab    labels
-	meta   Meta
-	title  string
-	total  int // total pages, known in the second pass
-	page   int
-	y      float64
-	fields []Field
-	err    error
-	qr     *qr.Code
+	pdf   *gopdf.GoPdf
+	font  *Font
+	lab   labels
+	meta  Meta
+	title string
+	total int // total pages, known in the second pass
+	page  int
+	// Page check codes: the body text of each page is hashed while it is drawn (hashes); the second pass
+	// prints the first pass's codes (prevHashes) in every footer. sigNote, when set, opens every new page
+	// with "（此页无正文，为……签署页）".
+	chrome     bool
+	pageText   []string
+	hashes     []string
+	prevHashes []string
+	sigNote    string
+	y          float64
+	fields     []Field
+	err        error
+	qr         *qr.Code
 }
 
-func newLayout(font *Font, meta Meta, title string, total int) (*layout, error) {
-	l := &layout{font: font, lab: labelsFor(meta.Lang), meta: meta, title: title, total: total}
+func newLayout(font *Font, meta Meta, title string, total int, prevHashes []string) (*layout, error) {
+	l := &layout{font: font, lab: labelsFor(meta.Lang), meta: meta, title: title, total: total, prevHashes: prevHashes}
 	l.pdf = &gopdf.GoPdf{}
 	l.pdf.Start(gopdf.Config{PageSize: *gopdf.PageSizeA4, Unit: gopdf.UnitPT})
 	l.pdf.SetInfo(gopdf.PdfInfo{
@@ -86,6 +96,9 @@ func (l *layout) text(x, y, size float64, s string) {
 	if s == "" {
 		return
 	}
+	if !l.chrome {
+		l.pageText = append(l.pageText, s)
+	}
 	l.setFont(size)
 	l.pdf.SetXY(x, y)
 	l.fail(l.pdf.Cell(nil, s))
@@ -93,10 +106,35 @@ func (l *layout) text(x, y, size float64, s string) {
 
 func (l *layout) width(s string, size float64) float64 { return l.font.textWidth(s, size) }
 
+// closePage records the check code of the page being finished.
+func (l *layout) closePage() {
+	if l.page == 0 {
+		return
+	}
+	l.hashes = append(l.hashes, pageCheckCode(l.meta.DocumentID, l.page, l.pageText))
+	l.pageText = nil
+}
+
+// pageCheckCode is the first 16 hex digits of SHA-256 over the document ID, the page number and the body
+// text drawn on the page, in drawing order (NUL-separated). A page taken from another document, or a page
+// whose text differs, shows another code than the one the signed document records for that page.
+func pageCheckCode(docID string, page int, text []string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "parley-page\x00%s\x00%d", docID, page)
+	for _, t := range text {
+		h.Write([]byte{0})
+		h.Write([]byte(t))
+	}
+	return strings.ToUpper(hex.EncodeToString(h.Sum(nil))[:16])
+}
+
 func (l *layout) newPage() {
+	l.closePage()
 	l.pdf.AddPage()
 	l.page++
 	l.y = contentTop
+	l.chrome = true
+	defer func() { l.chrome = false }()
 	// Header.
 	l.gray(90)
 	l.text(marginL, 40, sizeSmall, l.lab.platform)
@@ -117,7 +155,13 @@ func (l *layout) newPage() {
 	pn := l.lab.pageOf(l.page, total)
 	l.text((pageW-l.width(pn, sizeSmall))/2, fy+8, sizeSmall, pn)
 	if l.meta.DocumentID != "" {
-		l.text(marginL, fy+24, sizeTiny, l.lab.docID+l.meta.DocumentID)
+		s := l.lab.docID + l.meta.DocumentID
+		code := "················"
+		if l.page <= len(l.prevHashes) {
+			code = l.prevHashes[l.page-1]
+		}
+		s += "　" + l.lab.pageHash + code
+		l.text(marginL, fy+24, sizeTiny, s)
 	}
 	if u := l.meta.verifyURL(); u != "" {
 		for i, line := range l.font.wrap(l.lab.verifyAt+u, contentW-70, sizeTiny) {
@@ -128,6 +172,11 @@ func (l *layout) newPage() {
 		l.drawQR(pageW-marginR-54, fy+6, 54)
 	}
 	l.gray(0)
+	if l.sigNote != "" {
+		l.chrome = false
+		l.para(l.sigNote, sizeBody, 0, 0)
+		l.space(6)
+	}
 }
 
 // drawQR draws the code as vector squares (runs of dark modules merged) inside a size × size box.

@@ -383,3 +383,24 @@ func validFieldName(name string) error {
 	}
 	return nil
 }
+
+// streamData returns the decoded data of a stream object, or nil.
+func (d *pdfDoc) streamData(o types.Object) []byte {
+	r, ok := refOf(o)
+	if !ok {
+		return nil
+	}
+	sd, _, err := d.ctx.DereferenceStreamDict(r.pdf())
+	if err != nil || sd == nil {
+		return nil
+	}
+	if sd.Content == nil && len(sd.FilterPipeline) == 0 {
+		return sd.Raw
+	}
+	if sd.Content == nil {
+		if err := sd.DecodeWithLimit(16 << 20); err != nil {
+			return nil
+		}
+	}
+	return sd.Content
+}

@@ -217,10 +217,13 @@ func Prepare(pdf []byte, req Request) (*Pending, error) {
 		return nil, fmt.Errorf("%w: %s", ErrFieldNotFound, req.Field)
 	}
 
-	// /DSS in this same revision: the signature covers it, so it stays "total document signed".
-	if dss := buildDSS(d, u, req); dss != nil {
-		catalog["DSS"] = dss.pdf()
-		catalogChanged = true
+	// /DSS in this same revision only when the caller gives validation data for it; Parley's flow adds it after
+	// the signature instead (AddValidation), so that it can hold data produced after the signing time.
+	if len(req.Validation.Certs) > 0 || len(req.Validation.CRLs) > 0 {
+		if dss := buildDSS(d, u, req); dss != nil {
+			catalog["DSS"] = dss.pdf()
+			catalogChanged = true
+		}
 	}
 	if catalogChanged {
 		u.setObject(d.root, catalog)

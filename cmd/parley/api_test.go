@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -73,6 +74,13 @@ func newTestEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	n := &captureNotifier{}
+	// The server's address is known before the CA starts issuing, so certificates point their OCSP and CRL
+	// addresses at this test server.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.BaseURL = "http://" + ln.Addr().String()
 	docs, err := newDocSigner(context.Background(), cfg, store, store.Cal, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +93,10 @@ func newTestEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	a := &app{cfg: cfg, log: slog.New(slog.DiscardHandler), store: store, notify: n, limiter: newLimiter(6000, 1000), docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
-	srv := httptest.NewServer(NewServer(a, nil))
+	srv := httptest.NewUnstartedServer(NewServer(a, nil))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	rms.wsURL = "ws" + strings.TrimPrefix(srv.URL, "http") + "/rtc"
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -460,6 +471,9 @@ func matrix() []matrixCall {
 		{route: "GET /api/v1/verify/{id}", path: docPublic(), allow: everyone},
 		{route: "GET /api/v1/ca/root.pem", path: fixed("/api/v1/ca/root.pem"), allow: everyone},
 		{route: "GET /api/v1/ca/crl", path: fixed("/api/v1/ca/crl"), allow: everyone},
+		{route: "GET /api/v1/ca/root.cer", path: fixed("/api/v1/ca/root.cer"), allow: everyone},
+		{route: "POST /api/v1/ca/ocsp", path: fixed("/api/v1/ca/ocsp"), body: func(*fixture, string) any { return rawRequest{"application/ocsp-request", []byte("not a request")} }, allow: everyone},
+		{route: "GET /api/v1/ca/ocsp/{request}", path: fixed("/api/v1/ca/ocsp/MAo="), allow: everyone},
 		{route: "POST /api/v1/tsa", path: fixed("/api/v1/tsa"), body: func(*fixture, string) any { return rawRequest{"application/timestamp-query", []byte("not a query")} }, allow: everyone},
 	}
 }

@@ -56,6 +56,11 @@ type Config struct {
 	TURNSecret       string
 	RTCOrigins       string
 	NodeID           string
+	// Issue 9: key encryption at rest and archive timestamps.
+	KeyFile         string
+	DataDir         string
+	ArchiveInterval time.Duration
+	ArchiveMargin   time.Duration
 }
 
 // setting describes one configuration setting.
@@ -153,6 +158,10 @@ func settings() []setting {
 		s("turn-secret", "", "shared secret for time-limited TURN credentials; empty means one Parley generates and keeps in the database (shared by all nodes)", func(c *Config) *string { return &c.TURNSecret }),
 		s("rtc-origins", "", "browser origins allowed to open the signalling WebSocket besides this server's own (comma-separated, * for any)", func(c *Config) *string { return &c.RTCOrigins }),
 		s("node-id", host, "this node's name for placing rooms when several nodes share the database (default: the host name)", func(c *Config) *string { return &c.NodeID }),
+		s("key-file", "", "file of the key-encryption key that encrypts the stored private keys (CA, TSA, platform, seals); empty uses <data-dir>/parley.kek, generated at first start", func(c *Config) *string { return &c.KeyFile }),
+		s("data-dir", defaultDataDir(), "directory for files Parley generates on this node (the key-encryption key when key-file is empty)", func(c *Config) *string { return &c.DataDir }),
+		d("archive-interval", "1h", "how often the archive job looks for documents whose newest document timestamp must be renewed", func(c *Config) *time.Duration { return &c.ArchiveInterval }),
+		d("archive-margin", "2160h", "renew a document's archive timestamp this long before its TSA certificate or algorithm expires", func(c *Config) *time.Duration { return &c.ArchiveMargin }),
 		s("demo-password", "parley-demo-2026", "password the demo subcommand gives every demo account", func(c *Config) *string { return &c.DemoPassword }),
 	}
 }
@@ -195,7 +204,7 @@ func (c *Config) check() error {
 	if _, err := url.Parse(c.DatabaseURL); err != nil || c.DatabaseURL == "" {
 		add("database-url must be a PostgreSQL URL")
 	}
-	for name, d := range map[string]time.Duration{"sweep-interval": c.SweepInterval, "session-ttl": c.SessionTTL, "invite-ttl": c.InviteTTL, "shutdown-timeout": c.ShutdownTimeout} {
+	for name, d := range map[string]time.Duration{"sweep-interval": c.SweepInterval, "session-ttl": c.SessionTTL, "invite-ttl": c.InviteTTL, "shutdown-timeout": c.ShutdownTimeout, "archive-interval": c.ArchiveInterval} {
 		if d <= 0 {
 			add("%s must be a positive duration such as 30s, 5m or 12h", name)
 		}

@@ -38,10 +38,13 @@ type agreementRequest struct {
 	Schedule     []installmentIn `json:"schedule"`
 	OtherClauses []string        `json:"other_clauses"`
 	SigningOrder []string        `json:"signing_order,omitempty"` // fields in the order they must be signed; empty: any order
+	// Issue 9 §4 (agreement_court.go): the cause of action and what the case does not record of each party.
+	Cause        string        `json:"cause,omitempty"` // 案由; default from the dispute type
+	PartyDetails []partyDetail `json:"party_details,omitempty"`
 }
 
 func (r agreementRequest) Valid() map[string]string {
-	f := map[string]string{}
+	f := r.validCourtDetails()
 	if r.Lang != "" && r.Lang != "zh" && r.Lang != "en" {
 		f["lang"] = "must be zh or en"
 	}
@@ -248,6 +251,9 @@ func (d *docSigner) createAgreement(ctx context.Context, p cases.Principal, c *c
 	for _, s := range in.Schedule {
 		due, _ := time.ParseInLocation("2006-01-02", s.Due, d.zone)
 		ag.Schedule = append(ag.Schedule, signing.Installment{Amount: s.AmountFen, Due: due, Method: s.Method, Payer: s.Payer, Payee: s.Payee})
+	}
+	if err := applyCourtDetails(ag, c, in, d.zone); err != nil {
+		return nil, err
 	}
 	doc, err := (&signing.Generator{Font: d.font}).Agreement(ag)
 	if err != nil {
@@ -816,6 +822,9 @@ func (d *docSigner) finish(ctx context.Context, p cases.Principal, c *cases.Case
 		if err != nil {
 			return nil, err
 		}
+		if pdf, err = d.makeLTA(ctx, pdf); err != nil {
+			return nil, err
+		}
 		return &cases.NewVersion{PDF: pdf, Field: in.Field, SignerKind: string(p.Kind), SignerID: p.ID, SignerName: p.Name, SignerRole: role,
 			CertSHA256: sha256Hex(pending.Certs[0]), IdentityMethod: method, EventType: "document.signed", Actor: p}, nil
 	})
@@ -941,6 +950,9 @@ func (d *docSigner) serverSign(ctx context.Context, docID, field string, kp *sig
 			Appearance: signing.Appearance{Name: name, Role: map[bool]string{true: "调解专用章", false: roleLabel(role, locked.Lang)}[seal], Seal: seal, Font: d.font, Lang: locked.Lang, Zone: d.zone},
 		}, kp.Key, d.tsa)
 		if err != nil {
+			return nil, err
+		}
+		if pdf, err = d.makeLTA(ctx, pdf); err != nil {
 			return nil, err
 		}
 		evType := map[string]string{signing.RoleOrganisation: "document.sealed", signing.RoleCourt: "document.court_signed"}[role]

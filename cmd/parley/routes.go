@@ -111,6 +111,9 @@ func (a *app) routes() []route {
 		{"GET", "/api/v1/verify/{id}", "What Parley knows of a document whose QR code you scanned: its versions and their SHA-256", "documents", public, nil, nil, publicDocument{}, 200, handlePublicDocument(a)},
 		{"GET", "/api/v1/ca/root.pem", "Parley's root certificate, to check signatures with other tools", "documents", public, nil, nil, rawBody("application/x-pem-file"), 200, handleRootCert(a)},
 		{"GET", "/api/v1/ca/crl", "The current certificate revocation list of Parley's CA", "documents", public, nil, nil, rawBody("application/pkix-crl"), 200, handleCRL(a)},
+		{"GET", "/api/v1/ca/root.cer", "Parley's root certificate in DER (the caIssuers address in every certificate)", "documents", public, nil, nil, rawBody("application/pkix-cert"), 200, handleRootDER(a)},
+		{"POST", "/api/v1/ca/ocsp", "OCSP responder of Parley's CA (RFC 6960; the body is the DER request)", "documents", public, nil, rawBody("application/ocsp-request"), rawBody("application/ocsp-response"), 200, handleOCSP(a)},
+		{"GET", "/api/v1/ca/ocsp/{request}", "OCSP responder of Parley's CA, GET form (the base64 DER request in the path)", "documents", public, nil, nil, rawBody("application/ocsp-response"), 200, handleOCSP(a)},
 		{"POST", "/api/v1/tsa", "Parley's RFC 3161 timestamp authority", "documents", public, nil, rawBody("application/timestamp-query"), rawBody("application/timestamp-reply"), 200, handleTSA(a)},
 
 		// Statistics.

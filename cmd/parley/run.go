@@ -42,6 +42,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runVerify(ctx, rest, getenv, stdout, stderr)
 	case "loadtest":
 		return runLoadtest(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "sign-demo":
 		return runSignDemo(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
@@ -67,6 +69,7 @@ usage:
   parley verify [-root PEM] FILE.pdf
                              check a PDF's signatures; exit 0 only when all are valid
   parley sign-demo -out DIR  write a signed demo agreement, completion certificate and session record
+  parley keys rotate         re-encrypt the stored signing keys with a new key-encryption key (PARLEY_KEY_FILE)
   parley loadtest [flags]    rooms of Pion clients against a running server; prints throughput, CPU per
                              packet, loss, join → first frame and memory per participant
   parley healthcheck         exit 0 when the server on this machine (at -addr) is ready
@@ -305,6 +308,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		defer close(sweepDone)
 		b.store.RunSweeper(sweepCtx, cfg.SweepInterval, logger.With("component", "sweeper"))
 	}()
+	archiveDone := make(chan struct{})
+	go func() { // archive timestamps (signltv.go); stopped with the sweeper
+		defer close(archiveDone)
+		docs.runArchiver(sweepCtx, cfg.ArchiveInterval, cfg.ArchiveMargin, logger.With("component", "archiver"))
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -312,6 +320,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	case err := <-serveErr:
 		stopSweep()
 		<-sweepDone
+		<-archiveDone
 		rms.close(context.Background())
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -328,6 +337,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	rms.close(shutCtx)
 	stopSweep()
 	<-sweepDone
+	<-archiveDone
 	logger.Info("stopped")
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/parley-mediation/parley/cases"
@@ -79,6 +80,8 @@ func runSignDemo(ctx context.Context, args []string, getenv func(string) string,
 	out := fs.String("out", "parley-sign-demo", "directory to write the files to")
 	fontPath := fs.String("font", getenv("PARLEY_FONT"), "TrueType font (default: LXGW WenKai or AR PL SungtiL GB)")
 	lang := fs.String("lang", "zh", "document language: zh or en")
+	serve := fs.String("serve", "", "after writing, serve the demo CA's OCSP responder, CRL and root certificate on this address (e.g. 127.0.0.1:8080, matching -base-url) until interrupted, so tools can check revocation online")
+	baseURL := fs.String("base-url", "http://localhost:8080", "base URL written into the certificates' CRL distribution point and authority information access")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2, ""}
 	}
@@ -104,15 +107,14 @@ func runSignDemo(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
+	ca.SetBaseURL(strings.TrimRight(*baseURL, "/"))
 	tsa, err := signing.NewLocalTSA(ca, "Parley demo TSA", now.Add(-time.Hour), now.AddDate(5, 0, 0))
 	if err != nil {
 		return err
 	}
-	crl, err := ca.CRL(1, nil, now.Add(-time.Minute), now.AddDate(0, 0, 7))
-	if err != nil {
-		return err
-	}
-	val := signing.ValidationData{Certs: tsa.Certificates(), CRLs: [][]byte{crl}}
+	// Validation data is added after each signature (B-LT), then a document timestamp (B-LTA): see demoLTA.
+	val := signing.ValidationData{}
+	lta := func(pdf []byte) ([]byte, error) { return demoLTA(ctx, pdf, ca, tsa) }
 	const caseNo = "（2026）知调字第000001号"
 	meta := func() signing.Meta {
 		return signing.Meta{DocumentID: cases.NewID(), CaseNumber: caseNo, Court: "北京知识产权法院", VerifyBaseURL: "http://localhost:8080", Lang: *lang, Created: now}
@@ -121,9 +123,12 @@ func runSignDemo(ctx context.Context, args []string, getenv func(string) string,
 	agMeta := meta()
 	ag, err := gen.Agreement(&signing.Agreement{
 		Meta: agMeta, Organisation: "中国（北京）知识产权保护中心调解室", Mediators: []string{"陈调和"},
+		Cause: "侵害发明专利权纠纷", Referral: signing.ReferralDelegated,
 		Parties: []signing.Party{
-			{Role: signing.RoleApplicant, Kind: signing.Company, Name: "北京星云科技有限公司", Representative: "张星云", IDNumber: "91110108MA00000000", Agent: &signing.Agent{Name: "王律师", Firm: "北京某某律师事务所", Authority: "特别授权"}},
-			{Role: signing.RoleRespondent, Kind: signing.Person, Name: "李四", IDNumber: "110101199001011234"},
+			{Role: signing.RoleApplicant, Kind: signing.Company, Name: "北京星云科技有限公司", Representative: "张星云", IDNumber: "91110108MA00000000", Address: "北京市海淀区中关村大街 1 号",
+				Agent: &signing.Agent{Name: "王律师", Firm: "北京某某律师事务所", Authority: signing.AuthoritySpecial}},
+			{Role: signing.RoleRespondent, Kind: signing.Person, Name: "李四", IDNumber: "110101199001011234", Sex: signing.SexMale,
+				Birth: time.Date(1990, 1, 1, 0, 0, 0, 0, zone), Address: "北京市东城区某某胡同 2 号"},
 		},
 		Facts:  "申请人系“一种无线信号增强方法”发明专利的专利权人，主张被申请人销售的路由器落入该专利权利要求 1–5 的保护范围。",
 		Issues: []string{"被诉产品是否落入专利权保护范围", "赔偿数额"},
@@ -144,6 +149,9 @@ func runSignDemo(ctx context.Context, args []string, getenv func(string) string,
 		if pdf, err = deviceSign(ctx, pdf, ca, tsa, val, font, zone, s.field, s.name, s.role, s.label, caseNo, i+1, time.Now().In(zone)); err != nil {
 			return fmt.Errorf("sign %s: %w", s.field, err)
 		}
+		if pdf, err = lta(pdf); err != nil {
+			return fmt.Errorf("validation data after %s: %w", s.field, err)
+		}
 	}
 	at := time.Now().In(zone)
 	seal, err := signing.NewKeyPair(ca, signing.Subject{Name: "中国（北京）知识产权保护中心调解室", Role: signing.RoleOrganisation}, now.Add(-time.Hour), now.AddDate(5, 0, 0))
@@ -152,6 +160,9 @@ func runSignDemo(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if pdf, err = signing.Sign(ctx, pdf, signing.Request{Field: "sig-organisation", Cert: seal.Cert, Chain: seal.Chain, Time: at, Validation: val, Reason: "调解组织确认",
 		Appearance: signing.Appearance{Name: "中国（北京）知识产权保护中心调解室", Role: "调解专用章", Seal: true, Font: font, Lang: *lang, Zone: zone}}, seal.Key, tsa); err != nil {
+		return err
+	}
+	if pdf, err = lta(pdf); err != nil {
 		return err
 	}
 	roots := x509.NewCertPool()
@@ -178,6 +189,9 @@ func runSignDemo(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
+	if compPDF, err = lta(compPDF); err != nil {
+		return err
+	}
 	rec, err := gen.SessionRecord(&signing.SessionRecord{Meta: meta(), Organisation: "中国（北京）知识产权保护中心调解室", Start: now.Add(-time.Hour), End: now.Add(-10 * time.Minute),
 		Participants: []signing.Participant{{Name: "王律师", Role: signing.RoleAgent, RoleLabel: "申请人委托代理人", Attends: "视频"}, {Name: "李四", Role: signing.RoleRespondent, Attends: "视频"},
 			{Name: "陈调和", Role: signing.RoleMediator, Attends: "视频"}, {Name: "赵明理", Role: signing.RoleJudge, Attends: "视频", NoSignature: true}},
@@ -197,6 +211,9 @@ func runSignDemo(ctx context.Context, args []string, getenv func(string) string,
 		if recPDF, err = deviceSign(ctx, recPDF, ca, tsa, val, font, zone, f.Name, f.Signer, role, label, caseNo, 10+i, time.Now().In(zone)); err != nil {
 			return fmt.Errorf("sign record %s: %w", f.Name, err)
 		}
+		if recPDF, err = lta(recPDF); err != nil {
+			return fmt.Errorf("validation data after record %s: %w", f.Name, err)
+		}
 	}
 	files := map[string][]byte{"agreement.pdf": pdf, "completion.pdf": compPDF, "session-record.pdf": recPDF, "root.pem": pemCert(ca.Cert), "agreement-unsigned.pdf": ag.PDF}
 	for name, b := range files {
@@ -207,7 +224,16 @@ func runSignDemo(ctx context.Context, args []string, getenv func(string) string,
 	fmt.Fprintf(stdout, "wrote %s: agreement.pdf (4 signatures), completion.pdf, session-record.pdf (%d signatures), root.pem\n", *out, len(rec.Fields))
 	fmt.Fprintf(stdout, "check them with:\n  pdfsig %s\n  qpdf --check %s\n  parley verify -root %s %s\n",
 		filepath.Join(*out, "agreement.pdf"), filepath.Join(*out, "agreement.pdf"), filepath.Join(*out, "root.pem"), filepath.Join(*out, "agreement.pdf"))
+	if *serve != "" {
+		return serveDemoCA(ctx, *serve, ca, stdout)
+	}
 	return nil
+}
+
+// demoLTA adds the validation data of every signature (OCSP responses and a CRL signed by the demo CA now, after
+// the signature) and a document timestamp: PAdES B-LTA.
+func demoLTA(ctx context.Context, pdf []byte, ca *signing.CA, tsa *signing.LocalTSA) ([]byte, error) {
+	return signing.MakeLTA(ctx, pdf, &signing.CASource{CA: ca}, signing.ValidationOptions{Extra: tsa.Certificates()}, tsa)
 }
 
 // deviceSign signs as a party's phone would: a fresh device key certified by the CA, two-step signing.

@@ -35,6 +35,7 @@ type docSigner struct {
 	sealDir  string
 	sealPass string
 	now      func() time.Time
+	kek      *signing.KeyRing // encrypts the stored private keys (signltv.go)
 
 	mu       sync.Mutex
 	seals    map[string]*signing.KeyPair
@@ -72,6 +73,9 @@ func newDocSigner(ctx context.Context, cfg *Config, store *cases.Store, cal *cas
 	d := &docSigner{store: store, log: logger.With("component", "signing"), baseURL: cfg.BaseURL, zone: cal.Loc,
 		sealDir: cfg.SealKeysDir, sealPass: cfg.SealKeysPassword, now: time.Now, seals: map[string]*signing.KeyPair{}}
 	var err error
+	if d.kek, _, err = loadKeyRing(cfg, d.log); err != nil {
+		return nil, err
+	}
 	if cfg.Font != "" {
 		d.font, err = signing.LoadFont(cfg.Font)
 	} else {
@@ -94,7 +98,7 @@ func newDocSigner(ctx context.Context, cfg *Config, store *cases.Store, cal *cas
 			return nil, err
 		}
 	} else {
-		raw, err := store.SecretFunc(ctx, "signing:ca", func() ([]byte, error) {
+		raw, err := d.keySecret(ctx, "signing:ca", func() ([]byte, error) {
 			ca, err := signing.NewCA(signing.CAConfig{Operator: cfg.Operator})
 			if err != nil {
 				return nil, err
@@ -112,12 +116,13 @@ func newDocSigner(ctx context.Context, cfg *Config, store *cases.Store, cal *cas
 			return nil, err
 		}
 	}
-	d.ca.CRLURL = cfg.BaseURL + "/api/v1/ca/crl"
+	d.ca.SetBaseURL(cfg.BaseURL)
+	d.ca.OnIssue = d.recordIssued
 	// The timestamp authority: an external one, or Parley's own.
 	if cfg.TSAURL != "" {
 		d.tsa = &signing.HTTPTimestamper{URL: cfg.TSAURL}
 	} else {
-		raw, err := store.SecretFunc(ctx, "signing:tsa", func() ([]byte, error) {
+		raw, err := d.keySecret(ctx, "signing:tsa", func() ([]byte, error) {
 			now := time.Now()
 			t, err := signing.NewLocalTSA(d.ca, "Parley TSA", now, now.AddDate(10, 0, 0))
 			if err != nil {
@@ -153,7 +158,7 @@ func loadPair(raw []byte) (*signing.KeyPair, error) {
 
 // generatedKey returns the server-held key stored under name, issuing one for subj on first use.
 func (d *docSigner) generatedKey(ctx context.Context, name string, subj signing.Subject) (*signing.KeyPair, error) {
-	raw, err := d.store.SecretFunc(ctx, name, func() ([]byte, error) {
+	raw, err := d.keySecret(ctx, name, func() ([]byte, error) {
 		now := time.Now()
 		kp, err := signing.NewKeyPair(d.ca, subj, now.Add(-time.Minute), now.AddDate(10, 0, 0))
 		if err != nil {
@@ -210,7 +215,7 @@ func (d *docSigner) sealKey(ctx context.Context, orgID, name, role string) (*sig
 func (d *docSigner) currentCRL() ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	now := d.now()
+	now := time.Now() // revocation data is about the real present, not the documents' (injectable) clock
 	if d.crl != nil && now.Before(d.crlUntil) {
 		return d.crl, nil
 	}
@@ -222,13 +227,10 @@ func (d *docSigner) currentCRL() ([]byte, error) {
 	return crl, nil
 }
 
-// validation is the /DSS material added with each signature.
+// validation is the /DSS material added in a signature's own revision: none. The validation data is produced
+// after the signature, in a DSS-only update followed by a document timestamp (makeLTA, signltv.go).
 func (d *docSigner) validation() (signing.ValidationData, error) {
-	crl, err := d.currentCRL()
-	if err != nil {
-		return signing.ValidationData{}, err
-	}
-	return signing.ValidationData{Certs: d.tsaCerts, CRLs: [][]byte{crl}}, nil
+	return signing.ValidationData{}, nil
 }
 
 // roots is the pool verification trusts: Parley's root.

@@ -198,6 +198,10 @@ func TestSigningFlowOverHTTP(t *testing.T) {
 	}
 	final := f.download(applicant, id)
 	checkWithPoppler(t, final, 4)
+	_, rootPEM := f.anonymous().raw("GET", "/api/v1/ca/root.pem", nil)
+	if !testing.Short() {
+		independentCheck(t, "agreement.pdf", final, rootPEM, 4)
+	}
 	var vr verifyResponse
 	if st := f.anonymous().do("POST", "/api/v1/verify", rawRequest{"application/pdf", final}, &vr); st != 200 || !vr.Report.Valid || !vr.Known || len(vr.Report.Signatures) != 4 {
 		t.Fatalf("verify: %d %+v", st, vr)
@@ -228,7 +232,11 @@ func TestSigningFlowOverHTTP(t *testing.T) {
 	if completion == nil || completion.Status != cases.DocComplete {
 		t.Fatalf("no signed completion certificate among %d documents", len(docs))
 	}
-	checkWithPoppler(t, f.download(applicant, completion.ID), 1)
+	compPDF := f.download(applicant, completion.ID)
+	checkWithPoppler(t, compPDF, 1)
+	if !testing.Short() {
+		independentCheck(t, "completion.pdf", compPDF, rootPEM, 1)
+	}
 
 	// Judicial confirmation: both parties apply, the judge confirms, the court signs the agreement.
 	for _, c := range []*client{applicant, agent} {
@@ -242,6 +250,9 @@ func TestSigningFlowOverHTTP(t *testing.T) {
 	}
 	confirmed := f.download(judge, id)
 	checkWithPoppler(t, confirmed, 5)
+	if !testing.Short() {
+		independentCheck(t, "confirmed.pdf", confirmed, rootPEM, 5)
+	}
 	if st := f.anonymous().do("POST", "/api/v1/verify", rawRequest{"application/pdf", confirmed}, &vr); st != 200 || !vr.Report.Valid || vr.Report.Signatures[4].Role != "court" {
 		t.Errorf("confirmed agreement: %+v", vr.Report)
 	}
