@@ -68,8 +68,14 @@ type DownTrack struct {
 	segs    [4]segment
 	segN    int
 	nackBuf []byte
+	rtxAt   []int64 // per cache slot: when that packet was last sent again (unix nanos)
 	rtxHdr  rtp.Header
 }
+
+// rtxMinInterval is the least time between two retransmissions of one packet to one
+// subscriber: a receiver that repeats its NACK before the first answer could arrive (or
+// that cannot keep up) must not turn the SFU into an amplifier.
+const rtxMinInterval = 100 * time.Millisecond
 
 // segment is a run of forwarded packets sharing the same sequence and timestamp offsets
 // and source layer.
@@ -122,7 +128,11 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 		}
 	}
 	d.startWaitLocked(time.Now().UnixNano())
-	go d.track.requestKeyframeFor(d, kfForce)
+	if d.up == nil || d.up.Load() {
+		// Bound on a connected transport (a track added later): it can receive now.
+		// Otherwise the request goes out when the transport connects (transportUp).
+		go d.track.requestKeyframeFor(d, kfReady)
+	}
 	return *chosen, nil
 }
 
@@ -154,12 +164,23 @@ func (d *DownTrack) Kind() webrtc.RTPCodecType {
 // setAllowed updates the caucus permission. Turning it on makes video wait for a
 // keyframe (requested at once) and rebases sequence numbers and timestamps.
 func (d *DownTrack) setAllowed(v bool) {
-	if d.allowed.Swap(v) == v || !v {
+	if d.allowed.Load() == v {
 		return
 	}
 	d.mu.Lock()
+	if !v {
+		d.allowed.Store(false)
+		if d.waiting { // a gated DownTrack does not wait
+			d.waiting = false
+			d.track.stats.kfWaiting.Add(-1)
+		}
+		d.mu.Unlock()
+		return
+	}
+	// Wait first, then open: no packet may pass between the two (a delta frame first).
 	d.startWaitLocked(time.Now().UnixNano())
 	d.resync = !d.track.isVideo
+	d.allowed.Store(true)
 	d.mu.Unlock()
 	d.track.requestKeyframeFor(d, kfForce)
 }
@@ -255,7 +276,7 @@ func (d *DownTrack) transportUp(now int64) {
 	}
 	d.mu.Unlock()
 	if waiting && d.track.isVideo {
-		d.track.requestKeyframeFor(d, kfForce)
+		d.track.requestKeyframeFor(d, kfReady)
 	}
 }
 
@@ -401,11 +422,18 @@ func (d *DownTrack) retransmit(seq uint16) bool {
 	}
 	if d.nackBuf == nil {
 		d.nackBuf = make([]byte, cacheSlotSize)
+		d.rtxAt = make([]int64, cacheSlots)
+	}
+	now := time.Now().UnixNano()
+	slot := &d.rtxAt[int(seq)%cacheSlots]
+	if now-*slot < rtxMinInterval.Nanoseconds() {
+		return false
 	}
 	n, ts, marker, ok := sg.l.cache.get(sg.epoch, seq+sg.seqOff, d.nackBuf)
 	if !ok {
 		return false
 	}
+	*slot = now
 	d.rtxHdr = rtp.Header{Version: 2, Marker: marker, PayloadType: d.pt, SequenceNumber: seq,
 		Timestamp: ts - sg.tsOff, SSRC: d.ssrc}
 	w, err := d.writer.WriteRTP(&d.rtxHdr, d.nackBuf[:n])

@@ -325,10 +325,10 @@ func (p *Participant) subscribe(t *Track) {
 	// No codec preferences here: Pion fixes a connection's codec set at its first
 	// negotiation, so every subscriber offer lists all codecs (a later track may use
 	// the other one after a room codec switch); Bind picks the track's own.
+	// The keyframe request of a subscription is made when its DownTrack can deliver it:
+	// at Bind on a connected transport, else when the transport connects. Asked before,
+	// the keyframe would arrive while nothing can be written.
 	t.addDown(d)
-	if t.isVideo && p.subUp.Load() {
-		t.requestKeyframeFor(d, kfForce) // and again when it is bound
-	}
 	go p.readSenderRTCP(d, sender)
 }
 

@@ -374,7 +374,15 @@ const (
 	kfRetry
 	// kfSubscriber: the subscriber's own PLI/FIR: at most every KeyframeMinInterval.
 	kfSubscriber
+	// kfReady: a waiting DownTrack just became deliverable (its subscriber transport
+	// connected, or it was bound on a connected one). A request made before could not be
+	// answered in time for it, so only requests of the last keyframeCoalesce are
+	// enough: that is what several viewers arriving together share.
+	kfReady
 )
+
+// keyframeCoalesce is the throttle of kfReady requests per layer.
+const keyframeCoalesce = 20 * time.Millisecond
 
 // requestKeyframe sends a PLI for layer l to the publisher, throttled per layer.
 func (t *Track) requestKeyframe(l *layer, why kfReason) {
@@ -393,6 +401,8 @@ func (t *Track) requestKeyframeAt(l *layer, why kfReason, now int64) {
 		gap = max(l.retryGap.Load(), base/5)
 	case kfSubscriber:
 		gap = base
+	case kfReady:
+		gap = keyframeCoalesce.Nanoseconds()
 	}
 	if now-last < gap || !l.lastPLI.CompareAndSwap(last, now) {
 		return
