@@ -241,7 +241,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 			return false, err
 		}
 		ok := rep.Clean(0.01) && rep.ServerCPUPercent < 100
-		fmt.Fprintf(stdout, "search: 1 → %d: loss %.3f%%, server %.0f%% of a core: %v\n", n, 100*rep.Loss, rep.ServerCPUPercent, map[bool]string{true: "fits", false: "does not fit"}[ok])
+		fmt.Fprintf(stdout, "search: 1 → %d: loss %.3f%%, delivered %.1f%%, server %.0f%% of a core: %v\n", n, 100*rep.Loss, 100*rep.Delivered, rep.ServerCPUPercent, map[bool]string{true: "fits", false: "does not fit"}[ok])
 		return ok, nil
 	}
 	good, bad := 0, 0

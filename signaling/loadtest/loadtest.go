@@ -111,12 +111,18 @@ type Report struct {
 	// ServerCPUPerDatagram divided by it.
 	Floor         *Floor
 	FloorMultiple float64
+	// Delivered is what the clients received over what they should have: every packet
+	// the server read, once per other participant of its room (everyone subscribes to
+	// everyone). Below 1 it shows what sequence gaps cannot: whole streams missing or
+	// late, a generator that could not keep up.
+	Delivered float64
 }
 
 // Clean reports whether nothing was lost anywhere: no gaps at the clients, no upstream
 // loss at the server, no drops, every track with a first frame.
 func (r Report) Clean(maxLoss float64) bool {
 	return r.Loss <= maxLoss && r.MissingTracks == 0 && r.ServerDropped == 0 &&
+		(r.ServerReceivedPerSec == 0 || r.Delivered >= 1-maxLoss) &&
 		(r.ServerReceivedPerSec == 0 || float64(r.ServerLostUpstream) <= maxLoss*r.ServerReceivedPerSec*r.Window.Seconds())
 }
 
@@ -132,6 +138,9 @@ func (r Report) String() string {
 	if r.ServerForwardedPerSec > 0 {
 		fmt.Fprintf(&b, "server: %.0f packets/s received, %.0f forwarded, %s CPU per forwarded packet (%.0f%% of one core), %.0f KiB RSS per participant\n",
 			r.ServerReceivedPerSec, r.ServerForwardedPerSec, r.ServerCPUPerPacket, r.ServerCPUPercent, r.ServerRSSPerPart/1024)
+		if r.Delivered > 0 {
+			fmt.Fprintf(&b, "delivered: %.1f%% of what the server read, times the subscribers of its room\n", 100*r.Delivered)
+		}
 		fmt.Fprintf(&b, "server not forwarded: %d dropped (write failed), %d lost upstream (never read), %d filtered (keyframe wait, caucus, layer)\n",
 			r.ServerDropped, r.ServerLostUpstream, r.ServerFiltered)
 		fmt.Fprintf(&b, "server: %.0f datagrams/s sent, %s CPU per datagram", r.ServerDatagramsPerSec, r.ServerCPUPerDatagram.Round(10*time.Nanosecond))
@@ -317,6 +326,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		rep.ServerDatagramsPerSec = float64(dg) / secs
 		if dg > 0 {
 			rep.ServerCPUPerDatagram = cpu / time.Duration(dg)
+		}
+		if cfg.PerRoom > 1 && rep.ServerReceivedPerSec > 0 {
+			rep.Delivered = rep.PacketsPerSec / (rep.ServerReceivedPerSec * float64(cfg.PerRoom-1))
 		}
 		if cfg.Floor != nil {
 			rep.Floor = cfg.Floor
