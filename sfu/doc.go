@@ -26,31 +26,51 @@
 // parses a packet once and hands it to every DownTrack. The per-packet path is: one
 // atomic load of the subscriber list; per subscriber, one atomic load of its forwarding
 // permission (the caucus gate), a short lock on its rewriting state, a header rewrite
-// into a reused rtp.Header, and the write. It allocates nothing (BenchmarkForward).
+// into a reused rtp.Header, and the write, which goes straight into SRTP: the
+// subscriber transport has no interceptor (no per-packet bandwidth-estimator history,
+// pacer, transport-wide sequence numbers, NACK copy or report lock). It allocates
+// nothing (BenchmarkForward for the loop, BenchmarkForwardPion and
+// TestForwardPathAllocationFree through Pion's SRTP write to real peers).
 //
-// A DownTrack rewrites SSRC, payload type, sequence number and timestamp. Whenever the
-// source of its stream changes — simulcast layer switch, caucus gate reopening, the
-// publisher reconnecting with new transports — it waits for a keyframe on the new
-// source (asked for with a PLI, throttled per layer by KeyframeMinInterval) and rebases
+// A DownTrack rewrites SSRC, payload type, sequence number and timestamp. A video
+// DownTrack forwards nothing until it can start with a keyframe: at its start, and
+// whenever the source of its stream changes — simulcast layer switch, caucus gate
+// reopening, the publisher reconnecting with new transports, a keyframe it could not
+// deliver. Nothing is written before the subscriber transport is connected (Pion's
+// writer drops packets silently until SRTP runs, so a keyframe written then would be
+// lost and the viewer would wait for the next natural one). Keyframes are requested
+// (PLI) when the wait can end: when the subscriber transport connects, when the track is
+// bound on a connected transport, on caucus reopening and on a publisher's new
+// receiver; while a DownTrack still waits, each delta frame it drops asks again, the
+// pause between requests starting at KeyframeMinInterval/5 and doubling per
+// unanswered request up to 4×KeyframeMinInterval (throttled per published layer;
+// several viewers arriving together share one request). Stats counts the requests, the
+// waits and their total time. It rebases
 // its offsets so the subscriber sees one continuous stream: the next sequence number,
 // and a timestamp advanced by the wall-clock gap. Padding-only probe packets are dropped
 // without leaving sequence gaps. VP8 picture IDs are not rewritten; switches happen on
 // keyframes, where decoders resynchronise anyway.
 //
 // Loss recovery: the publisher transport generates NACKs towards the publisher (Pion's
-// generator); the subscriber transport answers a subscriber's NACKs from a 512-packet
-// cache per outgoing stream (Pion's responder, which sends RTX where negotiated).
-// Keyframe requests (PLI/FIR) from a subscriber are forwarded to the publisher,
-// throttled. A write that fails (transport not ready yet) makes a video DownTrack wait
-// for the next keyframe rather than forward interframes the decoder cannot use.
+// generator), receiver reports and transport-wide feedback (for the browser's send-side
+// estimator). A subscriber's NACKs are answered from one 512-packet cache per received
+// video layer (packetCache), shared by all its subscribers: each DownTrack maps its
+// outgoing sequence numbers back through its last offset changes, resends on the media
+// SSRC, at most once per packet per rtxMinInterval. Keyframe requests (PLI/FIR) from a
+// subscriber are forwarded to the publisher, throttled. Sender reports (for the
+// subscriber's RTT and lip sync) are built once a second from the DownTracks' counters.
+// Every packet not forwarded is counted: filtered (deliberately: caucus, other layer,
+// keyframe wait, not yet connected), dropped (a write failed) or lost upstream (a gap in
+// the publisher's sequence numbers: lost on the way, or never read because the server
+// could not keep up).
 //
 // # Simulcast
 //
 // Layers are ordered by the height the publisher declares for each rid (TrackMeta), or
 // else by the usual rid names (q/h/f, l/m/h, 0/1/2). Once a second, each subscriber's
-// bandwidth estimate — the delay-based half of Pion's GCC over transport-wide congestion
-// control feedback, a loss-based estimate from its receiver reports, and a recent REMB,
-// whichever is lowest — is shared equally among the video tracks it may receive,
+// bandwidth estimate — a loss-based estimate from its receiver reports, capped by a
+// recent REMB (the receiver's delay-based estimate; the subscriber transport does not
+// offer transport-wide feedback, so browsers send REMB) — is shared equally among the video tracks it may receive,
 // and each DownTrack targets the highest layer whose measured bitrate fits its share
 // and which is no larger than needed for the size the client renders it at
 // (Participant.SetRenderSize; 0 = hidden = lowest layer). The switch happens on the

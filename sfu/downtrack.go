@@ -5,7 +5,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -33,6 +35,11 @@ type DownTrack struct {
 	// renderHeight is the height the subscriber renders the track at (0: unknown).
 	renderHeight atomic.Int32
 
+	// up is the subscriber transport's connected flag (nil: always up, in unit tests).
+	// Pion's writer drops packets silently until SRTP runs, so nothing is written before:
+	// a keyframe written into that void would leave the subscriber waiting.
+	up *atomic.Bool
+
 	mu       sync.Mutex
 	writer   webrtc.TrackLocalWriter
 	ssrc     uint32
@@ -51,10 +58,43 @@ type DownTrack struct {
 	ext      [1]rtp.Extension
 	hdr      rtp.Header // reused per packet (the write is synchronous): no allocation
 	packets  uint64
+	octets   uint64
+	// waitSince is when the current keyframe wait began (unix nanos; 0: not waiting, or
+	// waiting for the transport first).
+	waitSince int64
+	waiting   bool // counted in the engine's KeyframesWaiting gauge
+	// segs maps outgoing sequence numbers back to the publisher's (NACK answers): one
+	// entry per run of packets forwarded with the same offsets, newest last.
+	segs    [4]segment
+	segN    int
+	nackBuf []byte
+	rtxAt   []int64 // per cache slot: when that packet was last sent again (unix nanos)
+	rtxHdr  rtp.Header
+}
+
+// rtxMinInterval is the least time between two retransmissions of one packet to one
+// subscriber: a receiver that repeats its NACK before the first answer could arrive (or
+// that cannot keep up) must not turn the SFU into an amplifier.
+const rtxMinInterval = 100 * time.Millisecond
+
+// segment is a run of forwarded packets sharing the same sequence and timestamp offsets
+// and source layer.
+type segment struct {
+	from   uint16 // first outgoing sequence number
+	seqOff uint16
+	tsOff  uint32
+	l      *layer
+	epoch  uint32
 }
 
 func newDownTrack(t *Track, sub *Participant) *DownTrack {
-	d := &DownTrack{track: t, sub: sub, needKF: t.isVideo}
+	d := &DownTrack{track: t, sub: sub}
+	if sub != nil {
+		d.up = &sub.subUp
+	}
+	d.mu.Lock()
+	d.startWaitLocked(0)
+	d.mu.Unlock()
 	if ls := t.layerSnapshot(); len(ls) > 0 {
 		d.target = ls[0]
 		if len(ls) == 1 {
@@ -87,8 +127,12 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			d.levelExt = uint8(ext.ID)
 		}
 	}
-	d.needKF = d.track.isVideo
-	go d.track.requestKeyframeFor(d, true)
+	d.startWaitLocked(time.Now().UnixNano())
+	if d.up == nil || d.up.Load() {
+		// Bound on a connected transport (a track added later): it can receive now.
+		// Otherwise the request goes out when the transport connects (transportUp).
+		go d.track.requestKeyframeFor(d, kfReady)
+	}
 	return *chosen, nil
 }
 
@@ -120,14 +164,25 @@ func (d *DownTrack) Kind() webrtc.RTPCodecType {
 // setAllowed updates the caucus permission. Turning it on makes video wait for a
 // keyframe (requested at once) and rebases sequence numbers and timestamps.
 func (d *DownTrack) setAllowed(v bool) {
-	if d.allowed.Swap(v) == v || !v {
+	if d.allowed.Load() == v {
 		return
 	}
 	d.mu.Lock()
-	d.needKF = d.track.isVideo
+	if !v {
+		d.allowed.Store(false)
+		if d.waiting { // a gated DownTrack does not wait
+			d.waiting = false
+			d.track.stats.kfWaiting.Add(-1)
+		}
+		d.mu.Unlock()
+		return
+	}
+	// Wait first, then open: no packet may pass between the two (a delta frame first).
+	d.startWaitLocked(time.Now().UnixNano())
 	d.resync = !d.track.isVideo
+	d.allowed.Store(true)
 	d.mu.Unlock()
-	d.track.requestKeyframeFor(d, true)
+	d.track.requestKeyframeFor(d, kfForce)
 }
 
 // resyncLayer is called when layer l gets a new receiver (publisher reconnect): its
@@ -139,7 +194,7 @@ func (d *DownTrack) resyncLayer(l *layer) {
 		d.target = l
 	}
 	if d.current == l || d.current == nil {
-		d.needKF = d.track.isVideo
+		d.startWaitLocked(time.Now().UnixNano())
 		d.resync = !d.track.isVideo
 		if !d.track.isVideo {
 			d.current = l
@@ -157,7 +212,7 @@ func (d *DownTrack) setTarget(l *layer) {
 	}
 	d.mu.Unlock()
 	if changed && d.track.isVideo {
-		d.track.requestKeyframe(l, true)
+		d.track.requestKeyframe(l, kfForce)
 	}
 }
 
@@ -177,16 +232,79 @@ func (d *DownTrack) layers() (current, target *layer) {
 	return d.current, d.target
 }
 
+// startWaitLocked makes a video DownTrack wait for a keyframe (start, resume, caucus
+// open, publisher reconnect, lost keyframe). now 0 means the wait's clock starts when the
+// subscriber transport comes up.
+func (d *DownTrack) startWaitLocked(now int64) {
+	if !d.track.isVideo {
+		return
+	}
+	d.needKF = true
+	if d.up != nil && !d.up.Load() {
+		now = 0
+	}
+	d.waitSince = now
+	if !d.waiting {
+		d.waiting = true
+		d.track.stats.kfWaiting.Add(1)
+	}
+}
+
+// endWaitLocked records a finished wait: the keyframe that ends it is being forwarded.
+func (d *DownTrack) endWaitLocked(now int64) {
+	d.needKF = false
+	if !d.waiting {
+		return
+	}
+	d.waiting = false
+	e := d.track.stats
+	e.kfWaiting.Add(-1)
+	e.kfWaits.Add(1)
+	if d.waitSince != 0 && now > d.waitSince {
+		e.kfWaitNanos.Add(uint64(now - d.waitSince))
+	}
+	d.waitSince = 0
+}
+
+// transportUp is called when the subscriber transport connected: a DownTrack waiting for
+// a keyframe starts its wait clock and asks for one now that it can be delivered.
+func (d *DownTrack) transportUp(now int64) {
+	d.mu.Lock()
+	waiting := d.needKF || (d.target != nil && d.target != d.current)
+	if d.needKF && d.waitSince == 0 {
+		d.waitSince = now
+	}
+	d.mu.Unlock()
+	if waiting && d.track.isVideo {
+		d.track.requestKeyframeFor(d, kfReady)
+	}
+}
+
+// detach is called when the DownTrack leaves its track: a wait in progress is no longer
+// counted as waiting.
+func (d *DownTrack) detach() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.waiting {
+		d.waiting = false
+		d.track.stats.kfWaiting.Add(-1)
+	}
+	d.writer = nil
+}
+
 // write forwards one packet of layer l. It returns the bytes written, the outcome, and
-// whether a keyframe should be requested from the publisher.
+// whether a keyframe should be requested from the publisher. It does not allocate.
 func (d *DownTrack) write(l *layer, p *rtp.Packet, kf bool, now int64) (int, writeResult, bool) {
 	if !d.allowed.Load() {
 		return 0, writeFiltered, false
 	}
+	if d.up != nil && !d.up.Load() {
+		return 0, writeFiltered, false // nothing can be delivered yet; asked again when up
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.writer == nil {
-		return 0, writeDropped, false
+		return 0, writeFiltered, false // not negotiated yet, or being removed
 	}
 	if d.track.isVideo {
 		switch {
@@ -194,20 +312,18 @@ func (d *DownTrack) write(l *layer, p *rtp.Packet, kf bool, now int64) (int, wri
 			if l != d.target {
 				return 0, writeFiltered, false
 			}
-			if !kf { // waiting to switch: keep asking (throttled) in case a keyframe was lost
+			if !kf { // waiting to switch: keep asking (throttled, backing off) in case a keyframe was lost
 				return 0, writeFiltered, true
 			}
 			d.current = l
-			d.needKF = false
-			d.rebase(p, now)
+			d.endWaitLocked(now)
+			d.rebase(l, p, now)
 		case d.needKF:
 			if !kf {
 				return 0, writeFiltered, true
 			}
-			d.needKF = false
-			d.rebase(p, now)
-		case d.target != d.current && d.target != nil:
-			// keep forwarding the current layer until the target's keyframe arrives
+			d.endWaitLocked(now)
+			d.rebase(l, p, now)
 		}
 	} else {
 		if d.current == nil {
@@ -218,11 +334,12 @@ func (d *DownTrack) write(l *layer, p *rtp.Packet, kf bool, now int64) (int, wri
 		}
 		if d.resync || !d.started {
 			d.resync = false
-			d.rebase(p, now)
+			d.rebase(l, p, now)
 		}
 	}
 	if len(p.Payload) == 0 {
 		d.seqOff++ // padding-only probe: drop it without leaving a sequence gap
+		d.pushSegment(d.lastSeq+1, l)
 		return 0, writeFiltered, false
 	}
 	hdr := &d.hdr
@@ -243,23 +360,90 @@ func (d *DownTrack) write(l *layer, p *rtp.Packet, kf bool, now int64) (int, wri
 		}
 	}
 	n, err := d.writer.WriteRTP(hdr, p.Payload)
-	if err != nil {
-		// Typically the transport is not ready yet. Video must not go on with
-		// interframes after a lost keyframe: wait for (and ask for) another one.
+	if err != nil || n == 0 {
+		// n == 0 without an error is Pion's writer before SRTP runs: nothing went out.
+		// Video must not go on with interframes after a lost keyframe: wait for (and ask
+		// for) another one.
 		if d.track.isVideo && !d.needKF {
-			d.needKF = true
+			d.startWaitLocked(now)
 			return 0, writeDropped, true
 		}
 		return 0, writeDropped, false
 	}
 	d.lastSeq, d.lastTS, d.lastAt = hdr.SequenceNumber, hdr.Timestamp, now
 	d.packets++
+	d.octets += uint64(len(p.Payload))
 	return n, writeOK, false
+}
+
+// senderReport builds the RTCP sender report of the outgoing stream (RFC 3550 §6.4.1):
+// the RTP time of now extrapolated from the last packet.
+func (d *DownTrack) senderReport(now time.Time) (*rtcp.SenderReport, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.writer == nil || !d.started || d.packets == 0 {
+		return nil, false
+	}
+	rtpTime := d.lastTS
+	if el := now.UnixNano() - d.lastAt; el > 0 {
+		rtpTime += uint32(uint64(el) * uint64(d.track.clock) / 1e9)
+	}
+	return &rtcp.SenderReport{SSRC: d.ssrc, NTPTime: ntpTime(now), RTPTime: rtpTime,
+		PacketCount: uint32(d.packets), OctetCount: uint32(d.octets)}, true
+}
+
+// pushSegment starts a new run of offsets at outgoing sequence number from.
+func (d *DownTrack) pushSegment(from uint16, l *layer) {
+	if d.segN == len(d.segs) {
+		copy(d.segs[:], d.segs[1:])
+		d.segN--
+	}
+	d.segs[d.segN] = segment{from: from, seqOff: d.seqOff, tsOff: d.tsOff, l: l, epoch: l.cache.epoch.Load()}
+	d.segN++
+}
+
+// retransmit answers a subscriber's NACK for outgoing sequence number seq from the
+// layer's shared packet cache. It reports whether the packet was sent again.
+func (d *DownTrack) retransmit(seq uint16) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.writer == nil || !d.started || d.lastSeq-seq >= 0x8000 {
+		return false
+	}
+	var sg *segment
+	for i := d.segN - 1; i >= 0; i-- {
+		if seq-d.segs[i].from < 0x8000 {
+			sg = &d.segs[i]
+			break
+		}
+	}
+	if sg == nil {
+		return false
+	}
+	if d.nackBuf == nil {
+		d.nackBuf = make([]byte, cacheSlotSize)
+		d.rtxAt = make([]int64, cacheSlots)
+	}
+	now := time.Now().UnixNano()
+	slot := &d.rtxAt[int(seq)%cacheSlots]
+	if now-*slot < rtxMinInterval.Nanoseconds() {
+		return false
+	}
+	n, ts, marker, ok := sg.l.cache.get(sg.epoch, seq+sg.seqOff, d.nackBuf)
+	if !ok {
+		return false
+	}
+	*slot = now
+	d.rtxHdr = rtp.Header{Version: 2, Marker: marker, PayloadType: d.pt, SequenceNumber: seq,
+		Timestamp: ts - sg.tsOff, SSRC: d.ssrc}
+	w, err := d.writer.WriteRTP(&d.rtxHdr, d.nackBuf[:n])
+	return err == nil && w > 0
 }
 
 // rebase computes offsets so that packet p continues the outgoing stream: the next
 // sequence number, and a timestamp advanced by the wall time since the last packet.
-func (d *DownTrack) rebase(p *rtp.Packet, now int64) {
+func (d *DownTrack) rebase(l *layer, p *rtp.Packet, now int64) {
+	defer d.pushSegment(p.SequenceNumber-d.seqOff, l)
 	if !d.started {
 		d.started = true
 		d.seqOff, d.tsOff = 0, 0

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,8 +16,6 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
@@ -52,6 +51,18 @@ type Engine struct {
 	dropped   atomic.Uint64
 	filtered  atomic.Uint64
 	received  atomic.Uint64
+	// expectedUp counts the packets publishers' sequence numbers say were sent (highest
+	// minus first, per read loop); minus received, that is the upstream loss.
+	expectedUp atomic.Uint64
+
+	kfRequests  atomic.Uint64
+	kfWaits     atomic.Uint64
+	kfWaitNanos atomic.Uint64
+	kfWaiting   atomic.Int64
+
+	nacks       atomic.Uint64
+	retransmits atomic.Uint64
+	reports     atomic.Uint64
 }
 
 // Stats are engine-wide counters, for the load benchmark and metrics.
@@ -67,9 +78,28 @@ type Stats struct {
 	// PacketsFiltered counts packets deliberately not forwarded: caucus gating, another
 	// simulcast layer selected, waiting for a keyframe.
 	PacketsFiltered uint64 `json:"packets_filtered"`
-	Rooms           int    `json:"rooms"`
-	Participants    int    `json:"participants"`
-	Tracks          int    `json:"tracks"`
+	// PacketsLostUpstream counts sequence gaps in what publishers sent: packets lost on
+	// the way to the server, including those the server's socket dropped when it could
+	// not read fast enough (CPU saturation shows here, not as silence).
+	PacketsLostUpstream uint64 `json:"packets_lost_upstream"`
+	// KeyframeRequests counts PLIs sent to publishers.
+	KeyframeRequests uint64 `json:"keyframe_requests"`
+	// KeyframeWaits counts video down tracks that waited for a keyframe before
+	// forwarding (new viewer, resume, caucus opened, lost keyframe) and got one;
+	// KeyframeWaitSeconds is their total wait, from when the subscriber's transport could
+	// receive; KeyframesWaiting is how many wait now.
+	KeyframeWaits       uint64  `json:"keyframe_waits"`
+	KeyframeWaitSeconds float64 `json:"keyframe_wait_seconds"`
+	KeyframesWaiting    int64   `json:"keyframes_waiting"`
+	// NacksReceived counts sequence numbers subscribers asked for again;
+	// PacketsRetransmitted those answered from the track's packet cache.
+	NacksReceived        uint64 `json:"nacks_received"`
+	PacketsRetransmitted uint64 `json:"packets_retransmitted"`
+	// SenderReports counts RTCP sender reports sent to subscribers.
+	SenderReports uint64 `json:"sender_reports"`
+	Rooms         int    `json:"rooms"`
+	Participants  int    `json:"participants"`
+	Tracks        int    `json:"tracks"`
 }
 
 // NewEngine opens the media sockets and starts the embedded TURN server if enabled.
@@ -232,6 +262,17 @@ func (e *Engine) Stats() Stats {
 		BytesForwarded:   e.bytes.Load(),
 		PacketsDropped:   e.dropped.Load(),
 		PacketsFiltered:  e.filtered.Load(),
+
+		KeyframeRequests:     e.kfRequests.Load(),
+		KeyframeWaits:        e.kfWaits.Load(),
+		KeyframeWaitSeconds:  float64(e.kfWaitNanos.Load()) / 1e9,
+		KeyframesWaiting:     e.kfWaiting.Load(),
+		NacksReceived:        e.nacks.Load(),
+		PacketsRetransmitted: e.retransmits.Load(),
+		SenderReports:        e.reports.Load(),
+	}
+	if exp := e.expectedUp.Load(); exp > s.PacketsReceived {
+		s.PacketsLostUpstream = exp - s.PacketsReceived
 	}
 	e.mu.Lock()
 	rooms := make([]*Room, 0, len(e.rooms))
@@ -289,53 +330,41 @@ const (
 )
 
 // newPeerConnection builds a PeerConnection with its own MediaEngine and interceptors
-// (Pion's MediaEngine must not be shared between connections). The subscriber side gets
-// the send-side bandwidth estimator (GCC over TWCC feedback); onBWE receives it.
-func (e *Engine) newPeerConnection(role string, onBWE func(cc.BandwidthEstimator)) (*webrtc.PeerConnection, error) {
+// (Pion's MediaEngine must not be shared between connections).
+//
+// The publisher side keeps Pion's receive-side interceptors: NACK generation, receiver
+// reports and transport-wide congestion control feedback, so that a browser's send-side
+// estimator works. They cost once per received packet.
+//
+// The subscriber side has no interceptor at all: a down track writes straight to SRTP.
+// Everything Pion's sender interceptors did per forwarded packet is done here more
+// cheaply, once per track or once per second: NACKs are answered from the track's shared
+// packet cache (packetCache) instead of a copy per subscriber; sender reports are built
+// from the down tracks' counters by the room loop; the bandwidth estimate comes from the
+// RTCP the subscriber sends anyway (REMB and receiver-report loss), so transport-wide
+// sequence numbers, their per-packet history and Pion's GCC with its pacer are gone.
+func (e *Engine) newPeerConnection(role string) (*webrtc.PeerConnection, error) {
 	me := &webrtc.MediaEngine{}
-	if err := e.registerCodecs(me); err != nil {
+	if err := e.registerCodecs(me, role); err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureNackWithOptions(me, ir,
-		[]nack.GeneratorOption{nack.WithGeneratorLoggerFactory(e.plf)},
-		nack.ResponderSize(512), nack.WithResponderLoggerFactory(e.plf)); err != nil {
-		return nil, fmt.Errorf("sfu: nack: %w", err)
-	}
-	if err := webrtc.ConfigureRTCPReportsWithOptions(ir,
-		[]report.ReceiverOption{report.WithReceiverLoggerFactory(e.plf)},
-		report.WithSenderLoggerFactory(e.plf)); err != nil {
-		return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
-	}
-	switch role {
-	case rolePublisher:
+	if role == rolePublisher {
+		gen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(e.plf))
+		if err != nil {
+			return nil, fmt.Errorf("sfu: nack: %w", err)
+		}
+		ir.Add(gen)
+		rr, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(e.plf))
+		if err != nil {
+			return nil, fmt.Errorf("sfu: rtcp reports: %w", err)
+		}
+		ir.Add(rr)
 		if err := webrtc.ConfigureTWCCSenderWithOptions(me, ir, twcc.WithLoggerFactory(e.plf)); err != nil {
 			return nil, fmt.Errorf("sfu: twcc sender: %w", err)
 		}
 		if err := webrtc.ConfigureSimulcastExtensionHeaders(me); err != nil {
 			return nil, fmt.Errorf("sfu: simulcast extensions: %w", err)
-		}
-	case roleSubscriber:
-		ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-			return gcc.NewSendSideBWE(
-				gcc.SendSideBWEInitialBitrate(1_000_000),
-				gcc.SendSideBWEMinBitrate(100_000),
-				gcc.SendSideBWEMaxBitrate(e.cfg.MaxVideoBitrate),
-				gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
-				gcc.WithLoggerFactory(e.plf),
-			)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("sfu: bandwidth estimator: %w", err)
-		}
-		ccf.OnNewPeerConnection(func(_ string, est cc.BandwidthEstimator) {
-			if onBWE != nil {
-				onBWE(est)
-			}
-		})
-		ir.Add(ccf)
-		if err := webrtc.ConfigureTWCCHeaderExtensionSender(me, ir); err != nil {
-			return nil, fmt.Errorf("sfu: twcc extension: %w", err)
 		}
 	}
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(e.se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
@@ -378,12 +407,21 @@ var codecParams = []struct {
 		PayloadType: 104}, 105},
 }
 
-func (e *Engine) registerCodecs(me *webrtc.MediaEngine) error {
+// registerCodecs registers the allowed codecs. The subscriber side does not offer
+// transport-wide congestion control feedback (it sends no transport-wide sequence
+// numbers), so receivers fall back to REMB, which the estimate reads.
+func (e *Engine) registerCodecs(me *webrtc.MediaEngine, role string) error {
 	for _, c := range codecParams {
 		if !e.cfg.allows(c.name) {
 			continue
 		}
-		if err := me.RegisterCodec(c.params, c.kind); err != nil {
+		params := c.params
+		if role == roleSubscriber {
+			params.RTCPFeedback = slices.DeleteFunc(slices.Clone(params.RTCPFeedback), func(f webrtc.RTCPFeedback) bool {
+				return f.Type == webrtc.TypeRTCPFBTransportCC
+			})
+		}
+		if err := me.RegisterCodec(params, c.kind); err != nil {
 			return fmt.Errorf("sfu: register %s: %w", c.name, err)
 		}
 		if c.rtxPT != 0 {

@@ -333,3 +333,105 @@ func FuzzKeyframeStart(f *testing.F) {
 		_ = isKeyframeStart(codec, b)
 	})
 }
+
+// TestNackAnsweredFromSharedCache: two subscribers with different offsets (one joined
+// later, one saw a padding packet dropped) get the packet they NACK from the one cache
+// of the layer, under their own sequence numbers; a repeated NACK within
+// rtxMinInterval is not answered twice; a packet never forwarded is not sent.
+func TestNackAnsweredFromSharedCache(t *testing.T) {
+	t.Parallel()
+	tr, downs, ws := testTrack("video", []string{""}, 2, false)
+	l := tr.layerSnapshot()[0]
+	now := time.Now().UnixNano()
+	send := func(seq uint16, key bool, only *DownTrack, payload []byte) {
+		p := &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: uint32(seq) * 3000, SSRC: 5}, Payload: payload}
+		if payload == nil {
+			p.Payload = append(vp8Payload(key, true), byte(seq))
+		}
+		var st seqState
+		if only != nil { // the other subscriber is not yet allowed
+			for _, d := range downs {
+				d.allowed.Store(d == only)
+			}
+		}
+		tr.ingest(l, &st, p, len(p.Payload)+12, now)
+		now += int64(10 * time.Millisecond)
+	}
+	send(100, true, downs[0], nil)
+	send(101, false, downs[0], nil)
+	for _, d := range downs {
+		d.allowed.Store(true)
+	}
+	send(102, true, nil, nil)       // subscriber 1 starts here
+	send(103, false, nil, []byte{}) // padding only: dropped, both rebase by one
+	send(104, false, nil, nil)
+	send(105, false, nil, nil)
+
+	for i, w := range ws {
+		var last rtp.Header
+		for _, h := range w.hdrs {
+			last = h
+		}
+		want := 3 // subscriber 0: 100, 101, 102, 104, 105 → 5; subscriber 1: 102, 104, 105
+		if i == 0 {
+			want = 5
+		}
+		if len(w.hdrs) != want {
+			t.Fatalf("subscriber %d got %d packets, want %d", i, len(w.hdrs), want)
+		}
+		// NACK the packet that came from publisher seq 104 (one before the last).
+		out := last.SequenceNumber - 1
+		before := len(w.hdrs)
+		if !downs[i].retransmit(out) {
+			t.Fatalf("subscriber %d: NACK of %d not answered", i, out)
+		}
+		got := w.hdrs[before]
+		if got.SequenceNumber != out || got.SSRC != downs[i].ssrc || w.payloads[before][len(w.payloads[before])-1] != 104 {
+			t.Errorf("subscriber %d: resent seq %d ssrc %d payload tag %d, want %d, %d, 104", i, got.SequenceNumber, got.SSRC,
+				w.payloads[before][len(w.payloads[before])-1], out, downs[i].ssrc)
+		}
+		if ts := w.hdrs[before-2].Timestamp; got.Timestamp != ts {
+			t.Errorf("subscriber %d: resent timestamp %d, want the original %d", i, got.Timestamp, ts)
+		}
+		if downs[i].retransmit(out) {
+			t.Errorf("subscriber %d: a repeated NACK within %s was answered again", i, rtxMinInterval)
+		}
+		if downs[i].retransmit(last.SequenceNumber + 5) {
+			t.Errorf("subscriber %d: a NACK for a packet never sent was answered", i)
+		}
+	}
+	// Subscriber 1 never got publisher packet 101: its NACK for the number before its
+	// first packet finds nothing.
+	if downs[1].retransmit(ws[1].hdrs[0].SequenceNumber - 1) {
+		t.Error("subscriber 1: a packet from before its start was resent")
+	}
+}
+
+// TestKeyframeWaitCounters: a video DownTrack counts one wait from its start until its
+// first keyframe, and one for each caucus reopening.
+func TestKeyframeWaitCounters(t *testing.T) {
+	t.Parallel()
+	tr, downs, _ := testTrack("video", []string{""}, 1, true)
+	e := tr.stats
+	l := tr.layerSnapshot()[0]
+	if got := e.Stats().KeyframesWaiting; got != 1 {
+		t.Fatalf("waiting %d at the start, want 1", got)
+	}
+	now := time.Now().UnixNano()
+	send := func(seq uint16, key bool) {
+		p := &rtp.Packet{Header: rtp.Header{SequenceNumber: seq}, Payload: vp8Payload(key, true)}
+		tr.forward(l, p, key, now)
+		now += int64(time.Millisecond)
+	}
+	send(1, false)
+	send(2, true)
+	send(3, false)
+	downs[0].setAllowed(false)
+	downs[0].setAllowed(true)
+	send(4, false)
+	send(5, true)
+	st := e.Stats()
+	if st.KeyframeWaits != 2 || st.KeyframesWaiting != 0 {
+		t.Errorf("waits %d, waiting %d; want 2, 0", st.KeyframeWaits, st.KeyframesWaiting)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
@@ -48,7 +47,6 @@ type Participant struct {
 	pub *webrtc.PeerConnection
 	sub *webrtc.PeerConnection
 
-	bwe     atomic.Value // cc.BandwidthEstimator
 	remb    atomic.Uint64
 	rembAt  atomic.Int64
 	rrLoss  atomic.Uint64 // sum of fraction-lost (x/256), for connection quality
@@ -80,7 +78,7 @@ func newParticipant(r *Room, id string, opts ParticipantOptions, sig Signal) (*P
 		meta: map[string]TrackMeta{}, downs: map[string]*DownTrack{}, senders: map[string]*webrtc.RTPSender{},
 	}
 	if opts.CanPublish {
-		pc, err := r.e.newPeerConnection(rolePublisher, nil)
+		pc, err := r.e.newPeerConnection(rolePublisher)
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +87,7 @@ func newParticipant(r *Room, id string, opts ParticipantOptions, sig Signal) (*P
 		pc.OnTrack(p.onTrack)
 	}
 	if opts.CanSubscribe {
-		pc, err := r.e.newPeerConnection(roleSubscriber, func(est cc.BandwidthEstimator) { p.bwe.Store(est) })
+		pc, err := r.e.newPeerConnection(roleSubscriber)
 		if err != nil {
 			p.closeTransports()
 			return nil, err
@@ -110,14 +108,36 @@ func (p *Participant) wire(pc *webrtc.PeerConnection, transport string, up *atom
 		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		up.Store(s == webrtc.PeerConnectionStateConnected)
+		was := up.Swap(s == webrtc.PeerConnectionStateConnected)
 		p.log.Debug("transport state", "transport", transport, "state", s.String())
+		if transport == TransportSubscriber && !was && s == webrtc.PeerConnectionStateConnected {
+			p.subscriberUp()
+		}
 		switch s {
 		case webrtc.PeerConnectionStateConnected, webrtc.PeerConnectionStateDisconnected,
 			webrtc.PeerConnectionStateFailed:
 			p.room.onEvent(Event{Kind: EventTransportState, Participant: p.id, Transport: transport, State: s.String()})
 		}
 	})
+}
+
+// subscriberUp asks every publisher this participant waits for for a keyframe, now that
+// it can be delivered (a keyframe requested before arrived while nothing could be sent).
+func (p *Participant) subscriberUp() {
+	now := time.Now().UnixNano()
+	for _, d := range p.downTracks() {
+		d.transportUp(now)
+	}
+}
+
+func (p *Participant) downTracks() []*DownTrack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*DownTrack, 0, len(p.downs))
+	for _, d := range p.downs {
+		out = append(out, d)
+	}
+	return out
 }
 
 // connected reports whether every negotiated transport is connected (a transport not
@@ -305,6 +325,9 @@ func (p *Participant) subscribe(t *Track) {
 	// No codec preferences here: Pion fixes a connection's codec set at its first
 	// negotiation, so every subscriber offer lists all codecs (a later track may use
 	// the other one after a room codec switch); Bind picks the track's own.
+	// The keyframe request of a subscription is made when its DownTrack can deliver it:
+	// at Bind on a connected transport, else when the transport connects. Asked before,
+	// the keyframe would arrive while nothing can be written.
 	t.addDown(d)
 	go p.readSenderRTCP(d, sender)
 }
@@ -322,6 +345,7 @@ func (p *Participant) unsubscribe(trackID string) {
 		return
 	}
 	d.track.removeDown(d)
+	d.detach()
 	if !closed && sender != nil {
 		_ = p.sub.RemoveTrack(sender)
 		p.negotiate()
@@ -377,8 +401,8 @@ func (p *Participant) negotiate() {
 }
 
 // readSenderRTCP handles a subscriber's feedback for one forwarded track: keyframe
-// requests go to the publisher (throttled), REMB and receiver reports feed the layer
-// allocator and the connection quality.
+// requests go to the publisher (throttled), NACKs are answered from the track's packet
+// cache, REMB and receiver reports feed the layer allocator and the connection quality.
 func (p *Participant) readSenderRTCP(d *DownTrack, sender *webrtc.RTPSender) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
@@ -388,7 +412,11 @@ func (p *Participant) readSenderRTCP(d *DownTrack, sender *webrtc.RTPSender) {
 		for _, pkt := range pkts {
 			switch v := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				d.track.requestKeyframeFor(d, false)
+				d.track.requestKeyframeFor(d, kfSubscriber)
+			case *rtcp.TransportLayerNack:
+				if d.track.isVideo {
+					p.answerNack(d, v)
+				}
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				p.remb.Store(uint64(v.Bitrate))
 				p.rembAt.Store(time.Now().UnixNano())
@@ -398,6 +426,44 @@ func (p *Participant) readSenderRTCP(d *DownTrack, sender *webrtc.RTPSender) {
 				}
 			}
 		}
+	}
+}
+
+// answerNack resends the packets a subscriber reports lost, from the shared cache.
+func (p *Participant) answerNack(d *DownTrack, n *rtcp.TransportLayerNack) {
+	e := p.room.e
+	var asked, sent uint64
+	for i := range n.Nacks {
+		n.Nacks[i].Range(func(seq uint16) bool {
+			asked++
+			if d.retransmit(seq) {
+				sent++
+			}
+			return true
+		})
+	}
+	e.nacks.Add(asked)
+	e.retransmits.Add(sent)
+}
+
+// sendReports sends one RTCP sender report per forwarded track (room loop, every
+// second): what Pion's report interceptor did with a lock on every packet, done here from
+// the DownTracks' counters.
+func (p *Participant) sendReports(now time.Time) {
+	if p.sub == nil || !p.subUp.Load() {
+		return
+	}
+	var pkts []rtcp.Packet
+	for _, d := range p.downTracks() {
+		if sr, ok := d.senderReport(now); ok {
+			pkts = append(pkts, sr)
+		}
+	}
+	if len(pkts) == 0 {
+		return
+	}
+	if err := p.sub.WriteRTCP(pkts); err == nil {
+		p.room.e.reports.Add(uint64(len(pkts)))
 	}
 }
 
@@ -412,6 +478,14 @@ func (p *Participant) noteReport(rr rtcp.ReceptionReport) {
 			p.rtt.Store(int64(time.Duration(d) * time.Second / 65536))
 		}
 	}
+}
+
+// ntpTime returns the 64-bit NTP timestamp of t.
+func ntpTime(t time.Time) uint64 {
+	const ntpEpochOffset = 2208988800
+	secs := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) << 32 / 1e9
+	return secs<<32 | frac
 }
 
 // ntpMiddle returns the middle 32 bits of the NTP timestamp of t (RFC 3550 §6.4.1).
@@ -432,22 +506,18 @@ func (p *Participant) downstream() (float64, time.Duration) {
 	return loss, time.Duration(p.rtt.Load())
 }
 
-// estimate returns the subscriber's available bandwidth in bits/s. It combines the two
-// halves of Google congestion control: the delay-based estimate of Pion's GCC over
-// transport-wide feedback, and a loss-based estimate kept here from the fraction lost in
-// the subscriber's receiver reports (grow 8 % per update below 2 % loss, hold up to 10 %,
-// cut by half the loss above). A recent REMB caps both. (Pion's own loss-based half
-// misreads TWCC feedback from some receivers as heavy loss, so it is not used.)
+// estimate returns the subscriber's available bandwidth in bits/s, from the RTCP the
+// subscriber sends anyway: a loss-based estimate kept here from the fraction lost in its
+// receiver reports (grow 8 % per update below 2 % loss, hold up to 10 %, cut by half the
+// loss above), capped by a recent REMB (the receiver's own delay-based estimate: the
+// subscriber transport does not negotiate transport-wide feedback, so browsers send
+// REMB). Nothing of it costs per forwarded packet; Pion's send-side GCC, which did (a
+// history insert and a pacer call per packet, 5 µs), is not used.
 func (p *Participant) estimate() int {
 	maxBW := p.room.e.cfg.MaxVideoBitrate
 	est := int(p.lossBW.Load())
 	if est == 0 {
 		est = min(1_500_000, maxBW)
-	}
-	if v, ok := p.bwe.Load().(cc.BandwidthEstimator); ok && v != nil {
-		if d, ok := v.GetStats()["delayTargetBitrate"].(int); ok && d > 0 {
-			est = min(est, d)
-		}
 	}
 	if at := p.rembAt.Load(); at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second {
 		est = min(est, int(p.remb.Load()))
@@ -573,6 +643,7 @@ func (p *Participant) closeTransports() {
 	p.mu.Unlock()
 	for _, d := range downs {
 		d.track.removeDown(d)
+		d.detach()
 	}
 	if p.pub != nil {
 		_ = p.pub.GracefulClose()

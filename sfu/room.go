@@ -344,13 +344,14 @@ func (r *Room) setMuted(t *Track, muted bool) {
 		return
 	}
 	if !muted && t.isVideo {
-		for _, l := range t.layerSnapshot() {
-			t.requestKeyframe(l, true)
-		}
+		now := time.Now().UnixNano()
 		for _, d := range t.downSnapshot() {
 			d.mu.Lock()
-			d.needKF = true
+			d.startWaitLocked(now)
 			d.mu.Unlock()
+		}
+		for _, l := range t.layerSnapshot() {
+			t.requestKeyframe(l, kfForce)
 		}
 	}
 	info := t.Info()
@@ -501,8 +502,10 @@ func (r *Room) allocateTick(period time.Duration) {
 	for _, t := range ts {
 		t.measure(period)
 	}
+	now := time.Now()
 	for _, p := range parts {
 		p.allocate()
+		p.sendReports(now)
 	}
 }
 

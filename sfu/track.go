@@ -49,8 +49,12 @@ type layer struct {
 	ssrc    atomic.Uint32
 	pc      atomic.Pointer[webrtc.PeerConnection]
 	lastPLI atomic.Int64 // unix nanos of the last keyframe request
-	bytes   atomic.Uint64
-	bitrate atomic.Uint64 // bits/s over the last measurement period
+	// retryGap is the current pause between keyframe requests made for subscribers still
+	// waiting (doubles per unanswered request, reset by a keyframe).
+	retryGap atomic.Int64
+	cache    packetCache // video: the last packets, for NACK answers to every subscriber
+	bytes    atomic.Uint64
+	bitrate  atomic.Uint64 // bits/s over the last measurement period
 	// loss accounting
 	expected atomic.Uint64
 	got      atomic.Uint64
@@ -219,6 +223,7 @@ func (t *Track) attach(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, pc 
 	l, _ := t.layerFor(remote.RID())
 	l.ssrc.Store(uint32(remote.SSRC()))
 	l.pc.Store(pc)
+	l.cache.reset()
 	for _, ext := range recv.GetParameters().HeaderExtensions {
 		if ext.URI == audioLevelURI {
 			t.levelExt.Store(uint32(ext.ID))
@@ -228,7 +233,7 @@ func (t *Track) attach(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, pc 
 		d.resyncLayer(l)
 	}
 	if t.isVideo {
-		t.requestKeyframe(l, true)
+		t.requestKeyframe(l, kfForce)
 	}
 	go t.readLoop(l, remote, recv, pc)
 	go drainRTCP(recv, remote.RID())
@@ -296,9 +301,11 @@ func (t *Track) ingest(l *layer, st *seqState, pkt *rtp.Packet, size int, now in
 	if !st.seen {
 		st.max, st.seen = pkt.SequenceNumber, true
 		l.expected.Add(1)
+		t.stats.expectedUp.Add(1)
 	} else if d := pkt.SequenceNumber - st.max; d != 0 && d < 0x8000 {
 		l.expected.Add(uint64(d))
 		st.max = pkt.SequenceNumber
+		t.stats.expectedUp.Add(uint64(d))
 	}
 	if id := uint8(t.levelExt.Load()); id != 0 {
 		if ext := pkt.GetExtension(id); len(ext) > 0 {
@@ -310,7 +317,14 @@ func (t *Track) ingest(l *layer, st *seqState, pkt *rtp.Packet, size int, now in
 		t.stats.filtered.Add(1)
 		return
 	}
-	kf := t.isVideo && isKeyframeStart(t.codec, pkt.Payload)
+	kf := false
+	if t.isVideo {
+		kf = isKeyframeStart(t.codec, pkt.Payload)
+		if kf {
+			l.retryGap.Store(0)
+		}
+		l.cache.put(pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload)
+	}
 	t.forward(l, pkt, kf, now)
 }
 
@@ -344,36 +358,70 @@ func (t *Track) forward(l *layer, pkt *rtp.Packet, kf bool, now int64) {
 		t.stats.dropped.Add(dropped)
 	}
 	if wantKF {
-		t.requestKeyframe(l, false)
+		t.requestKeyframeAt(l, kfRetry, now)
 	}
 }
 
-// requestKeyframe sends a PLI for layer l to the publisher, at most once per
-// KeyframeMinInterval unless force is set (new subscriber or new receiver).
-func (t *Track) requestKeyframe(l *layer, force bool) {
+// Why a keyframe is requested; each reason has its own throttle per published layer.
+type kfReason uint8
+
+const (
+	// kfForce: a subscriber starts or resumes (subscribe, transport connected, caucus
+	// opened, publisher reconnected, layer switch): at most every KeyframeMinInterval/5.
+	kfForce kfReason = iota
+	// kfRetry: a subscriber is still waiting and a delta frame came: the pause starts at
+	// KeyframeMinInterval/5 and doubles per unanswered request up to 4×KeyframeMinInterval.
+	kfRetry
+	// kfSubscriber: the subscriber's own PLI/FIR: at most every KeyframeMinInterval.
+	kfSubscriber
+	// kfReady: a waiting DownTrack just became deliverable (its subscriber transport
+	// connected, or it was bound on a connected one). A request made before could not be
+	// answered in time for it, so only requests of the last keyframeCoalesce are
+	// enough: that is what several viewers arriving together share.
+	kfReady
+)
+
+// keyframeCoalesce is the throttle of kfReady requests per layer.
+const keyframeCoalesce = 20 * time.Millisecond
+
+// requestKeyframe sends a PLI for layer l to the publisher, throttled per layer.
+func (t *Track) requestKeyframe(l *layer, why kfReason) {
+	t.requestKeyframeAt(l, why, time.Now().UnixNano())
+}
+
+func (t *Track) requestKeyframeAt(l *layer, why kfReason, now int64) {
 	if l == nil || !t.isVideo {
 		return
 	}
-	now := time.Now().UnixNano()
 	last := l.lastPLI.Load()
-	min := t.stats.cfg.KeyframeMinInterval.Nanoseconds()
-	if force {
-		min = min / 5
+	base := t.stats.cfg.KeyframeMinInterval.Nanoseconds()
+	gap := base / 5
+	switch why {
+	case kfRetry:
+		gap = max(l.retryGap.Load(), base/5)
+	case kfSubscriber:
+		gap = base
+	case kfReady:
+		gap = keyframeCoalesce.Nanoseconds()
 	}
-	if now-last < min || !l.lastPLI.CompareAndSwap(last, now) {
+	if now-last < gap || !l.lastPLI.CompareAndSwap(last, now) {
 		return
+	}
+	if why == kfRetry {
+		l.retryGap.Store(min(2*gap, 4*base))
 	}
 	pc := l.pc.Load()
 	ssrc := l.ssrc.Load()
 	if pc == nil || ssrc == 0 {
 		return
 	}
+	t.stats.kfRequests.Add(1)
 	_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 }
 
 // requestKeyframeFor asks for a keyframe on the layer a subscriber is waiting for.
-func (t *Track) requestKeyframeFor(d *DownTrack, force bool) {
-	t.requestKeyframe(d.wantedLayer(), force)
+func (t *Track) requestKeyframeFor(d *DownTrack, why kfReason) {
+	t.requestKeyframe(d.wantedLayer(), why)
 }
 
 // measure updates per-layer bitrates (called once per room tick of length dt).

@@ -238,6 +238,7 @@ type serverStats struct {
 	HeapBytes     uint64    `json:"heap_bytes"`
 	Goroutines    int       `json:"goroutines"`
 	UptimeSeconds float64   `json:"uptime_seconds"`
+	PID           int       `json:"pid"` // for the load command's core pinning and /proc reading on the same host
 }
 
 func handleRTCStats(a *app) http.Handler {
@@ -251,7 +252,7 @@ func handleRTCStats(a *app) http.Handler {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		out := serverStats{Media: a.rooms.engine.Stats(), CPUSeconds: tvSeconds(ru.Utime) + tvSeconds(ru.Stime), RSSBytes: currentRSS(),
-			HeapBytes: ms.HeapAlloc, Goroutines: runtime.NumGoroutine(), UptimeSeconds: time.Since(a.started).Seconds()}
+			HeapBytes: ms.HeapAlloc, Goroutines: runtime.NumGoroutine(), UptimeSeconds: time.Since(a.started).Seconds(), PID: os.Getpid()}
 		encode(w, http.StatusOK, out)
 	})
 }

@@ -254,13 +254,21 @@ func TestLoadtestCommand(t *testing.T) {
 	if err := run(ctx, []string{"parley", "loadtest", "-server", base, "-rooms", "2", "-participants", "2", "-duration", "2s"}, envFunc(env), &out, io.Discard); err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"rooms 2, participants 4", "join → first frame", "server:", "CPU per forwarded packet"} {
+	for _, want := range []string{"rooms 2, participants 4", "join → first frame", "server:", "CPU per forwarded packet",
+		"floor per datagram (load mix): sendto", "CPU per datagram = ", "× the floor", "0 dropped (write failed)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("loadtest output lacks %q:\n%s", want, out.String())
 		}
 	}
 	if m := regexp.MustCompile(`\((\d+) without a frame\)`).FindStringSubmatch(out.String()); m == nil || m[1] != "0" {
 		t.Errorf("some tracks got no frame:\n%s", out.String())
+	}
+	var ee exitError
+	if err := run(ctx, []string{"parley", "loadtest", "-server", base, "-preset", "fanout-9000"}, envFunc(env), io.Discard, io.Discard); !asExit(err, &ee) || ee.code != 2 {
+		t.Errorf("unknown preset: %v, want exit 2", err)
+	}
+	if err := run(ctx, []string{"parley", "loadtest", "-server", base, "-pin-load", "x"}, envFunc(env), io.Discard, io.Discard); !asExit(err, &ee) || ee.code != 2 {
+		t.Errorf("bad CPU list: %v, want exit 2", err)
 	}
 	cancel()
 	<-done

@@ -46,6 +46,9 @@ type Config struct {
 	Relay bool
 	// TCP restricts ICE to TCP candidates (tests of ICE-TCP).
 	TCP bool
+	// NoKeyframeRequests makes the client never send PLI/FIR for what it receives (a
+	// viewer that relies on the SFU alone for its first keyframe).
+	NoKeyframeRequests bool
 	// Header is sent with the WebSocket handshake (e.g. Origin).
 	Header http.Header
 	// Logger receives the client's log (nil: discard).
@@ -93,6 +96,8 @@ type RemoteStats struct {
 	FirstPacket   time.Time
 	FirstKeyframe time.Time
 	LastPacket    time.Time
+	// KeyframeTimes are the arrival times of the last (at most 64) keyframes.
+	KeyframeTimes []time.Time
 }
 
 // Client speaks the signalling protocol and carries media with Pion.
@@ -117,6 +122,8 @@ type Client struct {
 	local   []*localTrack
 	pubOpts *PublishOptions
 	levelID uint8
+
+	subUpAt time.Time // when the subscriber transport last became connected
 
 	connDone chan struct{}
 	done     chan struct{}
@@ -435,6 +442,13 @@ func (c *Client) answerSubscriber(offer string) error {
 			}
 		})
 		sub.OnTrack(func(tr *webrtc.TrackRemote, r *webrtc.RTPReceiver) { c.onTrack(sub, tr, r) })
+		sub.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+			if s == webrtc.PeerConnectionStateConnected {
+				c.mu.Lock()
+				c.subUpAt = time.Now()
+				c.mu.Unlock()
+			}
+		})
 		c.mu.Lock()
 		c.sub = sub
 		c.mu.Unlock()
@@ -524,6 +538,10 @@ func (c *Client) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, 
 			if st.FirstKeyframe.IsZero() {
 				st.FirstKeyframe = now
 			}
+			if len(st.KeyframeTimes) == 64 {
+				st.KeyframeTimes = append(st.KeyframeTimes[:0], st.KeyframeTimes[1:]...)
+			}
+			st.KeyframeTimes = append(st.KeyframeTimes, now)
 		}
 		if st.FirstPacket.IsZero() {
 			st.FirstPacket = now
@@ -539,7 +557,7 @@ func (c *Client) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, 
 		}
 		noKey := kind == "video" && st.Keyframes == 0
 		c.mu.Unlock()
-		if noKey && now.Sub(lastPLI) > 500*time.Millisecond {
+		if noKey && !c.cfg.NoKeyframeRequests && now.Sub(lastPLI) > 500*time.Millisecond {
 			lastPLI = now
 			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(remote.SSRC())}})
 		}
@@ -552,9 +570,19 @@ func (c *Client) Stats() map[string]RemoteStats {
 	defer c.mu.Unlock()
 	out := make(map[string]RemoteStats, len(c.remote))
 	for k, v := range c.remote {
-		out[k] = *v
+		s := *v
+		s.KeyframeTimes = append([]time.Time(nil), v.KeyframeTimes...)
+		out[k] = s
 	}
 	return out
+}
+
+// SubscriberConnected returns when the subscriber transport last became connected (zero
+// if it never did).
+func (c *Client) SubscriberConnected() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.subUpAt
 }
 
 // Started is when the client was created (for join → first frame latency).

@@ -109,3 +109,20 @@ func readClip() clip {
 	}
 	return c
 }
+
+// ClipSizes returns the mean size of the embedded clip's Opus packets and VP8 frames, in
+// bytes (the load test's floor measurement uses the sizes the load will send).
+func ClipSizes() (opusPacket, vp8Frame int) {
+	c, err := loadClip()
+	if err != nil {
+		return 0, 0
+	}
+	mean := func(fs [][]byte) int {
+		n := 0
+		for _, f := range fs {
+			n += len(f)
+		}
+		return n / max(len(fs), 1)
+	}
+	return mean(c.opus), mean(c.vp8)
+}

@@ -54,6 +54,10 @@ type Config struct {
 	Loopback bool
 	// Probe, if set, is read at the start and end of the window.
 	Probe ServerProbe
+	// Floor, if set, is the datagram floor measured before the run (MeasureFloor): the
+	// report gives the server's CPU per datagram as a multiple of it.
+	Floor *Floor
+
 	// Logger receives progress (nil: discard).
 	Logger *slog.Logger
 }
@@ -93,6 +97,33 @@ type Report struct {
 	ServerCPUPercent      float64
 	ServerRSSPerPart      float64 // bytes: (RSS at end − RSS before anyone joined) / participants
 	ServerDropped         uint64
+	// ServerDatagramsPerSec is what the server sent: forwarded and retransmitted RTP and
+	// sender reports; ServerCPUPerDatagram its CPU time per datagram.
+	ServerDatagramsPerSec float64
+	ServerCPUPerDatagram  time.Duration
+	// ServerReceivedPerSec counts RTP read from publishers; ServerLostUpstream the packets
+	// publishers sent that the server never read (network, or its socket overflowing);
+	// ServerFiltered those deliberately not forwarded (waiting for a keyframe, caucus).
+	ServerReceivedPerSec float64
+	ServerLostUpstream   uint64
+	ServerFiltered       uint64
+	// Floor and FloorMultiple: the measured floor (sendto + SRTP AES-GCM, load mix) and
+	// ServerCPUPerDatagram divided by it.
+	Floor         *Floor
+	FloorMultiple float64
+	// Delivered is what the clients received over what they should have: every packet
+	// the server read, once per other participant of its room (everyone subscribes to
+	// everyone). Below 1 it shows what sequence gaps cannot: whole streams missing or
+	// late, a generator that could not keep up.
+	Delivered float64
+}
+
+// Clean reports whether nothing was lost anywhere: no gaps at the clients, no upstream
+// loss at the server, no drops, every track with a first frame.
+func (r Report) Clean(maxLoss float64) bool {
+	return r.Loss <= maxLoss && r.MissingTracks == 0 && r.ServerDropped == 0 &&
+		(r.ServerReceivedPerSec == 0 || r.Delivered >= 1-maxLoss) &&
+		(r.ServerReceivedPerSec == 0 || float64(r.ServerLostUpstream) <= maxLoss*r.ServerReceivedPerSec*r.Window.Seconds())
 }
 
 // String formats the report for a terminal.
@@ -105,8 +136,19 @@ func (r Report) String() string {
 	fmt.Fprintf(&b, "join → first frame: p50 %s, p99 %s over %d tracks (%d without a frame)\n",
 		r.FirstFrameP50.Round(time.Millisecond), r.FirstFrameP99.Round(time.Millisecond), r.FirstFrames, r.MissingTracks)
 	if r.ServerForwardedPerSec > 0 {
-		fmt.Fprintf(&b, "server: %.0f packets/s forwarded, %s CPU per forwarded packet (%.0f%% of one core), %.0f KiB RSS per participant, %d dropped\n",
-			r.ServerForwardedPerSec, r.ServerCPUPerPacket, r.ServerCPUPercent, r.ServerRSSPerPart/1024, r.ServerDropped)
+		fmt.Fprintf(&b, "server: %.0f packets/s received, %.0f forwarded, %s CPU per forwarded packet (%.0f%% of one core), %.0f KiB RSS per participant\n",
+			r.ServerReceivedPerSec, r.ServerForwardedPerSec, r.ServerCPUPerPacket, r.ServerCPUPercent, r.ServerRSSPerPart/1024)
+		if r.Delivered > 0 {
+			fmt.Fprintf(&b, "delivered: %.1f%% of what the server read, times the subscribers of its room\n", 100*r.Delivered)
+		}
+		fmt.Fprintf(&b, "server not forwarded: %d dropped (write failed), %d lost upstream (never read), %d filtered (keyframe wait, caucus, layer)\n",
+			r.ServerDropped, r.ServerLostUpstream, r.ServerFiltered)
+		fmt.Fprintf(&b, "server: %.0f datagrams/s sent, %s CPU per datagram", r.ServerDatagramsPerSec, r.ServerCPUPerDatagram.Round(10*time.Nanosecond))
+		if r.Floor != nil {
+			_, g, _ := r.Floor.PerDatagram()
+			fmt.Fprintf(&b, " = %.2f× the floor (%s sendto + SRTP AES-GCM)", r.FloorMultiple, g)
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }
@@ -277,6 +319,23 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			rep.ServerRSSPerPart = float64(end.RSSBytes-base.RSSBytes) / float64(rep.Participants)
 		}
 		rep.ServerDropped = end.Stats.PacketsDropped - start.Stats.PacketsDropped
+		rep.ServerFiltered = end.Stats.PacketsFiltered - start.Stats.PacketsFiltered
+		rep.ServerLostUpstream = end.Stats.PacketsLostUpstream - start.Stats.PacketsLostUpstream
+		rep.ServerReceivedPerSec = float64(end.Stats.PacketsReceived-start.Stats.PacketsReceived) / secs
+		dg := fwd + (end.Stats.PacketsRetransmitted - start.Stats.PacketsRetransmitted) + (end.Stats.SenderReports - start.Stats.SenderReports)
+		rep.ServerDatagramsPerSec = float64(dg) / secs
+		if dg > 0 {
+			rep.ServerCPUPerDatagram = cpu / time.Duration(dg)
+		}
+		if cfg.PerRoom > 1 && rep.ServerReceivedPerSec > 0 {
+			rep.Delivered = rep.PacketsPerSec / (rep.ServerReceivedPerSec * float64(cfg.PerRoom-1))
+		}
+		if cfg.Floor != nil {
+			rep.Floor = cfg.Floor
+			if _, g, _ := cfg.Floor.PerDatagram(); g > 0 {
+				rep.FloorMultiple = float64(rep.ServerCPUPerDatagram) / float64(g)
+			}
+		}
 	}
 
 	published := map[string]time.Time{}
