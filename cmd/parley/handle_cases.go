@@ -317,8 +317,9 @@ func handleAction(a *app) http.Handler {
 			return
 		}
 		for _, pid := range res.Notify {
+			zh, en := eventNotice(res.Event.Type)
 			a.serve(r.Context(), res.Case, pid, "", "案件通知 / case notice",
-				fmt.Sprintf("【Parley 在线调解】案件%s有新的事项需要您处理：%s。请登录查看。/ Case %s needs your attention: %s.", res.Case.Number, res.Event.Type, res.Case.Number, res.Event.Type))
+				fmt.Sprintf("【Parley 在线调解】案件%s：%s。/ Case %s: %s.", res.Case.Number, zh, res.Case.Number, en))
 		}
 		encode(w, http.StatusOK, actionResponse{Case: cases.ViewFor(p, res.Case), Event: res.Event, Actions: orEmpty(cases.Available(p, res.Case))})
 	})
