@@ -32,5 +32,4 @@ CREATE UNIQUE INDEX contact_corrections_one_pending ON contact_corrections (part
 
 -- Invitations say who revoked them and why (a newer link for the same person, staff, a contact correction).
 ALTER TABLE invitations ADD COLUMN revoked_reason text NOT NULL DEFAULT '';
-CREATE INDEX invitations_party ON invitations (party_id) WHERE revoked_at IS NULL;
 CREATE INDEX web_sessions_subject ON web_sessions (subject_id);

@@ -248,6 +248,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := e.store.RecordJoin(ctx, ss.ID, cases.Attendance{ParticipantID: w.Mediator.ID, Name: w.Mediator.Name, Role: "mediator", JoinedAt: now}); err != nil {
 		t.Fatal(err)
 	}
+	identityChecked(t, e.store, ss.ID, c, w.Mediator)
 	doc, err := e.app.docs.createAgreement(ctx, w.Mediator, c, agreementRequest{Terms: []string{"被申请人停止销售涉案产品。"}})
 	if err != nil {
 		t.Fatal(err)

@@ -200,11 +200,11 @@ func contactNotice(c *cases.Case, orgPhone string, cc *cases.ContactCorrection, 
 	case "code_old":
 		return "联系方式更正确认 / confirm a change of contact",
 			fmt.Sprintf("【Parley 在线调解】%s：%s 申请将您在案件%s中登记的%s，理由：%s。如确系您本人同意，请将确认码 %s 告知经办人员（24 小时内有效）；如您不同意，请勿将确认码告诉任何人，并%s。/ %s asked to change the %s registered for you in case %s (reason: %s). If you agree, give the code %s to the staff member (valid 24 hours). If you do not, share it with no one and %s.",
-				n.Name, cc.RequestedByName, c.Number, zh, reason, n.Code, objZh, cc.RequestedByName, en, c.Number, reason, n.Code, objEn)
+				n.Name, cc.RequestedByName, c.Number, zh, reason, string(n.Code), objZh, cc.RequestedByName, en, c.Number, reason, string(n.Code), objEn)
 	case "code_new":
 		return "Parley 验证码 / verification code",
 			fmt.Sprintf("【Parley 在线调解】您正在更改案件%s中登记的联系方式（%s），验证码是 %s，10 分钟内有效。请勿告诉他人。/ You are changing your contact in case %s (%s). Your code is %s (valid 10 minutes).",
-				c.Number, zh, n.Code, c.Number, en, n.Code)
+				c.Number, zh, string(n.Code), c.Number, en, string(n.Code))
 	case "applied_old":
 		if cc.Kind == cases.CorrectionSelf {
 			return "联系方式已更改 / your contact was changed",

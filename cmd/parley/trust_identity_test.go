@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/signing"
+	"github.com/parley-mediation/parley/signing/signingtest"
+)
+
+// The insider's phone: what a mediator or clerk who wants to take over a party's seat would put in its place.
+const insiderPhone = "13711119999"
+
+var confirmCodeRE = regexp.MustCompile(`确认码 (\d{6})`)
+
+// messagesTo returns the notices sent to an address so far.
+func (n *captureNotifier) messagesTo(to string) []Message {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []Message
+	for _, m := range n.msgs {
+		if m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// last returns the body of the newest notice to an address, or "".
+func (n *captureNotifier) last(to string) string {
+	ms := n.messagesTo(to)
+	if len(ms) == 0 {
+		return ""
+	}
+	return ms[len(ms)-1].Body
+}
+
+// linkToken issues an invitation link for a party as staff and returns its token.
+func linkToken(t *testing.T, e *testEnv, staff *client, caseID, partyID string) (int, string) {
+	t.Helper()
+	var inv invitationResponse
+	st := staff.do("POST", "/api/v1/cases/"+caseID+"/invitations", invitationRequest{PartyID: partyID, Send: true}, &inv)
+	return st, strings.TrimPrefix(inv.Link, e.app.cfg.BaseURL+"/join/")
+}
+
+// askCode asks for the link's one-time code and returns where it went (masked) and the status.
+func askCode(t *testing.T, e *testEnv, tok string) (int, string) {
+	t.Helper()
+	var cs codeSent
+	st := e.anonymous().do("POST", "/api/v1/invitations/"+tok+"/code", nil, &cs)
+	return st, cs.SentTo
+}
+
+// trailTypes returns the types of a case's events as staff see them.
+func trailTypes(t *testing.T, c *client, caseID string) []cases.Event {
+	t.Helper()
+	var evs []cases.Event
+	if st := c.do("GET", "/api/v1/cases/"+caseID+"/events", nil, &evs); st != 200 {
+		t.Fatalf("events: %d", st)
+	}
+	return evs
+}
+
+func lastOf(evs []cases.Event, typ string) *cases.Event {
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Type == typ {
+			return &evs[i]
+		}
+	}
+	return nil
+}
+
+// TestInsiderCannotTakeOverAPartysSeat plays the insider attack of issue 8 §1 end to end over HTTP: a mediator
+// rewrites the respondent's phone to their own, issues a link, enters with the code, prepares and finishes the
+// respondent's signature; then a clerk alone tries the same; then a clerk with a second clerk's approval. The
+// first two are stopped at the first step (the phone does not change, so the code never reaches the insider);
+// the third changes the phone only after the approval, tells the old phone, revokes the party's links and
+// sessions, and still gets no signing certificate until a new identity check by someone other than the
+// requester passes. The old phone and the trail show each step.
+func TestInsiderCannotTakeOverAPartysSeat(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	w := f.w
+	caseID := f.c.ID
+	victim := f.c.Parties[1] // 李四, a natural person with an identity-card number
+	oldPhone := victim.Phone
+	mediator := f.login(w.Mediator)
+	clerk := f.login(w.Clerk)
+	clerk2acc, err := f.store.CreateAccount(ctx, cases.NewAccount{OrgID: w.Court.ID, Role: cases.RoleClerk, Username: "clerk-two", DisplayName: "王书记员", Password: w.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clerk2p, _ := f.store.AccountPrincipal(ctx, clerk2acc.ID)
+	clerk2 := f.login(clerk2p)
+
+	// The real party is in the case: it entered with its link and has a live session.
+	real := f.enter(caseID, victim.ID, "")
+	if st := real.do("GET", "/api/v1/cases/"+caseID, nil, nil); st != 200 {
+		t.Fatalf("the real party reads its case: %d", st)
+	}
+	// Agreement reached and drafted: the respondent's field is waiting.
+	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/actions/end", cases.Params{Ground: cases.GroundAgreement}, nil); st != 200 {
+		t.Fatalf("end: %d", st)
+	}
+	var doc documentResponse
+	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/agreement", agreementRequest{Terms: []string{"被申请人停止销售涉案产品。"}}, &doc); st != 201 {
+		t.Fatalf("draft: %d", st)
+	}
+	docID := doc.Document.ID
+
+	// 1. The mediator rewrites the phone: refused, by PATCH and by the correction procedure alike.
+	phone := insiderPhone
+	st, raw := mediator.raw("PATCH", "/api/v1/cases/"+caseID+"/parties/"+victim.ID, cases.PartyPatch{Phone: &phone})
+	if st != 422 || !strings.Contains(string(raw), "contact_correction_required") {
+		t.Fatalf("mediator PATCH phone: %d %s, want 422 contact_correction_required", st, raw)
+	}
+	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/parties/"+victim.ID+"/contact-corrections", cases.ContactChange{Phone: &phone, Reason: "当事人换号"}, nil); st != 403 {
+		t.Fatalf("mediator asks for a correction: %d, want 403", st)
+	}
+	// Its link's code still goes to the party's own phone: the mediator cannot enter.
+	st, medTok := linkToken(t, f.testEnv, mediator, caseID, victim.ID)
+	if st != 201 {
+		t.Fatalf("mediator link: %d", st)
+	}
+	if st, to := askCode(t, f.testEnv, medTok); st != 202 || to != maskContact(oldPhone) {
+		t.Fatalf("code: %d to %s, want the old phone %s", st, to, maskContact(oldPhone))
+	}
+	if got := f.notify.messagesTo(insiderPhone); len(got) != 0 {
+		t.Fatalf("the insider's phone received %d notices after the mediator's attempt: %+v", len(got), got)
+	}
+
+	// 2. A clerk alone asks for the correction: nothing changes until it is confirmed.
+	var cr correctionResponse
+	noReason := cases.ContactChange{Phone: &phone}
+	if st := clerk.do("POST", "/api/v1/cases/"+caseID+"/parties/"+victim.ID+"/contact-corrections", noReason, nil); st != 400 {
+		t.Errorf("a correction without a reason: %d, want 400", st)
+	}
+	if st := clerk.do("POST", "/api/v1/cases/"+caseID+"/parties/"+victim.ID+"/contact-corrections", cases.ContactChange{Phone: &phone, Reason: "当事人来电称已换号"}, &cr); st != 202 {
+		t.Fatalf("clerk asks: %d", st)
+	}
+	corr := cr.Correction
+	if corr.Status != cases.CorrectionPending {
+		t.Fatalf("correction %s, want pending", corr.Status)
+	}
+	// The old phone is asked, in a sentence naming who asked, what and why.
+	ask := f.notify.last(oldPhone)
+	if !confirmCodeRE.MatchString(ask) || !strings.Contains(ask, w.Clerk.Name) || !strings.Contains(ask, "当事人来电称已换号") || !strings.Contains(ask, maskContact(insiderPhone)) {
+		t.Fatalf("old phone's request notice: %q", ask)
+	}
+	var cs caseResponse
+	clerk.do("GET", "/api/v1/cases/"+caseID, nil, &cs)
+	if cs.Case.Party(victim.ID).Phone != oldPhone {
+		t.Fatalf("the phone changed before confirmation: %s", cs.Case.Party(victim.ID).Phone)
+	}
+	if st := clerk.do("POST", "/api/v1/cases/"+caseID+"/contact-corrections/"+corr.ID+"/approve", nil, nil); st != 403 {
+		t.Fatalf("the clerk approves their own request: %d, want 403 (four eyes)", st)
+	}
+	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/contact-corrections/"+corr.ID+"/approve", nil, nil); st != 403 {
+		t.Fatalf("the mediator approves: %d, want 403", st)
+	}
+	if st := clerk.do("POST", "/api/v1/cases/"+caseID+"/contact-corrections/"+corr.ID+"/confirm", codeRequest{"000000"}, nil); st != 422 {
+		t.Fatalf("a guessed code: %d, want 422", st)
+	}
+	st, tok := linkToken(t, f.testEnv, clerk, caseID, victim.ID)
+	if st != 201 {
+		t.Fatalf("clerk link: %d", st)
+	}
+	if st, to := askCode(t, f.testEnv, tok); st != 202 || to != maskContact(oldPhone) {
+		t.Fatalf("code after the clerk's request: %d to %s, want the old phone", st, to)
+	}
+	if got := f.notify.messagesTo(insiderPhone); len(got) != 0 {
+		t.Fatalf("the insider's phone received notices while the correction waited: %+v", got)
+	}
+	if evs := trailTypes(t, clerk, caseID); lastOf(evs, "contact.correction_requested") == nil || lastOf(evs, "contact.corrected") != nil {
+		t.Fatalf("trail: want the request recorded and nothing corrected")
+	}
+	// The newer link revoked the mediator's earlier one.
+	if st, _ := askCode(t, f.testEnv, medTok); st != 404 {
+		t.Errorf("a replaced link still works: %d, want 404", st)
+	}
+	// The clerk withdraws; the old phone is told nothing changed.
+	if st := clerk.do("POST", "/api/v1/cases/"+caseID+"/contact-corrections/"+corr.ID+"/reject", rejectRequest{Note: "撤回"}, &cr); st != 200 || cr.Correction.Status != cases.CorrectionCancelled {
+		t.Fatalf("withdraw: %d %s", st, cr.Correction.Status)
+	}
+	if body := f.notify.last(oldPhone); !strings.Contains(body, "已被撤回") {
+		t.Fatalf("old phone after the withdrawal: %q", body)
+	}
+
+	// 3. A clerk with a second clerk's approval: the correction takes effect only then.
+	if st := clerk.do("POST", "/api/v1/cases/"+caseID+"/parties/"+victim.ID+"/contact-corrections", cases.ContactChange{Phone: &phone, Reason: "法院核实当事人已更换手机号"}, &cr); st != 202 {
+		t.Fatalf("clerk asks again: %d", st)
+	}
+	corr = cr.Correction
+	if st, to := askCode(t, f.testEnv, tok); st != 202 && st != 429 || (st == 202 && to != maskContact(oldPhone)) {
+		t.Fatalf("before approval the link's code goes to %s (%d)", to, st)
+	}
+	if st := clerk2.do("POST", "/api/v1/cases/"+caseID+"/contact-corrections/"+corr.ID+"/approve", nil, &cr); st != 200 || cr.Correction.Status != cases.CorrectionApplied {
+		t.Fatalf("second clerk approves: %d %+v", st, cr.Correction)
+	}
+	if cr.Revoked == nil || cr.Revoked.Invitations < 1 || cr.Revoked.Sessions < 1 {
+		t.Fatalf("revoked %+v: want the party's open link and its session", cr.Revoked)
+	}
+	// The old phone is told what changed, by whom, and how to object.
+	told := f.notify.last(oldPhone)
+	for _, want := range []string{"联系电话由", maskContact(insiderPhone), w.Clerk.Name, "王书记员", "第二名工作人员复核", "异议", corr.ID[:8]} {
+		if !strings.Contains(told, want) {
+			t.Errorf("old phone's notice lacks %q: %q", want, told)
+		}
+	}
+	// The party's session, its open links and the links issued before are gone.
+	if st := real.do("GET", "/api/v1/cases/"+caseID, nil, nil); st != 401 {
+		t.Errorf("the party's session after the correction: %d, want 401", st)
+	}
+	if st, _ := askCode(t, f.testEnv, tok); st != 404 {
+		t.Errorf("an old link after the correction: %d, want 404", st)
+	}
+	// The trail records who asked and who approved.
+	evs := trailTypes(t, clerk, caseID)
+	ev := lastOf(evs, "contact.corrected")
+	if ev == nil || ev.Data["requested_by"] != w.Clerk.ID || ev.Data["confirmed_by"] != clerk2p.ID || ev.Data["confirmation"] != cases.ConfirmSecondStaff {
+		t.Fatalf("trail: %+v", ev)
+	}
+
+	f.clock.Advance(time.Minute)
+	// Now the insider's phone gets the code of a new link and enters as the party…
+	st, tok = linkToken(t, f.testEnv, clerk, caseID, victim.ID)
+	if st != 201 {
+		t.Fatalf("link: %d", st)
+	}
+	if st, to := askCode(t, f.testEnv, tok); st != 202 || to != maskContact(insiderPhone) {
+		t.Fatalf("code: %d to %s", st, to)
+	}
+	insider := f.anonymous()
+	var me meResponse
+	if st := insider.do("POST", "/api/v1/invitations/"+tok+"/verify", verifyRequest{f.notify.lastCode(t, insiderPhone)}, &me); st != 200 {
+		t.Fatalf("enter: %d", st)
+	}
+	insider.csrf = me.CSRFToken
+	// …but gets no signing certificate: the contact was corrected by staff, so a new identity check must pass.
+	dev := newDevice(t, insider, caseID, victim.ID, 9)
+	st, raw = dev.rawPrepare(docID, "sig-respondent-1")
+	if st != 422 || !strings.Contains(string(raw), cases.IdentityRecheckRequired) {
+		t.Fatalf("prepare after the correction: %d %s, want 422 %s", st, raw, cases.IdentityRecheckRequired)
+	}
+	// A check by the clerk who asked for the correction does not count.
+	if st := clerk.do("POST", "/api/v1/cases/"+caseID+"/identity-checks", cases.NewIdentityCheck{ParticipantID: victim.ID, Method: "court_verified", Result: "passed"}, nil); st != 201 {
+		t.Fatalf("clerk's check: %d", st)
+	}
+	if st, raw := dev.rawPrepare(docID, "sig-respondent-1"); st != 422 {
+		t.Fatalf("prepare after the requester's own check: %d %s, want 422", st, raw)
+	}
+	// A check by the mediator, who sees the person on camera, does.
+	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/identity-checks", cases.NewIdentityCheck{ParticipantID: victim.ID, Method: "id_card_on_camera", Result: "passed"}, nil); st != 201 {
+		t.Fatalf("mediator's check: %d", st)
+	}
+	st, p := dev.prepare(docID, "sig-respondent-1")
+	if st != 200 {
+		t.Fatalf("prepare after a new check: %d", st)
+	}
+	// The certificate names that check and carries the hash of the person's identity-card number.
+	blk, _ := pem.Decode([]byte(p.Certificate))
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idev := signing.IdentityOf(cert)
+	if idev == nil || idev.Method != "id_card_on_camera" || idev.CheckedBy != w.Mediator.Name || idev.IDHash != signing.IdentifierHash("id_card", f.c.Number, victim.IDNumber) {
+		t.Fatalf("certificate identity %+v", idev)
+	}
+	if strings.Contains(string(cert.RawSubject), victim.IDNumber) {
+		t.Fatal("the certificate carries the identity-card number in clear")
+	}
+	if st := dev.finish(docID, p); st != 200 {
+		t.Fatalf("finish: %d", st)
+	}
+}
+
+// rawPrepare runs step 1 and returns the status and the raw answer.
+func (d *device) rawPrepare(docID, field string) (int, []byte) {
+	d.t.Helper()
+	pub := base64.StdEncoding.EncodeToString(d.key.SPKI())
+	proof, err := d.key.Sign(keyProofMessage(d.caseID, d.selfID, pub))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return d.c.raw("POST", "/api/v1/documents/"+docID+"/prepare", prepareRequest{Field: field, PublicKey: pub,
+		Proof: base64.StdEncoding.EncodeToString(proof), Image: base64.StdEncoding.EncodeToString(signingtest.SignaturePNG(d.seed, 600, 240))})
+}
+
+// identityChecked records, as the mediator would in the session's lobby, a passed identity check of every party
+// and agent of c: signing needs one (cases.SigningIdentity).
+func identityChecked(t testing.TB, s *cases.Store, sessionID string, c *cases.Case, by cases.Principal) {
+	t.Helper()
+	for _, p := range c.Parties {
+		ids := map[string]string{p.ID: p.Name}
+		for _, a := range p.Agents {
+			ids[a.ID] = a.Name
+		}
+		for id, name := range ids {
+			if err := s.RecordIdentityCheck(context.Background(), sessionID, cases.IdentityCheck{ParticipantID: id, Name: name, Method: "id_card_on_camera", Result: "passed",
+				CheckedBy: by.ID, CheckedByName: by.Name, At: s.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
