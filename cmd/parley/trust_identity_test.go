@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/cases/casestest"
 	"github.com/parley-mediation/parley/signing"
 	"github.com/parley-mediation/parley/signing/signingtest"
 )
@@ -294,20 +295,51 @@ func (d *device) rawPrepare(docID, field string) (int, []byte) {
 		Proof: base64.StdEncoding.EncodeToString(proof), Image: base64.StdEncoding.EncodeToString(signingtest.SignaturePNG(d.seed, 600, 240))})
 }
 
-// identityChecked records, as the mediator would in the session's lobby, a passed identity check of every party
-// and agent of c: signing needs one (cases.SigningIdentity).
-func identityChecked(t testing.TB, s *cases.Store, sessionID string, c *cases.Case, by cases.Principal) {
+// identityChecked records, as the mediator would after seeing each person's identity card on camera, a passed
+// identity check of every party and agent of c: signing needs one (cases.SigningIdentity).
+func identityChecked(t testing.TB, s *cases.Store, c *cases.Case, by cases.Principal) {
 	t.Helper()
 	for _, p := range c.Parties {
-		ids := map[string]string{p.ID: p.Name}
+		ids := []string{p.ID}
 		for _, a := range p.Agents {
-			ids[a.ID] = a.Name
+			ids = append(ids, a.ID)
 		}
-		for id, name := range ids {
-			if err := s.RecordIdentityCheck(context.Background(), sessionID, cases.IdentityCheck{ParticipantID: id, Name: name, Method: "id_card_on_camera", Result: "passed",
-				CheckedBy: by.ID, CheckedByName: by.Name, At: s.Now()}); err != nil {
+		for _, id := range ids {
+			if _, err := s.RecordCaseIdentityCheck(context.Background(), by, c.ID, cases.NewIdentityCheck{ParticipantID: id, Method: "id_card_on_camera", Result: "passed"}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+}
+
+// freshCase registers another referral of the fixture's court (whose contacts the matrix corrects, leaving the
+// fixture's parties and their sessions alone).
+func (f *fixture) freshCase() *cases.Case {
+	f.t.Helper()
+	c, err := f.store.CreateCase(context.Background(), f.w.Clerk, casestest.NewCase(cases.SourceDelegated))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+// newCorrection has the clerk ask for a correction of a party's phone in a fresh case and returns its path.
+func (f *fixture) newCorrection() string {
+	f.t.Helper()
+	ph := "13500000003"
+	c := f.freshCase()
+	res, err := f.store.RequestContactCorrection(context.Background(), f.w.Clerk, c.ID, c.Parties[1].ID, cases.ContactChange{Phone: &ph, Reason: "当事人换号"})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return "/api/v1/cases/" + c.ID + "/contact-corrections/" + res.Correction.ID
+}
+
+// newInvitationID issues a link for the applicant and returns its ID.
+func (f *fixture) newInvitationID() string {
+	inv, _, err := f.store.CreateInvitation(context.Background(), f.w.Clerk, f.c.ID, f.c.Parties[0].ID, "", time.Hour)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return inv.ID
 }
