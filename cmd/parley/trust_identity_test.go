@@ -343,3 +343,57 @@ func (f *fixture) newInvitationID() string {
 	}
 	return inv.ID
 }
+
+// tamperedSignature makes the page's prepare answer cover other bytes than the revision it shows (one byte of
+// the update changed, as a server that swapped the document would), signs, and checks that the page refuses
+// before the device key signs: no finish request, and the mismatch explained.
+func tamperedSignature(tb *tab, docID string) {
+	tb.e.t.Helper()
+	js[bool](tb, `(() => {
+		window.__finishes = 0;
+		window.__realFetch = window.fetch;
+		window.fetch = async (url, opts) => {
+			const u = String(url);
+			if (u.includes('/finish')) window.__finishes++;
+			const r = await window.__realFetch(url, opts);
+			if (!u.includes('/prepare') || !r.ok) return r;
+			const body = await r.json();
+			const upd = Uint8Array.from(atob(body.revision.update), (ch) => ch.charCodeAt(0));
+			upd[upd.length - 3] ^= 0x01;
+			let s = '';
+			for (const b of upd) s += String.fromCharCode(b);
+			body.revision.update = btoa(s);
+			return new Response(JSON.stringify(body), {status: r.status, headers: r.headers});
+		};
+		return true;
+	})()`)
+	tb.wait(`document.querySelector('#sign-box #sigpad') && document.querySelector('#pages[data-rendered=true]')`)
+	js[bool](tb, `(document.querySelector('#sigpad').scrollIntoView({block: 'center'}), true)`)
+	js[bool](tb, drawJS)
+	tb.click(`#sign-agree`)
+	tb.click(`#sign-submit`)
+	tb.wait(`document.querySelector('#sign-box .alert.error')`)
+	msg := js[string](tb, `document.querySelector('#sign-box .alert.error').innerText`)
+	if !strings.Contains(msg, "不一致") {
+		tb.fail("the mismatch is explained as %q", msg)
+	}
+	if n := js[int](tb, `window.__finishes`); n != 0 {
+		tb.fail("the page sent %d finish requests for a mismatching prepared signature", n)
+	}
+	tb.phoneShots("sign-mismatch", 360, 640)
+	js[bool](tb, `(window.fetch = window.__realFetch, true)`)
+}
+
+// signedFields returns which fields of a document are signed, from the store.
+func signedFields(t *testing.T, e *e2e, docID string) map[string]bool {
+	t.Helper()
+	d, err := e.store.Document(context.Background(), docID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for f := range d.Signed() {
+		out[f] = true
+	}
+	return out
+}
