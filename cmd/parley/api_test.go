@@ -415,7 +415,10 @@ func matrix() []matrixCall {
 			c := f.freshCase()
 			return "/api/v1/cases/" + c.ID + "/parties/" + c.Parties[0].ID + "/contact-corrections"
 		},
-			body: func(*fixture, string) any { ph := "13500000001"; return cases.ContactChange{Phone: &ph, Reason: "当事人换号"} }, allow: []string{"clerk", "api_token"}},
+			body: func(*fixture, string) any {
+				ph := "13500000001"
+				return cases.ContactChange{Phone: &ph, Reason: "当事人换号"}
+			}, allow: []string{"clerk", "api_token"}},
 		{route: "POST /api/v1/cases/{id}/contact-changes", path: caseP("/contact-changes"), body: func(*fixture, string) any { ph := "13500000002"; return cases.ContactChange{Phone: &ph} }, allow: []string{"party"}},
 		{route: "GET /api/v1/cases/{id}/contact-corrections", path: caseP("/contact-corrections"), allow: viewers},
 		{route: "POST /api/v1/cases/{id}/contact-corrections/{correction}/confirm", path: func(f *fixture) string { return f.newCorrection() + "/confirm" },

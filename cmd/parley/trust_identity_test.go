@@ -4,9 +4,13 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -396,4 +400,69 @@ func signedFields(t *testing.T, e *e2e, docID string) map[string]bool {
 		out[f] = true
 	}
 	return out
+}
+
+// TestIdentityVerifierGatesTheCertificate plugs a verification service (on loopback) in through the
+// IdentityVerifier interface: a party without a passed check gets no signing certificate; a failed verification
+// keeps it so; a passed one yields a certificate that names the service.
+func TestIdentityVerifierGatesTheCertificate(t *testing.T) {
+	e := newTestEnv(t)
+	var pass atomic.Bool
+	var asked atomic.Value
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req cases.VerificationRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, "bad", 400)
+			return
+		}
+		asked.Store(req)
+		json.NewEncoder(w).Encode(cases.VerificationResult{Passed: pass.Load(), Reference: "FV-20261116-0001"})
+	}))
+	defer svc.Close()
+	e.app.verifier = &httpVerifier{url: svc.URL, name: "某实名核验服务", client: svc.Client()}
+	c := casestest.InMediation(t, e.store, e.w)
+	mediator := e.login(e.w.Mediator)
+	if st := mediator.do("POST", "/api/v1/cases/"+c.ID+"/actions/end", cases.Params{Ground: cases.GroundAgreement}, nil); st != 200 {
+		t.Fatalf("end: %d", st)
+	}
+	var doc documentResponse
+	if st := mediator.do("POST", "/api/v1/cases/"+c.ID+"/agreement", agreementRequest{Terms: []string{"双方和解。"}}, &doc); st != 201 {
+		t.Fatalf("draft: %d", st)
+	}
+	respondent := c.Parties[1]
+	party := e.enter(c.ID, respondent.ID, "")
+	dev := newDevice(t, party, c.ID, respondent.ID, 4)
+	if st, raw := dev.rawPrepare(doc.Document.ID, "sig-respondent-1"); st != 422 || !strings.Contains(string(raw), cases.IdentityCheckRequired) {
+		t.Fatalf("prepare without any check: %d %s", st, raw)
+	}
+	var chk cases.CaseIdentityCheck
+	if st := party.do("POST", "/api/v1/identity/verify", verifyIdentityRequest{Evidence: base64.StdEncoding.EncodeToString([]byte("sdk-token"))}, &chk); st != 201 || chk.Result != "failed" {
+		t.Fatalf("failed verification: %d %+v", st, chk)
+	}
+	if req, _ := asked.Load().(cases.VerificationRequest); req.IDNumber != respondent.IDNumber || req.Name != respondent.Name || string(req.Evidence) != "sdk-token" {
+		t.Errorf("the service was asked %+v", req)
+	}
+	if st, raw := dev.rawPrepare(doc.Document.ID, "sig-respondent-1"); st != 422 || !strings.Contains(string(raw), cases.IdentityLatestCheckFailed) {
+		t.Fatalf("prepare after a failed verification: %d %s", st, raw)
+	}
+	e.clock.Advance(time.Minute)
+	pass.Store(true)
+	if st := party.do("POST", "/api/v1/identity/verify", verifyIdentityRequest{}, &chk); st != 201 || chk.Result != "passed" {
+		t.Fatalf("passed verification: %d %+v", st, chk)
+	}
+	st, p := dev.prepare(doc.Document.ID, "sig-respondent-1")
+	if st != 200 {
+		t.Fatalf("prepare after verification: %d", st)
+	}
+	blk, _ := pem.Decode([]byte(p.Certificate))
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := signing.IdentityOf(cert); ev == nil || ev.Method != cases.MethodVerifier || ev.CheckedBy != "某实名核验服务" {
+		t.Fatalf("certificate evidence %+v", ev)
+	}
+	if st := dev.finish(doc.Document.ID, p); st != 200 {
+		t.Fatalf("finish: %d", st)
+	}
 }
