@@ -44,7 +44,7 @@ func TestSigningIdentityRule(t *testing.T) {
 		{name: "the latest check failed", p: party, checks: []cases.CaseIdentityCheck{check(1, "p2", "m", t0, "passed"), check(2, "p2", "m", t0.Add(time.Minute), "failed")}, want: cases.IdentityLatestCheckFailed},
 		{name: "corrected: the old check no longer counts", p: party, checks: []cases.CaseIdentityCheck{check(1, "p2", "m", t0, "passed")}, corrections: corrected, want: cases.IdentityRecheckRequired},
 		{name: "corrected: the requester's own check does not count", p: party, checks: []cases.CaseIdentityCheck{check(1, "p2", "m", t0, "passed"), check(2, "p2", "clerk", decided.Add(time.Minute), "passed")}, corrections: corrected, want: cases.IdentityRecheckRequired},
-		{name: "corrected: a new check by someone else counts", p: party, checks: []cases.CaseIdentityCheck{check(2, "p2", "clerk", decided.Add(time.Minute), "passed"), check(3, "p2", "m", decided.Add(2 * time.Minute), "passed")}, corrections: corrected, wantCheck: 3},
+		{name: "corrected: a new check by someone else counts", p: party, checks: []cases.CaseIdentityCheck{check(2, "p2", "clerk", decided.Add(time.Minute), "passed"), check(3, "p2", "m", decided.Add(2*time.Minute), "passed")}, corrections: corrected, wantCheck: 3},
 		{name: "a pending correction changes nothing", p: party, checks: []cases.CaseIdentityCheck{check(1, "p2", "m", t0, "passed")}, corrections: pending, wantCheck: 1},
 		{name: "the party's own change keeps its check", p: party, checks: []cases.CaseIdentityCheck{check(1, "p2", "m", t0, "passed")}, corrections: selfChange, wantCheck: 1},
 		{name: "the agent needs its own check", p: agent, checks: []cases.CaseIdentityCheck{check(1, "p2", "m", t0, "passed")}, want: cases.IdentityCheckRequired},
