@@ -31,12 +31,12 @@ var (
 
 // IdentityEvidence is what a signer's identity rests on.
 type IdentityEvidence struct {
-	Method    string    // how identity was checked: id_card_on_camera, face_match, identity_verifier, …
-	CheckedBy string    // who checked: the staff member's name, or the verification service's
-	At        time.Time // when
-	Ref       string    // Parley's reference of the check ("case-check-12") or the service's
-	IDScheme  string    // id_card, uscc, lawyer_licence, or "" when no identifier is known
-	IDHash    string    // "<SCHEME>-SHA256-<hex>" (IdentifierHash); "" when no identifier is known
+	Method    string    `json:"method"`              // how identity was checked: id_card_on_camera, face_match, identity_verifier, …
+	CheckedBy string    `json:"checked_by"`          // who checked: the staff member's name, or the verification service's
+	At        time.Time `json:"at"`                  // when
+	Ref       string    `json:"ref"`                 // Parley's reference of the check ("case-check-12") or the service's
+	IDScheme  string    `json:"id_scheme,omitempty"` // id_card, uscc, lawyer_licence, or "" when no identifier is known
+	IDHash    string    `json:"id_hash,omitempty"`   // "<TAG>-SHA256-<hex>" (IdentifierHash); "" when no identifier is known
 }
 
 var schemeTag = map[string]string{"id_card": "IDC", "uscc": "USCC", "lawyer_licence": "LAW"}
