@@ -140,6 +140,13 @@ func TestInsiderCannotTakeOverAPartysSeat(t *testing.T) {
 	if got := f.notify.messagesTo(insiderPhone); len(got) != 0 {
 		t.Fatalf("the insider's phone received %d notices after the mediator's attempt: %+v", len(got), got)
 	}
+	// The old phone shows the attempt (a code it did not ask for); the trail shows the mediator's link and no change.
+	if !codeRE.MatchString(f.notify.last(oldPhone)) {
+		t.Errorf("the old phone's last notice: %q, want the code of the mediator's link", f.notify.last(oldPhone))
+	}
+	if evs := trailTypes(t, clerk, caseID); lastOf(evs, "invitation.created") == nil || lastOf(evs, "invitation.created").ActorID != w.Mediator.ID || lastOf(evs, "contact.corrected") != nil || lastOf(evs, "party.updated") != nil {
+		t.Errorf("trail after the mediator's attempt: want the mediator's link and no change of contact")
+	}
 
 	// 2. A clerk alone asks for the correction: nothing changes until it is confirmed.
 	var cr correctionResponse
@@ -196,6 +203,9 @@ func TestInsiderCannotTakeOverAPartysSeat(t *testing.T) {
 	}
 	if body := f.notify.last(oldPhone); !strings.Contains(body, "已被撤回") {
 		t.Fatalf("old phone after the withdrawal: %q", body)
+	}
+	if ev := lastOf(trailTypes(t, clerk, caseID), "contact.correction_cancelled"); ev == nil || ev.Data["requested_by"] != w.Clerk.ID {
+		t.Errorf("trail after the withdrawal: %+v", ev)
 	}
 
 	// 3. A clerk with a second clerk's approval: the correction takes effect only then.
@@ -465,4 +475,90 @@ func TestIdentityVerifierGatesTheCertificate(t *testing.T) {
 	if st := dev.finish(doc.Document.ID, p); st != 200 {
 		t.Fatalf("finish: %d", st)
 	}
+}
+
+// TestBrowserContactCorrection drives the contact pages in Chromium: the clerk asks for a correction of the
+// respondent's phone with a reason; the request waits; a judge of the court approves it (four eyes); the old
+// phone is told and the respondent's page (logged in before) is logged out; the applicant, in its own session,
+// changes its own phone with the code sent to the new one.
+func TestBrowserContactCorrection(t *testing.T) {
+	e := browserE2E(t, "TestBrowserContactCorrection")
+	if e == nil {
+		return
+	}
+	ctx := context.Background()
+	w := e.w
+	c := casestest.InMediation(t, e.store, w)
+	applicant, respondent := c.Parties[0], c.Parties[1]
+	link := func(partyID string) string {
+		_, tok, err := e.store.CreateInvitation(ctx, w.Clerk, c.ID, partyID, "", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e.base + "/join/" + string(tok)
+	}
+	partyB := e.newTab("respondent", 390, 844)
+	partyB.enter(link(respondent.ID), respondent.Phone)
+
+	clerk := e.newTab("clerk", 1280, 900)
+	clerk.login(w.Clerk)
+	clerk.open("/cases/" + c.ID)
+	sel := `#contacts details:has(form[data-correct="` + respondent.ID + `"])`
+	clerk.wait(`document.querySelector('` + sel + `')`)
+	clerk.click(sel + ` summary`)
+	clerk.fill(`form[data-correct="`+respondent.ID+`"] [name=phone]`, insiderPhone)
+	clerk.click(`form[data-correct="` + respondent.ID + `"] button[type=submit]`)
+	clerk.wait(`document.querySelector('form[data-correct="` + respondent.ID + `"] [name=reason][aria-invalid=true]')`)
+	clerk.fill(`form[data-correct="`+respondent.ID+`"] [name=reason]`, "当事人来电称已更换手机号码")
+	clerk.click(`form[data-correct="` + respondent.ID + `"] button[type=submit]`)
+	clerk.wait(`document.querySelector('#correction-list li[data-status=pending]')`)
+	if got, _ := e.store.Case(ctx, c.ID); got.Party(respondent.ID).Phone != respondent.Phone {
+		t.Fatal("the phone changed before the correction was confirmed")
+	}
+	if js[bool](clerk, `!!document.querySelector('#correction-list button[data-approve]')`) {
+		t.Error("the requester is offered to approve their own correction")
+	}
+	clerk.shot("contact-correction-pending-1280x900")
+
+	judge := e.newTab("judge", 1280, 900)
+	judge.login(w.Judge)
+	judge.open("/cases/" + c.ID)
+	judge.wait(`document.querySelector('#correction-list button[data-approve]')`)
+	judge.click(`#correction-list button[data-approve]`)
+	judge.wait(`document.querySelector('#correction-list li[data-status=applied]')`)
+	if got, _ := e.store.Case(ctx, c.ID); got.Party(respondent.ID).Phone != insiderPhone {
+		t.Fatalf("after the approval the phone is %s", got.Party(respondent.ID).Phone)
+	}
+	if body := e.notify.last(respondent.Phone); !strings.Contains(body, "第二名工作人员复核") || !strings.Contains(body, "异议") {
+		t.Errorf("the old phone was told %q", body)
+	}
+	judge.open("/cases/" + c.ID)
+	judge.wait(`[...document.querySelectorAll('.timeline .what')].some((x) => x.innerText.includes('联系方式已更正'))`)
+	judge.shot("contact-corrected-trail-1280x900")
+	// The respondent's session ended: its page no longer loads the case.
+	partyB.open("/party")
+	partyB.wait(`document.querySelector('main h1') && !document.querySelector('.page-head .chip') && document.body.innerText.includes('邀请链接')`)
+
+	// The applicant changes its own phone from its session.
+	partyA := e.newTab("applicant", 390, 844)
+	partyA.enter(link(applicant.ID), applicant.Phone)
+	partyA.click(`#own-contact summary`)
+	partyA.fill(`#own-contact-form [name=phone]`, "13655556666")
+	partyA.click(`#own-contact-form button[type=submit]`)
+	partyA.wait(`document.querySelector('#own-contact-code')`)
+	code := confirmCodeRE.FindStringSubmatch(e.notify.last("13655556666"))
+	if code == nil {
+		code = codeRE.FindStringSubmatch(e.notify.last("13655556666"))
+	}
+	if code == nil {
+		t.Fatalf("no code to the new phone: %q", e.notify.last("13655556666"))
+	}
+	partyA.typeIn(`#own-contact-code [name=code]`, code[1])
+	partyA.click(`#own-contact-code button[type=submit]`)
+	partyA.wait(`document.querySelector('#own-contact .alert.ok')`)
+	partyA.phoneShots("own-contact-changed", 390, 844)
+	if body := e.notify.last(applicant.Phone); !strings.Contains(body, "如非您本人操作") {
+		t.Errorf("the old phone was told %q", body)
+	}
+	e.checkNoJSErrors()
 }
