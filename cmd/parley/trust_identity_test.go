@@ -16,6 +16,8 @@ import (
 
 	"github.com/parley-mediation/parley/cases"
 	"github.com/parley-mediation/parley/cases/casestest"
+	"github.com/parley-mediation/parley/signaling"
+	rtcclient "github.com/parley-mediation/parley/signaling/client"
 	"github.com/parley-mediation/parley/signing"
 	"github.com/parley-mediation/parley/signing/signingtest"
 )
@@ -561,4 +563,37 @@ func TestBrowserContactCorrection(t *testing.T) {
 		t.Errorf("the old phone was told %q", body)
 	}
 	e.checkNoJSErrors()
+}
+
+// TestCorrectionEvictsTheRoomSeat: when staff correct a party's contact, whoever holds the party's seat in a live
+// room is put out, and the join token issued before cannot bring it back.
+func TestCorrectionEvictsTheRoomSeat(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	victim := f.c.Parties[1]
+	partyHTTP := f.enter(f.c.ID, victim.ID, "")
+	seat, j := f.dialRoom(ctx, partyHTTP, f.session.ID)
+	mark := seat.Mark()
+	clerk := f.login(f.w.Clerk)
+	judge := f.login(f.w.Judge)
+	phone := insiderPhone
+	var cr correctionResponse
+	if st := clerk.do("POST", "/api/v1/cases/"+f.c.ID+"/parties/"+victim.ID+"/contact-corrections", cases.ContactChange{Phone: &phone, Reason: "换号"}, &cr); st != 202 {
+		t.Fatalf("ask: %d", st)
+	}
+	if st := judge.do("POST", "/api/v1/cases/"+f.c.ID+"/contact-corrections/"+cr.Correction.ID+"/approve", nil, &cr); st != 200 {
+		t.Fatalf("approve: %d", st)
+	}
+	if _, err := seat.WaitType(ctx, mark, signaling.TypeRemoved); err != nil {
+		t.Fatalf("the party's seat was not ended: %v", err)
+	}
+	again, err := rtcclient.Dial(ctx, rtcclient.Config{URL: j.URL, Token: j.Token, CaseID: j.CaseID, SessionID: j.SessionID, Loopback: true})
+	if err == nil {
+		again.Close()
+		t.Fatal("the join token issued before the correction still admits")
+	}
+	if st := partyHTTP.do("POST", "/api/v1/sessions/"+f.session.ID+"/join", nil, nil); st != 401 {
+		t.Errorf("a new join token for the revoked session: %d, want 401", st)
+	}
 }
