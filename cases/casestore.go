@@ -637,8 +637,11 @@ func (s *Store) AddAgent(ctx context.Context, p Principal, caseID, partyID strin
 		if party == nil {
 			return Errorf(ENOTFOUND, "party not found")
 		}
-		if !mayEditCase(p, c) && !(p.Kind == KindParty && p.PartyID == partyID) {
-			return Errorf(EFORBIDDEN, "an agent is added by the party itself or by the case's staff")
+		// An agent signs for the party: its seat is as much the party's as the party's own contact, so it is added
+		// by the party itself, or by the staff who may correct the party's contact (never by the case's mediators);
+		// staff additions are told to the party and need an identity check by someone else (SigningIdentity).
+		if !CorrectionAuthority(p, c, true) && !(p.Kind == KindParty && p.PartyID == partyID) && p.Kind != KindSystem {
+			return Errorf(EFORBIDDEN, "an agent is added by the party itself, or by the court's clerk (referred cases) or the organisation's admin (direct applications)")
 		}
 		if c.State.Ended() {
 			return Errorf(ECONFLICT, "the case is %s: agents can no longer be added", c.State)

@@ -52,21 +52,23 @@ const (
 //   - A party or agent needs a passed identity check of its own on the case; the most recent check that counts
 //     must have passed.
 //   - When staff corrected the party's contact, only checks made after the correction took effect count, and a
-//     check made by the staff member who asked for the correction never does.
+//     check made by the staff member who asked for the correction never does. An agent that staff added during
+//     the case is treated alike: a check by the staff member who added it does not count.
 func SigningIdentity(p Principal, c *Case, checks []CaseIdentityCheck, corrections []ContactCorrection) (*SigningEvidence, error) {
 	if !p.IsPartySide() {
 		return nil, nil
 	}
 	var after time.Time
 	var excluded []string
-	if p.Kind == KindParty {
-		for _, cc := range corrections {
-			if cc.PartyID == p.PartyID && cc.Kind == CorrectionStaff && cc.Status == CorrectionApplied && cc.DecidedAt != nil {
-				if cc.DecidedAt.After(after) {
-					after = *cc.DecidedAt
-				}
-				excluded = append(excluded, cc.RequestedBy)
+	for _, cc := range corrections {
+		// A staff correction of the party's contact concerns the party's seat; one naming an agent (its addition by
+		// staff, see SigningEvidenceFor) the agent's.
+		seat := (p.Kind == KindParty && cc.PartyID == p.PartyID) || (p.Kind == KindAgent && cc.PartyID == p.ID)
+		if seat && cc.Kind == CorrectionStaff && cc.Status == CorrectionApplied && cc.DecidedAt != nil {
+			if cc.DecidedAt.After(after) {
+				after = *cc.DecidedAt
 			}
+			excluded = append(excluded, cc.RequestedBy)
 		}
 	}
 	var latest *CaseIdentityCheck
@@ -82,7 +84,7 @@ func SigningIdentity(p Principal, c *Case, checks []CaseIdentityCheck, correctio
 	switch {
 	case latest == nil && !after.IsZero():
 		return nil, &Error{Code: EUNPROCESSABLE, Fields: map[string]string{"identity": IdentityRecheckRequired},
-			Message: "the court or the organisation corrected this party's contact: a new identity check must pass (made by someone other than the staff member who asked for the correction) before a signing certificate is issued"}
+			Message: "the court or the organisation corrected this contact (or added this agent): a new identity check must pass, made by someone other than the staff member who asked for the correction (or added the agent), before a signing certificate is issued"}
 	case latest == nil:
 		return nil, &Error{Code: EUNPROCESSABLE, Fields: map[string]string{"identity": IdentityCheckRequired},
 			Message: "no identity check of yours has passed on this case: the mediator checks your identity in a session (or the court or organisation at the counter) before you can sign"}
@@ -124,6 +126,25 @@ func (s *Store) SigningEvidenceFor(ctx context.Context, c *Case, p Principal) (*
 	corrections, err := s.ContactCorrections(ctx, System, c.ID)
 	if err != nil {
 		return nil, err
+	}
+	if p.Kind == KindAgent {
+		// An agent staff added during the case counts as a staff-set seat.
+		rows, err := s.pool.Query(ctx, `SELECT actor_id, at FROM case_events WHERE case_id = $1 AND type = 'agent.added' AND actor_kind = 'account'
+			AND data->>'agent_id' = $2`, c.ID, p.ID)
+		if err != nil {
+			return nil, dbErr("agent additions", err)
+		}
+		added, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ContactCorrection, error) {
+			cc := ContactCorrection{PartyID: p.ID, Kind: CorrectionStaff, Status: CorrectionApplied}
+			var at time.Time
+			err := r.Scan(&cc.RequestedBy, &at)
+			cc.DecidedAt = &at
+			return cc, err
+		})
+		if err != nil {
+			return nil, dbErr("agent additions", err)
+		}
+		corrections = append(corrections, added...)
 	}
 	return SigningIdentity(p, c, checks, corrections)
 }

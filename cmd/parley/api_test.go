@@ -436,7 +436,7 @@ func matrix() []matrixCall {
 			return "/api/v1/cases/" + f.c.ID + "/parties/" + f.c.Parties[0].ID + "/agents"
 		},
 			body:  func(*fixture, string) any { return cases.NewAgent{Name: "代理人", Phone: "13600000000"} },
-			allow: []string{"clerk", "org_admin", "mediator", "party", "api_token"}},
+			allow: []string{"clerk", "party", "api_token"}},
 		{route: "POST /api/v1/cases/{id}/actions/{action}", path: caseP("/actions/consent_online"), body: func(f *fixture, role string) any {
 			yes := true
 			if role == "party" || role == "agent" {

@@ -597,3 +597,47 @@ func TestCorrectionEvictsTheRoomSeat(t *testing.T) {
 		t.Errorf("a new join token for the revoked session: %d, want 401", st)
 	}
 }
+
+// TestAgentSeatCannotBeAddedByTheInsider closes the side door of the insider attack: an agent signs for its
+// party, so a mediator cannot add one; a clerk can, the party is told at its own phone, and the agent's identity
+// check by that clerk does not count for a signing certificate.
+func TestAgentSeatCannotBeAddedByTheInsider(t *testing.T) {
+	f := newFixture(t)
+	caseID, party := f.c.ID, f.c.Parties[0]
+	mediator, clerk := f.login(f.w.Mediator), f.login(f.w.Clerk)
+	agent := cases.NewAgent{Name: "赵代理", Phone: insiderPhone}
+	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/parties/"+party.ID+"/agents", agent, nil); st != 403 {
+		t.Fatalf("the mediator adds an agent: %d, want 403", st)
+	}
+	var cr caseResponse
+	if st := clerk.do("POST", "/api/v1/cases/"+caseID+"/parties/"+party.ID+"/agents", agent, &cr); st != 201 {
+		t.Fatalf("the clerk adds an agent: %d", st)
+	}
+	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/actions/end", cases.Params{Ground: cases.GroundAgreement}, nil); st != 200 {
+		t.Fatalf("end: %d", st)
+	}
+	var doc documentResponse
+	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/agreement", agreementRequest{Terms: []string{"双方和解。"}}, &doc); st != 201 {
+		t.Fatalf("draft: %d", st)
+	}
+	added := cr.Case.Party(party.ID).Agents[len(cr.Case.Party(party.ID).Agents)-1]
+	if body := f.notify.last(party.Phone); !strings.Contains(body, "赵代理") || !strings.Contains(body, "异议") {
+		t.Errorf("the party was told %q", body)
+	}
+	f.clock.Advance(time.Minute)
+	if st := clerk.do("POST", "/api/v1/cases/"+caseID+"/identity-checks", cases.NewIdentityCheck{ParticipantID: added.ID, Method: "court_verified", Result: "passed"}, nil); st != 201 {
+		t.Fatalf("clerk's check: %d", st)
+	}
+	ag := f.enter(caseID, party.ID, added.ID)
+	dev := newDevice(t, ag, caseID, added.ID, 6)
+	if st, raw := dev.rawPrepare(doc.Document.ID, "sig-applicant-1"); st != 422 || !strings.Contains(string(raw), cases.IdentityRecheckRequired) {
+		t.Fatalf("the agent prepares on the adder's own check: %d %s", st, raw)
+	}
+	f.clock.Advance(time.Minute)
+	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/identity-checks", cases.NewIdentityCheck{ParticipantID: added.ID, Method: "id_card_on_camera", Result: "passed"}, nil); st != 201 {
+		t.Fatalf("mediator's check: %d", st)
+	}
+	if st, _ := dev.prepare(doc.Document.ID, "sig-applicant-1"); st != 200 {
+		t.Fatalf("the agent prepares after the mediator's check: %d", st)
+	}
+}
