@@ -246,6 +246,14 @@ func (c *Config) check() error {
 	if c.SMTPSMSGateway != "" && strings.Count(c.SMTPSMSGateway, "%s") != 1 {
 		add("smtp-sms-gateway must contain %%s once")
 	}
+	if v := c.IdentityVerifierURL; v != "" {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("identity-verifier-url must be an http or https URL")
+		}
+		if strings.TrimSpace(c.IdentityVerifierName) == "" {
+			add("identity-verifier-name must not be empty")
+		}
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("configuration: %s", strings.Join(problems, "; "))
 	}

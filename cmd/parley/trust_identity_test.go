@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -639,5 +640,23 @@ func TestAgentSeatCannotBeAddedByTheInsider(t *testing.T) {
 	}
 	if st, _ := dev.prepare(doc.Document.ID, "sig-applicant-1"); st != 200 {
 		t.Fatalf("the agent prepares after the mediator's check: %d", st)
+	}
+}
+
+func TestIdentityVerifierSettings(t *testing.T) {
+	for _, tc := range []struct {
+		env map[string]string
+		ok  bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"PARLEY_IDENTITY_VERIFIER_URL": "https://verify.example.cn/v1/check"}, true},
+		{map[string]string{"PARLEY_IDENTITY_VERIFIER_URL": "verify.example.cn"}, false},
+		{map[string]string{"PARLEY_IDENTITY_VERIFIER_URL": "ftp://verify.example.cn"}, false},
+		{map[string]string{"PARLEY_IDENTITY_VERIFIER_URL": "https://verify.example.cn", "PARLEY_IDENTITY_VERIFIER_NAME": " "}, false},
+	} {
+		_, _, err := parseConfig("serve", nil, func(k string) string { return tc.env[k] }, io.Discard)
+		if (err == nil) != tc.ok {
+			t.Errorf("%v: err %v, want ok %v", tc.env, err, tc.ok)
+		}
 	}
 }
