@@ -67,8 +67,8 @@ export function pageViewer(doc, { version, pdf } = {}) {
         canvas.getContext('2d').drawImage(off, 0, 0);
         canvas.dataset.width = String(px);
         canvas.dataset.rendered = 'true';
+        box.dataset.rendered = 'true'; // readable from the first page on
       }
-      box.dataset.rendered = 'true';
     } catch (e) {
       console.warn('pdf.js:', e);
       failed.hidden = false;
