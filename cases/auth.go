@@ -261,12 +261,23 @@ func (s *Store) CreateInvitation(ctx context.Context, p Principal, caseID, party
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, caseID); err != nil {
 			return err
 		}
+		// A new link for the same person revokes the older ones: only the newest link sent works.
+		rows, err := tx.Query(ctx, `UPDATE invitations SET revoked_at = $4, revoked_reason = 'replaced', code_hash = NULL
+			WHERE case_id = $1 AND party_id = $2 AND agent_id IS NOT DISTINCT FROM NULLIF($3, '')::uuid AND revoked_at IS NULL RETURNING id::text`,
+			caseID, partyID, agentID, s.now())
+		if err != nil {
+			return err
+		}
+		replaced, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
 		if err := tx.QueryRow(ctx, `INSERT INTO invitations (case_id, party_id, agent_id, token_hash, created_by, created_at, expires_at)
 			VALUES ($1, $2, NULLIF($3, '')::uuid, $4, $5, $6, $7) RETURNING id`, caseID, partyID, agentID, hash, p.ID, s.now(), inv.ExpiresAt).Scan(&inv.ID); err != nil {
 			return err
 		}
-		_, err := s.appendEvent(ctx, tx, caseID, p, "invitation.created", VisStaff,
-			map[string]any{"invitation_id": inv.ID, "party_id": partyID, "agent_id": agentID, "name": name, "expires_at": inv.ExpiresAt.Format(time.RFC3339)}, s.now())
+		_, err = s.appendEvent(ctx, tx, caseID, p, "invitation.created", VisStaff,
+			map[string]any{"invitation_id": inv.ID, "party_id": partyID, "agent_id": agentID, "name": name, "expires_at": inv.ExpiresAt.Format(time.RFC3339), "replaced": replaced}, s.now())
 		return err
 	})
 	if err != nil {

@@ -637,8 +637,11 @@ func (s *Store) AddAgent(ctx context.Context, p Principal, caseID, partyID strin
 		if party == nil {
 			return Errorf(ENOTFOUND, "party not found")
 		}
-		if !mayEditCase(p, c) && !(p.Kind == KindParty && p.PartyID == partyID) {
-			return Errorf(EFORBIDDEN, "an agent is added by the party itself or by the case's staff")
+		// An agent signs for the party: its seat is as much the party's as the party's own contact, so it is added
+		// by the party itself, or by the staff who may correct the party's contact (never by the case's mediators);
+		// staff additions are told to the party and need an identity check by someone else (SigningIdentity).
+		if !CorrectionAuthority(p, c, true) && !(p.Kind == KindParty && p.PartyID == partyID) && p.Kind != KindSystem {
+			return Errorf(EFORBIDDEN, "an agent is added by the party itself, or by the court's clerk (referred cases) or the organisation's admin (direct applications)")
 		}
 		if c.State.Ended() {
 			return Errorf(ECONFLICT, "the case is %s: agents can no longer be added", c.State)
@@ -784,6 +787,18 @@ func (s *Store) UpdateParty(ctx context.Context, p Principal, caseID, partyID st
 	err := s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
 		if !mayEditCase(p, c) {
 			return Errorf(EFORBIDDEN, "only the court's clerks, the organisation's admins and the case's mediators change a party's details")
+		}
+		// The contact is where codes and links go: it changes only through a confirmed correction (contacts.go).
+		if pp.Phone != nil || pp.ServiceAddress != nil {
+			if party := c.Party(partyID); party == nil || (pp.Phone != nil && *pp.Phone != party.Phone) || (pp.ServiceAddress != nil && *pp.ServiceAddress != party.ServiceAddress) {
+				return &Error{Code: EUNPROCESSABLE, Fields: map[string]string{"phone": "contact_correction_required"},
+					Message: "a party's phone and service address are corrected with a reason and a confirmation (POST /api/v1/cases/{id}/parties/{party}/contact-corrections); the case's mediators cannot change them"}
+			}
+		}
+		// Name and identity number come from the court's filing or the party's application: not the mediator's to change.
+		if cur := c.Party(partyID); cur != nil && ((pp.Name != nil && *pp.Name != cur.Name) || (pp.IDNumber != nil && *pp.IDNumber != cur.IDNumber)) &&
+			!CorrectionAuthority(p, c, true) && p.Kind != KindSystem {
+			return Errorf(EFORBIDDEN, "a party's name and identity number are corrected by the court's clerk (referred cases) or the organisation's admin (direct applications)")
 		}
 		if c.State.Final() {
 			return Errorf(ECONFLICT, "the case is closed (%s)", c.State)

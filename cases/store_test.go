@@ -713,8 +713,12 @@ func TestUpdatePartyIsRecordedForItsSideOnly(t *testing.T) {
 	bad := "call me"
 	_, err = s.UpdateParty(ctx, w.Clerk, c.ID, c.Parties[1].ID, cases.PartyPatch{Phone: &bad})
 	wantCode(t, err, cases.EINVALID)
-	got, err := s.UpdateParty(ctx, w.Clerk, c.ID, c.Parties[1].ID, cases.PartyPatch{Phone: &phone})
-	if err != nil || got.Parties[1].Phone != phone {
+	// The phone changes only through a confirmed correction (contacts.go), never by PATCH.
+	_, err = s.UpdateParty(ctx, w.Clerk, c.ID, c.Parties[1].ID, cases.PartyPatch{Phone: &phone})
+	wantCode(t, err, cases.EUNPROCESSABLE)
+	addr := "北京市海淀区某路 2 号"
+	got, err := s.UpdateParty(ctx, w.Clerk, c.ID, c.Parties[1].ID, cases.PartyPatch{Address: &addr})
+	if err != nil || got.Parties[1].Address != addr || got.Parties[1].Phone == phone {
 		t.Fatalf("update: %v %+v", err, got)
 	}
 	evs, _ := s.Events(ctx, c.ID)

@@ -116,6 +116,7 @@ type Server struct {
 	resumes map[string]resumeRef
 	closed  bool
 	wg      sync.WaitGroup
+	evicted evictions // participants whose seat was revoked (evict.go)
 }
 
 type resumeRef struct {
@@ -270,6 +271,9 @@ func (s *Server) join(ctx context.Context, c *conn, ref string, d *JoinData) (jo
 	}
 	if d.CaseID != claims.CaseID || d.SessionID != claims.SessionID {
 		return joined{}, errorf(CodeWrongSession, "the token is for another case or session")
+	}
+	if s.refused(claims) {
+		return joined{}, errorf(CodeBadToken, "join token refused")
 	}
 	rctx, cancel := recordCtx(ctx)
 	open, err := s.rec.SessionOpen(rctx, claims.CaseID, claims.SessionID)

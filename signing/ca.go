@@ -48,6 +48,8 @@ type Subject struct {
 	CaseNumber   string // e.g. (2025)京0108民诉前调1234号
 	Organisation string // the party's company, the mediation organisation or the court; optional
 	Country      string // ISO 3166 code; "CN" when empty
+	// Identity is the identity evidence behind a party's certificate (identity.go); nil for others.
+	Identity *IdentityEvidence
 }
 
 func (s Subject) name() pkix.Name {
@@ -63,6 +65,7 @@ func (s Subject) name() pkix.Name {
 		c = "CN"
 	}
 	n.Country = []string{c}
+	n.ExtraNames = s.Identity.attributes()
 	return n
 }
 
@@ -78,6 +81,7 @@ func SubjectOf(c *x509.Certificate) Subject {
 	if len(c.Subject.Country) > 0 {
 		s.Country = c.Subject.Country[0]
 	}
+	s.Identity = IdentityOf(c)
 	return s
 }
 

@@ -54,17 +54,19 @@ type Report struct {
 
 // SignatureReport describes one signature.
 type SignatureReport struct {
-	Field        string    `json:"field"`
-	SignerName   string    `json:"signer_name"`  // certificate CN
-	Role         string    `json:"role"`         // certificate OU
-	CaseNumber   string    `json:"case_number"`  // certificate SERIALNUMBER
-	Organisation string    `json:"organisation"` // certificate O
-	Issuer       string    `json:"issuer"`       // issuer CN
-	CertSHA256   string    `json:"cert_sha256"`  // hex fingerprint of the signer certificate
-	SigningTime  time.Time `json:"signing_time"`
-	Reason       string    `json:"reason"`
-	Location     string    `json:"location"`
-	SubFilter    string    `json:"sub_filter"`
+	Field        string `json:"field"`
+	SignerName   string `json:"signer_name"`  // certificate CN
+	Role         string `json:"role"`         // certificate OU
+	CaseNumber   string `json:"case_number"`  // certificate SERIALNUMBER
+	Organisation string `json:"organisation"` // certificate O
+	// Identity is the identity evidence a party's certificate names (identity.go), nil for others.
+	Identity    *IdentityEvidence `json:"identity,omitempty"`
+	Issuer      string            `json:"issuer"`      // issuer CN
+	CertSHA256  string            `json:"cert_sha256"` // hex fingerprint of the signer certificate
+	SigningTime time.Time         `json:"signing_time"`
+	Reason      string            `json:"reason"`
+	Location    string            `json:"location"`
+	SubFilter   string            `json:"sub_filter"`
 
 	Timestamp          time.Time `json:"timestamp"`           // genTime of the signature timestamp; zero without one
 	TimestampAuthority string    `json:"timestamp_authority"` // TSA certificate CN
@@ -625,7 +627,7 @@ func (c *sigCheck) signatureReport(roots *x509.CertPool, now time.Time, val *val
 	fp := sha256.Sum256(cert.Raw)
 	s.CertSHA256 = hex.EncodeToString(fp[:])
 	subj := SubjectOf(cert)
-	s.SignerName, s.Role, s.CaseNumber, s.Organisation = subj.Name, subj.Role, subj.CaseNumber, subj.Organisation
+	s.SignerName, s.Role, s.CaseNumber, s.Organisation, s.Identity = subj.Name, subj.Role, subj.CaseNumber, subj.Organisation, subj.Identity
 	s.Issuer = cert.Issuer.CommonName
 	h := c.want[0]
 	if err := p.verifyDigest(c.hashes[h], oidData); err != nil {

@@ -259,6 +259,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := e.store.RecordJoin(ctx, ss.ID, cases.Attendance{ParticipantID: w.Mediator.ID, Name: w.Mediator.Name, Role: "mediator", JoinedAt: now}); err != nil {
 		t.Fatal(err)
 	}
+	identityChecked(t, e.store, c, w.Mediator)
 	doc, err := e.app.docs.createAgreement(ctx, w.Mediator, c, agreementRequest{Terms: []string{"被申请人停止销售涉案产品。"}})
 	if err != nil {
 		t.Fatal(err)
@@ -420,11 +421,33 @@ func matrix() []matrixCall {
 				addr := "北京市朝阳区某路 1 号"
 				return cases.PartyPatch{Address: &addr}
 			}, allow: editors},
+		// Contact corrections, invitation links and identity checks (issue 8 §1; trust_identity_test.go).
+		{route: "POST /api/v1/cases/{id}/parties/{party}/contact-corrections", path: func(f *fixture) string {
+			c := f.freshCase()
+			return "/api/v1/cases/" + c.ID + "/parties/" + c.Parties[0].ID + "/contact-corrections"
+		},
+			body: func(*fixture, string) any {
+				ph := "13500000001"
+				return cases.ContactChange{Phone: &ph, Reason: "当事人换号"}
+			}, allow: []string{"clerk", "api_token"}},
+		{route: "POST /api/v1/cases/{id}/contact-changes", path: caseP("/contact-changes"), body: func(*fixture, string) any { ph := "13500000002"; return cases.ContactChange{Phone: &ph} }, allow: []string{"party"}},
+		{route: "GET /api/v1/cases/{id}/contact-corrections", path: caseP("/contact-corrections"), allow: viewers},
+		{route: "POST /api/v1/cases/{id}/contact-corrections/{correction}/confirm", path: func(f *fixture) string { return f.newCorrection() + "/confirm" },
+			body: func(*fixture, string) any { return codeRequest{"123456"} }, allow: []string{"clerk", "judge", "api_token"}},
+		{route: "POST /api/v1/cases/{id}/contact-corrections/{correction}/approve", path: func(f *fixture) string { return f.newCorrection() + "/approve" }, allow: []string{"judge"}},
+		{route: "POST /api/v1/cases/{id}/contact-corrections/{correction}/reject", path: func(f *fixture) string { return f.newCorrection() + "/reject" }, allow: []string{"clerk", "judge", "api_token"}},
+		{route: "GET /api/v1/cases/{id}/invitations", path: caseP("/invitations"), allow: []string{"clerk", "judge", "org_admin", "mediator", "api_token"}},
+		{route: "DELETE /api/v1/cases/{id}/invitations/{invitation}", path: func(f *fixture) string { return caseP("/invitations/" + f.newInvitationID())(f) }, allow: editors},
+		{route: "POST /api/v1/cases/{id}/identity-checks", path: caseP("/identity-checks"), body: func(f *fixture, _ string) any {
+			return cases.NewIdentityCheck{ParticipantID: f.c.Parties[0].ID, Method: "court_verified", Result: "passed"}
+		}, allow: editors},
+		// No verification service is configured here: the route answers 404 to parties and 403 to staff.
+		{route: "POST /api/v1/identity/verify", path: fixed("/api/v1/identity/verify"), body: func(*fixture, string) any { return verifyIdentityRequest{} }, allow: []string{}},
 		{route: "POST /api/v1/cases/{id}/parties/{party}/agents", path: func(f *fixture) string {
 			return "/api/v1/cases/" + f.c.ID + "/parties/" + f.c.Parties[0].ID + "/agents"
 		},
 			body:  func(*fixture, string) any { return cases.NewAgent{Name: "代理人", Phone: "13600000000"} },
-			allow: []string{"clerk", "org_admin", "mediator", "party", "api_token"}},
+			allow: []string{"clerk", "party", "api_token"}},
 		{route: "POST /api/v1/cases/{id}/actions/{action}", path: caseP("/actions/consent_online"), body: func(f *fixture, role string) any {
 			yes := true
 			if role == "party" || role == "agent" {

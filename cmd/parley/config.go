@@ -61,6 +61,9 @@ type Config struct {
 	DataDir         string
 	ArchiveInterval time.Duration
 	ArchiveMargin   time.Duration
+	// Identity verification (issue 8): a real-name or face-verification service.
+	IdentityVerifierURL  string
+	IdentityVerifierName string
 }
 
 // setting describes one configuration setting.
@@ -139,6 +142,8 @@ func settings() []setting {
 		s("smtp-password", "", "SMTP password", func(c *Config) *string { return &c.SMTPPassword }),
 		s("smtp-from", "parley@localhost", "sender address of notices", func(c *Config) *string { return &c.SMTPFrom }),
 		s("smtp-sms-gateway", "", "e-mail-to-SMS gateway for phone numbers, as a pattern with %s for the number (e.g. %s@sms.example.cn); empty logs SMS instead", func(c *Config) *string { return &c.SMTPSMSGateway }),
+		s("identity-verifier-url", "", "URL of a real-name or face-verification service parties can verify their identity with before signing (POST JSON, see docs/signing.md); empty: identity is checked by the mediator or the court", func(c *Config) *string { return &c.IdentityVerifierURL }),
+		s("identity-verifier-name", "identity-verifier", "name of that service, written into the certificates and the trail", func(c *Config) *string { return &c.IdentityVerifierName }),
 		s("operator", "Parley", "name of the platform operator, written into Parley's root certificate", func(c *Config) *string { return &c.Operator }),
 		s("font", "", "TrueType font for documents and signatures; empty finds LXGW WenKai, then AR PL SungtiL GB", func(c *Config) *string { return &c.Font }),
 		s("ca-cert-file", "", "PEM certificate (and chain) of the CA that certifies signers' keys; empty uses Parley's own CA, created at first start", func(c *Config) *string { return &c.CACertFile }),
@@ -249,6 +254,14 @@ func (c *Config) check() error {
 	}
 	if c.SMTPSMSGateway != "" && strings.Count(c.SMTPSMSGateway, "%s") != 1 {
 		add("smtp-sms-gateway must contain %%s once")
+	}
+	if v := c.IdentityVerifierURL; v != "" {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("identity-verifier-url must be an http or https URL")
+		}
+		if strings.TrimSpace(c.IdentityVerifierName) == "" {
+			add("identity-verifier-name must not be empty")
+		}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("configuration: %s", strings.Join(problems, "; "))

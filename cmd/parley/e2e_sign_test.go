@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"strconv"
 	"testing"
 	"time"
 
@@ -55,7 +56,8 @@ func (tb *tab) fetchBytes(url string) []byte {
 // signOnPage signs the document open in the tab: a drawn stroke, the confirmation box, the device signing.
 func (tb *tab) signOnPage(shots string) {
 	tb.e.t.Helper()
-	tb.wait(`document.querySelector('#sign-box #sigpad') && document.querySelector('.page-img') && document.querySelector('.page-img').naturalWidth > 0`)
+	// The pages are drawn in the browser from the very revision the page downloaded (pdf.js).
+	tb.wait(`document.querySelector('#sign-box #sigpad') && document.querySelector('#pages[data-source=pdf][data-rendered=true] canvas.page-img[data-rendered=true]')`)
 	if shots != "" {
 		tb.phoneShots(shots+"-pages", 390, 844)
 	}
@@ -97,6 +99,7 @@ func TestBrowserSigning(t *testing.T) {
 	}
 	c := casestest.InMediation(t, e.store, w)
 	applicant, respondent := c.Parties[0], c.Parties[1]
+	identityChecked(t, e.store, c, w.Mediator)
 
 	// The mediator records that an agreement was reached and drafts it from the template.
 	med := e.newTab("mediator", 1280, 900)
@@ -147,10 +150,33 @@ func TestBrowserSigning(t *testing.T) {
 	partyA.click(`#zoom-fit`)
 	partyA.signOnPage("sign-applicant")
 
-	// The respondent signs on the smaller phone; the agreement takes effect.
+	// The respondent opens the agreement on the smaller phone. What it signs is what it sees: a prepared
+	// signature that does not cover the revision on the screen is refused before the key signs anything.
 	partyB := e.newTab("respondent", 360, 640)
 	partyB.enter(link(respondent.ID), respondent.Phone)
 	partyB.click(`#todo-sign a[data-sign]`)
+	tamperedSignature(partyB, docID)
+	if f := signedFields(t, e, docID); f["sig-respondent-1"] {
+		t.Fatal("the respondent's field was signed from a prepared signature that did not match the document shown")
+	}
+	// The document changes while the respondent reads it (the mediator signs): the respondent's press of the
+	// button does not sign the new version silently; the page shows it and the respondent signs again.
+	partyB.open("/sign/" + docID)
+	partyB.wait(`document.querySelector('#sign-box #sigpad') && document.querySelector('#shown-revision')`)
+	shownBefore := js[string](partyB, `document.querySelector('#shown-revision').dataset.version`)
+	med.open("/cases/" + c.ID)
+	med.click(`#document-list a[data-sign="` + docID + `"]`)
+	med.signOnPage("")
+	partyB.wait(`document.querySelector('#pages[data-rendered=true]')`)
+	js[bool](partyB, `(document.querySelector('#sigpad').scrollIntoView({block: 'center'}), true)`)
+	js[bool](partyB, drawJS)
+	partyB.click(`#sign-agree`)
+	partyB.click(`#sign-submit`)
+	partyB.wait(`document.querySelector('#sign-changed') && document.querySelector('#shown-revision').dataset.version !== ` + strconv.Quote(shownBefore))
+	if f := signedFields(t, e, docID); f["sig-respondent-1"] {
+		t.Fatal("the respondent's signature was applied to a version it had not been shown")
+	}
+	partyB.phoneShots("sign-changed", 360, 640)
 	partyB.signOnPage("")
 	cs, err := e.store.Case(ctx, c.ID)
 	must(err)
@@ -158,10 +184,7 @@ func TestBrowserSigning(t *testing.T) {
 		t.Errorf("after both parties signed the case is %s, want settled", cs.State)
 	}
 
-	// The mediator signs from the case page; the organisation's admin seals.
-	med.open("/cases/" + c.ID)
-	med.click(`#document-list a[data-sign="` + docID + `"]`)
-	med.signOnPage("")
+	// The organisation's admin seals.
 	org := e.newTab("orgadmin", 1280, 900)
 	org.login(w.OrgAdmin)
 	org.open("/cases/" + c.ID)

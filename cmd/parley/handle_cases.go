@@ -281,6 +281,12 @@ func handleAgentAdd(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
+		// An agent signs for the party: when staff add one, the party is told, at its own contact.
+		if p.Kind == cases.KindAccount {
+			a.serve(r.Context(), c, r.PathValue("party"), "", "代理人已添加 / agent added",
+				fmt.Sprintf("【Parley 在线调解】%s 在案件%s中为您添加了代理人%s（联系电话 %s）。代理人可以代表您签署文件。如您没有委托此人，请立即联系%s提出异议。/ %s added %s (phone %s) as your agent in case %s; an agent may sign for you. If you did not appoint them, object to %s at once.",
+					p.Name, c.Number, in.Name, maskContact(in.Phone), orgOrCourt(c), p.Name, in.Name, maskContact(in.Phone), c.Number, orgOrCourt(c)))
+		}
 		encode(w, http.StatusCreated, caseResponse{Case: cases.ViewFor(p, c), Actions: orEmpty(cases.Available(p, c))})
 	})
 }
@@ -317,8 +323,9 @@ func handleAction(a *app) http.Handler {
 			return
 		}
 		for _, pid := range res.Notify {
+			zh, en := eventNotice(res.Event.Type)
 			a.serve(r.Context(), res.Case, pid, "", "案件通知 / case notice",
-				fmt.Sprintf("【Parley 在线调解】案件%s有新的事项需要您处理：%s。请登录查看。/ Case %s needs your attention: %s.", res.Case.Number, res.Event.Type, res.Case.Number, res.Event.Type))
+				fmt.Sprintf("【Parley 在线调解】案件%s：%s。/ Case %s: %s.", res.Case.Number, zh, res.Case.Number, en))
 		}
 		encode(w, http.StatusOK, actionResponse{Case: cases.ViewFor(p, res.Case), Event: res.Event, Actions: orEmpty(cases.Available(p, res.Case))})
 	})

@@ -583,6 +583,10 @@ type prepareResponse struct {
 	Certificate string    `json:"certificate"`  // PEM certificate Parley's CA issued for the device key
 	BaseVersion int       `json:"base_version"`
 	ExpiresAt   time.Time `json:"expires_at"`
+	// What the device checks before it signs (what you see is what you sign, docs/signing.md): the revision
+	// the signature covers is the base version's bytes followed by Update; its byte ranges hash to the
+	// signed attributes' message digest.
+	Revision *preparedRevision `json:"revision,omitempty"`
 }
 
 func handlePrepare(a *app) http.Handler {
@@ -662,6 +666,11 @@ func (d *docSigner) prepare(ctx context.Context, p cases.Principal, c *cases.Cas
 	if _, err := checkSigner(p, c, doc, in.Field); err != nil {
 		return nil, err
 	}
+	// Signing is bound to an identity, not a login (issue 8 §1): the one gate, a domain rule in cases.
+	evidence, err := d.store.SigningEvidenceFor(ctx, c, p)
+	if err != nil {
+		return nil, err
+	}
 	spki, _ := base64.StdEncoding.DecodeString(in.PublicKey)
 	pub, err := signing.ParseDeviceKey(spki)
 	if err != nil {
@@ -684,7 +693,7 @@ func (d *docSigner) prepare(ctx context.Context, p cases.Principal, c *cases.Cas
 	if err != nil {
 		return nil, err
 	}
-	cert, err := d.certificateFor(ctx, p, c, pub, spki, role)
+	cert, err := d.certificateFor(ctx, p, c, pub, spki, role, evidence)
 	if err != nil {
 		return nil, err
 	}
@@ -716,13 +725,13 @@ func (d *docSigner) prepare(ctx context.Context, p cases.Principal, c *cases.Cas
 		return nil, err
 	}
 	return &prepareResponse{Field: in.Field, ToBeSigned: base64.StdEncoding.EncodeToString(pending.ToBeSigned()),
-		Certificate: string(pemCert(cert)), BaseVersion: version, ExpiresAt: exp}, nil
+		Certificate: string(pemCert(cert)), BaseVersion: version, ExpiresAt: exp, Revision: revisionOf(pending)}, nil
 }
 
 // certificateFor returns the certificate Parley's CA issued for this signer's device key in this case, issuing
 // it on first use.
-func (d *docSigner) certificateFor(ctx context.Context, p cases.Principal, c *cases.Case, pub any, spki []byte, role string) (*x509.Certificate, error) {
-	keySHA := sha256Hex(spki)
+func (d *docSigner) certificateFor(ctx context.Context, p cases.Principal, c *cases.Case, pub any, spki []byte, role string, ev *cases.SigningEvidence) (*x509.Certificate, error) {
+	keySHA := sha256Hex(spki) + evidenceKey(ev)
 	if der, ok, err := d.store.SignerCertificate(ctx, c.ID, string(p.Kind), p.ID, keySHA); err != nil {
 		return nil, err
 	} else if ok {
@@ -737,7 +746,7 @@ func (d *docSigner) certificateFor(ctx context.Context, p cases.Principal, c *ca
 		}
 	}
 	now := d.now()
-	cert, err := d.ca.Issue(pub, signing.Subject{Name: p.Name, Role: role, CaseNumber: c.Number, Organisation: org}, now.Add(-time.Minute), now.AddDate(2, 0, 0))
+	cert, err := d.ca.Issue(pub, signing.Subject{Name: p.Name, Role: role, CaseNumber: c.Number, Organisation: org, Identity: certIdentity(c, ev)}, now.Add(-time.Minute), now.AddDate(2, 0, 0))
 	if err != nil {
 		return nil, fmt.Errorf("issue certificate: %w", err)
 	}

@@ -292,6 +292,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
+	if cfg.IdentityVerifierURL != "" {
+		a.verifier = &httpVerifier{url: cfg.IdentityVerifierURL, name: cfg.IdentityVerifierName, client: &http.Client{Timeout: 30 * time.Second}}
+	}
 	handler := NewServer(a, map[string]http.Handler{"/": web.Handler(webOptions(cfg, logger))})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

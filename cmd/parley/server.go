@@ -30,6 +30,8 @@ type app struct {
 	pages   *pageRenderer
 	started time.Time
 	extra   []route // routes added by later wiring (rooms, signing, web)
+	// verifier is the identity-verification service, nil when none is configured (PARLEY_IDENTITY_VERIFIER_URL).
+	verifier cases.IdentityVerifier
 }
 
 // access says who may call a route before the handler looks at the case.

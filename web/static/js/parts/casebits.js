@@ -159,7 +159,17 @@ export function eventDetail(ev) {
   if (d.signer && ev.type.startsWith('document.')) bits.push(t('trail.signer', { name: d.signer, role: label('sigrole', d.role) }));
   if (d.method) {
     const m = /^invitation link \+ one-time code to (.+)$/.exec(d.method);
-    bits.push(m ? t('trail.method_code', { to: m[1] }) : t('trail.method', { text: d.method }));
+    const named = label('idmethod', d.method);
+    bits.push(m ? t('trail.method_code', { to: m[1] }) : t('trail.method', { text: named }));
+  }
+  if (d.result === 'passed' || d.result === 'failed') bits.push(t(`trail.check_${d.result}`));
+  // A contact correction: what changed, who asked, who confirmed and how.
+  if (ev.type.startsWith('contact.')) {
+    if (d.old_phone !== d.new_phone) bits.push(t('trail.contact_phone', { from: d.old_phone || '—', to: d.new_phone || '—' }));
+    if (d.old_service_address !== d.new_service_address) bits.push(t('trail.contact_address', { from: d.old_service_address || '—', to: d.new_service_address || '—' }));
+    if (d.requested_by_name) bits.push(t('trail.requested_by', { name: d.requested_by_name }));
+    if (d.confirmed_by_name) bits.push(t('trail.confirmed_by', { name: d.confirmed_by_name, how: label('confirmation', d.confirmation) }));
+    if (d.revoked_invitations || d.revoked_sessions) bits.push(t('trail.revoked', { links: d.revoked_invitations || 0, sessions: d.revoked_sessions || 0 }));
   }
   return bits;
 }

@@ -9,6 +9,7 @@ import { alertBox, busy, loadingBox, section, toast, setTitle, copyButton } from
 import { stateChip, deadlines, trail, caseFacts, partyBlock } from '../parts/casebits.js';
 import { actionPanel, scheduleForm } from '../parts/actions.js';
 import { documentsSection } from '../sign/documents.js';
+import { staffContacts } from '../parts/contacts.js';
 
 export default async function casePage(main, { params, me, query }) {
   const id = params.id;
@@ -196,6 +197,7 @@ export default async function casePage(main, { params, me, query }) {
           null,
           section(t('case.info'), caseFacts(c), h('h3', null, t('case.summary')), h('p', { class: 'pre' }, c.summary)),
           section(t('case.parties'), c.parties.map((p) => partyBlock(p, { actions: inviteControls(c) })), mayInvite(c) ? h('p', { class: 'small muted' }, t('invite.explain')) : null),
+          section(t('contact.title'), staffContacts(c, me)),
           c.mediators.length ? section(t('case.mediator_history'), h('ul', null, c.mediators.map((m) => h('li', null, m.name, paren(label('assign', m.status)), m.decline_reason ? ` — ${m.decline_reason}` : '')))) : null,
         ),
       ),

@@ -10,6 +10,7 @@ import { stateChip, deadlines, trail, caseFacts, partyBlock } from '../parts/cas
 import { act } from '../parts/actions.js';
 import { mediatorSearch } from '../parts/roster.js';
 import { documentsSection } from '../sign/documents.js';
+import { ownContact } from '../parts/contacts.js';
 
 export default async function party(main, { me }) {
   const caseId = me.case_id;
@@ -219,6 +220,7 @@ export default async function party(main, { me }) {
         h('p', { class: 'pre' }, c.summary),
         h('h3', null, t('case.parties')),
         c.parties.map((q) => partyBlock(q)),
+        ownContact(c, me),
       ),
     );
   }

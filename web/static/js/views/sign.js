@@ -1,8 +1,11 @@
 // The signing page (party or mediator, on a phone): the document's pages (zoomable), who signs which field and
 // who has, the caller's field with a signature pad, then the device signing of docs/signing.md — a
 // non-extractable P-256 key kept in IndexedDB, the key proof, prepare, sign what the server prepared, finish
-// (prepared again when someone else signed in between) — and the signed PDF to download. Others who may see the
-// document (a judge, the organisation) read it here.
+// — and the signed PDF to download. What you see is what you sign: the signer's pages are rendered from the very
+// PDF revision the page downloaded, and the device signs only after checking that the prepared signature's message
+// digest is the SHA-256 of that revision's byte ranges (sign/wysiwys.js). When the document changed meanwhile
+// (someone else signed), the new version is shown and the party signs again by their own gesture: never silently.
+// Others who may see the document (a judge, the organisation) read it here.
 
 import { h, mount } from '../dom.js';
 import { t, label, fmtDateTime } from '../i18n.js';
@@ -11,8 +14,9 @@ import { alertBox, loadingBox, section, setTitle, toast, errorTitle } from '../u
 import { pageViewer } from '../sign/pages.js';
 import { signaturePad } from '../sign/pad.js';
 import { deviceKey, sign, keyProof, unb64, available, KeyError } from '../sign/devicekey.js';
+import { fetchRevision, checkPrepared, DigestMismatch } from '../sign/wysiwys.js';
 
-const STEPS = ['key', 'prepare', 'device', 'finish'];
+const STEPS = ['key', 'prepare', 'check', 'device', 'finish'];
 
 export default async function signPage(main, { params, me }) {
   const id = params.id;
@@ -21,9 +25,13 @@ export default async function signPage(main, { params, me }) {
   let pad = null;
   let poll = 0;
   let gone = false;
+  let shown = null; // {version, bytes, sha256}: the revision the signer reads and signs
+  let changed = false; // the document changed under the signer: they read the new version and sign again
 
   async function load() {
     out = await get(`/documents/${enc(id)}`);
+    shown = null;
+    if (out.next && out.document.status === 'signing') shown = await fetchRevision(out.document.id, out.document.current_version);
     try {
       c = (await get(`/cases/${enc(out.document.case_id)}`)).case;
     } catch {
@@ -131,27 +139,45 @@ export default async function signPage(main, { params, me }) {
       const key = await deviceKey(doc.case_id, me.id);
       const proof = await sign(key.privateKey, keyProof(doc.case_id, me.id, key.spki));
       const image = await pad.png();
-      let done = null;
-      for (let attempt = 0; attempt < 5 && !done; attempt++) {
-        step(progress, 'prepare');
-        const p = await post(`/documents/${enc(doc.id)}/prepare`, { field: f.field, public_key: key.spki, proof, image });
-        step(progress, 'device');
-        const signature = await sign(key.privateKey, unb64(p.to_be_signed));
-        step(progress, 'finish');
-        try {
-          done = await post(`/documents/${enc(doc.id)}/finish`, { field: f.field, signature });
-        } catch (e) {
-          // Someone else's signature landed first: the document grew, so prepare again on the new version.
-          if (e.status !== 409 || attempt === 4) throw e;
-        }
+      step(progress, 'prepare');
+      const p = await post(`/documents/${enc(doc.id)}/prepare`, { field: f.field, public_key: key.spki, proof, image });
+      step(progress, 'check');
+      // Nothing is signed unless the prepared signature covers exactly the revision shown on this page.
+      await checkPrepared(shown, p);
+      step(progress, 'device');
+      const signature = await sign(key.privateKey, unb64(p.to_be_signed));
+      step(progress, 'finish');
+      let done;
+      try {
+        done = await post(`/documents/${enc(doc.id)}/finish`, { field: f.field, signature });
+      } catch (e) {
+        // Someone else's signature landed first: the document changed, so show it and let the party sign again.
+        if (e.status === 409) throw new DigestMismatch('stale');
+        throw e;
       }
       out = done;
+      shown = null;
+      changed = false;
       toast(t('sign.done_toast'));
       draw(true);
-    } catch (e) {
+    } catch (err) {
+      let e = err;
       console.warn('sign:', e);
+      if (e instanceof DigestMismatch && e.code === 'stale') {
+        // A newer version: read it and sign again. Nothing was signed.
+        try {
+          await load();
+          changed = true;
+          draw(false);
+          return;
+        } catch (e2) {
+          e = e2;
+        }
+      }
       let msg;
-      if (e instanceof KeyError) msg = [h('p', null, h('strong', null, t(`sign.err_${e.code}`))), h('p', null, t('sign.fix_key'))];
+      if (e instanceof DigestMismatch) msg = [h('p', null, h('strong', null, t('sign.err_mismatch'))), h('p', null, t('sign.fix_mismatch'))];
+      else if (e.fields && e.fields.identity) msg = [h('p', null, h('strong', null, t(`sign.err_identity_${e.fields.identity}`))), h('p', null, t('sign.fix_identity'))];
+      else if (e instanceof KeyError) msg = [h('p', null, h('strong', null, t(`sign.err_${e.code}`))), h('p', null, t('sign.fix_key'))];
       else if (e.fields && e.fields.image) msg = [h('p', null, h('strong', null, t('sign.err_blank')))];
       else msg = [h('p', null, h('strong', null, errorTitle(e))), e.message && e.code !== 'network' ? h('p', { class: 'detail', lang: 'en' }, e.message) : null, h('p', null, t('sign.fix_retry'))];
       box.replaceChildren(h('div', { class: 'alert error', role: 'alert' }, msg));
@@ -180,10 +206,16 @@ export default async function signPage(main, { params, me }) {
       justSigned || mineSigned ? h('div', { class: 'alert ok', id: 'sign-done', role: 'status' }, h('p', null, h('strong', null, t('sign.done'))), h('p', null, doc.status === 'complete' ? t('sign.done_complete') : t('sign.done_others'))) : null,
       waitingFor ? h('div', { class: 'alert info', id: 'sign-waiting' }, t('sign.waiting_order', { name: waitingFor.name })) : null,
       doc.status === 'superseded' ? h('div', { class: 'alert warn' }, t('sign.superseded')) : null,
+      changed ? h('div', { class: 'alert warn', id: 'sign-changed', role: 'alert' }, h('p', null, h('strong', null, t('sign.changed'))), h('p', null, t('sign.changed_hint', { v: doc.current_version }))) : null,
       h(
         'div',
         { class: 'layout' },
-        h('div', null, section(t('sign.read'), h('p', { class: 'small muted' }, t('sign.read_hint')), pageViewer(doc).el), signBox(d)),
+        h('div', null, section(
+            t('sign.read'),
+            h('p', { class: 'small muted' }, t('sign.read_hint')),
+            shown ? h('p', { class: 'small muted', id: 'shown-revision', dataset: { version: String(shown.version), sha256: shown.sha256 } }, t('sign.shown_revision', { v: shown.version, fp: shown.sha256.slice(0, 16) })) : null,
+            pageViewer(doc, shown ? { version: shown.version, pdf: shown.bytes } : {}).el,
+          ), signBox(d)),
         h('div', null, section(t('sign.who'), fieldList(d), doc.ordered ? h('p', { class: 'small muted' }, t('sign.ordered')) : null), section(t('sign.files'), downloads(d), h('p', { class: 'small muted' }, t('sign.files_hint')))),
       ),
     );
