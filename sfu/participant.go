@@ -64,6 +64,7 @@ type Participant struct {
 	bwLoss  atomic.Uint64 // the same, for the bandwidth estimate
 	bwCount atomic.Uint64
 	lossBW  atomic.Int64 // loss-based estimate, bits/s
+	lossPM  atomic.Int64 // downstream loss in the last allocation period, per mille
 	rtt     atomic.Int64
 	pubUp   atomic.Bool
 	subUp   atomic.Bool
@@ -96,7 +97,9 @@ type pauseState struct {
 
 // Bandwidth pause rule: a video track pauses when its share of the estimate has been
 // below 90 % of its lowest layer's bitrate for pauseTicks allocation periods (3 s: a
-// sustained shortage, not a blip), and resumes when the share reaches 120 % of it,
+// sustained shortage, not a blip) while the link shows it is really constrained — the
+// subscriber reports at least 5 % loss, or its own REMB caps the estimate (a delay-based
+// estimate alone drops on a busy CPU as well as on a thin link) — and resumes when the share reaches 120 % of it,
 // or, to probe, after the retry time (4 s, doubling up to 32 s while pauses recur).
 const (
 	pauseRetryMin = 4 * time.Second
@@ -554,8 +557,10 @@ func (p *Participant) updateLossEstimate() {
 	if cur == 0 {
 		cur = int64(min(1_500_000, p.room.e.cfg.MaxVideoBitrate))
 	}
+	p.lossPM.Store(0)
 	if n > 0 {
 		loss := float64(sum) / float64(n) / 256
+		p.lossPM.Store(int64(loss * 1000))
 		switch {
 		case loss < 0.02:
 			cur = cur * 108 / 100
@@ -600,6 +605,16 @@ func (p *Participant) allocate() {
 	}
 }
 
+// constrained reports whether the subscriber's link shows a real limit: loss, or a
+// recent REMB at or below the estimate.
+func (p *Participant) constrained(est int) bool {
+	if p.lossPM.Load() >= 50 {
+		return true
+	}
+	at := p.rembAt.Load()
+	return at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second && int(p.remb.Load()) <= est
+}
+
 // isPaused reports whether trackID is paused for this subscriber for lack of bandwidth.
 func (p *Participant) isPaused(trackID string) bool {
 	p.pauseMu.Lock()
@@ -625,7 +640,7 @@ func (p *Participant) pauseCheck(d *DownTrack, est, video, audio int, now time.T
 	switch {
 	case st == nil && low > 0 && d.allowed.Load():
 		share := (est - audio*audioReserve) / max(video, 1)
-		if share >= low*9/10 {
+		if share >= low*9/10 || !p.constrained(est) {
 			delete(p.short, id)
 			break
 		}

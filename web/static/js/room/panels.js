@@ -242,10 +242,8 @@ export function peoplePanel(session, { onEnd }) {
     }
     const track = session.remote.get(p.participant_id)?.video || null;
     const cur = v.srcObject && v.srcObject.getVideoTracks()[0];
-    if (track !== cur) {
-      v.srcObject = track ? new MediaStream([track]) : null;
-      if (track) v.play().catch(() => {});
-    }
+    if (track !== cur) v.srcObject = track ? new MediaStream([track]) : null;
+    if (track && v.paused) v.play().catch(() => {}); // a redraw moves the element, which may pause it
     return h('div', { class: 'lobby-preview' }, track ? v : h('p', { class: 'small muted' }, t(p.mode === 'voice' || p.mode === 'text' ? `room.${p.mode}_only` : 'room.lobby_no_video')), track ? h('p', { class: 'small' }, t('room.lobby_id_prompt')) : null);
   }
 
