@@ -327,10 +327,11 @@ func TestBrowserFirefox(t *testing.T) {
 	}
 	e.names = map[string]string{w.Mediator.ID: "mediator (Chromium)", applicant.ID: "applicant (Chromium)", respondent.ID: "respondent (Firefox)"}
 
-	// The mediator (Chromium, a computer: 720p capture, three simulcast layers) starts the session.
+	// The mediator (Chromium) starts the session. Every browser is in data-saver mode (one 320×240 layer), as
+	// in TestBrowserRoom: three browsers encoding on a shared test machine.
 	med := e.newTab("mediator", 1280, 800)
 	med.login(w.Mediator)
-	med.js(`(localStorage.setItem('parley.debug', '1'), true)`)
+	med.debug()
 	med.open("/cases/" + c.ID)
 	med.click(`#schedule summary`)
 	med.fill(`#schedule [name=title]`, "火狐浏览器调解")
@@ -346,7 +347,7 @@ func TestBrowserFirefox(t *testing.T) {
 	// The applicant on Chromium (a phone), admitted with an ID card check.
 	partyA := e.newTab("applicant", 390, 844)
 	partyA.enter(link(applicant.ID), applicant.Phone)
-	partyA.js(`(localStorage.setItem('parley.debug', '1'), true)`)
+	partyA.debug()
 	partyA.click(`a.btn[href="/rooms/` + sessionID + `"]`)
 	partyA.wait(`document.querySelector('#join-room') && !document.querySelector('#join-room').disabled`)
 	partyA.click(`#join-room`)
