@@ -439,14 +439,17 @@ func TestBandwidthPause(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	v0, a0 := packets(app, "med/video"), packets(app, "med/audio")
+	s0, _ := med.Sent()
 	time.Sleep(1500 * time.Millisecond)
 	v1, a1 := packets(app, "med/video"), packets(app, "med/audio")
+	s1, _ := med.Sent()
 	close(stop)
 	if v1 != v0 {
 		t.Errorf("%d video packets while paused, want 0", v1-v0)
 	}
-	if a1-a0 < 50 { // 20 ms packets: 75 in 1.5 s
-		t.Errorf("audio while video paused: %d packets in 1.5 s, want about 75", a1-a0)
+	// Audio goes on: what the publisher sent in the window arrives (a few in flight at its edges).
+	if sent := s1 - s0; sent == 0 || a1-a0+5 < sent*9/10 {
+		t.Errorf("audio while video paused: %d packets received of %d sent in 1.5 s", a1-a0, sent)
 	}
 	mark = app.Mark()
 	keys := app.Stats()["med/video"].Keyframes
