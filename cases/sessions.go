@@ -40,6 +40,8 @@ type Attendance struct {
 	JoinedAt      time.Time  `json:"joined_at"`
 	LeftAt        *time.Time `json:"left_at,omitempty"`
 	LeftReason    string     `json:"left_reason,omitempty"`
+	// Mode is how the participant took part: "video", "voice" or "text" ("" = video).
+	Mode string `json:"mode"`
 }
 
 // IdentityCheck is the check a mediator made of a participant before admitting them (OMR Art. 17; OLR Art. 7).
@@ -296,8 +298,16 @@ func (s *Store) SessionOpen(ctx context.Context, id string) (bool, error) {
 
 // RecordJoin notes that a participant entered a session's room.
 func (s *Store) RecordJoin(ctx context.Context, sessionID string, a Attendance) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO session_attendance (session_id, participant_id, name, role, side, joined_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		sessionID, a.ParticipantID, a.Name, a.Role, a.Side, a.JoinedAt.UTC())
+	mode := a.Mode
+	switch mode {
+	case "":
+		mode = "video"
+	case "video", "voice", "text":
+	default:
+		return Errorf(EINVALID, "attendance mode must be video, voice or text")
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO session_attendance (session_id, participant_id, name, role, side, joined_at, mode) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		sessionID, a.ParticipantID, a.Name, a.Role, a.Side, a.JoinedAt.UTC(), mode)
 	return dbErr("record join", err)
 }
 
@@ -377,13 +387,13 @@ func (s *Store) SessionDetail(ctx context.Context, p Principal, id string) (*Ses
 		return nil, Errorf(ENOTFOUND, "session not found")
 	}
 	d := &SessionDetail{Session: *ss}
-	rows, err := s.pool.Query(ctx, `SELECT participant_id, name, role, side, joined_at, left_at, left_reason FROM session_attendance WHERE session_id = $1 ORDER BY joined_at, id`, id)
+	rows, err := s.pool.Query(ctx, `SELECT participant_id, name, role, side, joined_at, left_at, left_reason, mode FROM session_attendance WHERE session_id = $1 ORDER BY joined_at, id`, id)
 	if err != nil {
 		return nil, dbErr("attendance", err)
 	}
 	if d.Attendance, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Attendance, error) {
 		var a Attendance
-		err := r.Scan(&a.ParticipantID, &a.Name, &a.Role, &a.Side, &a.JoinedAt, &a.LeftAt, &a.LeftReason)
+		err := r.Scan(&a.ParticipantID, &a.Name, &a.Role, &a.Side, &a.JoinedAt, &a.LeftAt, &a.LeftReason, &a.Mode)
 		return a, err
 	}); err != nil {
 		return nil, dbErr("attendance", err)

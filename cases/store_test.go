@@ -575,7 +575,7 @@ func TestSessionsRequireConsentAndKeepCaucusPrivate(t *testing.T) {
 	now := clock.Now()
 	for _, err := range []error{
 		s.RecordJoin(ctx, ss.ID, cases.Attendance{ParticipantID: a.ID, Name: a.Name, Role: "party", Side: "applicant", JoinedAt: now}),
-		s.RecordJoin(ctx, ss.ID, cases.Attendance{ParticipantID: r.ID, Name: r.Name, Role: "party", Side: "respondent", JoinedAt: now}),
+		s.RecordJoin(ctx, ss.ID, cases.Attendance{ParticipantID: r.ID, Name: r.Name, Role: "party", Side: "respondent", JoinedAt: now, Mode: "voice"}),
 		s.RecordIdentityCheck(ctx, ss.ID, cases.IdentityCheck{ParticipantID: a.ID, Name: a.Name, Method: "id_card_on_camera", Result: "passed", CheckedBy: w.Mediator.ID, CheckedByName: w.Mediator.Name, At: now}),
 		s.RecordCaucusOpened(ctx, ss.ID, cases.Caucus{CaucusID: "k1", Members: []string{w.Mediator.ID, a.ID}, OpenedBy: w.Mediator.ID, OpenedAt: now}),
 		s.RecordMessage(ctx, ss.ID, cases.ChatMessage{SenderID: a.ID, SenderName: a.Name, Scope: "k1", Body: "我方底线是三十万", At: now}),
@@ -588,6 +588,7 @@ func TestSessionsRequireConsentAndKeepCaucusPrivate(t *testing.T) {
 		}
 	}
 	wantCode(t, s.RecordIdentityCheck(ctx, ss.ID, cases.IdentityCheck{ParticipantID: r.ID, Method: "guess", Result: "maybe"}), cases.EINVALID)
+	wantCode(t, s.RecordJoin(ctx, ss.ID, cases.Attendance{ParticipantID: r.ID, Name: r.Name, Role: "party", JoinedAt: now, Mode: "telepathy"}), cases.EINVALID)
 	forApplicant, err := s.SessionDetail(ctx, a, ss.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -608,6 +609,13 @@ func TestSessionsRequireConsentAndKeepCaucusPrivate(t *testing.T) {
 	}
 	if len(forMediator.Attendance) != 2 || forMediator.Attendance[1].LeftAt == nil || len(forMediator.IdentityChecks) != 1 {
 		t.Errorf("attendance %+v, checks %+v", forMediator.Attendance, forMediator.IdentityChecks)
+	}
+	modes := map[string]string{}
+	for _, at := range forMediator.Attendance {
+		modes[at.ParticipantID] = at.Mode
+	}
+	if modes[a.ID] != "video" || modes[r.ID] != "voice" {
+		t.Errorf("attendance modes %v, want the applicant by video (the default) and the respondent by voice", modes)
 	}
 	// The record: versioned saves.
 	rec, err := s.SaveRecord(ctx, w.Mediator, ss.ID, cases.SessionRecord{Facts: "双方确认专利有效", ConfirmedFacts: []string{"被申请人销售了涉案产品"}})

@@ -99,6 +99,7 @@ ensure_redis() {
 ensure_test_tools() {
   apt_install poppler-utils qpdf chromium fonts-lxgw-wenkai fonts-arphic-gbsn00lp iproute2
   ensure_validators
+  ensure_firefox_driver
 }
 
 # ensure_validators installs the independent signature validators the signing tests run (issue 9): NSS's
@@ -113,6 +114,16 @@ ensure_validators() {
     (cd "$(mktemp -d)" && GOBIN="$bin" GOFLAGS=-mod=mod go install "github.com/pdfcpu/pdfcpu/cmd/pdfcpu@$PDFCPU_VERSION")
   fi
   export PATH="$PATH:$bin"
+}
+
+# ensure_firefox_driver installs Firefox ESR and Node.js, and the test-only puppeteer-core that drives Firefox over
+# WebDriver BiDi (cmd/parley/testdata/ff, pinned by its package-lock.json; no browser download).
+ensure_firefox_driver() {
+  apt_install firefox-esr nodejs
+  command -v npm >/dev/null 2>&1 || apt_install npm # Debian's nodejs comes without npm; NodeSource's has it
+  if [ ! -d cmd/parley/testdata/ff/node_modules/puppeteer-core ]; then
+    (cd cmd/parley/testdata/ff && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
 }
 
 # ensure_fonts installs the fonts Parley's PDFs embed, and poppler, which renders document pages for phones.

@@ -20,6 +20,10 @@ const (
 	EventConnectionQuality EventKind = "connection_quality"
 	// EventVideoCodec: Codec is the room's new video codec; publishers must renegotiate.
 	EventVideoCodec EventKind = "video_codec"
+	// EventVideoPaused: To is the subscriber whose estimate cannot carry even the lowest
+	// layer of Track (Paused true: its video from that publisher stops, audio goes on),
+	// or can again (Paused false: video resumes from a keyframe).
+	EventVideoPaused EventKind = "video_paused"
 	// EventTransportState: Participant's Transport ("publisher"/"subscriber") changed to State.
 	EventTransportState EventKind = "transport_state"
 )
@@ -45,4 +49,5 @@ type Event struct {
 	Codec       string
 	Transport   string
 	State       string
+	Paused      bool
 }

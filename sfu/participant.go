@@ -21,6 +21,13 @@ const (
 // ErrNotAllowed is returned when a participant lacks the permission for an action.
 var ErrNotAllowed = errors.New("sfu: not allowed")
 
+// ErrBadDescription and ErrBadCandidate wrap a client's SDP or ICE candidate that the
+// WebRTC stack refused (malformed or unusable), as opposed to one out of order.
+var (
+	ErrBadDescription = errors.New("sfu: unusable session description")
+	ErrBadCandidate   = errors.New("sfu: unusable ICE candidate")
+)
+
 // negotiationTimeout bounds how long a subscriber offer waits for its answer.
 const negotiationTimeout = 10 * time.Second
 
@@ -44,7 +51,8 @@ type Participant struct {
 	sig  Signal
 	log  *slog.Logger
 
-	pub *webrtc.PeerConnection
+	// pub is replaced by RestartPublisher (under pubMu); read it with Load.
+	pub atomic.Pointer[webrtc.PeerConnection]
 	sub *webrtc.PeerConnection
 
 	remb    atomic.Uint64
@@ -54,6 +62,7 @@ type Participant struct {
 	bwLoss  atomic.Uint64 // the same, for the bandwidth estimate
 	bwCount atomic.Uint64
 	lossBW  atomic.Int64 // loss-based estimate, bits/s
+	lossPM  atomic.Int64 // downstream loss in the last allocation period, per mille
 	rtt     atomic.Int64
 	pubUp   atomic.Bool
 	subUp   atomic.Bool
@@ -70,21 +79,46 @@ type Participant struct {
 	negGen      uint64
 	subPending  []webrtc.ICECandidateInit
 	closed      bool
+
+	pauseMu sync.Mutex // a leaf lock (taken under Room.mu)
+	paused  map[string]*pauseState
+	backoff map[string]time.Duration
+	short   map[string]int // consecutive allocation ticks a track's share fell short
 }
+
+// pauseState is a video track paused for this subscriber because its estimate cannot
+// carry the track's lowest layer.
+type pauseState struct {
+	since time.Time
+	retry time.Duration // try again after this long even if the estimate did not recover
+}
+
+// Bandwidth pause rule: a video track pauses when its share of the estimate has been
+// below 90 % of its lowest layer's bitrate for pauseTicks allocation periods (3 s: a
+// sustained shortage, not a blip) while the link shows it is really constrained — the
+// subscriber reports at least 5 % loss, or its own REMB caps the estimate (a delay-based
+// estimate alone drops on a busy CPU as well as on a thin link) — and resumes when the share reaches 120 % of it,
+// or, to probe, after the retry time (4 s, doubling up to 32 s while pauses recur).
+const (
+	pauseRetryMin = 4 * time.Second
+	pauseRetryMax = 32 * time.Second
+	audioReserve  = 40_000 // bits/s kept for each audio track before video gets a share
+	pauseTicks    = 3
+)
 
 func newParticipant(r *Room, id string, opts ParticipantOptions, sig Signal) (*Participant, error) {
 	p := &Participant{
 		id: id, room: r, opts: opts, sig: sig, log: r.log.With("participant_id", id),
 		meta: map[string]TrackMeta{}, downs: map[string]*DownTrack{}, senders: map[string]*webrtc.RTPSender{},
+		paused: map[string]*pauseState{}, backoff: map[string]time.Duration{}, short: map[string]int{},
 	}
 	if opts.CanPublish {
 		pc, err := r.e.newPeerConnection(rolePublisher)
 		if err != nil {
 			return nil, err
 		}
-		p.pub = pc
-		p.wire(pc, TransportPublisher, &p.pubUp)
-		pc.OnTrack(p.onTrack)
+		p.pub.Store(pc)
+		p.wirePublisher(pc)
 	}
 	if opts.CanSubscribe {
 		pc, err := r.e.newPeerConnection(roleSubscriber)
@@ -101,13 +135,23 @@ func newParticipant(r *Room, id string, opts ParticipantOptions, sig Signal) (*P
 // ID returns the participant ID.
 func (p *Participant) ID() string { return p.id }
 
+func (p *Participant) wirePublisher(pc *webrtc.PeerConnection) {
+	p.wire(pc, TransportPublisher, &p.pubUp)
+	pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) { p.onTrack(pc, remote, recv) })
+}
+
 func (p *Participant) wire(pc *webrtc.PeerConnection, transport string, up *atomic.Bool) {
+	// A publisher transport replaced by RestartPublisher speaks no more.
+	stale := func() bool { return transport == TransportPublisher && p.pub.Load() != pc }
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil {
+		if c != nil && !stale() {
 			p.sig.Candidate(transport, c.ToJSON())
 		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if stale() {
+			return
+		}
 		was := up.Swap(s == webrtc.PeerConnectionStateConnected)
 		p.log.Debug("transport state", "transport", transport, "state", s.String())
 		if transport == TransportSubscriber && !was && s == webrtc.PeerConnectionStateConnected {
@@ -143,7 +187,7 @@ func (p *Participant) downTracks() []*DownTrack {
 // connected reports whether every negotiated transport is connected (a transport not
 // negotiated yet — nothing published or nothing to receive — does not count).
 func (p *Participant) connected() bool {
-	if p.pub != nil && p.pub.RemoteDescription() != nil && !p.pubUp.Load() {
+	if pub := p.pub.Load(); pub != nil && pub.RemoteDescription() != nil && !p.pubUp.Load() {
 		return false
 	}
 	if p.sub != nil && p.sub.RemoteDescription() != nil && !p.subUp.Load() {
@@ -163,11 +207,15 @@ func (p *Participant) metaFor(clientTrackID string) (TrackMeta, bool) {
 // source and simulcast layers of the offered tracks (optional). Video is constrained to
 // the room's codec.
 func (p *Participant) HandleOffer(sdp string, tracks []TrackMeta) (string, error) {
-	if p.pub == nil {
+	if !p.opts.CanPublish {
 		return "", ErrNotAllowed
 	}
 	p.pubMu.Lock()
 	defer p.pubMu.Unlock()
+	pub := p.pub.Load()
+	if pub == nil {
+		return "", ErrClosed
+	}
 	for _, m := range tracks {
 		p.meta[m.TrackID] = m
 		p.room.mu.Lock()
@@ -177,8 +225,8 @@ func (p *Participant) HandleOffer(sdp string, tracks []TrackMeta) (string, error
 			t.setMeta(m)
 		}
 	}
-	if err := p.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
-		return "", fmt.Errorf("sfu: publisher offer: %w", err)
+	if err := pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+		return "", fmt.Errorf("sfu: publisher offer: %w: %w", ErrBadDescription, err)
 	}
 	codec := p.room.VideoCodec()
 	var prefs []webrtc.RTPCodecParameters
@@ -189,25 +237,60 @@ func (p *Participant) HandleOffer(sdp string, tracks []TrackMeta) (string, error
 			prefs = append(prefs, cp)
 		}
 	}
-	for _, tr := range p.pub.GetTransceivers() {
+	for _, tr := range pub.GetTransceivers() {
 		if tr.Kind() == webrtc.RTPCodecTypeVideo && len(prefs) > 0 {
 			if err := tr.SetCodecPreferences(prefs); err != nil {
 				p.log.Debug("codec preferences", "err", err)
 			}
 		}
 	}
-	answer, err := p.pub.CreateAnswer(nil)
+	answer, err := pub.CreateAnswer(nil)
 	if err != nil {
 		return "", fmt.Errorf("sfu: publisher answer: %w", err)
 	}
-	if err := p.pub.SetLocalDescription(answer); err != nil {
+	if err := pub.SetLocalDescription(answer); err != nil {
 		return "", fmt.Errorf("sfu: publisher answer: %w", err)
 	}
 	for _, c := range p.pubPending {
-		_ = p.pub.AddICECandidate(c)
+		_ = pub.AddICECandidate(c)
 	}
 	p.pubPending = nil
 	return answer.SDP, nil
+}
+
+// RestartPublisher replaces the publisher transport with a fresh one, for a client
+// that must publish in another video codec and cannot renegotiate its transceivers (a
+// PeerConnection's codec set is fixed at its first negotiation in some stacks, Pion
+// among them). The client closes its publisher PeerConnection, makes a new one and
+// offers on it (HandleOffer), with the same track IDs. Published tracks stay in the
+// room: a track that comes back in the same codec continues for its viewers (from a
+// keyframe), one in another codec is republished (unpublished, then published).
+func (p *Participant) RestartPublisher() error {
+	if !p.opts.CanPublish {
+		return ErrNotAllowed
+	}
+	pc, err := p.room.e.newPeerConnection(rolePublisher)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		_ = pc.Close()
+		return ErrClosed
+	}
+	p.pubMu.Lock()
+	old := p.pub.Swap(pc)
+	p.pubPending = nil
+	p.pubUp.Store(false)
+	p.wirePublisher(pc)
+	p.pubMu.Unlock()
+	if old != nil {
+		_ = old.GracefulClose()
+	}
+	p.log.Info("publisher transport restarted")
+	return nil
 }
 
 // SetAnswer applies the client's answer to the SFU's subscriber offer, then sends the
@@ -230,7 +313,7 @@ func (p *Participant) SetAnswer(sdp string) error {
 	again := p.pending
 	p.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("sfu: subscriber answer: %w", err)
+		return fmt.Errorf("sfu: subscriber answer: %w: %w", ErrBadDescription, err)
 	}
 	for _, c := range pendingCands {
 		_ = p.sub.AddICECandidate(c)
@@ -245,16 +328,20 @@ func (p *Participant) SetAnswer(sdp string) error {
 func (p *Participant) AddCandidate(transport string, c webrtc.ICECandidateInit) error {
 	switch transport {
 	case TransportPublisher:
-		if p.pub == nil {
+		if !p.opts.CanPublish {
 			return ErrNotAllowed
 		}
 		p.pubMu.Lock()
 		defer p.pubMu.Unlock()
-		if p.pub.RemoteDescription() == nil {
+		pub := p.pub.Load()
+		if pub == nil {
+			return ErrClosed
+		}
+		if pub.RemoteDescription() == nil {
 			p.pubPending = append(p.pubPending, c)
 			return nil
 		}
-		return p.pub.AddICECandidate(c)
+		return badCandidate(pub.AddICECandidate(c))
 	case TransportSubscriber:
 		if p.sub == nil {
 			return ErrNotAllowed
@@ -266,9 +353,16 @@ func (p *Participant) AddCandidate(transport string, c webrtc.ICECandidateInit) 
 			return nil
 		}
 		p.mu.Unlock()
-		return p.sub.AddICECandidate(c)
+		return badCandidate(p.sub.AddICECandidate(c))
 	}
 	return fmt.Errorf("sfu: unknown transport %q", transport)
+}
+
+func badCandidate(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrBadCandidate, err)
 }
 
 // SetRenderSize records the size at which the client renders a track (0×0: hidden);
@@ -287,14 +381,14 @@ func (p *Participant) SetRenderSize(trackID string, width, height int) error {
 }
 
 // onTrack handles a track (or simulcast layer) arriving on the publisher transport.
-func (p *Participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+func (p *Participant) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	kind := "audio"
 	if remote.Kind() == webrtc.RTPCodecTypeVideo {
 		kind = "video"
 	}
 	codec := remote.Codec()
 	t, isNew := p.room.publish(p, remote.ID(), kind, codec.MimeType, codec.ClockRate)
-	t.attach(remote, recv, p.pub)
+	t.attach(remote, recv, pc)
 	if isNew {
 		p.room.announce(t)
 	}
@@ -312,7 +406,7 @@ func (p *Participant) subscribe(t *Track) {
 	}
 	d := newDownTrack(t, p)
 	d.renderHeight.Store(-1)
-	d.allowed.Store(p.room.allowed(p.id, t.info.Participant))
+	d.allowed.Store(p.room.allowed(p.id, t.info.Participant) && !p.isPaused(t.info.ID))
 	sender, err := p.sub.AddTrack(d)
 	if err != nil {
 		p.mu.Unlock()
@@ -533,8 +627,10 @@ func (p *Participant) updateLossEstimate() {
 	if cur == 0 {
 		cur = int64(min(1_500_000, p.room.e.cfg.MaxVideoBitrate))
 	}
+	p.lossPM.Store(0)
 	if n > 0 {
 		loss := float64(sum) / float64(n) / 256
+		p.lossPM.Store(int64(loss * 1000))
 		switch {
 		case loss < 0.02:
 			cur = cur * 108 / 100
@@ -575,7 +671,77 @@ func (p *Participant) allocate() {
 	video, audio := p.videoShareCount()
 	for _, d := range downs {
 		p.allocateOne(d, est, video, audio)
+		p.pauseCheck(d, est, video, audio, time.Now())
 	}
+}
+
+// constrained reports whether the subscriber's link shows a real limit: loss, or a
+// recent REMB at or below the estimate.
+func (p *Participant) constrained(est int) bool {
+	if p.lossPM.Load() >= 50 {
+		return true
+	}
+	at := p.rembAt.Load()
+	return at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second && int(p.remb.Load()) <= est
+}
+
+// isPaused reports whether trackID is paused for this subscriber for lack of bandwidth.
+func (p *Participant) isPaused(trackID string) bool {
+	p.pauseMu.Lock()
+	defer p.pauseMu.Unlock()
+	return p.paused[trackID] != nil
+}
+
+// pauseCheck pauses or resumes one video DownTrack by the bandwidth pause rule and
+// tells the subscriber.
+func (p *Participant) pauseCheck(d *DownTrack, est, video, audio int, now time.Time) {
+	if !d.track.isVideo {
+		return
+	}
+	ls := d.track.layerSnapshot()
+	if len(ls) == 0 {
+		return
+	}
+	low := int(ls[0].bitrate.Load())
+	id := d.track.info.ID
+	p.pauseMu.Lock()
+	st := p.paused[id]
+	change, pause := false, false
+	switch {
+	case st == nil && low > 0 && d.allowed.Load():
+		share := (est - audio*audioReserve) / max(video, 1)
+		if share >= low*9/10 || !p.constrained(est) {
+			delete(p.short, id)
+			break
+		}
+		p.short[id]++
+		if p.short[id] >= pauseTicks {
+			delete(p.short, id)
+			retry := max(p.backoff[id], pauseRetryMin)
+			p.paused[id] = &pauseState{since: now, retry: retry}
+			change, pause = true, true
+		}
+	case st != nil:
+		share := (est - audio*audioReserve) / (video + 1) // as if it were forwarded again
+		recovered := low == 0 || share >= low*12/10
+		if recovered || now.Sub(st.since) >= st.retry {
+			delete(p.paused, id)
+			if recovered {
+				delete(p.backoff, id)
+			} else {
+				p.backoff[id] = min(st.retry*2, pauseRetryMax) // a probe: if it pauses again, wait longer
+			}
+			change = true
+		}
+	}
+	p.pauseMu.Unlock()
+	if !change {
+		return
+	}
+	p.room.refreshAllowed(d)
+	p.log.Debug("bandwidth pause", "track_id", id, "paused", pause, "estimate", est, "lowest_layer", low)
+	info := d.track.Info()
+	p.room.onEvent(Event{Kind: EventVideoPaused, To: p.id, Participant: info.Participant, Track: &info, Paused: pause})
 }
 
 // allocateOne gives d an equal share of the estimate and picks the highest layer that
@@ -645,8 +811,11 @@ func (p *Participant) closeTransports() {
 		d.track.removeDown(d)
 		d.detach()
 	}
-	if p.pub != nil {
-		_ = p.pub.GracefulClose()
+	p.pubMu.Lock()
+	pub := p.pub.Load()
+	p.pubMu.Unlock()
+	if pub != nil {
+		_ = pub.GracefulClose()
 	}
 	if p.sub != nil {
 		_ = p.sub.GracefulClose()

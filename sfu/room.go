@@ -80,10 +80,20 @@ func (r *Room) VideoCodec() string {
 	return r.codec
 }
 
+// ScopeLobby is the scope of a participant waiting in the lobby who shows camera and
+// microphone for the identity check (OMR Art. 17): its media reaches only participants
+// with CanModerate, and it receives nothing at all (not even an m-section). Moving it to
+// another scope (admission) subscribes it, and the others to it.
+const ScopeLobby = "lobby"
+
 // ParticipantOptions are a participant's media permissions and capabilities.
 type ParticipantOptions struct {
 	CanPublish   bool
 	CanSubscribe bool
+	// CanModerate lets the participant receive lobby media (ScopeLobby).
+	CanModerate bool
+	// Lobby seats the participant in ScopeLobby (unless it already has a scope).
+	Lobby bool
 	// Decode lists the video codecs the client can decode; empty means VP8 and H264.
 	Decode []string
 }
@@ -118,6 +128,9 @@ func (r *Room) Join(id string, opts ParticipantOptions, sig Signal) (*Participan
 	r.parts[id] = p
 	if _, ok := r.scopes[id]; !ok {
 		r.scopes[id] = ""
+		if opts.Lobby {
+			r.scopes[id] = ScopeLobby
+		}
 	}
 	r.decoders[id] = opts.Decode
 	if _, ok := r.speakers[id]; !ok {
@@ -125,9 +138,9 @@ func (r *Room) Join(id string, opts ParticipantOptions, sig Signal) (*Participan
 	}
 	codecEvent := r.settleLocked()
 	var subs []*Track
-	if opts.CanSubscribe {
+	if opts.CanSubscribe && r.scopes[id] != ScopeLobby {
 		for _, t := range r.tracks {
-			if t.info.Participant != id {
+			if t.info.Participant != id && r.subscribesLocked(p, t.info.Participant) {
 				subs = append(subs, t)
 			}
 		}
@@ -267,7 +280,12 @@ func (r *Room) recodec(old *Track, remote *webrtc.TrackRemote, recv *webrtc.RTPR
 // announce subscribes everyone else to a new track and tells the signalling layer.
 func (r *Room) announce(t *Track) {
 	r.mu.Lock()
-	subs := r.participantsLocked()
+	var subs []*Participant
+	for _, s := range r.parts {
+		if r.subscribesLocked(s, t.info.Participant) {
+			subs = append(subs, s)
+		}
+	}
 	r.mu.Unlock()
 	for _, s := range subs {
 		if s.id != t.info.Participant && s.opts.CanSubscribe {
@@ -358,17 +376,48 @@ func (r *Room) setMuted(t *Track, muted bool) {
 	r.onEvent(Event{Kind: EventTrackMuted, Participant: info.Participant, Track: &info})
 }
 
-// SetScopes moves participants between the joint room ("") and caucuses (any other
-// value). Media flows only between participants with the same scope. The permission
-// of every (track, subscriber) pair is recomputed here, once, so the packet path only
-// reads a precomputed flag.
+// SetScopes moves participants between the joint room (""), caucuses (any other
+// value) and the lobby (ScopeLobby). Media flows only between participants with the same
+// scope, and from the lobby to moderators. The permission of every (track, subscriber)
+// pair is recomputed here, once, so the packet path only reads a precomputed flag. A
+// participant leaving the lobby is subscribed to the room's tracks, and the others to
+// its tracks.
 func (r *Room) SetScopes(scopes map[string]string) {
 	r.mu.Lock()
+	var admitted []string
 	for id, s := range scopes {
+		if r.scopes[id] == ScopeLobby && s != ScopeLobby {
+			admitted = append(admitted, id)
+		}
 		r.scopes[id] = s
 	}
 	r.applyScopesLocked()
+	type sub struct {
+		p *Participant
+		t *Track
+	}
+	var subs []sub
+	for _, id := range admitted {
+		for _, t := range r.tracks {
+			for _, p := range r.parts {
+				pubIsNew := t.info.Participant == id && p.id != id
+				subIsNew := p.id == id && t.info.Participant != id
+				if (pubIsNew || subIsNew) && p.opts.CanSubscribe && r.subscribesLocked(p, t.info.Participant) {
+					subs = append(subs, sub{p, t})
+				}
+			}
+		}
+	}
 	r.mu.Unlock()
+	sort.Slice(subs, func(i, j int) bool { return subs[i].t.info.ID < subs[j].t.info.ID })
+	touched := map[*Participant]bool{}
+	for _, s := range subs {
+		s.p.subscribe(s.t)
+		touched[s.p] = true
+	}
+	for p := range touched {
+		p.negotiate()
+	}
 }
 
 // Scope returns a participant's current scope.
@@ -378,27 +427,60 @@ func (r *Room) Scope(participantID string) string {
 	return r.scopes[participantID]
 }
 
-// CanHear reports whether media of publisher currently reaches subscriber.
+// CanHear reports whether media of publisher currently reaches subscriber (scopes and
+// the lobby rule; not mutes or bandwidth pauses).
 func (r *Room) CanHear(subscriber, publisher string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.scopes[subscriber] == r.scopes[publisher]
+	return r.forwardsLocked(subscriber, publisher)
+}
+
+// forwardsLocked is the scope rule: same scope, except that lobby media goes to
+// moderators only and nothing goes to the lobby.
+func (r *Room) forwardsLocked(sub, pub string) bool {
+	ss, ps := r.scopes[sub], r.scopes[pub]
+	switch {
+	case ss == ScopeLobby:
+		return false
+	case ps == ScopeLobby:
+		p := r.parts[sub]
+		return p != nil && p.opts.CanModerate
+	}
+	return ss == ps
+}
+
+// subscribesLocked reports whether s gets a DownTrack (an m-section) for pub's tracks:
+// never in the lobby, and lobby tracks only for moderators. Caucus scopes do not
+// remove DownTracks (they only gate packets), so leaving a caucus needs no
+// renegotiation.
+func (r *Room) subscribesLocked(s *Participant, pub string) bool {
+	if r.scopes[s.id] == ScopeLobby {
+		return false
+	}
+	return r.scopes[pub] != ScopeLobby || s.opts.CanModerate
 }
 
 func (r *Room) applyScopesLocked() {
 	for _, t := range r.tracks {
-		pubScope := r.scopes[t.info.Participant]
 		for _, d := range t.downSnapshot() {
-			d.setAllowed(r.scopes[d.sub.id] == pubScope)
+			d.setAllowed(r.forwardsLocked(d.sub.id, t.info.Participant) && !d.sub.isPaused(t.info.ID))
 		}
 	}
 }
 
-// allowedLocked is the permission for a new DownTrack.
+// refreshAllowed recomputes one DownTrack's permission (after a bandwidth pause
+// changed).
+func (r *Room) refreshAllowed(d *DownTrack) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d.setAllowed(r.forwardsLocked(d.sub.id, d.track.info.Participant) && !d.sub.isPaused(d.track.info.ID))
+}
+
+// allowed is the permission for a new DownTrack.
 func (r *Room) allowed(sub, pub string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.scopes[sub] == r.scopes[pub]
+	return r.forwardsLocked(sub, pub)
 }
 
 // Close closes every participant and stops the room.
@@ -446,18 +528,18 @@ func (r *Room) loop() {
 func (r *Room) speakerTick() {
 	r.mu.Lock()
 	type aud struct {
-		pub, scope string
-		t          *Track
+		pub string
+		t   *Track
 	}
 	var auds []aud
 	for _, t := range r.tracks {
-		if !t.isVideo {
-			auds = append(auds, aud{t.info.Participant, r.scopes[t.info.Participant], t})
+		if !t.isVideo && r.scopes[t.info.Participant] != ScopeLobby {
+			auds = append(auds, aud{t.info.Participant, t})
 		}
 	}
-	subs := make(map[string]string, len(r.parts))
+	subs := make([]string, 0, len(r.parts))
 	for id := range r.parts {
-		subs[id] = r.scopes[id]
+		subs = append(subs, id)
 	}
 	states := r.speakers
 	r.mu.Unlock()
@@ -470,14 +552,16 @@ func (r *Room) speakerTick() {
 	}
 	var events []Event
 	r.mu.Lock()
-	for sub, scope := range subs {
+	for _, sub := range subs {
 		st := states[sub]
 		if st == nil {
 			continue
 		}
 		var cands []speakerCandidate
 		for _, a := range auds {
-			if a.scope == scope {
+			// Only what sub can hear: same scope, not sub itself (one does not hear
+			// oneself through the SFU).
+			if a.pub != sub && r.forwardsLocked(sub, a.pub) {
 				cands = append(cands, speakerCandidate{a.pub, a.t.smoothed})
 			}
 		}

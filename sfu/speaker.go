@@ -6,12 +6,15 @@ package sfu
 // packets; every room tick the mean is folded into an exponential moving average. A
 // subscriber's active speaker is the loudest track it may hear whose smoothed loudness is
 // above speakerThreshold; a new speaker must win speakerHold consecutive ticks before
-// the event fires, so a cough does not steal the spotlight.
+// the event fires, so a cough does not steal the spotlight. While the speaker stays, the
+// event repeats when its smoothed level moved by speakerLevelStep dB from the level last
+// reported, so the level a client shows is current.
 
 const (
 	speakerThreshold = 127 - 55 // louder than −55 dBov
 	speakerAlpha     = 0.35     // weight of the newest tick in the moving average
 	speakerHold      = 2        // ticks a challenger must lead
+	speakerLevelStep = 3.0      // dB of level change that is reported again
 )
 
 // speakerState is the active-speaker state of one subscriber.
@@ -19,6 +22,7 @@ type speakerState struct {
 	current   string
 	challenge string
 	ticks     int
+	reported  float64 // loudness last reported for current
 }
 
 // speakerCandidate is one audible track at a tick.
@@ -47,6 +51,10 @@ func (s *speakerState) update(cands []speakerCandidate) (string, float64, bool) 
 	}
 	if best == s.current {
 		s.challenge, s.ticks = "", 0
+		if best != "" && (level-s.reported >= speakerLevelStep || s.reported-level >= speakerLevelStep) {
+			s.reported = level
+			return best, level, true
+		}
 		return s.current, level, false
 	}
 	if best == s.challenge {
@@ -57,6 +65,6 @@ func (s *speakerState) update(cands []speakerCandidate) (string, float64, bool) 
 	if s.ticks < speakerHold {
 		return s.current, level, false
 	}
-	s.current, s.challenge, s.ticks = best, "", 0
+	s.current, s.challenge, s.ticks, s.reported = best, "", 0, level
 	return best, level, true
 }

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/parley-mediation/parley/sfu"
+	"github.com/pion/ice/v4"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -43,8 +46,11 @@ const (
 	TypeCaucusMove      = "caucus_move"
 	TypeEndSession      = "end_session"
 	TypeLeave           = "leave"
-	TypePing            = "ping" // both directions
-	TypePong            = "pong" // both directions
+	// TypePublisherRestart discards the publisher transport so that the client can
+	// offer again on a fresh PeerConnection (a room codec switch, section 6.14).
+	TypePublisherRestart = "publisher_restart"
+	TypePing             = "ping" // both directions
+	TypePong             = "pong" // both directions
 )
 
 // Server → client message types.
@@ -67,6 +73,7 @@ const (
 	TypeModerated         = "moderated"
 	TypeRemoved           = "removed"
 	TypeSessionEnding     = "session_ending"
+	TypeVideoPaused       = "video_paused"
 )
 
 // Error codes carried by error messages.
@@ -86,7 +93,7 @@ const (
 	CodeForbidden     = "forbidden"      // lacks the permission (e.g. a party moderating)
 	CodeNotFound      = "not_found"      // unknown participant, track or caucus
 	CodeBadState      = "bad_state"      // out of order (answer without offer, …)
-	CodeIdentityCheck = "identity_check" // admission without a passed identity check
+	CodeIdentityCheck = "identity_check" // admission without a passed identity check, or with an unknown method
 	CodeRecordFailed  = "record_failed"  // the case record could not be written
 	CodeWrongNode     = "wrong_node"     // the session is hosted by another node
 	CodeInternal      = "internal"
@@ -115,6 +122,9 @@ type JoinData struct {
 	CaseID    string   `json:"case_id,omitempty"`
 	SessionID string   `json:"session_id,omitempty"`
 	Decode    []string `json:"decode,omitempty"`
+	// Mode is how the participant takes part: "video" (default), "voice" (no camera)
+	// or "text" (chat only); it is shown to the others and kept in the case record.
+	Mode string `json:"mode,omitempty"`
 }
 
 // SDPData is the data of offer and answer.
@@ -203,10 +213,29 @@ type Request struct {
 	Data any // *JoinData, *SDPData, … according to Type; nil for leave/end_session
 }
 
-// limits on fields of client messages.
+// IdentityMethods are the identity-check methods an admission may name ("other" needs
+// a note saying how).
+var IdentityMethods = []string{"id_card_on_camera", "face_match", "sms_code", "known_to_mediator", "court_verified", "other"}
+
+// check reports what makes an identity check unrecordable: an unknown method, or
+// "other" without a note saying how identity was checked. (Checked after the
+// permission, so only moderators learn the rules.)
+func (c IdentityCheck) check() *Error {
+	if !slices.Contains(IdentityMethods, c.Method) {
+		return errorf(CodeIdentityCheck, "identity_check.method must be one of %s", strings.Join(IdentityMethods, ", "))
+	}
+	if c.Method == "other" && strings.TrimSpace(c.Note) == "" {
+		return errorf(CodeIdentityCheck, "identity_check.note is required with method other: say how identity was checked")
+	}
+	return nil
+}
+
+// limits on fields of client messages. An SDP must also fit, with its envelope, in one
+// message of at most Config.MaxMessageBytes (64 KiB by default), so maxSDPLen is that
+// default: a larger SDP could never arrive.
 const (
 	maxIDLen   = 128
-	maxSDPLen  = 128 << 10
+	maxSDPLen  = 64 << 10
 	maxChatLen = 4000 // runes
 	maxNoteLen = 1000
 )
@@ -257,7 +286,7 @@ func DecodeRequest(b []byte) (Request, *Error) {
 		target = &CaucusRef{}
 	case TypePing, TypePong:
 		target = &PingData{}
-	case TypeEndSession, TypeLeave:
+	case TypeEndSession, TypeLeave, TypePublisherRestart:
 		return req, nil
 	default:
 		return req, errorf(CodeUnknownType, "unknown message type %q", truncate(env.Type, 40))
@@ -304,9 +333,20 @@ func validate(v any) *Error {
 		if len(d.Token) > 4096 || len(d.Resume) > 256 || len(d.Decode) > 8 {
 			return errorf(CodeBadMessage, "field too long")
 		}
+		switch d.Mode {
+		case "":
+			d.Mode = ModeVideo
+		case ModeVideo, ModeVoice, ModeText:
+		default:
+			return errorf(CodeBadMessage, "mode must be video, voice or text")
+		}
 	case *SDPData:
 		if d.SDP == "" || len(d.SDP) > maxSDPLen {
 			return errorf(CodeBadMessage, "sdp must be 1–%d bytes", maxSDPLen)
+		}
+		var sd sdp.SessionDescription
+		if err := sd.UnmarshalString(d.SDP); err != nil {
+			return errorf(CodeBadMessage, "sdp does not parse: %v", err)
 		}
 		if len(d.Tracks) > 16 {
 			return errorf(CodeBadMessage, "at most 16 tracks per offer")
@@ -325,6 +365,11 @@ func validate(v any) *Error {
 		}
 		if len(d.Candidate.Candidate) > 1024 {
 			return errorf(CodeBadMessage, "candidate too long")
+		}
+		if c := d.Candidate.Candidate; c != "" { // "" is the end-of-candidates indication
+			if _, err := ice.UnmarshalCandidate(c); err != nil {
+				return errorf(CodeBadMessage, "candidate does not parse: %v", err)
+			}
 		}
 	case *TrackRef:
 		return checkID("track_id", d.TrackID)
@@ -353,8 +398,8 @@ func validate(v any) *Error {
 		if c.Result != CheckPassed && c.Result != CheckFailed {
 			return errorf(CodeIdentityCheck, "identity_check.result must be passed or failed")
 		}
-		if len(c.Note) > maxNoteLen {
-			return errorf(CodeBadMessage, "identity_check.note longer than %d", maxNoteLen)
+		if utf8.RuneCountInString(c.Note) > maxNoteLen {
+			return errorf(CodeBadMessage, "identity_check.note longer than %d characters", maxNoteLen)
 		}
 	case *RemoveData:
 		if len(d.Reason) > maxNoteLen {
@@ -405,6 +450,8 @@ type ParticipantInfo struct {
 	Side          string `json:"side,omitempty"`
 	// Scope is "" in the joint room, else the caucus the participant is in.
 	Scope string `json:"scope,omitempty"`
+	// Mode is how the participant takes part: "video", "voice" or "text".
+	Mode string `json:"mode,omitempty"`
 }
 
 // JoinedData is the data of joined.
@@ -429,6 +476,13 @@ type JoinedData struct {
 // WaitingData is the data of waiting (you are in the lobby).
 type WaitingData struct {
 	Message string `json:"message"`
+	// Preview is true when the participant may publish camera and microphone to the
+	// moderators while waiting (identity check); then ICEServers and VideoCodec are set
+	// and offer, candidate (publisher), mute, unpublish and publisher_restart are
+	// accepted.
+	Preview    bool               `json:"preview"`
+	ICEServers []webrtc.ICEServer `json:"ice_servers,omitempty"`
+	VideoCodec string             `json:"video_codec,omitempty"`
 }
 
 // LobbyData is the data of lobby (to moderators): who waits.
@@ -477,6 +531,16 @@ type QualityData struct {
 	Quality       string  `json:"quality"`
 	Loss          float64 `json:"loss"`
 	RTTMillis     int64   `json:"rtt_ms"`
+}
+
+// PausedData is the data of video_paused: your estimate cannot carry even the lowest
+// layer of a video track (paused), or can again (resumed from a keyframe). Audio is not
+// affected.
+type PausedData struct {
+	TrackID       string `json:"track_id"`
+	ParticipantID string `json:"participant_id"`
+	Paused        bool   `json:"paused"`
+	Reason        string `json:"reason"` // "bandwidth"
 }
 
 // CodecData is the data of video_codec.

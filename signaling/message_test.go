@@ -5,6 +5,8 @@ import (
 	"testing"
 )
 
+const minimalSDP = `v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n`
+
 func TestDecodeRequest(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -15,8 +17,16 @@ func TestDecodeRequest(t *testing.T) {
 		{"join", `{"type":"join","id":"1","data":{"version":1,"token":"x","case_id":"c","session_id":"s"}}`, ""},
 		{"resume", `{"type":"join","data":{"version":1,"resume":"r"}}`, ""},
 		{"join without token", `{"type":"join","data":{"version":1}}`, CodeBadMessage},
-		{"offer", `{"type":"offer","data":{"sdp":"v=0","tracks":[{"track_id":"cam","source":"camera"}]}}`, ""},
-		{"offer with slash track", `{"type":"offer","data":{"sdp":"v=0","tracks":[{"track_id":"a/b"}]}}`, CodeBadMessage},
+		{"offer", `{"type":"offer","data":{"sdp":"` + minimalSDP + `","tracks":[{"track_id":"cam","source":"camera"}]}}`, ""},
+		{"offer with slash track", `{"type":"offer","data":{"sdp":"` + minimalSDP + `","tracks":[{"track_id":"a/b"}]}}`, CodeBadMessage},
+		{"unparsable sdp", `{"type":"offer","data":{"sdp":"v=0"}}`, CodeBadMessage},
+		{"sdp garbage", `{"type":"answer","data":{"sdp":"hello\r\nworld"}}`, CodeBadMessage},
+		{"sdp above 64 KiB", `{"type":"answer","data":{"sdp":"` + minimalSDP + strings.Repeat("a=x\r\n", 64<<10/5) + `"}}`, CodeBadMessage},
+		{"unparsable candidate", `{"type":"candidate","data":{"transport":"publisher","candidate":{"candidate":"candidate:garbage"}}}`, CodeBadMessage},
+		{"end of candidates", `{"type":"candidate","data":{"transport":"publisher","candidate":{"candidate":""}}}`, ""},
+		{"publisher_restart", `{"type":"publisher_restart"}`, ""},
+		{"join voice", `{"type":"join","data":{"version":1,"token":"x","mode":"voice"}}`, ""},
+		{"join bad mode", `{"type":"join","data":{"version":1,"token":"x","mode":"telepathy"}}`, CodeBadMessage},
 		{"empty sdp", `{"type":"answer","data":{"sdp":""}}`, CodeBadMessage},
 		{"candidate", `{"type":"candidate","data":{"transport":"publisher","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host"}}}`, ""},
 		{"candidate bad transport", `{"type":"candidate","data":{"transport":"both","candidate":{}}}`, CodeBadMessage},

@@ -31,7 +31,8 @@ type Recorder interface {
 	// SessionOpen reports whether the session of the case exists and has not ended.
 	SessionOpen(ctx context.Context, caseID, sessionID string) (bool, error)
 	// Joined records that a participant entered the session (after admission for those
-	// who wait in the lobby). A judge joining is a Joined with Role judge.
+	// who wait in the lobby), with who.Mode (video, voice or text). A judge joining is a
+	// Joined with Role judge.
 	Joined(ctx context.Context, who Claims, at time.Time) error
 	// Left records that a participant left: reason is "left", "removed",
 	// "disconnected", "session_ended" or "shutdown".
@@ -58,6 +59,7 @@ type Record struct {
 	Check     IdentityCheck
 	Scope     string
 	Text      string
+	Mode      string // joined: video, voice or text
 	Reason    string
 	Members   []string
 	At        time.Time
@@ -123,7 +125,7 @@ func (m *MemRecorder) SessionOpen(_ context.Context, caseID, sessionID string) (
 
 // Joined implements Recorder.
 func (m *MemRecorder) Joined(_ context.Context, who Claims, at time.Time) error {
-	return m.add(Record{Kind: "joined", CaseID: who.CaseID, SessionID: who.SessionID, Who: who.ParticipantID, Role: who.Role, At: at})
+	return m.add(Record{Kind: "joined", CaseID: who.CaseID, SessionID: who.SessionID, Who: who.ParticipantID, Role: who.Role, Mode: who.Mode, At: at})
 }
 
 // Left implements Recorder.

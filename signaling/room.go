@@ -95,11 +95,16 @@ func (r *room) deliver(ev sfu.Event) {
 	defer r.mu.Unlock()
 	switch ev.Kind {
 	case sfu.EventTrackPublished:
-		r.broadcastLocked(encode(TypeTrackPublished, "", TrackData{Track: *ev.Track}), nil)
+		r.broadcastLocked(encode(TypeTrackPublished, "", TrackData{Track: *ev.Track}), r.seesTrackLocked(ev.Track))
 	case sfu.EventTrackUnpublished:
-		r.broadcastLocked(encode(TypeTrackUnpublished, "", TrackData{Track: *ev.Track}), nil)
+		r.broadcastLocked(encode(TypeTrackUnpublished, "", TrackData{Track: *ev.Track}), r.seesTrackLocked(ev.Track))
 	case sfu.EventTrackMuted:
-		r.broadcastLocked(encode(TypeTrackMuted, "", TrackData{Track: *ev.Track}), nil)
+		r.broadcastLocked(encode(TypeTrackMuted, "", TrackData{Track: *ev.Track}), r.seesTrackLocked(ev.Track))
+	case sfu.EventVideoPaused:
+		if st := r.seats[ev.To]; st != nil && st.admitted && st.conn != nil {
+			st.conn.send(encode(TypeVideoPaused, "", PausedData{TrackID: ev.Track.ID, ParticipantID: ev.Track.Participant,
+				Paused: ev.Paused, Reason: "bandwidth"}))
+		}
 	case sfu.EventActiveSpeaker:
 		if st := r.seats[ev.To]; st != nil && st.admitted && st.conn != nil {
 			st.conn.send(encode(TypeActiveSpeaker, "", SpeakerData{ParticipantID: ev.Participant, Level: ev.Level}))
@@ -110,6 +115,26 @@ func (r *room) deliver(ev sfu.Event) {
 	case sfu.EventVideoCodec:
 		r.broadcastLocked(encode(TypeVideoCodec, "", CodecData{Codec: ev.Codec}), nil)
 	}
+}
+
+// seesTrackLocked is who hears of a track: everyone, except that the lobby preview of
+// someone waiting is for moderators only.
+func (r *room) seesTrackLocked(t *sfu.TrackInfo) func(*seat) bool {
+	if pub := r.seats[t.Participant]; pub != nil && !pub.admitted {
+		return func(o *seat) bool { return o.claims.CanModerate }
+	}
+	return nil
+}
+
+// visibleTracksLocked is the track list for st (joined.tracks).
+func (r *room) visibleTracksLocked(st *seat) []sfu.TrackInfo {
+	out := []sfu.TrackInfo{}
+	for _, t := range r.media.Tracks() {
+		if keep := r.seesTrackLocked(&t); keep == nil || keep(st) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // broadcastLocked sends b to every connected, admitted seat accepted by keep (nil: all).
@@ -145,7 +170,12 @@ func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, de
 	r.seats[claims.ParticipantID] = st
 	r.attachLocked(st, c)
 	if claims.Role.waitsInLobby() {
-		c.send(encode(TypeWaiting, ref, WaitingData{Message: "waiting for the mediator to admit you"}))
+		if e := r.waitLocked(st, ref); e != nil {
+			delete(r.seats, claims.ParticipantID)
+			r.mu.Unlock()
+			r.s.dropResume(st.resume)
+			return nil, e
+		}
 		r.lobbyUpdateLocked()
 		r.mu.Unlock()
 		return st, nil
@@ -157,6 +187,33 @@ func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, de
 		return nil, e
 	}
 	return st, nil
+}
+
+// waitLocked puts a seat in the lobby and sends waiting. Someone who may publish gets a
+// lobby preview: a media seat in sfu.ScopeLobby whose camera and microphone reach the
+// moderators only (the identity check), and which receives nothing.
+func (r *room) waitLocked(st *seat, ref string) *Error {
+	d := WaitingData{Message: "waiting for the mediator to admit you"}
+	if st.claims.CanPublish && st.claims.Mode != ModeText {
+		opts := sfu.ParticipantOptions{CanPublish: true, CanSubscribe: st.claims.CanSubscribe, Decode: st.decode, Lobby: true}
+		part, err := r.media.Join(st.claims.ParticipantID, opts, st.sig)
+		if err != nil {
+			r.log.Error("media join (lobby)", "participant_id", st.claims.ParticipantID, "err", err)
+			return errorf(CodeInternal, "media unavailable")
+		}
+		st.part = part
+		d.Preview = true
+		d.ICEServers = r.s.engine.ICEServers(st.claims.ParticipantID, r.s.cfg.ICEServerTTL)
+		if d.ICEServers == nil {
+			d.ICEServers = []webrtc.ICEServer{}
+		}
+		d.VideoCodec = r.media.VideoCodec()
+	}
+	st.conn.send(encode(TypeWaiting, ref, d))
+	if d.Preview {
+		st.sig.open()
+	}
+	return nil
 }
 
 func (r *room) attachLocked(st *seat, c *conn) {
@@ -186,7 +243,9 @@ func (r *room) reattach(ctx context.Context, c *conn, ref, participantID string,
 	}
 	r.attachLocked(st, c)
 	if !st.admitted {
-		c.send(encode(TypeWaiting, ref, WaitingData{Message: "waiting for the mediator to admit you"}))
+		if e := r.waitLocked(st, ref); e != nil {
+			return nil, e
+		}
 		return st, nil
 	}
 	if e := r.joinMediaLocked(st, ref, true); e != nil {
@@ -219,18 +278,33 @@ func (r *room) admitLocked(ctx context.Context, st *seat, ref string) *Error {
 // joinMediaLocked seats (or reseats) the participant's media and sends joined. Offers
 // and candidates from the SFU are held until joined has been sent.
 func (r *room) joinMediaLocked(st *seat, ref string, resumed bool) *Error {
-	opts := sfu.ParticipantOptions{CanPublish: st.claims.CanPublish, CanSubscribe: st.claims.CanSubscribe, Decode: st.decode}
-	part, err := r.media.Join(st.claims.ParticipantID, opts, st.sig)
-	if err != nil {
-		r.log.Error("media join", "participant_id", st.claims.ParticipantID, "err", err)
-		return errorf(CodeInternal, "media unavailable")
+	if !resumed && st.part != nil && r.media.Scope(st.claims.ParticipantID) == sfu.ScopeLobby {
+		// Admitted from the lobby preview: keep the transports (the camera the mediator
+		// saw goes on), join the room's scope, get subscribed. The subscriber offer
+		// that follows is held until joined has been sent.
+		st.sig.hold()
+		r.media.SetScopes(map[string]string{st.claims.ParticipantID: ""})
+		for _, t := range r.media.Tracks() {
+			if t.Participant == st.claims.ParticipantID {
+				b := encode(TypeTrackPublished, "", TrackData{Track: t})
+				r.broadcastLocked(b, func(o *seat) bool { return o != st && !o.claims.CanModerate })
+			}
+		}
+	} else {
+		opts := sfu.ParticipantOptions{CanPublish: st.claims.CanPublish, CanSubscribe: st.claims.CanSubscribe,
+			CanModerate: st.claims.CanModerate, Decode: st.decode}
+		part, err := r.media.Join(st.claims.ParticipantID, opts, st.sig)
+		if err != nil {
+			r.log.Error("media join", "participant_id", st.claims.ParticipantID, "err", err)
+			return errorf(CodeInternal, "media unavailable")
+		}
+		st.part = part
 	}
-	st.part = part
 	d := JoinedData{
 		Version: ProtocolVersion, ParticipantID: st.claims.ParticipantID, Role: st.claims.Role,
 		Resume: st.resume, Resumed: resumed,
 		ICEServers: r.s.engine.ICEServers(st.claims.ParticipantID, r.s.cfg.ICEServerTTL),
-		VideoCodec: r.media.VideoCodec(), Tracks: r.media.Tracks(),
+		VideoCodec: r.media.VideoCodec(), Tracks: r.visibleTracksLocked(st),
 		Scope:      r.media.Scope(st.claims.ParticipantID),
 		CanPublish: st.claims.CanPublish, CanSubscribe: st.claims.CanSubscribe, CanModerate: st.claims.CanModerate,
 	}
@@ -269,7 +343,7 @@ func (r *room) sortedSeatsLocked() []*seat {
 
 func (r *room) infoLocked(st *seat) ParticipantInfo {
 	return ParticipantInfo{ParticipantID: st.claims.ParticipantID, Name: st.claims.Name, Role: st.claims.Role,
-		Side: st.claims.Side, Scope: r.media.Scope(st.claims.ParticipantID)}
+		Side: st.claims.Side, Scope: r.media.Scope(st.claims.ParticipantID), Mode: st.claims.Mode}
 }
 
 // lobbyUpdateLocked tells moderators who waits.
@@ -278,7 +352,7 @@ func (r *room) lobbyUpdateLocked() {
 	for _, st := range r.sortedSeatsLocked() {
 		if !st.admitted {
 			d.Waiting = append(d.Waiting, ParticipantInfo{ParticipantID: st.claims.ParticipantID, Name: st.claims.Name,
-				Role: st.claims.Role, Side: st.claims.Side})
+				Role: st.claims.Role, Side: st.claims.Side, Mode: st.claims.Mode})
 		}
 	}
 	r.broadcastLocked(encode(TypeLobby, "", d), func(st *seat) bool { return st.claims.CanModerate })
@@ -298,7 +372,11 @@ func (r *room) disconnected(st *seat, c *conn) {
 		r.s.dropResume(st.resume)
 		r.lobbyUpdateLocked()
 		empty := r.markEmptyLocked()
+		preview := st.part != nil
 		r.mu.Unlock()
+		if preview {
+			r.media.Remove(st.claims.ParticipantID)
+		}
 		if empty {
 			r.closeEmpty(context.Background())
 		}
@@ -453,8 +531,17 @@ func (r *room) handle(ctx context.Context, st *seat, c *conn, req Request) {
 		reply(errorf(CodeBadState, "this connection no longer holds the seat"))
 		return
 	}
-	if !admitted {
+	if !admitted && !(part != nil && lobbyPreviewRequest(req)) {
 		reply(errorf(CodeNotAdmitted, "%s: wait until a mediator admits you", req.Type))
+		return
+	}
+	if req.Type == TypePublisherRestart {
+		if err := part.RestartPublisher(); err != nil {
+			reply(mediaError(err))
+			return
+		}
+		sig.publisherRestarted()
+		c.send(encode(TypeAck, req.ID, nil))
 		return
 	}
 	switch d := req.Data.(type) {
@@ -505,6 +592,19 @@ func (r *room) handle(ctx context.Context, st *seat, c *conn, req Request) {
 	}
 }
 
+// lobbyPreviewRequest reports whether req is allowed while waiting with a lobby
+// preview: publishing to the moderators, nothing else.
+func lobbyPreviewRequest(req Request) bool {
+	switch req.Type {
+	case TypeOffer, TypeMute, TypeUnpublish, TypePublisherRestart:
+		return true
+	case TypeCandidate:
+		d, _ := req.Data.(*CandidateData)
+		return d != nil && d.Transport == sfu.TransportPublisher
+	}
+	return false
+}
+
 func (r *room) ownsTrack(st *seat, trackID string) bool {
 	for _, t := range r.media.Tracks() {
 		if t.ID == trackID {
@@ -522,6 +622,8 @@ func mediaError(err error) *Error {
 		return errorf(CodeForbidden, "your token does not allow this")
 	case errors.Is(err, sfu.ErrUnknownTrack):
 		return errorf(CodeNotFound, "unknown track")
+	case errors.Is(err, sfu.ErrBadDescription), errors.Is(err, sfu.ErrBadCandidate):
+		return errorf(CodeBadMessage, "%v", err)
 	default:
 		return errorf(CodeBadState, "%v", err)
 	}
@@ -622,6 +724,9 @@ func (r *room) admit(ctx context.Context, by *seat, c *conn, ref string, d *Admi
 	}
 	if target.admitted {
 		return errorf(CodeBadState, "%q is already admitted", d.ParticipantID)
+	}
+	if e := d.IdentityCheck.check(); e != nil {
+		return e
 	}
 	if d.IdentityCheck.Result != CheckPassed {
 		return errorf(CodeIdentityCheck, "identity check %s: not admitted", d.IdentityCheck.Result)
@@ -808,6 +913,13 @@ func (m *mediaSignal) open() {
 	m.flushLocked()
 }
 
+// hold queues the SFU's offers and candidates again until the next open.
+func (m *mediaSignal) hold() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.opened = false
+}
+
 func (m *mediaSignal) flushLocked() {
 	if !m.opened {
 		return
@@ -824,6 +936,15 @@ func (m *mediaSignal) flushLocked() {
 		}
 		m.subHeld = nil
 	}
+}
+
+// publisherRestarted holds publisher candidates again until the answer to the new
+// transport's offer has been sent.
+func (m *mediaSignal) publisherRestarted() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pubReady = false
+	m.pubHeld = nil
 }
 
 func (m *mediaSignal) publisherReady() {

@@ -189,6 +189,7 @@ func (s *Server) Accept(ctx context.Context, ws *websocket.Conn) {
 		c.writeLoop(s.cfg.HeartbeatInterval)
 	}()
 	defer func() {
+		c.waitCloseFrame()
 		c.close()
 		<-writerDone
 	}()
@@ -199,6 +200,9 @@ func (s *Server) Accept(ctx context.Context, ws *websocket.Conn) {
 	}
 	for {
 		req, err := c.read(s.cfg)
+		if err == errRefused {
+			continue
+		}
 		if err != nil {
 			st.room.disconnected(st.seat, c)
 			return
@@ -218,16 +222,25 @@ type joined struct {
 	seat *seat
 }
 
-// joinPhase reads until a successful join (or gives up after five failures or the
-// join timeout).
+// maxJoinFailures is how many requests answered with an error (of any kind: bad
+// message, rate limited, refused join, request before join) a connection may make
+// before a successful join; the next closes it with 1008.
+const maxJoinFailures = 5
+
+// joinPhase reads until a successful join (or gives up after maxJoinFailures failed
+// requests or the join timeout).
 func (s *Server) joinPhase(ctx context.Context, c *conn) (joined, bool) {
 	deadline := time.AfterFunc(s.cfg.JoinTimeout, func() {
 		c.send(encode(TypeError, "", errorf(CodeNotJoined, "no join within %s", s.cfg.JoinTimeout)))
 		c.closeAfterFlush(websocket.ClosePolicyViolation, "join timeout")
 	})
 	defer deadline.Stop()
-	for failures := 0; failures < 5; {
+	failures := 0
+	for failures+c.refused < maxJoinFailures {
 		req, err := c.read(s.cfg)
+		if err == errRefused {
+			continue
+		}
 		if err != nil {
 			return joined{}, false
 		}
@@ -251,6 +264,7 @@ func (s *Server) joinPhase(ctx context.Context, c *conn) (joined, bool) {
 		}
 		return j, true
 	}
+	c.log.Info("closing a connection after failed requests before join", "failed", failures+c.refused)
 	c.closeAfterFlush(websocket.ClosePolicyViolation, "too many failed requests")
 	return joined{}, false
 }
@@ -285,6 +299,7 @@ func (s *Server) join(ctx context.Context, c *conn, ref string, d *JoinData) (jo
 	if !open {
 		return joined{}, errorf(CodeSessionClosed, "the session has ended")
 	}
+	claims.Mode = d.Mode
 	for attempt := 0; ; attempt++ {
 		r, e := s.roomFor(ctx, claims)
 		if e != nil {

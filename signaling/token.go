@@ -58,7 +58,17 @@ type Claims struct {
 	CanSubscribe  bool      `json:"can_subscribe"`
 	CanModerate   bool      `json:"can_moderate"`
 	ExpiresAt     time.Time `json:"-"`
+	// Mode is how the participant takes part (join.data.mode: ModeVideo, ModeVoice or
+	// ModeText); chosen at join, not part of the token.
+	Mode string `json:"-"`
 }
+
+// Ways of taking part (OMR Art. 18: video, voice or text).
+const (
+	ModeVideo = "video"
+	ModeVoice = "voice"
+	ModeText  = "text"
+)
 
 // Token errors. VerifyToken wraps one of these.
 var (

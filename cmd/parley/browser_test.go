@@ -34,6 +34,8 @@ const (
 	defSocketDSN = "postgres://postgres@/test?host=/var/run/postgresql&sslmode=disable"
 	shotDirEnv   = "PARLEY_SCREENSHOT_DIR" // where screenshots go (default out/screenshots)
 	chromiumEnv  = "PARLEY_CHROMIUM"       // the browser (default /usr/bin/chromium)
+	// e2eICEFilterEnv widens the media addresses of startE2E inside the namespace (never outside it).
+	e2eICEFilterEnv = "PARLEY_E2E_ICE_FILTER"
 )
 
 // chromiumPath returns the browser to drive, or "" when there is none.
@@ -173,6 +175,9 @@ func startE2E(t *testing.T) *e2e {
 	// Media on loopback only, every port ephemeral, no TURN: the network rule for tests (and the namespace has
 	// nothing but lo anyway).
 	cfg.MediaUDPPort, cfg.MediaTCPPort, cfg.ICEFilter = 0, -1, "127.0.0.0/8"
+	if f := os.Getenv(e2eICEFilterEnv); f != "" {
+		cfg.ICEFilter = f // a test that added a veth pair inside its namespace (198.18.0.0/15, e2e_media_test.go)
+	}
 	rms, err := newRooms(ctx, cfg, store, logger)
 	if err != nil {
 		t.Fatal(err)

@@ -389,6 +389,17 @@ func (d *docSigner) createRecord(ctx context.Context, p cases.Principal, c *case
 	type who struct{ kind, id string }
 	var subjects []who
 	seen := map[string]bool{}
+	// How each took part (OMR Art. 18): the richest mode over their stays, video >
+	// voice > text (a party who joined by voice and came back with a camera attended by
+	// video).
+	rank := map[string]int{"text": 1, "voice": 2, "video": 3, "": 3}
+	mode := map[string]string{}
+	for _, at := range s.Attendance {
+		if m, ok := mode[at.ParticipantID]; !ok || rank[at.Mode] > rank[m] {
+			mode[at.ParticipantID] = at.Mode
+		}
+	}
+	attends := map[string][2]string{"video": {"视频", "video"}, "": {"视频", "video"}, "voice": {"语音", "voice"}, "text": {"文字", "text"}}
 	for _, at := range s.Attendance {
 		end := time.Time{}
 		if at.LeftAt != nil {
@@ -399,9 +410,10 @@ func (d *docSigner) createRecord(ctx context.Context, p cases.Principal, c *case
 			continue
 		}
 		seen[at.ParticipantID] = true
-		part := signing.Participant{Name: at.Name, Attends: "视频"}
+		label := attends[mode[at.ParticipantID]]
+		part := signing.Participant{Name: at.Name, Attends: label[0]}
 		if lang == "en" {
-			part.Attends = "video"
+			part.Attends = label[1]
 		}
 		var sub who
 		switch at.Role {

@@ -104,7 +104,7 @@ func (r *rtcRecorder) SessionOpen(ctx context.Context, caseID, sessionID string)
 }
 
 func (r *rtcRecorder) Joined(ctx context.Context, who signaling.Claims, at time.Time) error {
-	if err := r.store.RecordJoin(ctx, who.SessionID, cases.Attendance{ParticipantID: who.ParticipantID, Name: who.Name, Role: string(who.Role), Side: who.Side, JoinedAt: at}); err != nil {
+	if err := r.store.RecordJoin(ctx, who.SessionID, cases.Attendance{ParticipantID: who.ParticipantID, Name: who.Name, Role: string(who.Role), Side: who.Side, JoinedAt: at, Mode: who.Mode}); err != nil {
 		return err
 	}
 	if who.Role == signaling.RoleJudge {

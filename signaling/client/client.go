@@ -49,6 +49,12 @@ type Config struct {
 	// NoKeyframeRequests makes the client never send PLI/FIR for what it receives (a
 	// viewer that relies on the SFU alone for its first keyframe).
 	NoKeyframeRequests bool
+	// Mode is join.data.mode: "video" (default), "voice" or "text".
+	Mode string
+	// RestartOnCodec follows a room video codec switch (video_codec) by restarting the
+	// publisher transport (publisher_restart, then a fresh PeerConnection and offer)
+	// instead of swapping the video transceiver on the existing one.
+	RestartOnCodec bool
 	// Header is sent with the WebSocket handshake (e.g. Origin).
 	Header http.Header
 	// Logger receives the client's log (nil: discard).
@@ -98,6 +104,7 @@ type RemoteStats struct {
 	LastPacket    time.Time
 	// KeyframeTimes are the arrival times of the last (at most 64) keyframes.
 	KeyframeTimes []time.Time
+	SSRC          uint32
 }
 
 // Client speaks the signalling protocol and carries media with Pion.
@@ -113,6 +120,7 @@ type Client struct {
 	msgs    []signaling.Envelope
 	notify  chan struct{}
 	joined  *signaling.JoinedData
+	waiting *signaling.WaitingData
 	resume  string
 	pub     *webrtc.PeerConnection
 	sub     *webrtc.PeerConnection
@@ -175,7 +183,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	env, err := c.connect(ctx, signaling.JoinData{Version: signaling.ProtocolVersion, Token: cfg.Token,
-		CaseID: cfg.CaseID, SessionID: cfg.SessionID, Decode: cfg.Decode})
+		CaseID: cfg.CaseID, SessionID: cfg.SessionID, Decode: cfg.Decode, Mode: cfg.Mode})
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -278,6 +286,13 @@ func (c *Client) handle(env signaling.Envelope) {
 	switch env.Type {
 	case signaling.TypePing:
 		_ = c.send(signaling.TypePong, "", json.RawMessage(env.Data))
+	case signaling.TypeWaiting:
+		var d signaling.WaitingData
+		if json.Unmarshal(env.Data, &d) == nil {
+			c.mu.Lock()
+			c.waiting = &d
+			c.mu.Unlock()
+		}
 	case signaling.TypeJoined:
 		var d signaling.JoinedData
 		if json.Unmarshal(env.Data, &d) == nil {
@@ -304,7 +319,11 @@ func (c *Client) handle(env signaling.Envelope) {
 			c.wg.Add(1)
 			go func() { // not on the read loop: the renegotiation waits for its answer
 				defer c.wg.Done()
-				if err := c.switchCodec(d.Codec); err != nil {
+				switchCodec := c.switchCodec
+				if c.cfg.RestartOnCodec {
+					switchCodec = c.restartPublisher
+				}
+				if err := switchCodec(d.Codec); err != nil {
 					c.log.Warn("video codec switch", "codec", d.Codec, "err", err)
 				}
 			}()
@@ -503,11 +522,12 @@ func (c *Client) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, 
 	if remote.Kind() == webrtc.RTPCodecTypeVideo {
 		kind = "video"
 	}
-	st := &RemoteStats{TrackID: remote.ID(), Participant: remote.StreamID(), Kind: kind, Codec: remote.Codec().MimeType}
+	st := &RemoteStats{TrackID: remote.ID(), Participant: remote.StreamID(), Kind: kind, Codec: remote.Codec().MimeType,
+		SSRC: uint32(remote.SSRC())}
 	c.mu.Lock()
 	if old := c.remote[st.TrackID]; old != nil {
 		st = old // resubscribed after a reconnect: keep counting
-		st.Codec = remote.Codec().MimeType
+		st.Codec, st.SSRC = remote.Codec().MimeType, uint32(remote.SSRC())
 	} else {
 		c.remote[st.TrackID] = st
 	}
@@ -585,19 +605,45 @@ func (c *Client) SubscriberConnected() time.Time {
 	return c.subUpAt
 }
 
+// SendREMB tells the SFU, on the subscriber transport, that this client can receive at
+// most bitrate bits/s (RFC draft REMB, as browsers send it): a bandwidth limit without
+// a constrained network.
+func (c *Client) SendREMB(bitrate uint64) error {
+	c.mu.Lock()
+	sub := c.sub
+	var ssrcs []uint32
+	for _, st := range c.remote {
+		if st.SSRC != 0 {
+			ssrcs = append(ssrcs, st.SSRC)
+		}
+	}
+	c.mu.Unlock()
+	if sub == nil || len(ssrcs) == 0 {
+		return errors.New("client: nothing received to send REMB for")
+	}
+	return sub.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{SenderSSRC: 1, Bitrate: float32(bitrate), SSRCs: ssrcs}})
+}
+
 // Started is when the client was created (for join → first frame latency).
 func (c *Client) Started() time.Time { return c.started }
 
-// Publish creates the publisher transport and starts sending media.
+// Publish creates the publisher transport and starts sending media: after joined, or
+// while waiting in the lobby with a preview (to the moderators only).
 func (c *Client) Publish(ctx context.Context, opts PublishOptions) error {
 	c.mu.Lock()
-	joined := c.joined
+	joined, waiting := c.joined, c.waiting
 	c.mu.Unlock()
-	if joined == nil {
+	codec := ""
+	switch {
+	case joined != nil:
+		codec = joined.VideoCodec
+	case waiting != nil && waiting.Preview:
+		codec = waiting.VideoCodec
+	default:
 		return errors.New("client: publish before joined")
 	}
 	if opts.Codec == "" {
-		opts.Codec = joined.VideoCodec
+		opts.Codec = codec
 	}
 	var tracks []*localTrack
 	if opts.Audio {
@@ -836,6 +882,46 @@ func (c *Client) switchCodec(codec string) error {
 		return err
 	}
 	return pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans.SDP})
+}
+
+// restartPublisher republishes in the room's new video codec on a fresh publisher
+// transport: publisher_restart, then a new PeerConnection offering the same track IDs.
+func (c *Client) restartPublisher(codec string) error {
+	c.mu.Lock()
+	pc := c.pub
+	var vt *localTrack
+	for _, t := range c.local {
+		if t.video != nil && len(t.layers) == 0 {
+			vt = t
+		}
+	}
+	c.mu.Unlock()
+	if pc == nil || vt == nil {
+		return nil
+	}
+	vt.vmu.Lock()
+	same := vt.codec == codec
+	vt.vmu.Unlock()
+	if same {
+		return nil
+	}
+	mime := webrtc.MimeTypeVP8
+	if codec == sfu.CodecH264 {
+		mime = webrtc.MimeTypeH264
+	}
+	nt, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}, "video", "parley")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.Request(ctx, signaling.TypePublisherRestart, nil); err != nil {
+		return fmt.Errorf("client: publisher_restart: %w", err)
+	}
+	vt.vmu.Lock()
+	vt.video, vt.codec = nt, codec
+	vt.vmu.Unlock()
+	return c.negotiatePublisher(ctx)
 }
 
 // drainSender reads the SFU's RTCP for a local track and notes keyframe requests.

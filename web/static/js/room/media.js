@@ -22,12 +22,24 @@ export function setDataSaver(on) {
   }
 }
 
+// smallScreen: a phone held upright (its short side under 480 CSS pixels).
+function smallScreen() {
+  try {
+    return Math.min(screen.width, screen.height) < 480;
+  } catch {
+    return false;
+  }
+}
+
+// videoConstraints sizes the capture for the simulcast layers it feeds (room/session.js simulcastLayers): 720p on
+// a computer (three layers), 480 lines on a phone (two), 240 in data-saver mode (one).
 function videoConstraints(facing) {
   const small = dataSaver();
+  const phone = smallScreen();
   return {
     facingMode: facing,
-    width: { ideal: small ? 320 : 640 },
-    height: { ideal: small ? 240 : 480 },
+    width: { ideal: small ? 320 : phone ? 640 : 1280 },
+    height: { ideal: small ? 240 : phone ? 480 : 720 },
     frameRate: { ideal: small ? 12 : 24, max: 30 },
   };
 }

@@ -7,6 +7,25 @@ import { toast } from '../ui.js';
 
 const METHODS = ['id_card_on_camera', 'face_match', 'sms_code', 'known_to_mediator', 'court_verified', 'other'];
 
+// The identity-check method a mediator chose last in a session is offered first for the next person waiting
+// (the method is usually the same for everyone in one session).
+const methodKey = (session) => `parley.idmethod.${session.join?.session_id || ''}`;
+function lastMethod(session) {
+  try {
+    const m = sessionStorage.getItem(methodKey(session)) || localStorage.getItem(methodKey(session));
+    return METHODS.includes(m) ? m : '';
+  } catch {
+    return '';
+  }
+}
+function rememberMethod(session, m) {
+  try {
+    localStorage.setItem(methodKey(session), m);
+  } catch {
+    // the choice is not kept
+  }
+}
+
 // failText turns a refused room request into words.
 export function failText(e) {
   const key = `roomerr.${e && e.code}`;
@@ -84,7 +103,12 @@ export function peoplePanel(session, { onEnd }) {
     let f = admitForms.get(p.participant_id);
     if (f) return f;
     const id = uid('m');
-    const method = h('select', { name: 'method', id }, h('option', { value: '' }, t('common.choose')), METHODS.map((m) => h('option', { value: m }, label('idmethod', m))));
+    const remembered = lastMethod(session);
+    const method = h('select', { name: 'method', id }, h('option', { value: '' }, t('common.choose')), METHODS.map((m) => h('option', { value: m, selected: m === remembered }, label('idmethod', m))));
+    if (remembered) method.value = remembered;
+    method.addEventListener('change', () => {
+      if (method.value) rememberMethod(session, method.value);
+    });
     const rid = uid('r');
     const passed = h('input', { type: 'radio', name: `result-${rid}`, value: 'passed', checked: true, id: `${rid}-p` });
     const failed = h('input', { type: 'radio', name: `result-${rid}`, value: 'failed', id: `${rid}-f` });
@@ -122,6 +146,7 @@ export function peoplePanel(session, { onEnd }) {
       const result = failed.checked ? 'failed' : 'passed';
       admit.disabled = true;
       try {
+        rememberMethod(session, method.value);
         await session.admit(p.participant_id, { method: method.value, result, note: note.value.trim() || undefined });
         toast(t('room.admitted', { name: p.name }));
         admitForms.delete(p.participant_id);
@@ -206,16 +231,38 @@ export function peoplePanel(session, { onEnd }) {
   endBox.replaceChildren(endAsk);
   const endSection = () => [h('h3', null, t('room.end_title')), endBox];
 
+  // The live preview of each waiting person (docs/signaling.md §6.2): their camera reaches moderators only.
+  const lobbyVideos = new Map(); // participant id → <video>
+  function lobbyPreview(p) {
+    let v = lobbyVideos.get(p.participant_id);
+    if (!v) {
+      v = h('video', { playsInline: true, playsinline: true, autoplay: true, muted: true, class: 'lobby-video', dataset: { lobbyVideo: p.participant_id }, 'aria-label': t('room.lobby_video', { name: p.name }) });
+      v.muted = true;
+      lobbyVideos.set(p.participant_id, v);
+    }
+    const track = session.remote.get(p.participant_id)?.video || null;
+    const cur = v.srcObject && v.srcObject.getVideoTracks()[0];
+    if (track !== cur) v.srcObject = track ? new MediaStream([track]) : null;
+    if (track && v.paused) v.play().catch(() => {}); // a redraw moves the element, which may pause it
+    return h('div', { class: 'lobby-preview' }, track ? v : h('p', { class: 'small muted' }, t(p.mode === 'voice' || p.mode === 'text' ? `room.${p.mode}_only` : 'room.lobby_no_video')), track ? h('p', { class: 'small' }, t('room.lobby_id_prompt')) : null);
+  }
+
   function draw() {
     const mod = !!session.self?.can_moderate;
     const people = [...session.participants.values()].sort((a, b) => (a.role === b.role ? 0 : a.role === 'mediator' ? -1 : b.role === 'mediator' ? 1 : 0));
     const parts = [];
     if (mod) {
       for (const id of [...admitForms.keys()]) if (!session.lobby.some((p) => p.participant_id === id)) admitForms.delete(id);
+      for (const [id, v] of [...lobbyVideos]) {
+        if (!session.lobby.some((p) => p.participant_id === id)) {
+          v.srcObject = null;
+          lobbyVideos.delete(id);
+        }
+      }
       parts.push(
         h('section', { class: 'lobby-box', id: 'lobby-list', 'aria-labelledby': 'lobby-h' }, h('h3', { id: 'lobby-h' }, t('room.lobby_title', { n: session.lobby.length })),
           session.lobby.length
-            ? h('ul', { class: 'plain-list' }, session.lobby.map((p) => h('li', { class: 'waiting', dataset: { participant: p.participant_id } }, h('p', null, h('strong', null, p.name), ' ', h('span', { class: 'badge' }, label('roomrole', p.role)), p.side ? h('span', { class: 'badge side' }, label('side', p.side)) : null), admitForm(p))))
+            ? h('ul', { class: 'plain-list' }, session.lobby.map((p) => h('li', { class: 'waiting', dataset: { participant: p.participant_id } }, h('p', null, h('strong', null, p.name), ' ', h('span', { class: 'badge' }, label('roomrole', p.role)), p.side ? h('span', { class: 'badge side' }, label('side', p.side)) : null), lobbyPreview(p), admitForm(p))))
             : h('p', { class: 'small muted' }, t('room.lobby_empty'))),
       );
     }

@@ -46,12 +46,39 @@ export function decodableCodecs() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// simulcastLayers chooses the layers a camera track is sent in (docs/signaling.md §11): three where the camera
+// delivers 540 lines or more, two (the top one dropped) on small phones or from a 360-line camera, one below.
+// Each layer is {rid, scale, width, height, maxBitrate}, lowest first, as offer.tracks[].layers declares them.
+export function simulcastLayers(width, height, smallScreen) {
+  const w = width || 640;
+  const hgt = height || 480;
+  let scales = hgt >= 540 ? [4, 2, 1] : hgt >= 270 ? [2, 1] : [1];
+  if (smallScreen && scales.length === 3) scales = [4, 2]; // a small phone: no full-size layer
+  const rids = ['q', 'h', 'f'];
+  const rates = [150000, 500000, 1200000];
+  return scales.map((sc, i) => ({ rid: rids[i], scale: sc, width: Math.round(w / sc), height: Math.round(hgt / sc), maxBitrate: rates[i] }));
+}
+
+// smallScreen: a phone held upright (its short side under 480 CSS pixels) or data-saver mode.
+function smallScreen() {
+  try {
+    return Math.min(screen.width, screen.height) < 480 || (navigator.connection && navigator.connection.saveData) || localStorage.getItem('parley.datasaver') === '1';
+  } catch {
+    return false;
+  }
+}
+
 export class RoomSession {
   // getJoin() asks the case API for a join answer ({token, url, case_id, session_id, ice_servers, …});
   // local is the LocalMedia to publish (or null to take part by text only).
-  constructor({ getJoin, local }) {
+  // mode is how we take part (docs/signaling.md §5.1): 'video', 'voice' (microphone only) or 'text'.
+  constructor({ getJoin, local, mode }) {
     this.getJoin = getJoin;
     this.local = local;
+    this.mode = mode || (local ? (local.video ? 'video' : 'voice') : 'text');
+    this.preview = false; // waiting with a lobby preview: publishing to the mediators only
+    this.paused = new Set(); // room track ids paused for our bandwidth (video_paused)
+    this.layers = [];
     this.listeners = new Set();
     this.status = 'idle';
     this.error = null;
@@ -157,7 +184,7 @@ export class RoomSession {
     if (this.sig) this.sig.close();
     this.sig = sig;
     await sig.open();
-    await sig.request('join', { version: 1, decode: decodableCodecs(), ...auth });
+    await sig.request('join', { version: 1, decode: decodableCodecs(), mode: this.mode, ...auth });
   }
 
   async handle(env) {
@@ -167,7 +194,14 @@ export class RoomSession {
       case 'waiting':
         this.reconnecting = false;
         this.metrics.lobby = true;
+        this.closePeers();
+        this.preview = !!d.preview && !!this.local && this.local.tracks().length > 0;
+        if (this.preview) {
+          this.joinedIce = d.ice_servers;
+          this.videoCodec = d.video_codec;
+        }
         this.setStatus('lobby');
+        if (this.preview) this.publish().catch((e) => console.warn('room: lobby preview', e));
         break;
       case 'joined':
         this.joined(d);
@@ -222,7 +256,15 @@ export class RoomSession {
         break;
       case 'video_codec':
         this.videoCodec = d.codec;
-        if (this.pub) this.negotiatePublisher().catch((e) => console.warn('room: republish', e));
+        if (this.pub) {
+          this.preferCodec();
+          this.negotiatePublisher().catch((e) => console.warn('room: republish', e));
+        }
+        break;
+      case 'video_paused':
+        if (d.paused) this.paused.add(d.track_id);
+        else this.paused.delete(d.track_id);
+        this.emit('paused');
         break;
       case 'moderated':
         this.moderated(d);
@@ -265,7 +307,19 @@ export class RoomSession {
     this.scope = d.scope || '';
     this.judgePresent = !!d.judge_present;
     this.privateSession = this.caucuses.some((c) => c.caucus_id !== this.scope && (c.present || []).some((id) => this.participants.get(id)?.role === 'mediator'));
-    this.closePeers();
+    // Admitted from the lobby preview: the server keeps our publisher transport (the camera the mediator saw
+    // goes on); anything else (first join, reconnect) starts both transports afresh.
+    const keepPub = this.status === 'lobby' && this.preview && !!this.pub && !d.resumed;
+    this.preview = false;
+    if (keepPub) {
+      const pub = this.pub;
+      this.pub = null;
+      this.closePeers();
+      this.pub = pub;
+    } else {
+      this.closePeers();
+    }
+    this.paused = new Set();
     this.remote = new Map();
     this.subMids = new Map();
     this.sub = this.peer('subscriber');
@@ -281,7 +335,32 @@ export class RoomSession {
     this.emit('people');
     this.emit('remote');
     this.emit('caucus');
-    if (d.can_publish && this.local && this.local.tracks().length) this.publish().catch((e) => console.warn('room: publish', e));
+    if (d.can_publish && this.local && this.local.tracks().length && !keepPub) this.publish().catch((e) => console.warn('room: publish', e));
+  }
+
+  // myId is our participant ID: from joined, or while waiting from the case API's join answer.
+  get myId() {
+    return this.self?.participant_id || this.join?.participant_id || '';
+  }
+
+  // preferCodec puts the room's video codec first on our video transceiver, so the browser's encoder follows a
+  // room codec switch on the same transceiver (docs/signaling.md §6.14, way 1).
+  preferCodec() {
+    if (!this.pub || !this.videoCodec || typeof RTCRtpSender === 'undefined' || !RTCRtpSender.getCapabilities) return;
+    const caps = RTCRtpSender.getCapabilities('video');
+    if (!caps) return;
+    const want = this.videoCodec === 'H264' ? /h264/i : /vp8/i;
+    const first = caps.codecs.filter((c) => want.test(c.mimeType));
+    const rest = caps.codecs.filter((c) => !want.test(c.mimeType));
+    for (const tr of this.pub.getTransceivers()) {
+      if (tr.sender.track && tr.sender.track.kind === 'video' && tr.setCodecPreferences && first.length) {
+        try {
+          tr.setCodecPreferences([...first, ...rest]);
+        } catch (e) {
+          console.warn('room: codec preferences', e);
+        }
+      }
+    }
   }
 
   // peer makes a PeerConnection for one transport, with trickle ICE and failure detection.
@@ -349,12 +428,20 @@ export class RoomSession {
   }
 
   async publish() {
-    if (!this.self || !this.self.can_publish || !this.local) return;
+    if (!this.local || !(this.preview || (this.self && this.self.can_publish))) return;
     if (!this.pub) {
       this.pub = this.peer('publisher');
       for (const track of this.local.tracks()) {
-        this.pub.addTransceiver(track, { direction: 'sendonly', streams: [this.local.stream] });
+        const init = { direction: 'sendonly', streams: [this.local.stream] };
+        if (track.kind === 'video') {
+          const st = track.getSettings ? track.getSettings() : {};
+          this.layers = simulcastLayers(st.width, st.height, smallScreen());
+          if (this.layers.length > 1) init.sendEncodings = this.layers.map((l) => ({ rid: l.rid, scaleResolutionDownBy: l.scale, maxBitrate: l.maxBitrate }));
+          else this.layers = [];
+        }
+        this.pub.addTransceiver(track, init);
       }
+      this.preferCodec();
     }
     await this.negotiatePublisher();
   }
@@ -372,8 +459,10 @@ export class RoomSession {
       for (const tr of pc.getTransceivers()) {
         const m = tr.mid && mids.get(tr.mid);
         if (!m || !m.track || !tr.sender.track) continue;
-        tracks.push({ track_id: m.track, source: m.kind === 'audio' ? 'microphone' : 'camera' });
-        this.ownTracks[m.kind] = `${this.self.participant_id}/${m.track}`;
+        const meta = { track_id: m.track, source: m.kind === 'audio' ? 'microphone' : 'camera' };
+        if (m.kind === 'video' && this.layers.length > 1) meta.layers = this.layers.map((l) => ({ rid: l.rid, width: l.width, height: l.height }));
+        tracks.push(meta);
+        this.ownTracks[m.kind] = `${this.myId}/${m.track}`;
       }
       const env = await this.sig.request('offer', { sdp: pc.localDescription.sdp, tracks });
       if (pc !== this.pub) return;
@@ -395,7 +484,7 @@ export class RoomSession {
     if (kind === 'audio' && on) this.moderatedBy = null;
     this.emit('local');
     const id = this.ownTracks[kind];
-    if (id && this.sig && this.status === 'joined') await this.sig.request('mute', { track_id: id, muted: !on });
+    if (id && this.sig && (this.status === 'joined' || this.preview)) await this.sig.request('mute', { track_id: id, muted: !on });
   }
 
   // flipCamera switches between the front and back camera without renegotiating (replaceTrack).

@@ -45,6 +45,7 @@ export default async function room(main, { params, query, me }) {
   }
 
   let local = new LocalMedia();
+  let mode = query.get('mode') === 'voice' || query.get('mode') === 'text' ? query.get('mode') : 'video';
   let session = null;
   let tiles = null;
   let layout = 'speaker';
@@ -84,6 +85,9 @@ export default async function room(main, { params, query, me }) {
     const joinBtn = h('button', { type: 'button', class: 'btn block', id: 'join-room', disabled: true }, t('room.join'));
     const saver = h('input', { type: 'checkbox', id: 'data-saver', checked: dataSaver() });
     saver.addEventListener('change', () => setDataSaver(saver.checked));
+    // How to take part (OMR Art. 18): video, voice only (no camera) or text only.
+    const modeBox = h('fieldset', { class: 'plain choices', id: 'join-mode' }, h('legend', null, t('room.mode_label')),
+      ['video', 'voice', 'text'].map((m) => h('label', { class: 'check', for: `mode-${m}` }, h('input', { type: 'radio', name: 'join-mode', value: m, id: `mode-${m}`, checked: m === mode, onchange: () => { mode = m; } }), h('span', null, t(`room.mode_${m}`)))));
     mount(
       main,
       h(
@@ -94,6 +98,7 @@ export default async function room(main, { params, query, me }) {
         h('div', { class: 'preview' }, preview),
         status,
         h('label', { class: 'check', for: 'data-saver' }, saver, h('span', null, t('room.data_saver'))),
+        me.kind === 'account' && me.role === 'clerk' ? null : modeBox,
         h('p', { class: 'small muted' }, isParty(me) ? t('room.prejoin_party') : me.role === 'judge' ? t('room.prejoin_judge') : t('room.prejoin_staff')),
         joinBtn,
         h('p', { class: 'small' }, h('a', { href: '/device' }, t('room.device_check'))),
@@ -121,7 +126,20 @@ export default async function room(main, { params, query, me }) {
 
   async function start() {
     if (session) return;
-    session = new RoomSession({ getJoin: () => post(`/sessions/${enc(sessionId)}/join`), local: local.tracks().length ? local : null });
+    // Voice only: the camera is closed, not just switched off; text only: nothing is published.
+    if (mode !== 'video' && local.video) {
+      local.stream.removeTrack(local.video);
+      local.video.stop();
+      local.video = null;
+    }
+    if (mode === 'text') {
+      local.stop();
+      local = new LocalMedia();
+    }
+    if (mode === 'video' && !local.video) mode = local.audio ? 'voice' : 'text';
+    if (mode === 'voice' && !local.audio) mode = 'text';
+    preview.srcObject = local.video ? local.stream : null;
+    session = new RoomSession({ getJoin: () => post(`/sessions/${enc(sessionId)}/join`), local: local.tracks().length ? local : null, mode });
     debugHook({ session, local });
     tiles = new Tiles(session, {
       onFrame: () => session.noteFrame(),
@@ -270,7 +288,8 @@ export default async function room(main, { params, query, me }) {
     const selfTile = tiles.get('self');
     const camOn = local.enabled('video');
     tiles.setVideo(selfTile, camOn ? local.video : null, local.facing === 'user');
-    tiles.update(selfTile, { person: session.participant(selfId) || { name: me.name, role: session.self.role }, isSelf: true, videoOn: camOn && !!local.video, note: local.video ? (camOn ? '' : t('room.cam_off')) : t('room.no_camera'), quality: session.quality.get(selfId)?.quality, micOff: !local.enabled('audio') });
+    const selfNote = local.video ? (camOn ? '' : t('room.cam_off')) : session.mode === 'voice' ? t('room.voice_only') : session.mode === 'text' ? t('room.text_only') : t('room.no_camera');
+    tiles.update(selfTile, { person: session.participant(selfId) || { name: me.name, role: session.self.role }, isSelf: true, videoOn: camOn && !!local.video, note: selfNote, quality: session.quality.get(selfId)?.quality, micOff: !local.enabled('audio') });
 
     for (const p of others) {
       const id = p.participant_id;
@@ -278,14 +297,20 @@ export default async function room(main, { params, query, me }) {
       const r = session.remote.get(id) || {};
       const away = scopeOf(id) !== mine;
       const vMuted = trackMuted(r.videoId);
+      const vPaused = !!r.videoId && session.paused.has(r.videoId);
       tiles.setVideoId(tile, r.videoId || '');
       tiles.setVideo(tile, r.video || null, false);
       tiles.setAudio(tile, r.audio || null);
       let note = '';
+      const hasVideo = [...session.tracks.values()].some((tr) => tr.participant_id === id && tr.kind === 'video');
       if (away) note = t('room.away_in_caucus');
-      else if (!r.video) note = [...session.tracks.values()].some((tr) => tr.participant_id === id && tr.kind === 'video') ? t('room.connecting_video') : t('room.no_video');
+      else if (!hasVideo && p.mode === 'voice') note = t('room.voice_only');
+      else if (!hasVideo && p.mode === 'text') note = t('room.text_only');
+      else if (!r.video) note = hasVideo ? t('room.connecting_video') : t('room.no_video');
       else if (vMuted) note = t('room.cam_off');
-      tiles.update(tile, { person: p, videoOn: !!r.video && !away && !vMuted, note, speaking: session.speaker === id, quality: session.quality.get(id)?.quality, micOff: trackMuted(r.audioId), judge: p.role === 'judge' });
+      else if (vPaused) note = t('room.video_paused');
+      tile.el.classList.toggle('paused', vPaused && !away && !vMuted);
+      tiles.update(tile, { person: p, videoOn: !!r.video && !away && !vMuted && !vPaused, note, speaking: session.speaker === id, quality: session.quality.get(id)?.quality, micOff: trackMuted(r.audioId), judge: p.role === 'judge' });
       tile.el.classList.toggle('away', away);
     }
 
@@ -334,7 +359,7 @@ export default async function room(main, { params, query, me }) {
     if (st === 'lobby') {
       preview.srcObject = local.video ? local.stream : null;
       const leaveBtn = h('button', { type: 'button', class: 'btn secondary', id: 'leave-lobby', onclick: leave }, t('room.leave_lobby'));
-      mount(main, h('div', { class: 'narrow card room-card', id: 'lobby' }, h('h1', null, t('room.lobby_heading')), h('p', { class: 'lobby-wait', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', t('room.lobby_text')), local.video ? h('div', { class: 'preview' }, preview) : null, h('p', { class: 'small muted' }, t('room.lobby_help')), h('div', { class: 'actions-row' }, leaveBtn)));
+      mount(main, h('div', { class: 'narrow card room-card', id: 'lobby' }, h('h1', null, t('room.lobby_heading')), h('p', { class: 'lobby-wait', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', t('room.lobby_text')), local.video ? h('div', { class: 'preview' }, preview) : null, session.preview ? h('p', { class: 'alert info', id: 'lobby-preview-note' }, t(local.video ? 'room.lobby_preview' : 'room.lobby_preview_voice')) : null, h('p', { class: 'small muted' }, t('room.lobby_help')), h('div', { class: 'actions-row' }, leaveBtn)));
       if (local.video) preview.play().catch(() => {});
       return;
     }
@@ -355,7 +380,7 @@ export default async function room(main, { params, query, me }) {
     drawBanners();
     drawStage();
     drawControls();
-    if (panel === 'chat' || (panel === 'people' && !['quality', 'speaker', 'remote', 'local'].includes(what))) drawPanel();
+    if (panel === 'chat' || (panel === 'people' && (!['quality', 'speaker', 'remote', 'local'].includes(what) || (what === 'remote' && session.lobby.length)))) drawPanel();
   }
 
   function endScreen(st) {
