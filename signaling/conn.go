@@ -96,7 +96,19 @@ func (c *conn) waitCloseFrame() {
 	select {
 	case <-c.closeSent:
 	case <-c.flushed:
+		return
 	case <-time.After(time.Second):
+		return
+	}
+	// Read (and discard) what the peer still sends until its close frame answers ours, at
+	// most a second: closing a socket with unread data makes the kernel send a reset, and
+	// the peer would lose the close frame and the replies before it. The caller's read loop
+	// has ended, so this is the only reader.
+	_ = c.ws.SetReadDeadline(time.Now().Add(time.Second))
+	for {
+		if _, _, err := c.ws.NextReader(); err != nil {
+			return
+		}
 	}
 }
 
