@@ -427,7 +427,7 @@ func (s *Store) VerifyInvitationCode(ctx context.Context, token, code string) (P
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, r.caseID); err != nil {
 			return err
 		}
-		_, err = s.appendEvent(ctx, tx, r.caseID, p, "party.entered", VisAll, map[string]any{"invitation_id": r.id, "method": "invitation link + one-time code to " + maskPhone(r.phone)}, s.now())
+		_, err = s.appendEvent(ctx, tx, r.caseID, p, "party.entered", VisAll, map[string]any{"invitation_id": r.id, "party_id": r.partyID, "method": "invitation link + one-time code", "to": maskPhone(r.phone)}, s.now())
 		return err
 	})
 	if err != nil {

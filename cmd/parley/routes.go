@@ -94,6 +94,8 @@ func (a *app) routes() []route {
 		{"POST", "/api/v1/sessions/{id}/end", "End a live session", "sessions", staff, nil, nil, cases.Session{}, 200, handleSessionEnd(a)},
 		{"POST", "/api/v1/sessions/{id}/join", "A short-lived join token for the caller's seat in a live session, with the signalling URL and ICE servers (docs/signaling.md)", "sessions", anyone, nil, nil, joinResponse{}, 200, handleJoin(a)},
 		{"GET", "/api/v1/rtc/stats", "Media and process counters of this node (platform admin; the load command reads them)", "sessions", staff, nil, nil, serverStats{}, 200, handleRTCStats(a)},
+		{"POST", "/api/v1/sessions/{id}/messages/{message}/share", "A party that was in a caucus agrees to move one caucus message into the shared record (its own act; the message moves when every party in the caucus agreed)", "sessions", anyone, nil, nil, cases.ChatMessage{}, 200, handleMessageShare(a)},
+		{"PUT", "/api/v1/sessions/{id}/caucuses/{caucus}/notes", "Save the mediator's notes of a caucus (a mediator who was in it; send the version you edited)", "sessions", staff, nil, caucusNotesRequest{}, cases.CaucusNotes{}, 200, handleCaucusNotes(a)},
 		{"GET", "/api/v1/sessions/{id}/record", "The mediator's record of the session", "sessions", staff, nil, nil, cases.SessionRecord{}, 200, handleRecord(a)},
 		{"PUT", "/api/v1/sessions/{id}/record", "Save the record (send the version you edited)", "sessions", staff, nil, cases.SessionRecord{}, cases.SessionRecord{}, 200, handleRecordSave(a)},
 
