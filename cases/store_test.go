@@ -2,7 +2,6 @@ package cases_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -530,29 +529,6 @@ func TestInvitationAndOneTimeCode(t *testing.T) {
 	_, err = s.InvitationInfo(ctx, "pi_nonsense")
 	wantCode(t, err, cases.ENOTFOUND)
 	_ = inv
-}
-
-func TestLoginThrottle(t *testing.T) {
-	s, _ := casestest.Store(t, monday10)
-	w := casestest.Populate(t, s)
-	ctx := context.Background()
-	acc, err := s.Account(ctx, w.Clerk.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Authenticate(ctx, acc.Username, w.Password, "1.2.3.4"); err != nil {
-		t.Fatalf("good login: %v", err)
-	}
-	for i := 0; i < 10; i++ {
-		_, err := s.Authenticate(ctx, acc.Username, "wrong password", "1.2.3.4")
-		wantCode(t, err, cases.EUNAUTHORIZED)
-	}
-	_, err = s.Authenticate(ctx, acc.Username, w.Password, "5.6.7.8")
-	wantCode(t, err, cases.ERATELIMIT)
-	_, err = s.Authenticate(ctx, "nobody", w.Password, "9.9.9.9")
-	if !errors.Is(err, cases.ErrBadLogin) {
-		t.Errorf("unknown user: %v", err)
-	}
 }
 
 func TestSessionsRequireConsentAndKeepCaucusPrivate(t *testing.T) {

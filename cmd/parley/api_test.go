@@ -358,7 +358,10 @@ func matrix() []matrixCall {
 		}, allow: everyone, fresh: true},
 		{route: "POST /api/v1/auth/logout", path: fixed("/api/v1/auth/logout"), allow: loggedIn, fresh: true},
 		{route: "GET /api/v1/auth/me", path: fixed("/api/v1/auth/me"), allow: loggedIn},
-		{route: "POST /api/v1/auth/password", path: fixed("/api/v1/auth/password"), body: func(*fixture, string) any { return passwordRequest{"not the password", "a new password 123"} }, allow: allStaff},
+		{route: "POST /api/v1/auth/password", path: fixed("/api/v1/auth/password"), body: func(*fixture, string) any {
+			no := false
+			return passwordRequest{"not the password", "a new password 123", &no}
+		}, allow: allStaff},
 		{route: "GET /api/v1/auth/tokens", path: fixed("/api/v1/auth/tokens"), allow: allStaff},
 		{route: "POST /api/v1/auth/tokens", path: fixed("/api/v1/auth/tokens"), body: func(*fixture, string) any { return tokenRequest{Name: "integration"} }, allow: allStaff},
 		{route: "DELETE /api/v1/auth/tokens/{id}", path: func(f *fixture) string {

@@ -56,6 +56,13 @@ type Config struct {
 	TURNSecret       string
 	RTCOrigins       string
 	NodeID           string
+	// Accounts and the HTTP server (issue 8 §4).
+	APITokenMaxDays int
+	BodyReadTimeout time.Duration
+	BodyMinRate     int
+	WSPerAddress    int
+	TSAPerMinute    int
+	ApplyPerPhone   int
 }
 
 // setting describes one configuration setting.
@@ -153,6 +160,12 @@ func settings() []setting {
 		s("turn-secret", "", "shared secret for time-limited TURN credentials; empty means one Parley generates and keeps in the database (shared by all nodes)", func(c *Config) *string { return &c.TURNSecret }),
 		s("rtc-origins", "", "browser origins allowed to open the signalling WebSocket besides this server's own (comma-separated, * for any)", func(c *Config) *string { return &c.RTCOrigins }),
 		s("node-id", host, "this node's name for placing rooms when several nodes share the database (default: the host name)", func(c *Config) *string { return &c.NodeID }),
+		n("api-token-max-days", "365", "longest lifetime of an API token, in days (a token asked for without a lifetime gets this one)", func(c *Config) *int { return &c.APITokenMaxDays }),
+		d("body-read-timeout", "10s", "time a request body may take to start arriving; after it the body must keep up body-min-rate or the connection is cut", func(c *Config) *time.Duration { return &c.BodyReadTimeout }),
+		n("body-min-rate", "1024", "slowest a request body may arrive after body-read-timeout, in bytes per second (a 1-byte/s body is cut)", func(c *Config) *int { return &c.BodyMinRate }),
+		n("ws-per-address", "32", "most signalling WebSockets one client address may hold open at once", func(c *Config) *int { return &c.WSPerAddress }),
+		n("tsa-per-minute", "60", "timestamp requests one client address may make per minute to /api/v1/tsa", func(c *Config) *int { return &c.TSAPerMinute }),
+		n("applications-per-phone", "5", "online applications (each sends a code to the phone) one phone number may make per hour", func(c *Config) *int { return &c.ApplyPerPhone }),
 		s("demo-password", "parley-demo-2026", "password the demo subcommand gives every demo account", func(c *Config) *string { return &c.DemoPassword }),
 	}
 }
@@ -195,7 +208,22 @@ func (c *Config) check() error {
 	if _, err := url.Parse(c.DatabaseURL); err != nil || c.DatabaseURL == "" {
 		add("database-url must be a PostgreSQL URL")
 	}
-	for name, d := range map[string]time.Duration{"sweep-interval": c.SweepInterval, "session-ttl": c.SessionTTL, "invite-ttl": c.InviteTTL, "shutdown-timeout": c.ShutdownTimeout} {
+	if c.APITokenMaxDays < 1 || c.APITokenMaxDays > 3650 {
+		add("api-token-max-days must be between 1 and 3650")
+	}
+	if c.BodyMinRate < 1 {
+		add("body-min-rate must be at least 1 byte per second")
+	}
+	if c.WSPerAddress < 1 {
+		add("ws-per-address must be at least 1")
+	}
+	if c.ApplyPerPhone < 1 {
+		add("applications-per-phone must be at least 1")
+	}
+	if c.TSAPerMinute < 1 {
+		add("tsa-per-minute must be at least 1")
+	}
+	for name, d := range map[string]time.Duration{"body-read-timeout": c.BodyReadTimeout, "sweep-interval": c.SweepInterval, "session-ttl": c.SessionTTL, "invite-ttl": c.InviteTTL, "shutdown-timeout": c.ShutdownTimeout} {
 		if d <= 0 {
 			add("%s must be a positive duration such as 30s, 5m or 12h", name)
 		}

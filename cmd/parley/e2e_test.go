@@ -294,6 +294,7 @@ func TestBrowser(t *testing.T) {
 	ipo.click(`form button[type=submit]`)
 	ipo.wait(`document.querySelector('[name=repeat][aria-invalid="true"]')`)
 	ipo.fill(`[name=repeat]`, "a brand new passphrase")
+	ipo.click(`#revoke-no`)
 	ipo.click(`form button[type=submit]`)
 	ipo.wait(`location.pathname === '/ipoffice'`)
 	acc, err := e.store.Account(ctx, w.Officer.ID)

@@ -176,6 +176,10 @@ func handleApplication(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
+		if !a.allowPhone(r.Context(), in.Applicant.Phone) {
+			fail(w, r, a.log, cases.Errorf(cases.ERATELIMIT, "too many applications with this phone number: try again later"))
+			return
+		}
 		c, err := a.store.CreateCase(r.Context(), cases.System, in.newCase())
 		if err != nil {
 			fail(w, r, a.log, err)

@@ -48,9 +48,11 @@ func (a *app) routes() []route {
 		{"POST", "/api/v1/auth/login", "Staff log in with a password; sets the session cookie", "auth", public, nil, loginRequest{}, loginResponse{}, 200, handleLogin(a)},
 		{"POST", "/api/v1/auth/logout", "End the session", "auth", anyone, nil, nil, nil, 204, handleLogout(a)},
 		{"GET", "/api/v1/auth/me", "Who is logged in, and the CSRF token for unsafe requests", "auth", anyone, nil, nil, meResponse{}, 200, handleMe(a)},
-		{"POST", "/api/v1/auth/password", "Change one's own password", "auth", staff, nil, passwordRequest{}, nil, 204, handlePassword(a)},
+		{"POST", "/api/v1/auth/password", "Change one's own password (ends the account's other sessions; revoke_tokens says whether its API tokens go too; not with an API token)", "auth", staff, nil, passwordRequest{}, cases.PasswordChange{}, 200, handlePassword(a)},
 		{"GET", "/api/v1/auth/tokens", "List one's API tokens", "auth", staff, nil, nil, []cases.APIToken{}, 200, handleTokens(a)},
-		{"POST", "/api/v1/auth/tokens", "Create an API token for an integration (the secret is shown once)", "auth", staff, nil, tokenRequest{}, tokenResponse{}, 201, handleTokenCreate(a)},
+		{"POST", "/api/v1/auth/tokens", "Create an API token for an integration (the secret is shown once; every token expires, at most api-token-max-days; not with an API token)", "auth", staff, nil, tokenRequest{}, tokenResponse{}, 201, handleTokenCreate(a)},
+		{"GET", "/api/v1/auth/lockouts", "Login lock-outs (platform admin: all; organisation admin: its accounts')", "auth", staff, nil, nil, []cases.Lockout{}, 200, handleLockouts(a)},
+		{"POST", "/api/v1/auth/lockouts/{id}/clear", "Lift a login lock-out before its time (platform admin)", "auth", staff, nil, nil, nil, 204, handleLockoutClear(a)},
 		{"DELETE", "/api/v1/auth/tokens/{id}", "Revoke an API token", "auth", staff, nil, nil, nil, 204, handleTokenRevoke(a)},
 		{"GET", "/api/v1/invitations/{token}", "What an invitation link is for (case, name, masked phone)", "auth", public, nil, nil, cases.InvitationView{}, 200, handleInvitationInfo(a)},
 		{"POST", "/api/v1/invitations/{token}/code", "Send a one-time code to the invited party's phone", "auth", public, nil, nil, codeSent{}, 202, handleInvitationCode(a)},
@@ -134,11 +136,16 @@ func NewServer(a *app, mounts map[string]http.Handler) http.Handler {
 		fail(w, r, a.log, cases.Errorf(cases.ENOTFOUND, "no such endpoint: %s %s (see /api/v1/openapi.json)", r.Method, r.URL.Path))
 	}))
 	if a.rooms != nil {
-		// The signalling WebSocket authenticates with the join token in its first message.
-		mux.Handle("GET /rtc", a.rooms.sig.Handler())
+		// The signalling WebSocket authenticates with the join token in its first message; one address holds at
+		// most ws-per-address of them at once.
+		mux.Handle("GET /rtc", newWSLimiter(max(a.cfg.WSPerAddress, 1)).wrap(a, a.rooms.sig.Handler()))
 	}
 	for pattern, h := range mounts {
 		mux.Handle(pattern, h)
 	}
-	return logRequests(a.log, mux)
+	var h http.Handler = mux
+	if a.cfg.BodyReadTimeout > 0 && a.cfg.BodyMinRate > 0 {
+		h = slowBodies(a.cfg.BodyReadTimeout, a.cfg.BodyMinRate, h)
+	}
+	return logRequests(a.log, checkQuery(a.log, h))
 }
