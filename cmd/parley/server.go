@@ -34,11 +34,11 @@ type app struct {
 	// (tests building an app by hand) limiter is used.
 	tsaLimit   limiter
 	phoneLimit limiter
-	docs    *docSigner
-	rooms   *rooms
-	pages   *pageRenderer
-	started time.Time
-	extra   []route // routes added by later wiring (rooms, signing, web)
+	docs       *docSigner
+	rooms      *rooms
+	pages      *pageRenderer
+	started    time.Time
+	extra      []route // routes added by later wiring (rooms, signing, web)
 }
 
 // access says who may call a route before the handler looks at the case.
