@@ -333,9 +333,14 @@ func slowBodies(grace time.Duration, minRate int, next http.Handler) http.Handle
 			next.ServeHTTP(w, r) // not a real connection (a test recorder): nothing to cut
 			return
 		}
-		r.Body = &rateBody{ReadCloser: r.Body, rc: rc, start: start, grace: grace, rate: float64(minRate)}
+		rb := &rateBody{ReadCloser: r.Body, rc: rc, start: start, grace: grace, rate: float64(minRate)}
+		r.Body = rb
 		next.ServeHTTP(w, r)
-		_ = rc.SetReadDeadline(time.Time{})
+		// A body read to its end lifts the deadline. One left unread keeps it: the server drains what remains
+		// before it answers, and that drain must not wait on a slow client either.
+		if rb.eof {
+			_ = rc.SetReadDeadline(time.Time{})
+		}
 	})
 }
 
@@ -347,6 +352,7 @@ type rateBody struct {
 	grace time.Duration
 	rate  float64
 	n     int64
+	eof   bool
 }
 
 func (b *rateBody) Read(p []byte) (int, error) {
@@ -354,6 +360,9 @@ func (b *rateBody) Read(p []byte) (int, error) {
 	b.n += int64(n)
 	if n > 0 {
 		_ = b.rc.SetReadDeadline(b.start.Add(b.grace + time.Duration(float64(b.n)/b.rate*float64(time.Second))))
+	}
+	if err == io.EOF {
+		b.eof = true
 	}
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		return n, errSlowBody
