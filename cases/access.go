@@ -61,6 +61,10 @@ func CanView(p Principal, c *Case) bool {
 		case RoleAdmin:
 			return true
 		case RoleClerk, RoleJudge:
+			if c.CourtID == "" && c.Pending != nil && c.Pending.CourtRequest != nil {
+				// A direct application's parties applied to this court for judicial confirmation.
+				return p.OrgID != "" && c.Pending.CourtRequest.CourtID == p.OrgID
+			}
 			return c.CourtID != "" && c.CourtID == p.OrgID
 		case RoleOrgAdmin:
 			return c.OrganisationID != "" && c.OrganisationID == p.OrgID

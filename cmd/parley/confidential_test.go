@@ -27,6 +27,7 @@ func TestCaucusReaderMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c = casestest.WaiveChoice(t, s, c)
 	yes := true
 	steps := []struct {
 		p  cases.Principal
