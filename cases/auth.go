@@ -706,3 +706,84 @@ func (s *Store) SetPassword(ctx context.Context, accountID, password string) err
 	_, err = s.pool.Exec(ctx, `UPDATE accounts SET password_hash = $2, password_changed_at = $3 WHERE id = $1`, accountID, hash, s.now())
 	return dbErr("set password", err)
 }
+
+// ConsentLink is what a party's consent link (from a served notice) is for.
+type ConsentLink struct {
+	CaseID     string     `json:"case_id"`
+	CaseNumber string     `json:"case_number"`
+	PartyName  string     `json:"party_name"`
+	Action     Action     `json:"action"`
+	Days       int        `json:"days,omitempty"`   // consent_extension: the extension asked for
+	Reason     string     `json:"reason,omitempty"` // and why
+	ExpiresAt  time.Time  `json:"expires_at"`
+	UsedAt     *time.Time `json:"used_at,omitempty"`
+}
+
+// CreateConsentLink makes a party's personal link for one consent (today: consent_extension), to send in a
+// served notice. The secret is returned once.
+func (s *Store) CreateConsentLink(ctx context.Context, caseID, partyID string, action Action, ttl time.Duration) (Token, error) {
+	if action != ActConsentExtension {
+		return "", Errorf(EINVALID, "no consent link for %s", action)
+	}
+	tok, hash, err := newToken("pc_")
+	if err != nil {
+		return "", err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO consent_links (token_hash, case_id, party_id, action, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		hash, caseID, partyID, string(action), s.now(), s.now().Add(ttl))
+	return tok, dbErr("consent link", err)
+}
+
+func (s *Store) consentLink(ctx context.Context, token string) (*ConsentLink, string, error) {
+	if !strings.HasPrefix(token, "pc_") || len(token) > 100 {
+		return nil, "", Errorf(ENOTFOUND, "this link is not valid")
+	}
+	var l ConsentLink
+	var partyID string
+	err := s.pool.QueryRow(ctx, `SELECT l.case_id, c.number, p.name, p.id, l.action, l.expires_at, l.used_at
+		FROM consent_links l JOIN cases c ON c.id = l.case_id JOIN parties p ON p.id = l.party_id WHERE l.token_hash = $1`, hashToken(token)).
+		Scan(&l.CaseID, &l.CaseNumber, &l.PartyName, &partyID, &l.Action, &l.ExpiresAt, &l.UsedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", Errorf(ENOTFOUND, "this link is not valid")
+	}
+	if err != nil {
+		return nil, "", dbErr("consent link", err)
+	}
+	if c, err := s.Case(ctx, l.CaseID); err == nil && c.Pending != nil && c.Pending.Extension != nil {
+		l.Days, l.Reason = c.Pending.Extension.Days, c.Pending.Extension.Reason
+	}
+	return &l, partyID, nil
+}
+
+// ConsentLinkInfo says what a consent link is for (public: the link is the party's).
+func (s *Store) ConsentLinkInfo(ctx context.Context, token string) (*ConsentLink, error) {
+	l, _, err := s.consentLink(ctx, token)
+	return l, err
+}
+
+// UseConsentLink gives the party's consent through its link: the action is the party's own, recorded as given
+// by the link in the served notice. A link works once and until it expires.
+func (s *Store) UseConsentLink(ctx context.Context, token string) (*ActResult, error) {
+	l, partyID, err := s.consentLink(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case l.UsedAt != nil:
+		return nil, Errorf(ECONFLICT, "this link was already used")
+	case s.now().After(l.ExpiresAt):
+		return nil, Errorf(EUNPROCESSABLE, "this link has expired: consent in the app instead")
+	}
+	p, err := s.subjectPrincipal(ctx, KindParty, partyID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.Act(ctx, p, l.CaseID, l.Action, Params{Note: ConsentByNoticeLink})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE consent_links SET used_at = $2 WHERE token_hash = $1`, hashToken(token), s.now()); err != nil {
+		return nil, dbErr("consent link", err)
+	}
+	return res, nil
+}

@@ -230,6 +230,15 @@ type fixture struct {
 
 func (f *fixture) uniq() int { f.n++; return f.n }
 
+// newConsentLink makes a consent link for the first party.
+func (f *fixture) newConsentLink() string {
+	tok, err := f.store.CreateConsentLink(context.Background(), f.c.ID, f.c.Parties[0].ID, cases.ActConsentExtension, time.Hour)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return string(tok)
+}
+
 // newCaucusMessage opens a fresh caucus of the first party with the mediator, in which the party says something;
 // it returns the caucus's ref and the message's ID.
 func (f *fixture) newCaucusMessage() (int64, int64) {
@@ -398,6 +407,8 @@ func matrix() []matrixCall {
 			t, _, _ := f.store.CreateAPIToken(context.Background(), f.w.Clerk.ID, "to revoke", 0)
 			return "/api/v1/auth/tokens/" + t.ID
 		}, allow: []string{"clerk", "api_token"}},
+		{route: "GET /api/v1/consent-links/{token}", path: func(f *fixture) string { return "/api/v1/consent-links/" + f.newConsentLink() }, allow: everyone},
+		{route: "POST /api/v1/consent-links/{token}", path: func(f *fixture) string { return "/api/v1/consent-links/" + f.newConsentLink() }, allow: everyone},
 		{route: "GET /api/v1/invitations/{token}", path: func(f *fixture) string { return "/api/v1/invitations/" + f.newInvitation() }, allow: everyone},
 		{route: "POST /api/v1/invitations/{token}/code", path: func(f *fixture) string { return "/api/v1/invitations/" + f.newInvitation() + "/code" }, allow: everyone},
 		{route: "POST /api/v1/invitations/{token}/verify", path: func(f *fixture) string { return "/api/v1/invitations/" + f.newInvitation() + "/verify" },

@@ -321,6 +321,18 @@ func handleAction(a *app) http.Handler {
 			return
 		}
 		for _, pid := range res.Notify {
+			if act == cases.ActRequestExtension {
+				// Each party consents itself: the notice carries its personal consent link.
+				tok, err := a.store.CreateConsentLink(r.Context(), res.Case.ID, pid, cases.ActConsentExtension, a.cfg.InviteTTL)
+				if err == nil {
+					link := a.cfg.BaseURL + "/consent/" + string(tok)
+					a.serve(r.Context(), res.Case, pid, "", "延长调解期限 / extension of the time limit",
+						fmt.Sprintf("【Parley 在线调解】案件%s的调解员申请延长调解期限%d日。如您同意，请打开您的专属链接确认：%s（也可登录后在案件页确认）。/ The mediator of case %s asks to extend the time limit by %d days. To consent, open your personal link: %s",
+							res.Case.Number, in.Days, link, res.Case.Number, in.Days, link))
+					continue
+				}
+				a.log.Error("consent link", "case", res.Case.ID, "err", err)
+			}
 			a.serve(r.Context(), res.Case, pid, "", "案件通知 / case notice",
 				fmt.Sprintf("【Parley 在线调解】案件%s有新的事项需要您处理：%s。请登录查看。/ Case %s needs your attention: %s.", res.Case.Number, res.Event.Type, res.Case.Number, res.Event.Type))
 		}
@@ -458,5 +470,38 @@ func handleStats(a *app) http.Handler {
 			return
 		}
 		encode(w, http.StatusOK, st)
+	})
+}
+
+func handleConsentLinkInfo(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l, err := a.store.ConsentLinkInfo(r.Context(), r.PathValue("token"))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, l)
+	})
+}
+
+type consentLinkResponse struct {
+	CaseNumber string `json:"case_number"`
+	EventType  string `json:"event_type"`
+	Extended   bool   `json:"extended"` // the last consent: the time limit is extended
+}
+
+// handleConsentLinkUse gives a party's consent through the personal link of its served notice.
+func handleConsentLinkUse(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.limiter.allow(r.Context(), "consent:"+a.clientIP(r)) {
+			fail(w, r, a.log, cases.Errorf(cases.ERATELIMIT, "too many requests from your address: try again later"))
+			return
+		}
+		res, err := a.store.UseConsentLink(r.Context(), r.PathValue("token"))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, consentLinkResponse{CaseNumber: res.Case.Number, EventType: res.Event.Type, Extended: res.Event.Type == "case.extension_granted"})
 	})
 }

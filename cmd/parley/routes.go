@@ -54,6 +54,8 @@ func (a *app) routes() []route {
 		{"GET", "/api/v1/auth/lockouts", "Login lock-outs (platform admin: all; organisation admin: its accounts')", "auth", staff, nil, nil, []cases.Lockout{}, 200, handleLockouts(a)},
 		{"POST", "/api/v1/auth/lockouts/{id}/clear", "Lift a login lock-out before its time (platform admin)", "auth", staff, nil, nil, nil, 204, handleLockoutClear(a)},
 		{"DELETE", "/api/v1/auth/tokens/{id}", "Revoke an API token", "auth", staff, nil, nil, nil, 204, handleTokenRevoke(a)},
+		{"GET", "/api/v1/consent-links/{token}", "What a party's consent link (in a served notice) asks: the case and the extension", "auth", public, nil, nil, cases.ConsentLink{}, 200, handleConsentLinkInfo(a)},
+		{"POST", "/api/v1/consent-links/{token}", "The party consents through its personal link (its own act; the link works once)", "auth", public, nil, nil, consentLinkResponse{}, 200, handleConsentLinkUse(a)},
 		{"GET", "/api/v1/invitations/{token}", "What an invitation link is for (case, name, masked phone)", "auth", public, nil, nil, cases.InvitationView{}, 200, handleInvitationInfo(a)},
 		{"POST", "/api/v1/invitations/{token}/code", "Send a one-time code to the invited party's phone", "auth", public, nil, nil, codeSent{}, 202, handleInvitationCode(a)},
 		{"POST", "/api/v1/invitations/{token}/verify", "Enter the one-time code; sets the party's session cookie", "auth", public, nil, verifyRequest{}, meResponse{}, 200, handleInvitationVerify(a)},
