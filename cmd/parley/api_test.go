@@ -407,6 +407,17 @@ func matrix() []matrixCall {
 			t, _, _ := f.store.CreateAPIToken(context.Background(), f.w.Clerk.ID, "to revoke", 0)
 			return "/api/v1/auth/tokens/" + t.ID
 		}, allow: []string{"clerk", "api_token"}},
+		{route: "GET /api/v1/court/deadlines", path: fixed("/api/v1/court/deadlines"), allow: []string{"clerk", "judge", "other_clerk", "api_token"}},
+		{route: "GET /api/v1/holidays", path: fixed("/api/v1/holidays"), allow: allStaff},
+		{route: "PUT /api/v1/holidays/{day}", path: func(f *fixture) string { return fmt.Sprintf("/api/v1/holidays/2031-%02d-%02d", 1+f.uniq()%12, 1+f.uniq()%28) },
+			body: func(*fixture, string) any { return holidayRequest{Kind: "holiday", Name: "测试"} }, allow: []string{"admin"}},
+		{route: "DELETE /api/v1/holidays/{day}", path: func(f *fixture) string {
+			day := fmt.Sprintf("2032-%02d-%02d", 1+f.uniq()%12, 1+f.uniq()%28)
+			if _, err := f.store.Pool().Exec(context.Background(), `INSERT INTO holidays (day, kind) VALUES ($1, 'holiday') ON CONFLICT DO NOTHING`, day); err != nil {
+				f.t.Fatal(err)
+			}
+			return "/api/v1/holidays/" + day
+		}, allow: []string{"admin"}},
 		{route: "GET /api/v1/consent-links/{token}", path: func(f *fixture) string { return "/api/v1/consent-links/" + f.newConsentLink() }, allow: everyone},
 		{route: "POST /api/v1/consent-links/{token}", path: func(f *fixture) string { return "/api/v1/consent-links/" + f.newConsentLink() }, allow: everyone},
 		{route: "GET /api/v1/invitations/{token}", path: func(f *fixture) string { return "/api/v1/invitations/" + f.newInvitation() }, allow: everyone},

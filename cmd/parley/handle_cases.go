@@ -21,6 +21,10 @@ type caseList struct {
 type caseResponse struct {
 	Case    *cases.Case    `json:"case"`
 	Actions []cases.Action `json:"actions"`
+	// For staff: the court's own deadline on the case, and the deadlines that lie past the last year of the
+	// holiday calendar (computed from weekends only).
+	CourtDeadline    *cases.CourtDeadline `json:"court_deadline,omitempty"`
+	CalendarWarnings []string             `json:"calendar_warnings,omitempty"`
 }
 
 type actionResponse struct {
@@ -217,7 +221,74 @@ func handleCase(a *app) http.Handler {
 			fail(w, r, a.log, cases.Errorf(cases.ENOTFOUND, "case not found"))
 			return
 		}
-		encode(w, http.StatusOK, caseResponse{Case: cases.ViewFor(p, c), Actions: orEmpty(cases.Available(p, c))})
+		out := caseResponse{Case: cases.ViewFor(p, c), Actions: orEmpty(cases.Available(p, c))}
+		if p.Kind == cases.KindAccount {
+			now := a.store.Now()
+			out.CourtDeadline = cases.CourtDeadlineFor(c, a.store.Cal, now)
+			out.CalendarWarnings = cases.CalendarWarnings(c, a.store.Cal, now)
+		}
+		encode(w, http.StatusOK, out)
+	})
+}
+
+func handleCourtDeadlines(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list, err := a.store.CourtDeadlines(r.Context(), principal(r))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, list)
+	})
+}
+
+func handleHolidays(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list, err := a.store.Holidays(r.Context())
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		if len(list) == 0 {
+			list = a.store.Cal.Entries() // not yet seeded (a store without the table loaded)
+		}
+		encode(w, http.StatusOK, holidaysResponse{Holidays: list, LastYear: a.store.Cal.LastYear()})
+	})
+}
+
+type holidaysResponse struct {
+	Holidays []cases.Holiday `json:"holidays"`
+	LastYear int             `json:"last_year"` // deadlines past this year count weekends only, with a warning
+}
+
+type holidayRequest struct {
+	Kind string `json:"kind"` // holiday | workday
+	Name string `json:"name"`
+}
+
+func handleHolidaySet(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode[holidayRequest](r, a.cfg.MaxBodyBytes)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		h := cases.Holiday{Day: r.PathValue("day"), Kind: in.Kind, Name: in.Name}
+		if err := a.store.SetHoliday(r.Context(), principal(r), h); err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, h)
+	})
+}
+
+func handleHolidayDelete(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.store.DeleteHoliday(r.Context(), principal(r), r.PathValue("day")); err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 }
 

@@ -119,6 +119,12 @@ func (a *app) routes() []route {
 		{"GET", "/api/v1/ca/crl", "The current certificate revocation list of Parley's CA", "documents", public, nil, nil, rawBody("application/pkix-crl"), 200, handleCRL(a)},
 		{"POST", "/api/v1/tsa", "Parley's RFC 3161 timestamp authority", "documents", public, nil, rawBody("application/timestamp-query"), rawBody("application/timestamp-reply"), 200, handleTSA(a)},
 
+		// The court's deadlines and the holiday calendar.
+		{"GET", "/api/v1/court/deadlines", "The court's own deadlines (referral after the parties' choice window, decision on a confirmation application), overdue first (its clerks and judges)", "cases", staff, nil, nil, []cases.CourtDeadline{}, 200, handleCourtDeadlines(a)},
+		{"GET", "/api/v1/holidays", "The working-day calendar: holidays and weekend working days, and the last year entered", "cases", staff, nil, nil, holidaysResponse{}, 200, handleHolidays(a)},
+		{"PUT", "/api/v1/holidays/{day}", "Enter or change a day of the calendar (platform admin)", "cases", staff, nil, holidayRequest{}, cases.Holiday{}, 200, handleHolidaySet(a)},
+		{"DELETE", "/api/v1/holidays/{day}", "Remove a day from the calendar (platform admin)", "cases", staff, nil, nil, nil, 204, handleHolidayDelete(a)},
+
 		// Statistics.
 		{"GET", "/api/v1/stats", "Statistics: cases by state, success rate, average duration, by organisation, mediator and month", "stats", staff, []param{{"from", "string", "RFC 3339 or YYYY-MM-DD: cases registered from"}, {"to", "string", "RFC 3339 or YYYY-MM-DD: cases registered before"}}, nil, cases.Stats{}, 200, handleStats(a)},
 	}

@@ -139,6 +139,13 @@ func open(ctx context.Context, name string, args []string, getenv func(string) s
 		return nil, nil, exitError{2, err.Error()}
 	}
 	b.store = cases.NewStore(b.pool, cal, b.log)
+	if forceMigrate || cfg.Migrate {
+		// The holiday calendar lives in the database; the built-in lists and the holidays file seed it once.
+		if err := b.store.LoadHolidays(ctx); err != nil {
+			b.close()
+			return nil, nil, err
+		}
+	}
 	return b, rest, nil
 }
 
