@@ -29,7 +29,7 @@ func TestHolidayCalendarInTheDatabase(t *testing.T) {
 	}
 	// A deadline in 2027: weekends only, with the warning; none for 2026.
 	start := time.Date(2026, 12, 28, 10, 0, 0, 0, s.Cal.Loc) // Monday
-	due := s.Cal.AddWorkingDays(start, 5)                   // Tue 29 … Mon 4 Jan: 1 January counts as a working day
+	due := s.Cal.AddWorkingDays(start, 5)                    // Tue 29 … Mon 4 Jan: 1 January counts as a working day
 	if want := time.Date(2027, 1, 5, 0, 0, 0, 0, s.Cal.Loc); !due.Equal(want) {
 		t.Errorf("5 working days from 28 December: %s, want %s (weekends only in 2027)", due, want)
 	}

@@ -409,7 +409,9 @@ func matrix() []matrixCall {
 		}, allow: []string{"clerk", "api_token"}},
 		{route: "GET /api/v1/court/deadlines", path: fixed("/api/v1/court/deadlines"), allow: []string{"clerk", "judge", "other_clerk", "api_token"}},
 		{route: "GET /api/v1/holidays", path: fixed("/api/v1/holidays"), allow: allStaff},
-		{route: "PUT /api/v1/holidays/{day}", path: func(f *fixture) string { return fmt.Sprintf("/api/v1/holidays/2031-%02d-%02d", 1+f.uniq()%12, 1+f.uniq()%28) },
+		{route: "PUT /api/v1/holidays/{day}", path: func(f *fixture) string {
+			return fmt.Sprintf("/api/v1/holidays/2031-%02d-%02d", 1+f.uniq()%12, 1+f.uniq()%28)
+		},
 			body: func(*fixture, string) any { return holidayRequest{Kind: "holiday", Name: "测试"} }, allow: []string{"admin"}},
 		{route: "DELETE /api/v1/holidays/{day}", path: func(f *fixture) string {
 			day := fmt.Sprintf("2032-%02d-%02d", 1+f.uniq()%12, 1+f.uniq()%28)
