@@ -10,6 +10,7 @@ import { stateChip, deadlines, trail, caseFacts, partyBlock } from '../parts/cas
 import { act } from '../parts/actions.js';
 import { mediatorSearch } from '../parts/roster.js';
 import { documentsSection } from '../sign/documents.js';
+import { caucusShare } from '../parts/caucusshare.js';
 
 export default async function party(main, { me }) {
   const caseId = me.case_id;
@@ -171,6 +172,7 @@ export default async function party(main, { me }) {
               h('a', { class: 'btn secondary', href: '/device' }, t('session.device_check')),
             )
           : null,
+        s.status !== 'scheduled' ? caucusShare(s.id, me) : null,
       ),
     );
     return section(
