@@ -1177,11 +1177,11 @@ func applyWaiveChoice(c *Case, p Principal, in Params, env Env) (Outcome, error)
 	data := map[string]any{"party_id": pid, "party": c.Party(pid).Name, "note": in.Note}
 	for _, party := range c.Parties {
 		if _, ok := pend.ChoiceWaivers[party.ID]; !ok {
-			return Outcome{EventType: "case.choice_waived", Data: data}, nil
+			return Outcome{Data: data}, nil
 		}
 	}
 	data["all_waived"] = true
-	return Outcome{EventType: "case.choice_waived", Data: data}, nil
+	return Outcome{Data: data}, nil
 }
 
 // confirmationDue is the end of the 30-day window to apply for judicial confirmation (CPL Art. 205).
