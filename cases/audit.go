@@ -216,3 +216,26 @@ func (s *Store) VerifyChain(ctx context.Context, caseID string) (*ChainReport, e
 	}
 	return rep, nil
 }
+
+// EventsFor returns the trail of a case as p may read it (see EventFor): the events meant for p, without the
+// other side's contact details or another participant's identity-check note.
+func (s *Store) EventsFor(ctx context.Context, p Principal, caseID string) ([]Event, error) {
+	c, err := s.Case(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	if !CanView(p, c) {
+		return nil, Errorf(ENOTFOUND, "case not found")
+	}
+	evs, err := s.Events(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	out := []Event{}
+	for _, e := range evs {
+		if v, ok := EventFor(p, c, e); ok {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}

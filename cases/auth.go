@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -134,12 +135,27 @@ type APIToken struct {
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 }
 
-// CreateAPIToken makes a token for accountID; the secret is returned once and only its hash is kept.
+// DefaultTokenMaxAge is the longest an API token lives unless the store is told otherwise (Store.TokenMaxAge).
+const DefaultTokenMaxAge = 365 * 24 * time.Hour
+
+func (s *Store) tokenMaxAge() time.Duration {
+	if s.TokenMaxAge > 0 {
+		return s.TokenMaxAge
+	}
+	return DefaultTokenMaxAge
+}
+
+// CreateAPIToken makes a token for accountID; the secret is returned once and only its hash is kept. Every token
+// expires: ttl 0 means the longest lifetime allowed (Store.TokenMaxAge), and a longer ttl is refused.
 func (s *Store) CreateAPIToken(ctx context.Context, accountID, name string, ttl time.Duration) (*APIToken, Token, error) {
 	f := map[string]string{}
 	requireText(f, "name", name, true, 100)
-	if ttl < 0 || ttl > 5*365*24*time.Hour {
-		f["expires_in_days"] = "must be between 0 (never) and 1825"
+	maxAge := s.tokenMaxAge()
+	if ttl == 0 {
+		ttl = maxAge
+	}
+	if ttl < 0 || ttl > maxAge {
+		f["expires_in_days"] = fmt.Sprintf("must be between 1 and %d (0 for the longest)", int(maxAge/(24*time.Hour)))
 	}
 	if err := Invalid(f); err != nil {
 		return nil, "", err
@@ -166,10 +182,15 @@ func (s *Store) APITokenPrincipal(ctx context.Context, token string) (Principal,
 		return Principal{}, ErrNoSession
 	}
 	var id, account string
+	var created time.Time
 	var expires, revoked, used *time.Time
-	err := s.pool.QueryRow(ctx, `SELECT id, account_id, expires_at, revoked_at, last_used_at FROM api_tokens WHERE token_hash = $1`, hashToken(token)).
-		Scan(&id, &account, &expires, &revoked, &used)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (revoked != nil || (expires != nil && s.now().After(*expires)))) {
+	err := s.pool.QueryRow(ctx, `SELECT id, account_id, created_at, expires_at, revoked_at, last_used_at FROM api_tokens WHERE token_hash = $1`, hashToken(token)).
+		Scan(&id, &account, &created, &expires, &revoked, &used)
+	// A token made before lifetimes were bounded (no expiry) lives at most the maximum from its creation.
+	if err == nil && (expires == nil || expires.After(created.Add(s.tokenMaxAge()))) {
+		expires = ptr(created.Add(s.tokenMaxAge()))
+	}
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (revoked != nil || s.now().After(*expires))) {
 		return Principal{}, ErrNoSession
 	}
 	if err != nil {
@@ -438,7 +459,7 @@ func (s *Store) VerifyInvitationCode(ctx context.Context, token, code string) (P
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, r.caseID); err != nil {
 			return err
 		}
-		_, err = s.appendEvent(ctx, tx, r.caseID, p, "party.entered", VisAll, map[string]any{"invitation_id": r.id, "method": "invitation link + one-time code to " + maskPhone(r.phone)}, s.now())
+		_, err = s.appendEvent(ctx, tx, r.caseID, p, "party.entered", VisAll, map[string]any{"invitation_id": r.id, "party_id": r.partyID, "method": "invitation link + one-time code", "to": maskPhone(r.phone)}, s.now())
 		return err
 	})
 	if err != nil {
@@ -448,4 +469,332 @@ func (s *Store) VerifyInvitationCode(ctx context.Context, token, code string) (P
 		return Principal{}, verr
 	}
 	return p, nil
+}
+
+// ErrBadLogin is the answer to a wrong username or password; it never says which.
+var ErrBadLogin = Errorf(EUNAUTHORIZED, "wrong username or password")
+
+// The login throttle. Failures are counted over LoginWindow per pair of account and address, per address, and
+// per account:
+//   - a pair slows down after LoginSlowAfter failures (each next try waits twice as long, up to a minute) and is
+//     locked for LoginWindow after LoginLockAfter: the owner, from another address, still logs in;
+//   - an address that fails LoginAddressLock times (trying many accounts) is locked for LoginWindow;
+//   - an account failing LoginAccountSlow times across all addresses (a distributed attack) only slows: one try
+//     every two seconds, never a lock-out, so that no one can lock the owner out.
+//
+// Every lock-out is logged and kept in login_lockouts for the admin (Lockouts), who can clear it.
+const (
+	LoginWindow      = 15 * time.Minute
+	LoginSlowAfter   = 3
+	LoginLockAfter   = 10
+	LoginAddressLock = 50
+	LoginAccountSlow = 20
+)
+
+func rateLimited(wait time.Duration, format string, args ...any) *Error {
+	secs := int(wait.Round(time.Second) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return &Error{Code: ERATELIMIT, Message: fmt.Sprintf(format, args...) + fmt.Sprintf(": try again in %d seconds", secs),
+		Fields: map[string]string{"retry_after": strconv.Itoa(secs)}}
+}
+
+// Authenticate checks a username and password from the client address clientKey, under the login throttle.
+func (s *Store) Authenticate(ctx context.Context, username, password, clientKey string) (*Account, error) {
+	now := s.now()
+	pairKey, addrKey, userKey := "pair:"+username+"|"+clientKey, "client:"+clientKey, "user:"+username
+	var pair, addr, user int
+	var lastPair, lastAddr, lastUser *time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT
+		count(*) FILTER (WHERE key = $1), max(at) FILTER (WHERE key = $1),
+		count(*) FILTER (WHERE key = $2), max(at) FILTER (WHERE key = $2),
+		count(*) FILTER (WHERE key = $3), max(at) FILTER (WHERE key = $3)
+		FROM login_attempts WHERE key IN ($1, $2, $3) AND at > $4`, pairKey, addrKey, userKey, now.Add(-LoginWindow)).
+		Scan(&pair, &lastPair, &addr, &lastAddr, &user, &lastUser); err != nil {
+		return nil, dbErr("login", err)
+	}
+	switch {
+	case pair >= LoginLockAfter:
+		return nil, rateLimited(lastPair.Add(LoginWindow).Sub(now), "too many failed logins to this account from this address")
+	case addr >= LoginAddressLock:
+		return nil, rateLimited(lastAddr.Add(LoginWindow).Sub(now), "too many failed logins from this address")
+	case pair >= LoginSlowAfter:
+		wait := min(time.Duration(1<<min(pair-LoginSlowAfter, 6))*time.Second, time.Minute)
+		if until := lastPair.Add(wait); now.Before(until) {
+			return nil, rateLimited(until.Sub(now), "several failed logins: wait before the next try")
+		}
+	}
+	if user >= LoginAccountSlow {
+		if until := lastUser.Add(2 * time.Second); now.Before(until) {
+			return nil, rateLimited(until.Sub(now), "many failed logins to this account: wait before the next try")
+		}
+	}
+	var a *Account
+	var hash string
+	var acc Account
+	err := s.pool.QueryRow(ctx, `SELECT `+accountCols+`, password_hash FROM accounts WHERE username = $1`, username).
+		Scan(&acc.ID, &acc.OrgID, &acc.Role, &acc.Username, &acc.DisplayName, &acc.Phone, &acc.Email, &acc.Disabled, &acc.CreatedAt, &hash)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		CheckPassword(dummyHash, password)
+	case err != nil:
+		return nil, dbErr("login", err)
+	default:
+		if CheckPassword(hash, password) && !acc.Disabled {
+			a = &acc
+		}
+	}
+	if a == nil {
+		if _, err := s.pool.Exec(ctx, `INSERT INTO login_attempts (key, at) VALUES ($1, $4), ($2, $4), ($3, $4)`, pairKey, addrKey, userKey, now); err != nil {
+			return nil, dbErr("login", err)
+		}
+		var lock []string
+		if pair+1 == LoginLockAfter {
+			lock = append(lock, "account_address")
+		}
+		if addr+1 == LoginAddressLock {
+			lock = append(lock, "address")
+		}
+		for _, scope := range lock {
+			n := pair + 1
+			if scope == "address" {
+				n = addr + 1
+			}
+			if _, err := s.pool.Exec(ctx, `INSERT INTO login_lockouts (username, account_id, address, scope, failures, at, until)
+				VALUES ($1, NULLIF($2, '')::uuid, $3, $4, $5, $6, $7)`, username, acc.ID, clientKey, scope, n, now, now.Add(LoginWindow)); err != nil {
+				return nil, dbErr("login", err)
+			}
+			s.log.Warn("login locked out", "username", username, "address", clientKey, "scope", scope, "failures", n, "until", now.Add(LoginWindow))
+		}
+		return nil, ErrBadLogin
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM login_attempts WHERE key = $1 OR at < $2`, pairKey, now.Add(-time.Hour)); err != nil {
+		return nil, dbErr("login", err)
+	}
+	return a, nil
+}
+
+// Lockout is one login lock-out, for the admin.
+type Lockout struct {
+	ID        int64      `json:"id"`
+	Username  string     `json:"username"`
+	AccountID string     `json:"account_id,omitempty"`
+	Address   string     `json:"address"`
+	Scope     string     `json:"scope"` // account_address | address
+	Failures  int        `json:"failures"`
+	At        time.Time  `json:"at"`
+	Until     time.Time  `json:"until"`
+	Active    bool       `json:"active"`
+	ClearedAt *time.Time `json:"cleared_at,omitempty"`
+	ClearedBy string     `json:"cleared_by,omitempty"`
+}
+
+// Lockouts lists the latest lock-outs: all of them for the platform admin, those of the organisation's accounts
+// for an organisation admin.
+func (s *Store) Lockouts(ctx context.Context, p Principal) ([]Lockout, error) {
+	var q string
+	var args []any
+	switch {
+	case p.IsStaff(RoleAdmin):
+		q = `SELECT l.id, l.username, COALESCE(l.account_id::text, ''), l.address, l.scope, l.failures, l.at, l.until, l.cleared_at, l.cleared_by
+			FROM login_lockouts l ORDER BY l.at DESC LIMIT 200`
+	case p.IsStaff(RoleOrgAdmin) && p.OrgID != "":
+		q = `SELECT l.id, l.username, COALESCE(l.account_id::text, ''), l.address, l.scope, l.failures, l.at, l.until, l.cleared_at, l.cleared_by
+			FROM login_lockouts l JOIN accounts a ON a.id = l.account_id WHERE a.org_id = $1 ORDER BY l.at DESC LIMIT 200`
+		args = []any{p.OrgID}
+	default:
+		return nil, Errorf(EFORBIDDEN, "lock-outs are shown to the platform admin and to organisation admins")
+	}
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, dbErr("lockouts", err)
+	}
+	now := s.now()
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Lockout, error) {
+		var l Lockout
+		err := r.Scan(&l.ID, &l.Username, &l.AccountID, &l.Address, &l.Scope, &l.Failures, &l.At, &l.Until, &l.ClearedAt, &l.ClearedBy)
+		l.Active = l.ClearedAt == nil && now.Before(l.Until)
+		return l, err
+	})
+	if out == nil {
+		out = []Lockout{}
+	}
+	return out, dbErr("lockouts", err)
+}
+
+// ClearLockout lifts a lock-out before its time (the platform admin): the failures behind it are forgotten.
+func (s *Store) ClearLockout(ctx context.Context, p Principal, id int64) error {
+	if !p.IsStaff(RoleAdmin) {
+		return Errorf(EFORBIDDEN, "lock-outs are lifted by the platform admin")
+	}
+	return dbErr("clear lockout", s.inTx(ctx, func(tx pgx.Tx) error {
+		var username, address, scope string
+		err := tx.QueryRow(ctx, `UPDATE login_lockouts SET cleared_at = $2, cleared_by = $3 WHERE id = $1 AND cleared_at IS NULL RETURNING username, address, scope`,
+			id, s.now(), p.Name).Scan(&username, &address, &scope)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Errorf(ENOTFOUND, "lock-out not found or already lifted")
+		}
+		if err != nil {
+			return err
+		}
+		key := "pair:" + username + "|" + address
+		if scope == "address" {
+			key = "client:" + address
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM login_attempts WHERE key = $1`, key)
+		return err
+	}))
+}
+
+// PasswordChange is what a password change did.
+type PasswordChange struct {
+	SessionsEnded int `json:"sessions_ended"` // the account's other logged-in sessions, ended
+	TokensRevoked int `json:"tokens_revoked"` // its API tokens, when the caller chose to revoke them
+}
+
+// ChangePassword sets a new password for an account under the password policy (PasswordProblem), ends every
+// other session of the account (all but keepSession, the token of the session that made the change) and, when
+// revokeTokens, revokes its API tokens.
+func (s *Store) ChangePassword(ctx context.Context, accountID, password, keepSession string, revokeTokens bool) (*PasswordChange, error) {
+	if !isUUID(accountID) {
+		return nil, Errorf(ENOTFOUND, "account not found")
+	}
+	out := &PasswordChange{}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var username, old string
+		if err := tx.QueryRow(ctx, `SELECT username, password_hash FROM accounts WHERE id = $1 FOR UPDATE`, accountID).Scan(&username, &old); err != nil {
+			return err
+		}
+		if msg := PasswordProblem(username, password, old); msg != "" {
+			return Invalid(map[string]string{"new_password": msg})
+		}
+		hash, err := HashPassword(password)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = $2, password_changed_at = $3 WHERE id = $1`, accountID, hash, s.now()); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM web_sessions WHERE kind = 'account' AND subject_id = $1 AND token_hash <> $2`, accountID, hashToken(keepSession))
+		if err != nil {
+			return err
+		}
+		out.SessionsEnded = int(tag.RowsAffected())
+		if revokeTokens {
+			tag, err := tx.Exec(ctx, `UPDATE api_tokens SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`, accountID, s.now())
+			if err != nil {
+				return err
+			}
+			out.TokensRevoked = int(tag.RowsAffected())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("change password", err)
+	}
+	s.log.Info("password changed", "account_id", accountID, "sessions_ended", out.SessionsEnded, "tokens_revoked", out.TokensRevoked)
+	return out, nil
+}
+
+// SetPassword sets an account's password under the password policy (an admin's reset, the demo); it does not
+// touch sessions.
+func (s *Store) SetPassword(ctx context.Context, accountID, password string) error {
+	if !isUUID(accountID) {
+		return Errorf(ENOTFOUND, "account not found")
+	}
+	var username, old string
+	if err := s.pool.QueryRow(ctx, `SELECT username, password_hash FROM accounts WHERE id = $1`, accountID).Scan(&username, &old); err != nil {
+		return dbErr("set password", err)
+	}
+	if msg := PasswordProblem(username, password, old); msg != "" {
+		return Invalid(map[string]string{"password": msg})
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `UPDATE accounts SET password_hash = $2, password_changed_at = $3 WHERE id = $1`, accountID, hash, s.now())
+	return dbErr("set password", err)
+}
+
+// ConsentLink is what a party's consent link (from a served notice) is for.
+type ConsentLink struct {
+	CaseID     string     `json:"case_id"`
+	CaseNumber string     `json:"case_number"`
+	PartyName  string     `json:"party_name"`
+	Action     Action     `json:"action"`
+	Days       int        `json:"days,omitempty"`   // consent_extension: the extension asked for
+	Reason     string     `json:"reason,omitempty"` // and why
+	ExpiresAt  time.Time  `json:"expires_at"`
+	UsedAt     *time.Time `json:"used_at,omitempty"`
+}
+
+// CreateConsentLink makes a party's personal link for one consent (today: consent_extension), to send in a
+// served notice. The secret is returned once.
+func (s *Store) CreateConsentLink(ctx context.Context, caseID, partyID string, action Action, ttl time.Duration) (Token, error) {
+	if action != ActConsentExtension {
+		return "", Errorf(EINVALID, "no consent link for %s", action)
+	}
+	tok, hash, err := newToken("pc_")
+	if err != nil {
+		return "", err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO consent_links (token_hash, case_id, party_id, action, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		hash, caseID, partyID, string(action), s.now(), s.now().Add(ttl))
+	return tok, dbErr("consent link", err)
+}
+
+func (s *Store) consentLink(ctx context.Context, token string) (*ConsentLink, string, error) {
+	if !strings.HasPrefix(token, "pc_") || len(token) > 100 {
+		return nil, "", Errorf(ENOTFOUND, "this link is not valid")
+	}
+	var l ConsentLink
+	var partyID string
+	err := s.pool.QueryRow(ctx, `SELECT l.case_id, c.number, p.name, p.id, l.action, l.expires_at, l.used_at
+		FROM consent_links l JOIN cases c ON c.id = l.case_id JOIN parties p ON p.id = l.party_id WHERE l.token_hash = $1`, hashToken(token)).
+		Scan(&l.CaseID, &l.CaseNumber, &l.PartyName, &partyID, &l.Action, &l.ExpiresAt, &l.UsedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", Errorf(ENOTFOUND, "this link is not valid")
+	}
+	if err != nil {
+		return nil, "", dbErr("consent link", err)
+	}
+	if c, err := s.Case(ctx, l.CaseID); err == nil && c.Pending != nil && c.Pending.Extension != nil {
+		l.Days, l.Reason = c.Pending.Extension.Days, c.Pending.Extension.Reason
+	}
+	return &l, partyID, nil
+}
+
+// ConsentLinkInfo says what a consent link is for (public: the link is the party's).
+func (s *Store) ConsentLinkInfo(ctx context.Context, token string) (*ConsentLink, error) {
+	l, _, err := s.consentLink(ctx, token)
+	return l, err
+}
+
+// UseConsentLink gives the party's consent through its link: the action is the party's own, recorded as given
+// by the link in the served notice. A link works once and until it expires.
+func (s *Store) UseConsentLink(ctx context.Context, token string) (*ActResult, error) {
+	l, partyID, err := s.consentLink(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case l.UsedAt != nil:
+		return nil, Errorf(ECONFLICT, "this link was already used")
+	case s.now().After(l.ExpiresAt):
+		return nil, Errorf(EUNPROCESSABLE, "this link has expired: consent in the app instead")
+	}
+	p, err := s.subjectPrincipal(ctx, KindParty, partyID)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.Act(ctx, p, l.CaseID, l.Action, Params{Note: ConsentByNoticeLink})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE consent_links SET used_at = $2 WHERE token_hash = $1`, hashToken(token), s.now()); err != nil {
+		return nil, dbErr("consent link", err)
+	}
+	return res, nil
 }

@@ -534,7 +534,8 @@ func visibleClause(p Principal, n int) (string, []any) {
 	case p.Kind == KindSystem || p.IsStaff(RoleAdmin):
 		return "TRUE", nil
 	case p.IsStaff(RoleClerk, RoleJudge):
-		return fmt.Sprintf("c.court_id::text = $%d", n), []any{p.OrgID}
+		// The court's own cases, and direct applications whose parties applied to it for judicial confirmation.
+		return fmt.Sprintf("(c.court_id::text = $%d OR (c.court_id IS NULL AND c.pending->'court_request'->>'court_id' = $%d))", n, n), []any{p.OrgID}
 	case p.IsStaff(RoleOrgAdmin):
 		return fmt.Sprintf("c.organisation_id::text = $%d", n), []any{p.OrgID}
 	case p.IsStaff(RoleMediator):

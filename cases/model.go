@@ -280,6 +280,21 @@ type Pending struct {
 	Disclosure       *Disclosure          `json:"disclosure,omitempty"`
 	Extension        *Extension           `json:"extension,omitempty"`
 	ConfirmationApps map[string]time.Time `json:"confirmation_applications,omitempty"` // party ID → applied at
+	// ChoiceWaivers: party ID → when it waived the 2-working-day joint choice of a mediator (OMR Art. 10), so that
+	// the court may refer at once.
+	ChoiceWaivers map[string]time.Time `json:"choice_waivers,omitempty"`
+	// CourtChoices: for a direct application without a court, party ID → the court it applies to for judicial
+	// confirmation; CourtRequest is the joint application awaiting that court's acceptance.
+	CourtChoices map[string]string `json:"court_choices,omitempty"`
+	CourtRequest *CourtRequest     `json:"court_request,omitempty"`
+}
+
+// CourtRequest is a joint application for judicial confirmation of a direct application's agreement, sent to the
+// court the parties chose; the court accepts (the case goes to it for review) or refuses it.
+type CourtRequest struct {
+	CourtID   string    `json:"court_id"`
+	CourtName string    `json:"court_name"`
+	At        time.Time `json:"at"`
 }
 
 // Disclosure is a mediator's conflict disclosure and the parties' answers (OMR Art. 13–14).

@@ -7,8 +7,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -144,8 +142,8 @@ func (n NewAccount) Valid() map[string]string {
 	requireText(f, "display_name", n.DisplayName, true, 100)
 	checkPhone(f, "phone", n.Phone, false)
 	checkEmail(f, "email", n.Email, false)
-	if n := utf8.RuneCountInString(n.Password); n < 10 || n > 200 {
-		f["password"] = "must be 10 to 200 characters"
+	if msg := PasswordProblem(n.Username, n.Password, ""); msg != "" {
+		f["password"] = msg
 	}
 	if n.OrgID != "" && !isUUID(n.OrgID) {
 		f["org_id"] = "is not an organisation ID"
@@ -275,69 +273,6 @@ func (s *Store) SetAccountDisabled(ctx context.Context, id string, disabled bool
 		}
 		return nil
 	}))
-}
-
-// ErrBadLogin is the answer to a wrong username or password; it never says which.
-var ErrBadLogin = Errorf(EUNAUTHORIZED, "wrong username or password")
-
-// Authenticate checks a username and password. Failed attempts are counted per username and per client key
-// (the caller's address): 10 for one username, or 50 from one address (a court's office shares one), within 15
-// minutes answer ERATELIMIT until the window passes.
-func (s *Store) Authenticate(ctx context.Context, username, password, clientKey string) (*Account, error) {
-	now := s.now()
-	keys := []string{"user:" + username, "client:" + clientKey}
-	var byUser, byClient int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE key = $1), count(*) FILTER (WHERE key = $2) FROM login_attempts
-		WHERE key IN ($1, $2) AND at > $3`, keys[0], keys[1], now.Add(-15*time.Minute)).Scan(&byUser, &byClient); err != nil {
-		return nil, dbErr("login", err)
-	}
-	if byUser >= 10 || byClient >= 50 {
-		return nil, Errorf(ERATELIMIT, "too many failed logins: wait 15 minutes")
-	}
-	var a *Account
-	var hash string
-	row := s.pool.QueryRow(ctx, `SELECT `+accountCols+`, password_hash FROM accounts WHERE username = $1`, username)
-	var acc Account
-	err := row.Scan(&acc.ID, &acc.OrgID, &acc.Role, &acc.Username, &acc.DisplayName, &acc.Phone, &acc.Email, &acc.Disabled, &acc.CreatedAt, &hash)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		CheckPassword(dummyHash, password)
-	case err != nil:
-		return nil, dbErr("login", err)
-	default:
-		if CheckPassword(hash, password) && !acc.Disabled {
-			a = &acc
-		}
-	}
-	if a == nil {
-		if _, err := s.pool.Exec(ctx, `INSERT INTO login_attempts (key, at) VALUES ($1, $3), ($2, $3)`, keys[0], keys[1], now); err != nil {
-			return nil, dbErr("login", err)
-		}
-		return nil, ErrBadLogin
-	}
-	if _, err := s.pool.Exec(ctx, `DELETE FROM login_attempts WHERE key = $1 OR at < $2`, keys[0], now.Add(-time.Hour)); err != nil {
-		return nil, dbErr("login", err)
-	}
-	return a, nil
-}
-
-// SetPassword changes an account's password.
-func (s *Store) SetPassword(ctx context.Context, accountID, password string) error {
-	if n := utf8.RuneCountInString(password); n < 10 || n > 200 {
-		return Invalid(map[string]string{"password": "must be 10 to 200 characters"})
-	}
-	hash, err := HashPassword(password)
-	if err != nil {
-		return err
-	}
-	tag, err := s.pool.Exec(ctx, `UPDATE accounts SET password_hash = $2 WHERE id = $1`, accountID, hash)
-	if err != nil {
-		return dbErr("set password", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return Errorf(ENOTFOUND, "account not found")
-	}
-	return nil
 }
 
 // AccountPrincipal returns the principal of a staff account, with its organisation's kind and region.

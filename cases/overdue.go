@@ -3,6 +3,7 @@ package cases
 import (
 	"context"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -99,6 +100,10 @@ func (s *Store) RunSweeper(ctx context.Context, interval time.Duration, logger *
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		// Another node (or the admin through it) may have changed the holiday calendar.
+		if err := s.reloadHolidays(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("reload holiday calendar", "err", err)
+		}
 		res, err := s.Sweep(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -112,4 +117,120 @@ func (s *Store) RunSweeper(ctx context.Context, interval time.Duration, logger *
 		case <-t.C:
 		}
 	}
+}
+
+// The court's own deadlines (tracked, flagged when overdue; nothing happens by itself):
+//   - assign_mediator: a court case still registered must be referred within 3 working days after the parties'
+//     2-working-day window to choose a mediator jointly closed (OMR Art. 10);
+//   - decide_confirmation: an application for judicial confirmation must be decided within 30 days of its
+//     receipt, the day the last party applied (CPL Art. 187);
+//   - answer_confirmation_request: a direct application's parties applied to this court, which has to accept or
+//     refuse it (no deadline of its own; listed so that it is not forgotten).
+
+// CourtDeadline is one deadline of the court on a case.
+type CourtDeadline struct {
+	CaseID          string     `json:"case_id"`
+	CaseNumber      string     `json:"case_number"`
+	CaseTitle       string     `json:"case_title"`
+	State           State      `json:"state"`
+	Kind            string     `json:"kind"` // assign_mediator | decide_confirmation | answer_confirmation_request
+	Since           time.Time  `json:"since"`
+	DueAt           *time.Time `json:"due_at,omitempty"`
+	Overdue         bool       `json:"overdue"`
+	CalendarWarning string     `json:"calendar_warning,omitempty"` // the deadline lies past the last year of the holiday calendar
+}
+
+// CourtDeadlineFor returns the court's deadline on case c at now, if it has one.
+func CourtDeadlineFor(c *Case, cal *Calendar, now time.Time) *CourtDeadline {
+	d := &CourtDeadline{CaseID: c.ID, CaseNumber: c.Number, CaseTitle: c.Title, State: c.State}
+	switch {
+	case c.State == StateRegistered && c.Source != SourceDirect && c.CourtID != "" && c.ChooseDueAt != nil:
+		d.Kind, d.Since = "assign_mediator", *c.ChooseDueAt
+		// The window's last day is the starting day, not counted (CPL Art. 85).
+		d.DueAt = ptr(cal.AddWorkingDays(c.ChooseDueAt.Add(-time.Nanosecond), 3))
+	case c.State == StateConfirmationPending && c.Pending != nil && len(c.Pending.ConfirmationApps) > 0:
+		for _, at := range c.Pending.ConfirmationApps {
+			if at.After(d.Since) {
+				d.Since = at
+			}
+		}
+		d.Kind, d.DueAt = "decide_confirmation", ptr(ConfirmationDecideBy(cal, d.Since))
+	case c.State == StateSettled && c.CourtID == "" && c.Pending != nil && c.Pending.CourtRequest != nil:
+		d.Kind, d.Since = "answer_confirmation_request", c.Pending.CourtRequest.At
+	default:
+		return nil
+	}
+	if d.DueAt != nil {
+		d.Overdue = now.After(*d.DueAt)
+		d.CalendarWarning = cal.Warning(*d.DueAt)
+	}
+	return d
+}
+
+// CourtDeadlines lists the deadlines of the caller's court (its clerks and judges), overdue ones first.
+func (s *Store) CourtDeadlines(ctx context.Context, p Principal) ([]CourtDeadline, error) {
+	if !p.IsStaff(RoleClerk, RoleJudge) || p.OrgID == "" {
+		return nil, Errorf(EFORBIDDEN, "the court's deadlines are for its clerks and judges")
+	}
+	rows, err := s.pool.Query(ctx, `SELECT id FROM cases c WHERE (c.court_id::text = $1 AND c.state IN ('registered', 'confirmation_pending'))
+		OR (c.court_id IS NULL AND c.state = 'settled' AND c.pending->'court_request'->>'court_id' = $1) ORDER BY c.created_at LIMIT 500`, p.OrgID)
+	if err != nil {
+		return nil, dbErr("court deadlines", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, dbErr("court deadlines", err)
+	}
+	now := s.now()
+	out := []CourtDeadline{}
+	for _, id := range ids {
+		c, err := s.Case(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if d := CourtDeadlineFor(c, s.Cal, now); d != nil {
+			out = append(out, *d)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Overdue != out[j].Overdue {
+			return out[i].Overdue
+		}
+		return out[i].DueAt != nil && (out[j].DueAt == nil || out[i].DueAt.Before(*out[j].DueAt))
+	})
+	return out, nil
+}
+
+// CalendarWarnings lists, for staff, the warnings on a case's deadlines that lie past the last year of the
+// holiday calendar (each computed from weekends only).
+func CalendarWarnings(c *Case, cal *Calendar, now time.Time) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(t *time.Time) {
+		if t == nil {
+			return
+		}
+		if w := cal.Warning(*t); w != "" && !seen[w] {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	add(c.ChooseDueAt)
+	add(c.AnswerDueAt)
+	add(c.DueAt)
+	add(c.ConfirmationDueAt)
+	if d := CourtDeadlineFor(c, cal, now); d != nil {
+		add(d.DueAt)
+	}
+	return out
+}
+
+// reloadHolidays replaces the calendar's entries with the database's, when the table has any.
+func (s *Store) reloadHolidays(ctx context.Context) error {
+	hs, err := s.Holidays(ctx)
+	if err != nil || len(hs) == 0 {
+		return err
+	}
+	s.Cal.Replace(hs)
+	return nil
 }

@@ -3,9 +3,12 @@ package cases
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -59,3 +62,54 @@ func CheckPassword(hash, password string) bool {
 
 // dummyHash is checked against when a username does not exist, so that both paths take the same time.
 var dummyHash, _ = HashPassword("parley: no such user")
+
+// The password policy: at least 12 characters (at most 200), not the user name, not the previous password, not
+// one of the common passwords shipped with the binary (common-passwords.txt), and not one character repeated or a
+// plain run of the keyboard or of digits.
+
+// MinPasswordLen is the shortest password accepted.
+const MinPasswordLen = 12
+
+//go:embed common-passwords.txt
+var commonPasswordList string
+
+var commonPasswords = sync.OnceValue(func() map[string]struct{} {
+	m := make(map[string]struct{}, 50000)
+	for _, line := range strings.Split(commonPasswordList, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			m[line] = struct{}{}
+		}
+	}
+	return m
+})
+
+// runs are sequences whose stretches make weak passwords.
+var runs = []string{"01234567890123456789", "98765432109876543210", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm", "1qaz2wsx3edc4rfv5tgb6yhn", "1q2w3e4r5t6y7u8i9o0p"}
+
+// PasswordProblem says what is wrong with password as the new password of the account username whose current
+// hash is previousHash ("" for a new account); "" when the password may be used.
+func PasswordProblem(username, password, previousHash string) string {
+	n := utf8.RuneCountInString(password)
+	if n < MinPasswordLen || n > 200 {
+		return fmt.Sprintf("must be %d to 200 characters", MinPasswordLen)
+	}
+	low := strings.ToLower(password)
+	if u := strings.ToLower(strings.TrimSpace(username)); u != "" && (low == u || strings.Contains(low, u) && utf8.RuneCountInString(u) >= n/2) {
+		return "must not be the user name"
+	}
+	if _, ok := commonPasswords()[low]; ok {
+		return "is one of the most common passwords: choose another"
+	}
+	if strings.Count(low, string([]rune(low)[:1])) == utf8.RuneCountInString(low) {
+		return "is one character repeated: choose another"
+	}
+	for _, r := range runs {
+		if strings.Contains(r, low) {
+			return "is a plain run of the keyboard or of digits: choose another"
+		}
+	}
+	if previousHash != "" && CheckPassword(previousHash, password) {
+		return "must differ from the current password"
+	}
+	return ""
+}

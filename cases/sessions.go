@@ -60,22 +60,50 @@ type IdentityCheck struct {
 // IdentityMethods are the ways a mediator may check identity.
 var IdentityMethods = []string{"id_card_on_camera", "face_match", "sms_code", "known_to_mediator", "court_verified", "other"}
 
-// ChatMessage is a text message in a session; Scope is "joint" or a caucus ID.
+// ChatMessage is a text message in a session; Scope is "joint" or a caucus ID. A caucus message is readable only by
+// its caucus's members (MayReadCaucus) until every party that was in the caucus consented to move it into the
+// shared record; then everyone who may see the session reads it, marked Shared.
 type ChatMessage struct {
-	SenderID   string    `json:"sender_id"`
-	SenderName string    `json:"sender_name"`
-	Scope      string    `json:"scope"`
-	Body       string    `json:"body"`
-	At         time.Time `json:"at"`
+	ID         int64            `json:"id,omitempty"`
+	SenderID   string           `json:"sender_id"`
+	SenderName string           `json:"sender_name"`
+	Scope      string           `json:"scope"`
+	Body       string           `json:"body"`
+	At         time.Time        `json:"at"`
+	CaucusRef  int64            `json:"caucus_ref,omitempty"` // the caucus it was said in (Caucus.Ref)
+	Shared     bool             `json:"shared,omitempty"`
+	SharedAt   *time.Time       `json:"shared_at,omitempty"`
+	Consents   []MessageConsent `json:"consents,omitempty"` // shown to the caucus's members only
 }
 
-// Caucus is a private session (背对背) held inside a session.
+// MessageConsent is one party's consent to move a caucus message into the shared record.
+type MessageConsent struct {
+	PartyID string    `json:"party_id"`
+	ByName  string    `json:"by_name"`
+	At      time.Time `json:"at"`
+}
+
+// Caucus is a private session (背对背) held inside a session. Ref identifies it on the case (caucus IDs such as
+// "caucus-1" repeat when a room is opened again).
 type Caucus struct {
-	CaucusID string     `json:"caucus_id"`
-	Members  []string   `json:"members"`
-	OpenedBy string     `json:"opened_by"`
-	OpenedAt time.Time  `json:"opened_at"`
-	ClosedAt *time.Time `json:"closed_at,omitempty"`
+	Ref       int64        `json:"ref"`
+	CaucusID  string       `json:"caucus_id"`
+	Members   []string     `json:"members"`
+	Mediators []string     `json:"mediators"` // the mediators who were in it: who opened it and who moved in
+	OpenedBy  string       `json:"opened_by"`
+	OpenedAt  time.Time    `json:"opened_at"`
+	ClosedAt  *time.Time   `json:"closed_at,omitempty"`
+	Readable  bool         `json:"readable"` // the caller is one of its members and reads what was said in it
+	Notes     *CaucusNotes `json:"notes,omitempty"`
+}
+
+// CaucusNotes are the mediator's notes of a caucus, as confidential as the caucus itself.
+type CaucusNotes struct {
+	Body          string    `json:"body"`
+	Version       int       `json:"version"`
+	UpdatedBy     string    `json:"updated_by"`
+	UpdatedByName string    `json:"updated_by_name"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // SessionDetail is a session with everything it left on the case.
@@ -346,27 +374,52 @@ func (s *Store) RecordIdentityCheck(ctx context.Context, sessionID string, chk I
 			return err
 		}
 		actor := Principal{Kind: KindAccount, ID: chk.CheckedBy, Name: chk.CheckedByName}
+		// The note may hold an ID number: it stays in identity_checks, where only the case's staff and the
+		// participant read it (MayReadIdentityNote), not in the trail everyone reads.
 		_, err := s.appendEvent(ctx, tx, ss.CaseID, actor, "session.identity_checked", VisAll, map[string]any{
-			"session_id": sessionID, "participant_id": chk.ParticipantID, "name": chk.Name, "method": chk.Method, "result": chk.Result, "note": chk.Note}, s.now())
+			"session_id": sessionID, "participant_id": chk.ParticipantID, "name": chk.Name, "method": chk.Method, "result": chk.Result}, s.now())
 		return err
 	})
 	return dbErr("record identity check", err)
 }
 
-// RecordMessage keeps a chat message with its session.
+// RecordMessage keeps a chat message with its session; a caucus message is tied to the caucus open under that ID
+// now, so that it stays with that very caucus.
 func (s *Store) RecordMessage(ctx context.Context, sessionID string, m ChatMessage) error {
 	if m.Scope == "" {
 		m.Scope = "joint"
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO session_messages (session_id, sender_id, sender_name, scope, body, at) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO session_messages (session_id, sender_id, sender_name, scope, body, at, caucus_ref)
+		VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $4 = 'joint' THEN NULL ELSE
+			(SELECT id FROM session_caucuses WHERE session_id = $1 AND caucus_id = $4 AND closed_at IS NULL ORDER BY opened_at DESC, id DESC LIMIT 1) END)`,
 		sessionID, m.SenderID, m.SenderName, m.Scope, m.Body, m.At.UTC())
 	return dbErr("record message", err)
 }
 
-// RecordCaucusOpened notes that a caucus opened.
+// RecordCaucusOpened notes that a caucus opened. A caucus of the same ID still open (its room closed without
+// closing it) is closed first: a new room numbers its caucuses afresh.
 func (s *Store) RecordCaucusOpened(ctx context.Context, sessionID string, c Caucus) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO session_caucuses (session_id, caucus_id, members, opened_by, opened_at) VALUES ($1, $2, $3, $4, $5)`,
-		sessionID, c.CaucusID, c.Members, c.OpenedBy, c.OpenedAt.UTC())
+	return dbErr("record caucus", s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE session_caucuses SET closed_at = $3 WHERE session_id = $1 AND caucus_id = $2 AND closed_at IS NULL`,
+			sessionID, c.CaucusID, c.OpenedAt.UTC()); err != nil {
+			return err
+		}
+		var ref int64
+		if err := tx.QueryRow(ctx, `INSERT INTO session_caucuses (session_id, caucus_id, members, opened_by, opened_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			sessionID, c.CaucusID, c.Members, c.OpenedBy, c.OpenedAt.UTC()).Scan(&ref); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO session_caucus_presence (caucus_ref, participant_id, role, at) VALUES ($1, $2, 'mediator', $3) ON CONFLICT DO NOTHING`,
+			ref, c.OpenedBy, c.OpenedAt.UTC())
+		return err
+	}))
+}
+
+// RecordCaucusEntered notes that a moderator moved into an open caucus: they become one of its readers.
+func (s *Store) RecordCaucusEntered(ctx context.Context, sessionID, caucusID, participantID, role string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO session_caucus_presence (caucus_ref, participant_id, role, at)
+		SELECT id, $3, $4, $5 FROM session_caucuses WHERE session_id = $1 AND caucus_id = $2 AND closed_at IS NULL
+		ORDER BY opened_at DESC, id DESC LIMIT 1 ON CONFLICT DO NOTHING`, sessionID, caucusID, participantID, role, at.UTC())
 	return dbErr("record caucus", err)
 }
 
@@ -376,14 +429,42 @@ func (s *Store) RecordCaucusClosed(ctx context.Context, sessionID, caucusID stri
 	return dbErr("record caucus", err)
 }
 
+// caucuses loads a session's caucuses with the mediators who were in them and their notes.
+func caucuses(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, sessionID string) ([]Caucus, error) {
+	rows, err := q.Query(ctx, `SELECT k.id, k.caucus_id, k.members, k.opened_by, k.opened_at, k.closed_at,
+		COALESCE((SELECT array_agg(participant_id ORDER BY at) FROM session_caucus_presence pr WHERE pr.caucus_ref = k.id AND pr.role = 'mediator'), '{}'),
+		n.body, n.version, n.updated_by, n.updated_by_name, n.updated_at
+		FROM session_caucuses k LEFT JOIN session_caucus_notes n ON n.caucus_ref = k.id
+		WHERE k.session_id = $1 ORDER BY k.opened_at, k.id`, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Caucus, error) {
+		var c Caucus
+		var body, by, byName *string
+		var version *int
+		var at *time.Time
+		err := r.Scan(&c.Ref, &c.CaucusID, &c.Members, &c.OpenedBy, &c.OpenedAt, &c.ClosedAt, &c.Mediators, &body, &version, &by, &byName, &at)
+		if body != nil {
+			c.Notes = &CaucusNotes{Body: *body, Version: *version, UpdatedBy: *by, UpdatedByName: *byName, UpdatedAt: *at}
+		}
+		return c, err
+	})
+}
+
 // SessionDetail returns a session with its attendance, identity checks, caucuses and the messages p may read:
-// a party or agent sees the joint chat and the caucuses it was in, never the other side's caucus.
+// the joint chat, the caucus messages moved into the shared record, and what was said in the caucuses p was a
+// member of (MayReadCaucus) — nothing of any other caucus, whoever p is. Identity-check notes are blanked for
+// readers other than the case's staff and the participant checked; a party sees only its own caucuses.
 func (s *Store) SessionDetail(ctx context.Context, p Principal, id string) (*SessionDetail, error) {
 	ss, err := s.Session(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.CaseFor(ctx, p, ss.CaseID); err != nil {
+	c, err := s.Case(ctx, ss.CaseID)
+	if err != nil || !CanView(p, c) {
 		return nil, Errorf(ENOTFOUND, "session not found")
 	}
 	d := &SessionDetail{Session: *ss}
@@ -410,54 +491,228 @@ func (s *Store) SessionDetail(ctx context.Context, p Principal, id string) (*Ses
 	}); err != nil {
 		return nil, dbErr("identity checks", err)
 	}
-	rows, err = s.pool.Query(ctx, `SELECT caucus_id, members, opened_by, opened_at, closed_at FROM session_caucuses WHERE session_id = $1 ORDER BY opened_at, id`, id)
+	for i := range d.IdentityChecks {
+		if !MayReadIdentityNote(p, c, d.IdentityChecks[i].ParticipantID) {
+			d.IdentityChecks[i].Note = ""
+		}
+	}
+	all, err := caucuses(ctx, s.pool, id)
 	if err != nil {
 		return nil, dbErr("caucuses", err)
 	}
-	if d.Caucuses, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Caucus, error) {
-		var c Caucus
-		err := r.Scan(&c.CaucusID, &c.Members, &c.OpenedBy, &c.OpenedAt, &c.ClosedAt)
-		return c, err
-	}); err != nil {
-		return nil, dbErr("caucuses", err)
-	}
-	mine := map[string]bool{"joint": true}
-	for _, c := range d.Caucuses {
-		if !p.IsPartySide() || slices.Contains(c.Members, p.ID) || slices.Contains(c.Members, p.PartyID) {
-			mine[c.CaucusID] = true
+	readable := map[int64]bool{}
+	d.Caucuses = []Caucus{}
+	for _, k := range all {
+		k.Readable = MayReadCaucus(p, c, k)
+		readable[k.Ref] = k.Readable
+		if !k.Readable {
+			k.Notes = nil
+			if p.IsPartySide() {
+				continue // a party does not learn of the other side's caucuses from the record
+			}
 		}
+		d.Caucuses = append(d.Caucuses, k)
 	}
-	rows, err = s.pool.Query(ctx, `SELECT sender_id, sender_name, scope, body, at FROM session_messages WHERE session_id = $1 ORDER BY at, id`, id)
+	msgs, err := s.sessionMessages(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d.Messages = []ChatMessage{}
+	for _, m := range msgs {
+		switch {
+		case m.Scope == "joint":
+		case m.CaucusRef != 0 && readable[m.CaucusRef]:
+		case m.Shared:
+			m.Consents = nil
+		default:
+			continue
+		}
+		d.Messages = append(d.Messages, m)
+	}
+	return d, nil
+}
+
+// sessionMessages loads every message of a session with its consents (unfiltered: callers apply MayReadCaucus).
+func (s *Store) sessionMessages(ctx context.Context, sessionID string) ([]ChatMessage, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, sender_id, sender_name, scope, body, at, COALESCE(caucus_ref, 0), shared_at
+		FROM session_messages WHERE session_id = $1 ORDER BY at, id`, sessionID)
 	if err != nil {
 		return nil, dbErr("messages", err)
 	}
 	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChatMessage, error) {
 		var m ChatMessage
-		err := r.Scan(&m.SenderID, &m.SenderName, &m.Scope, &m.Body, &m.At)
+		err := r.Scan(&m.ID, &m.SenderID, &m.SenderName, &m.Scope, &m.Body, &m.At, &m.CaucusRef, &m.SharedAt)
+		m.Shared = m.SharedAt != nil
 		return m, err
 	})
 	if err != nil {
 		return nil, dbErr("messages", err)
 	}
-	d.Messages = []ChatMessage{}
-	for _, m := range msgs {
-		if mine[m.Scope] {
-			d.Messages = append(d.Messages, m)
-		}
+	rows, err = s.pool.Query(ctx, `SELECT c.message_id, c.party_id::text, c.by_name, c.at FROM session_message_consents c
+		JOIN session_messages m ON m.id = c.message_id WHERE m.session_id = $1 ORDER BY c.at`, sessionID)
+	if err != nil {
+		return nil, dbErr("messages", err)
 	}
-	if p.IsPartySide() {
-		var own []Caucus
-		for _, c := range d.Caucuses {
-			if mine[c.CaucusID] {
-				own = append(own, c)
+	byMsg := map[int64][]MessageConsent{}
+	for rows.Next() {
+		var mid int64
+		var mc MessageConsent
+		if err := rows.Scan(&mid, &mc.PartyID, &mc.ByName, &mc.At); err != nil {
+			rows.Close()
+			return nil, dbErr("messages", err)
+		}
+		byMsg[mid] = append(byMsg[mid], mc)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("messages", err)
+	}
+	for i := range msgs {
+		msgs[i].Consents = byMsg[msgs[i].ID]
+	}
+	return msgs, nil
+}
+
+// ShareCaucusMessage records p's consent, as a party (or its agent) that was in the message's caucus, to move one
+// caucus message into the shared record. The consent is its own act on the trail; the message moves when every
+// party that was in the caucus has consented (OMR Art. 18: caucus content stays out of the shared record unless
+// that party agrees). Staff cannot consent for a party.
+func (s *Store) ShareCaucusMessage(ctx context.Context, p Principal, sessionID string, messageID int64) (*ChatMessage, error) {
+	ss, err := s.Session(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	var out *ChatMessage
+	err = s.withCase(ctx, p, ss.CaseID, "session", func(tx pgx.Tx, c *Case) error {
+		if !p.IsPartySide() {
+			return Errorf(EFORBIDDEN, "only a party that was in the caucus (or its agent) can agree to move its words into the shared record")
+		}
+		var m ChatMessage
+		err := tx.QueryRow(ctx, `SELECT id, sender_id, sender_name, scope, body, at, COALESCE(caucus_ref, 0), shared_at FROM session_messages
+			WHERE id = $1 AND session_id = $2 FOR UPDATE`, messageID, sessionID).Scan(&m.ID, &m.SenderID, &m.SenderName, &m.Scope, &m.Body, &m.At, &m.CaucusRef, &m.SharedAt)
+		if err == pgx.ErrNoRows {
+			return Errorf(ENOTFOUND, "message not found")
+		}
+		if err != nil {
+			return err
+		}
+		ks, err := caucuses(ctx, tx, sessionID)
+		if err != nil {
+			return err
+		}
+		var k *Caucus
+		for i := range ks {
+			if ks[i].Ref == m.CaucusRef {
+				k = &ks[i]
 			}
 		}
-		d.Caucuses = own
+		if k == nil || !MayReadCaucus(p, c, *k) {
+			return Errorf(ENOTFOUND, "message not found")
+		}
+		if m.SharedAt != nil {
+			return Errorf(ECONFLICT, "the message is already in the shared record")
+		}
+		now := s.now()
+		tag, err := tx.Exec(ctx, `INSERT INTO session_message_consents (message_id, party_id, by_kind, by_id, by_name, at) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT DO NOTHING`, m.ID, p.PartyID, string(p.Kind), p.ID, p.Name, now)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return Errorf(ECONFLICT, "your side has already agreed to share this message")
+		}
+		var agreed []string
+		rows, err := tx.Query(ctx, `SELECT party_id::text FROM session_message_consents WHERE message_id = $1`, m.ID)
+		if err != nil {
+			return err
+		}
+		if agreed, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		waiting := []string{}
+		for _, pid := range CaucusParties(c, *k) {
+			if !slices.Contains(agreed, pid) {
+				waiting = append(waiting, pid)
+			}
+		}
+		data := map[string]any{"session_id": sessionID, "message_id": m.ID, "party_id": p.PartyID}
+		if _, err := s.appendEvent(ctx, tx, c.ID, p, "session.caucus_share_consented", VisSide(p.Side), data, now); err != nil {
+			return err
+		}
+		if len(waiting) == 0 {
+			if _, err := tx.Exec(ctx, `UPDATE session_messages SET shared_at = $2 WHERE id = $1`, m.ID, now); err != nil {
+				return err
+			}
+			m.SharedAt, m.Shared = &now, true
+			if _, err := s.appendEvent(ctx, tx, c.ID, p, "session.caucus_message_shared", VisAll, map[string]any{
+				"session_id": sessionID, "message_id": m.ID, "sender": m.SenderName, "said_at": m.At.UTC().Format(time.RFC3339), "text": m.Body}, now); err != nil {
+				return err
+			}
+		}
+		out = &m
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("share message", err)
 	}
-	if d.Caucuses == nil {
-		d.Caucuses = []Caucus{}
+	return out, nil
+}
+
+// SaveCaucusNotes replaces the notes of a caucus; only a mediator who was in the caucus writes them, and the
+// caller passes the version it edited (0 for the first save).
+func (s *Store) SaveCaucusNotes(ctx context.Context, p Principal, sessionID string, ref int64, body string, version int) (*CaucusNotes, error) {
+	f := map[string]string{}
+	requireText(f, "body", body, false, 20000)
+	if version < 0 {
+		f["version"] = "must be 0 or more"
 	}
-	return d, nil
+	if err := Invalid(f); err != nil {
+		return nil, err
+	}
+	ss, err := s.Session(ctx, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	var out *CaucusNotes
+	err = s.withCase(ctx, p, ss.CaseID, "session", func(tx pgx.Tx, c *Case) error {
+		ks, err := caucuses(ctx, tx, sessionID)
+		if err != nil {
+			return err
+		}
+		var k *Caucus
+		for i := range ks {
+			if ks[i].Ref == ref {
+				k = &ks[i]
+			}
+		}
+		if k == nil || !MayReadCaucus(p, c, *k) {
+			return Errorf(ENOTFOUND, "caucus not found")
+		}
+		if p.Kind != KindAccount {
+			return Errorf(EFORBIDDEN, "caucus notes are kept by the mediator who was in the caucus")
+		}
+		cur := 0
+		if k.Notes != nil {
+			cur = k.Notes.Version
+		}
+		if cur != version {
+			return Errorf(ECONFLICT, "the notes were changed by someone else (version %d, you edited %d): reload them", cur, version)
+		}
+		now := s.now()
+		if _, err := tx.Exec(ctx, `INSERT INTO session_caucus_notes (caucus_ref, body, version, updated_by, updated_by_name, updated_at) VALUES ($1, $2, 1, $3, $4, $5)
+			ON CONFLICT (caucus_ref) DO UPDATE SET body = $2, version = session_caucus_notes.version + 1, updated_by = $3, updated_by_name = $4, updated_at = $5`,
+			ref, body, p.ID, p.Name, now); err != nil {
+			return err
+		}
+		out = &CaucusNotes{Body: body, Version: cur + 1, UpdatedBy: p.ID, UpdatedByName: p.Name, UpdatedAt: now}
+		// The trail says that notes were written, never what they say.
+		_, err = s.appendEvent(ctx, tx, c.ID, p, "session.caucus_notes_saved", VisStaff, map[string]any{"session_id": sessionID, "caucus_ref": ref, "version": cur + 1}, now)
+		return err
+	})
+	if err != nil {
+		return nil, dbErr("caucus notes", err)
+	}
+	return out, nil
 }
 
 // SessionRecord is the mediator's record of a session (调解笔录 content): facts, statements and confirmed facts.

@@ -21,6 +21,8 @@ type Store struct {
 	Now func() time.Time
 	// Cal is the working-day calendar for windows and deadlines.
 	Cal *Calendar
+	// TokenMaxAge is the longest an API token lives (DefaultTokenMaxAge when zero).
+	TokenMaxAge time.Duration
 }
 
 // NewStore returns a store on pool. A nil calendar means DefaultCalendar.

@@ -104,6 +104,9 @@ const (
 	ActFile               Action = "file"
 	ActResumeTrial        Action = "resume_trial"
 	ActPushToCourt        Action = "push_to_court"
+	ActWaiveChoice        Action = "waive_choice"
+	ActAcceptCourtRequest Action = "accept_confirmation_request"
+	ActRefuseCourtRequest Action = "refuse_confirmation_request"
 )
 
 // Who names a relation between an actor and a case that allows an action.
@@ -116,6 +119,7 @@ const (
 	WhoOrgAdmin         Who = "org_admin"         // an admin of the case's mediation organisation
 	WhoMediator         Who = "case_mediator"     // a mediator who has accepted the case
 	WhoAssignedMediator Who = "assigned_mediator" // a mediator assigned and yet to answer, or any mediator of the organisation the case was referred to when none is assigned
+	WhoRequestedCourt   Who = "requested_court"   // a clerk of the court a direct application's parties applied to for judicial confirmation
 	WhoParty            Who = "party"             // a party of the case, or its agent
 	WhoSystem           Who = "system"            // Parley itself
 )
@@ -187,8 +191,10 @@ var Transitions = []*Transition{
 		Params: "consent (bool); party_id and note when staff record a consent given offline", Requires: "a party consents for itself; staff record an offline consent with a note (OMR Art. 4)", apply: applyConsentOnline},
 	{Action: ActChooseMediator, From: []State{StateRegistered}, To: "", Who: []Who{WhoParty},
 		Params: "mediator_id", Requires: "court cases only; within 2 working days of registration; the mediator is on the court's confirmed roster; when every party chose the same mediator the case is referred to them (OMR Art. 10)", apply: applyChooseMediator},
+	{Action: ActWaiveChoice, From: []State{StateRegistered}, Who: []Who{WhoParty, WhoClerk},
+		Params: "party_id and note when the clerk records a waiver given in writing", Requires: "court cases: a party waives the 2-working-day joint choice of a mediator; when every party waived, the court may refer at once (OMR Art. 10)", apply: applyWaiveChoice},
 	{Action: ActRefer, From: []State{StateRegistered, StateReturned}, To: StateReferred, Who: []Who{WhoClerk, WhoOrgAdmin},
-		Params: "organisation_id and/or mediator_ids, presiding_id", Requires: "court cases: target on the court's confirmed roster, by the court's clerk; direct applications: mediators of the case's organisation, by its admin. Opens the 3-working-day answer window (OMR Art. 10–12)", apply: applyRefer},
+		Params: "organisation_id and/or mediator_ids, presiding_id", Requires: "court cases: target on the court's confirmed roster, by the court's clerk, not inside the parties' 2-working-day choice window unless every party waived it, and within 3 working days after it (the court's own deadline, flagged when overdue); direct applications: mediators of the case's organisation, by its admin. Opens the 3-working-day answer window (OMR Art. 10–12)", apply: applyRefer},
 	{Action: ActAssign, From: []State{StateReferred}, To: StateReferred, Who: []Who{WhoOrgAdmin},
 		Params: "mediator_ids, presiding_id", Requires: "the case was referred to the organisation and no mediator is assigned; mediators belong to the organisation; restarts the answer window", apply: applyAssign},
 	{Action: ActAccept, From: []State{StateReferred}, To: StateInMediation, Who: []Who{WhoAssignedMediator},
@@ -207,8 +213,8 @@ var Transitions = []*Transition{
 		Params: "reason", Requires: "the mediator recuses themself (回避) with a reason; the case returns for reassignment", apply: applyWithdraw},
 	{Action: ActRequestExtension, From: []State{StateInMediation, StateAppraisal}, Who: []Who{WhoMediator},
 		Params: "days (1–60), reason", Requires: "no other extension pending; takes effect only once every party consents (OMR Art. 24)", apply: applyRequestExtension},
-	{Action: ActConsentExtension, From: []State{StateInMediation, StateAppraisal}, Who: []Who{WhoParty, WhoMediator},
-		Params: "party_id and note when the mediator records a consent given in a session", Requires: "a pending extension; the time limit is extended when the last party consents", apply: applyConsentExtension},
+	{Action: ActConsentExtension, From: []State{StateInMediation, StateAppraisal}, Who: []Who{WhoParty},
+		Params: "", Requires: "a pending extension; each party consents itself, in the app or by the link in the served notice (staff cannot record it); the time limit is extended when the last party consents (OMR Art. 24)", apply: applyConsentExtension},
 	{Action: ActPause, From: []State{StateInMediation}, To: StateAppraisal, Who: []Who{WhoMediator},
 		Params: "reason", Requires: "appraisal or valuation: the time spent does not count (OMR Art. 26)", apply: applyPause},
 	{Action: ActResume, From: []State{StateAppraisal}, To: StateInMediation, Who: []Who{WhoMediator},
@@ -218,7 +224,11 @@ var Transitions = []*Transition{
 	{Action: ActAgreementEffective, From: []State{StateSigning}, To: StateSettled, Who: []Who{WhoSystem, WhoMediator},
 		Params: "note (when a mediator records an agreement signed on paper)", Requires: "the last party has signed (OMR Art. 19); opens the 30-day window for judicial confirmation", apply: applyAgreementEffective},
 	{Action: ActApplyConfirmation, From: []State{StateSettled}, To: "", Who: []Who{WhoParty},
-		Params: "", Requires: "委派 or direct cases with a court; within 30 days of the agreement taking effect; not for IP ownership or validity disputes (CPL Art. 205; CPLI Art. 355); the application is joint: it goes to the court when every party has applied", apply: applyApplyConfirmation},
+		Params: "court_id (a direct application without a court: the competent court the parties apply to)", Requires: "委派 or direct cases; within 30 days of the agreement taking effect; not for IP ownership or validity disputes (CPL Art. 205; CPLI Art. 355); the application is joint: it goes to the court when every party has applied — for a direct application without a court, to the court every party named, which accepts or refuses it", apply: applyApplyConfirmation},
+	{Action: ActAcceptCourtRequest, From: []State{StateSettled}, To: StateConfirmationPending, Who: []Who{WhoRequestedCourt},
+		Params: "note", Requires: "a joint application of a direct application's parties to this court; the court takes the case for review and decides within 30 days (CPL Art. 187)", apply: applyAcceptCourtRequest},
+	{Action: ActRefuseCourtRequest, From: []State{StateSettled}, Who: []Who{WhoRequestedCourt},
+		Params: "reason", Requires: "a joint application to this court; a reason (not competent, say); the parties may apply to another court within the 30 days", apply: applyRefuseCourtRequest},
 	{Action: ActConfirm, From: []State{StateConfirmationPending}, To: StateConfirmed, Who: []Who{WhoJudge},
 		Params: "note", Requires: "a judge of the court that invited the mediator (CPL Art. 206)", apply: applyConfirm},
 	{Action: ActRejectConfirmation, From: []State{StateConfirmationPending}, To: StateConfirmationRejected, Who: []Who{WhoJudge},
@@ -262,6 +272,9 @@ func Relations(p Principal, c *Case) []Who {
 		case RoleClerk:
 			if c.CourtID != "" && c.CourtID == p.OrgID {
 				out = append(out, WhoClerk)
+			}
+			if c.CourtID == "" && c.Pending != nil && c.Pending.CourtRequest != nil && p.OrgID != "" && c.Pending.CourtRequest.CourtID == p.OrgID {
+				out = append(out, WhoRequestedCourt)
 			}
 		case RoleJudge:
 			if c.CourtID != "" && c.CourtID == p.OrgID {
@@ -395,6 +408,16 @@ func cloneCase(c *Case) *Case {
 			e.Consents = cloneMap(e.Consents)
 			p.Extension = &e
 		}
+		if p.ChoiceWaivers != nil {
+			p.ChoiceWaivers = cloneMap(p.ChoiceWaivers)
+		}
+		if p.CourtChoices != nil {
+			p.CourtChoices = cloneMap(p.CourtChoices)
+		}
+		if p.CourtRequest != nil {
+			r := *p.CourtRequest
+			p.CourtRequest = &r
+		}
 		w.Pending = &p
 	}
 	return &w
@@ -419,7 +442,8 @@ func (c *Case) pending() *Pending {
 
 func (c *Case) tidyPending() {
 	p := c.Pending
-	if p != nil && len(p.MediatorChoices) == 0 && p.Disclosure == nil && p.Extension == nil && len(p.ConfirmationApps) == 0 {
+	if p != nil && len(p.MediatorChoices) == 0 && p.Disclosure == nil && p.Extension == nil && len(p.ConfirmationApps) == 0 &&
+		len(p.ChoiceWaivers) == 0 && len(p.CourtChoices) == 0 && p.CourtRequest == nil {
 		c.Pending = nil
 	}
 }
@@ -494,7 +518,7 @@ func applyChooseMediator(c *Case, p Principal, in Params, env Env) (Outcome, err
 		}
 	}
 	// Every party chose the same mediator: the case is referred to them.
-	pend.MediatorChoices = nil
+	pend.MediatorChoices, pend.ChoiceWaivers = nil, nil
 	c.tidyPending()
 	referTo(c, []MediatorInfo{m}, m.ID, env)
 	if m.OrgID != "" && c.OrganisationID == "" {
@@ -575,6 +599,18 @@ func applyRefer(c *Case, p Principal, in Params, env Env) (Outcome, error) {
 	if len(in.MediatorIDs) == 0 && in.MediatorID == "" && in.OrganisationID == "" {
 		return Outcome{}, Invalid(map[string]string{"mediator_ids": "name an organisation_id, mediator_ids or both"})
 	}
+	if courtCase && c.State == StateRegistered && c.ChooseDueAt != nil && env.Now.Before(*c.ChooseDueAt) {
+		var waiting []string
+		for _, party := range c.Parties {
+			if c.Pending == nil || c.Pending.ChoiceWaivers == nil || c.Pending.ChoiceWaivers[party.ID].IsZero() {
+				waiting = append(waiting, party.Name)
+			}
+		}
+		if len(waiting) > 0 {
+			return Outcome{}, &Error{Code: EUNPROCESSABLE, Message: fmt.Sprintf("the parties may choose a mediator jointly until %s (OMR Art. 10): the court refers after that, or once every party waived the choice",
+				c.ChooseDueAt.In(env.Cal.Loc).Format("2006-01-02 15:04")), Fields: map[string]string{"parties": "not waived yet: " + strings.Join(waiting, ", ")}}
+		}
+	}
 	data := map[string]any{}
 	orgID := c.OrganisationID
 	if in.OrganisationID != "" {
@@ -606,7 +642,7 @@ func applyRefer(c *Case, p Principal, in Params, env Env) (Outcome, error) {
 	c.OrganisationID = orgID
 	referTo(c, ms, presiding, env)
 	if c.Pending != nil {
-		c.Pending.MediatorChoices = nil
+		c.Pending.MediatorChoices, c.Pending.ChoiceWaivers = nil, nil
 		c.tidyPending()
 	}
 	var names []string
@@ -859,16 +895,16 @@ func applyConsentExtension(c *Case, p Principal, in Params, env Env) (Outcome, e
 	if c.Pending == nil || c.Pending.Extension == nil {
 		return Outcome{}, Errorf(EUNPROCESSABLE, "no extension is awaiting consent")
 	}
-	pid, err := actingParty(c, p, in)
-	if err != nil {
-		return Outcome{}, err
+	if !p.IsPartySide() {
+		return Outcome{}, Errorf(EFORBIDDEN, "each party consents to an extension itself (OMR Art. 24): staff cannot record it")
 	}
+	pid := p.PartyID
 	ext := c.Pending.Extension
 	if _, done := ext.Consents[pid]; done {
 		return Outcome{}, Errorf(ECONFLICT, "this party has already consented to the extension")
 	}
 	ext.Consents[pid] = env.Now
-	data := map[string]any{"party_id": pid, "party": c.Party(pid).Name, "days": ext.Days, "note": in.Note}
+	data := map[string]any{"party_id": pid, "party": c.Party(pid).Name, "days": ext.Days, "by": string(p.Kind), "method": consentMethod(in.Note)}
 	for _, party := range c.Parties {
 		if _, ok := ext.Consents[party.ID]; !ok {
 			return Outcome{Data: data}, nil
@@ -998,8 +1034,10 @@ func applyApplyConfirmation(c *Case, p Principal, in Params, env Env) (Outcome, 
 		return Outcome{}, Errorf(EUNPROCESSABLE, "a case entrusted after filing (委托) ends with a mediation statement, not judicial confirmation")
 	case c.DisputeType == DisputeOwnershipValidity:
 		return Outcome{}, Errorf(EUNPROCESSABLE, "agreements on the ownership or validity of IP rights are not accepted for judicial confirmation (CPLI Art. 355)")
+	case c.CourtID == "" && c.Source != SourceDirect:
+		return Outcome{}, Errorf(EUNPROCESSABLE, "the case has no court to apply to")
 	case c.CourtID == "":
-		return Outcome{}, Errorf(EUNPROCESSABLE, "the case has no court to apply to; push it to a court first")
+		return applyDirectConfirmation(c, p, in, env)
 	case c.ConfirmationDueAt == nil || env.Now.After(*c.ConfirmationDueAt):
 		return Outcome{}, Errorf(EUNPROCESSABLE, "judicial confirmation must be applied for within 30 days of the agreement taking effect (CPL Art. 205)")
 	}
@@ -1108,3 +1146,127 @@ func applyPushToCourt(c *Case, p Principal, in Params, env Env) (Outcome, error)
 	c.CourtName = o.Name
 	return Outcome{Data: map[string]any{"court_id": o.ID, "court": o.Name}}, nil
 }
+
+// consentMethod says how a party's consent reached Parley, for the trail.
+func consentMethod(note string) string {
+	if note == ConsentByNoticeLink {
+		return ConsentByNoticeLink
+	}
+	return "in the app"
+}
+
+// ConsentByNoticeLink marks a consent given through the personal link in a served notice.
+const ConsentByNoticeLink = "by the link in the served notice"
+
+func applyWaiveChoice(c *Case, p Principal, in Params, env Env) (Outcome, error) {
+	if c.Source == SourceDirect || c.CourtID == "" {
+		return Outcome{}, Errorf(EUNPROCESSABLE, "the joint choice of a mediator exists only in cases referred by a court")
+	}
+	pid, err := actingParty(c, p, in)
+	if err != nil {
+		return Outcome{}, err
+	}
+	pend := c.pending()
+	if pend.ChoiceWaivers == nil {
+		pend.ChoiceWaivers = map[string]time.Time{}
+	}
+	if _, done := pend.ChoiceWaivers[pid]; done {
+		return Outcome{}, Errorf(ECONFLICT, "this party has already waived the choice")
+	}
+	pend.ChoiceWaivers[pid] = env.Now
+	data := map[string]any{"party_id": pid, "party": c.Party(pid).Name, "note": in.Note}
+	for _, party := range c.Parties {
+		if _, ok := pend.ChoiceWaivers[party.ID]; !ok {
+			return Outcome{Data: data}, nil
+		}
+	}
+	data["all_waived"] = true
+	return Outcome{Data: data}, nil
+}
+
+// confirmationDue is the end of the 30-day window to apply for judicial confirmation (CPL Art. 205).
+func confirmationDue(c *Case, env Env) *time.Time {
+	if c.ConfirmationDueAt != nil {
+		return c.ConfirmationDueAt
+	}
+	if c.EffectiveAt != nil {
+		return ptr(env.Cal.AddDays(*c.EffectiveAt, 30))
+	}
+	return nil
+}
+
+// applyDirectConfirmation is a party's application for judicial confirmation of a direct application with no
+// court: each party names the competent court; when every party applied to the same court, the joint application
+// goes to that court, which accepts or refuses it.
+func applyDirectConfirmation(c *Case, p Principal, in Params, env Env) (Outcome, error) {
+	if due := confirmationDue(c, env); due == nil || env.Now.After(*due) {
+		return Outcome{}, Errorf(EUNPROCESSABLE, "judicial confirmation must be applied for within 30 days of the agreement taking effect (CPL Art. 205)")
+	}
+	if c.Pending != nil && c.Pending.CourtRequest != nil {
+		return Outcome{}, Errorf(ECONFLICT, "the joint application is with %s, awaiting its answer", c.Pending.CourtRequest.CourtName)
+	}
+	o, ok := env.Orgs[in.CourtID]
+	if in.CourtID == "" || !ok || o.Kind != OrgCourt {
+		return Outcome{}, Invalid(map[string]string{"court_id": "name the competent court you apply to (a direct application has none yet)"})
+	}
+	pend := c.pending()
+	if pend.ConfirmationApps == nil {
+		pend.ConfirmationApps = map[string]time.Time{}
+	}
+	if pend.CourtChoices == nil {
+		pend.CourtChoices = map[string]string{}
+	}
+	if _, done := pend.ConfirmationApps[p.PartyID]; done {
+		return Outcome{}, Errorf(ECONFLICT, "this party has already applied")
+	}
+	for pid, court := range pend.CourtChoices {
+		if court != o.ID {
+			return Outcome{}, &Error{Code: EUNPROCESSABLE, Message: "the application is joint: apply to the court the other parties chose, or agree with them on another",
+				Fields: map[string]string{"court_id": "another party applied to a different court (" + c.Party(pid).Name + ")"}}
+		}
+	}
+	pend.ConfirmationApps[p.PartyID] = env.Now
+	pend.CourtChoices[p.PartyID] = o.ID
+	data := map[string]any{"party_id": p.PartyID, "court_id": o.ID, "court": o.Name}
+	for _, party := range c.Parties {
+		if _, ok := pend.ConfirmationApps[party.ID]; !ok {
+			return Outcome{Data: data}, nil
+		}
+	}
+	pend.CourtRequest = &CourtRequest{CourtID: o.ID, CourtName: o.Name, At: env.Now}
+	data["joint"] = true
+	return Outcome{EventType: "case.confirmation_requested", Data: data}, nil
+}
+
+func applyAcceptCourtRequest(c *Case, p Principal, in Params, env Env) (Outcome, error) {
+	req := c.Pending.CourtRequest // the relation WhoRequestedCourt implies it
+	if due := confirmationDue(c, env); due != nil {
+		c.ConfirmationDueAt = due
+	}
+	c.CourtID, c.CourtName = req.CourtID, req.CourtName
+	c.State = StateConfirmationPending
+	c.Pending.CourtChoices, c.Pending.CourtRequest = nil, nil
+	c.tidyPending()
+	return Outcome{Data: map[string]any{"court_id": req.CourtID, "court": req.CourtName, "clerk": p.Name, "note": in.Note,
+		"decide_by": ConfirmationDecideBy(env.Cal, env.Now).UTC().Format(time.RFC3339)}}, nil
+}
+
+func applyRefuseCourtRequest(c *Case, p Principal, in Params, env Env) (Outcome, error) {
+	fields := map[string]string{}
+	requireText(fields, "reason", in.Reason, true, 2000)
+	if err := Invalid(fields); err != nil {
+		return Outcome{}, err
+	}
+	req := c.Pending.CourtRequest
+	c.Pending.CourtChoices, c.Pending.CourtRequest, c.Pending.ConfirmationApps = nil, nil, nil
+	c.tidyPending()
+	var notify []string
+	for _, party := range c.Parties {
+		notify = append(notify, party.ID)
+	}
+	return Outcome{Data: map[string]any{"court_id": req.CourtID, "court": req.CourtName, "reason": in.Reason}, Notify: notify}, nil
+}
+
+// ConfirmationDecideBy is the end of the court's 30 days to decide on an application for judicial confirmation it
+// received at t (CPL Art. 187).
+func ConfirmationDecideBy(cal *Calendar, t time.Time) time.Time { return cal.AddDays(t, 30) }

@@ -177,3 +177,153 @@ func TestViewForHidesTheOtherSide(t *testing.T) {
 		t.Errorf("clerk sees redacted parties")
 	}
 }
+
+// TestApplyGatesRequestedCourt extends the oracle to the court a direct application's parties applied to for
+// judicial confirmation: its clerk has the relation requested_court (and sees the case); no other court does.
+func TestApplyGatesRequestedCourt(t *testing.T) {
+	env := Env{Now: time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC), Cal: DefaultCalendar(), Mediators: map[string]MediatorInfo{}, Orgs: map[string]OrgInfo{}}
+	direct := func(st State) *Case {
+		c := fixture(st)
+		c.Source, c.CourtID = SourceDirect, ""
+		c.Pending = &Pending{CourtRequest: &CourtRequest{CourtID: "court3", CourtName: "丙法院", At: env.Now}}
+		return c
+	}
+	requested := []struct {
+		name string
+		p    Principal
+		rel  []Who
+	}{
+		{"clerk of the requested court", Principal{Kind: KindAccount, ID: "clerk3", Role: RoleClerk, OrgID: "court3"}, []Who{WhoRequestedCourt}},
+		{"judge of the requested court", Principal{Kind: KindAccount, ID: "judge3", Role: RoleJudge, OrgID: "court3"}, nil},
+		{"clerk of another court", Principal{Kind: KindAccount, ID: "clerk2", Role: RoleClerk, OrgID: "court2"}, nil},
+	}
+	for _, a := range requested {
+		if got := Relations(a.p, direct(StateSettled)); !slices.Equal(got, a.rel) {
+			t.Errorf("%s: relations %v, want %v", a.name, got, a.rel)
+		}
+	}
+	if !CanView(requested[0].p, direct(StateSettled)) || !CanView(requested[1].p, direct(StateSettled)) || CanView(requested[2].p, direct(StateSettled)) {
+		t.Error("only the requested court's staff see a direct application applied to it")
+	}
+	for _, tr := range Transitions {
+		for _, st := range States {
+			for _, a := range requested {
+				c := direct(st)
+				_, err := Apply(c, tr.Action, a.p, Params{}, env)
+				inState, allowed := slices.Contains(tr.From, st), false
+				for _, w := range a.rel {
+					allowed = allowed || slices.Contains(tr.Who, w)
+				}
+				switch code := ErrorCode(err); {
+				case !inState && code != ECONFLICT:
+					t.Errorf("%s in %s by %s: got %v, want a conflict", tr.Action, st, a.name, err)
+				case inState && !allowed && code != EFORBIDDEN:
+					t.Errorf("%s in %s by %s: got %v, want forbidden", tr.Action, st, a.name, err)
+				case inState && allowed && isGateError(err):
+					t.Errorf("%s in %s by %s: got %v, want it past the gates", tr.Action, st, a.name, err)
+				}
+			}
+		}
+	}
+}
+
+// TestDirectApplicationReachesACourt: a settled direct application without a court reaches one for judicial
+// confirmation: every party names the same competent court, which accepts (the case is pending review there,
+// with the court's 30 days to decide) or refuses (the parties may apply elsewhere).
+func TestDirectApplicationReachesACourt(t *testing.T) {
+	now := time.Date(2026, 11, 17, 10, 0, 0, 0, time.UTC)
+	env := Env{Now: now, Cal: DefaultCalendar(), Orgs: map[string]OrgInfo{"court3": {ID: "court3", Name: "丙法院", Kind: OrgCourt}, "court4": {ID: "court4", Name: "丁法院", Kind: OrgCourt}, "org": {ID: "org", Kind: OrgMediation}}}
+	settled := func() *Case {
+		c := fixture(StateSettled)
+		c.Source, c.CourtID = SourceDirect, ""
+		c.EffectiveAt = ptr(now.Add(-24 * time.Hour))
+		return c
+	}
+	pa, pr := actors[10].p, actors[11].p
+	clerk3 := Principal{Kind: KindAccount, ID: "clerk3", Role: RoleClerk, OrgID: "court3"}
+	c := settled()
+	if _, err := Apply(c, ActApplyConfirmation, pa, Params{}, env); ErrorCode(err) != EINVALID {
+		t.Errorf("apply without a court: %v, want invalid (name the court)", err)
+	}
+	if _, err := Apply(c, ActApplyConfirmation, pa, Params{CourtID: "org"}, env); ErrorCode(err) != EINVALID {
+		t.Errorf("apply to an organisation: %v, want invalid", err)
+	}
+	if _, err := Apply(c, ActApplyConfirmation, pa, Params{CourtID: "court3"}, env); err != nil {
+		t.Fatalf("the applicant applies: %v", err)
+	}
+	if _, err := Apply(c, ActApplyConfirmation, pr, Params{CourtID: "court4"}, env); ErrorCode(err) != EUNPROCESSABLE {
+		t.Errorf("the respondent names another court: %v, want unprocessable (the application is joint)", err)
+	}
+	out, err := Apply(c, ActApplyConfirmation, pr, Params{CourtID: "court3"}, env)
+	if err != nil || c.Pending.CourtRequest == nil || c.Pending.CourtRequest.CourtID != "court3" || c.State != StateSettled || out.EventType != "case.confirmation_requested" {
+		t.Fatalf("joint application: %+v %v", c.Pending, err)
+	}
+	// The other court cannot act on it; the requested court refuses it, and the parties apply elsewhere.
+	if _, err := Apply(cloneCase(c), ActAcceptCourtRequest, actors[0].p, Params{}, env); ErrorCode(err) != EFORBIDDEN {
+		t.Errorf("another court's clerk accepts: %v", err)
+	}
+	refused := cloneCase(c)
+	if _, err := Apply(refused, ActRefuseCourtRequest, clerk3, Params{}, env); ErrorCode(err) != EINVALID {
+		t.Errorf("refuse without a reason: %v", err)
+	}
+	if _, err := Apply(refused, ActRefuseCourtRequest, clerk3, Params{Reason: "本院无管辖权"}, env); err != nil || refused.Pending != nil || refused.CourtID != "" {
+		t.Fatalf("refuse: %+v %v", refused.Pending, err)
+	}
+	if _, err := Apply(refused, ActApplyConfirmation, pa, Params{CourtID: "court4"}, env); err != nil {
+		t.Errorf("apply elsewhere after a refusal: %v", err)
+	}
+	// Accepted: the case goes to the court for review.
+	out, err = Apply(c, ActAcceptCourtRequest, clerk3, Params{}, env)
+	if err != nil || c.State != StateConfirmationPending || c.CourtID != "court3" || c.CourtName != "丙法院" || c.Pending.CourtRequest != nil || len(c.Pending.ConfirmationApps) != 2 {
+		t.Fatalf("accept: %+v %v", c, err)
+	}
+	if want := ConfirmationDecideBy(env.Cal, now).UTC().Format(time.RFC3339); out.Data["decide_by"] != want {
+		t.Errorf("decide_by %v, want %s", out.Data["decide_by"], want)
+	}
+	// Past the 30 days after the agreement took effect, no application.
+	late := settled()
+	late.EffectiveAt = ptr(now.Add(-40 * 24 * time.Hour))
+	if _, err := Apply(late, ActApplyConfirmation, pa, Params{CourtID: "court3"}, env); ErrorCode(err) != EUNPROCESSABLE {
+		t.Errorf("a late application: %v", err)
+	}
+}
+
+// TestReferralWaitsForTheChoiceWindow: inside the parties' 2-working-day window the clerk cannot refer unless
+// every party waived the choice; each party waives for itself (or the clerk records a waiver given in writing).
+func TestReferralWaitsForTheChoiceWindow(t *testing.T) {
+	now := time.Date(2026, 11, 16, 10, 0, 0, 0, time.UTC)
+	cal := DefaultCalendar()
+	env := Env{Now: now, Cal: cal, Mediators: map[string]MediatorInfo{"med": {ID: "med", Name: "陈", OrgID: "org", OnRoster: true, Active: true}}, Orgs: map[string]OrgInfo{}}
+	c := fixture(StateRegistered)
+	c.Mediators = nil
+	c.ChooseDueAt = ptr(cal.AddWorkingDays(now, 2))
+	clerk := actors[0].p
+	refer := Params{MediatorIDs: []string{"med"}}
+	if _, err := Apply(cloneCase(c), ActRefer, clerk, refer, env); ErrorCode(err) != EUNPROCESSABLE {
+		t.Errorf("refer inside the window: %v, want unprocessable", err)
+	}
+	if _, err := Apply(c, ActWaiveChoice, actors[10].p, Params{}, env); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(cloneCase(c), ActRefer, clerk, refer, env); ErrorCode(err) != EUNPROCESSABLE {
+		t.Errorf("refer with one waiver: %v, want unprocessable", err)
+	}
+	if _, err := Apply(cloneCase(c), ActWaiveChoice, clerk, Params{PartyID: "pr"}, env); ErrorCode(err) != EINVALID {
+		t.Errorf("a clerk recording a waiver without saying how: %v, want invalid", err)
+	}
+	if _, err := Apply(c, ActWaiveChoice, actors[11].p, Params{}, env); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(c, ActRefer, clerk, refer, env); err != nil || c.State != StateReferred {
+		t.Errorf("refer once every party waived: %v", err)
+	}
+	// After the window the clerk refers without waivers.
+	d := fixture(StateRegistered)
+	d.Mediators = nil
+	d.ChooseDueAt = ptr(cal.AddWorkingDays(now, 2))
+	later := env
+	later.Now = d.ChooseDueAt.Add(time.Minute)
+	if _, err := Apply(d, ActRefer, clerk, refer, later); err != nil {
+		t.Errorf("refer after the window: %v", err)
+	}
+}

@@ -48,6 +48,12 @@ type Recorder interface {
 	SessionEnded(ctx context.Context, by Claims, at time.Time) error
 }
 
+// CaucusEntryRecorder is implemented by a Recorder that also keeps who moved into a caucus (caucus_move): a
+// moderator who moves in hears what is said there and so becomes one of the caucus's readers.
+type CaucusEntryRecorder interface {
+	CaucusEntered(ctx context.Context, by Claims, caucusID string, at time.Time) error
+}
+
 // Record is one entry of a MemRecorder.
 type Record struct {
 	Kind      string // joined, left, admitted, chat, caucus_open, caucus_close, session_ended

@@ -696,7 +696,7 @@ func (r *room) moderate(ctx context.Context, st *seat, c *conn, req Request) *Er
 		if req.Type == TypeCaucusClose {
 			return r.caucusClose(ctx, st, c, req.ID, d.CaucusID)
 		}
-		return r.caucusMove(st, c, req.ID, d.CaucusID)
+		return r.caucusMove(ctx, st, c, req.ID, d.CaucusID)
 	case nil:
 		if req.Type == TypeEndSession {
 			rctx, cancel := recordCtx(ctx)
@@ -811,7 +811,7 @@ func (r *room) caucusClose(ctx context.Context, by *seat, c *conn, ref, id strin
 }
 
 // caucusMove moves the moderator between caucuses and the joint room ("").
-func (r *room) caucusMove(by *seat, c *conn, ref, id string) *Error {
+func (r *room) caucusMove(ctx context.Context, by *seat, c *conn, ref, id string) *Error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if id != "" && r.caucuses[id] == nil {
@@ -819,6 +819,14 @@ func (r *room) caucusMove(by *seat, c *conn, ref, id string) *Error {
 	}
 	if m := r.memberOfLocked(by.claims.ParticipantID); m != "" && m != id {
 		return errorf(CodeBadState, "caucus members stay in their caucus until it closes")
+	}
+	// Whoever moves in hears what is said there: the record keeps them as one of the caucus's readers.
+	if cr, ok := r.s.rec.(CaucusEntryRecorder); ok && id != "" {
+		rctx, cancel := recordCtx(ctx)
+		if err := cr.CaucusEntered(rctx, by.claims, id, r.now()); err != nil {
+			r.log.Error("record caucus entry", "caucus_id", id, "err", err)
+		}
+		cancel()
 	}
 	r.media.SetScopes(map[string]string{by.claims.ParticipantID: id})
 	c.send(encode(TypeAck, ref, nil))

@@ -53,6 +53,7 @@ var pages = []page{
 	{"/login", ""},
 	{"/password", ""},
 	{"/join/{token}", ""},
+	{"/consent/{token}", ""},
 	{"/party", ""},
 	{"/device", ""},
 	{"/desk", ""},

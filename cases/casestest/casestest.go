@@ -199,6 +199,20 @@ func PartyPrincipal(c *cases.Case, i int) cases.Principal {
 	return cases.Principal{Kind: cases.KindParty, ID: p.ID, Name: p.Name, CaseID: c.ID, PartyID: p.ID, Side: p.Side}
 }
 
+// WaiveChoice has every party of a court case waive the 2-working-day joint choice of a mediator (each its own
+// act), so that the court may refer at once (OMR Art. 10).
+func WaiveChoice(t testing.TB, s *cases.Store, c *cases.Case) *cases.Case {
+	t.Helper()
+	for i := range c.Parties {
+		res, err := s.Act(context.Background(), PartyPrincipal(c, i), c.ID, cases.ActWaiveChoice, cases.Params{})
+		if err != nil {
+			t.Fatalf("casestest: waive choice: %v", err)
+		}
+		c = res.Case
+	}
+	return c
+}
+
 // InMediation registers a 委派 referral, refers it to w.Mediator through w.Org, has the mediator accept it, and
 // records each party's consent to online mediation as given in writing: a case ready for sessions.
 func InMediation(t testing.TB, s *cases.Store, w *World) *cases.Case {
@@ -208,6 +222,7 @@ func InMediation(t testing.TB, s *cases.Store, w *World) *cases.Case {
 	if err != nil {
 		t.Fatalf("casestest: create case: %v", err)
 	}
+	c = WaiveChoice(t, s, c)
 	yes := true
 	steps := []struct {
 		p  cases.Principal

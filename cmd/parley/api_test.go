@@ -241,6 +241,35 @@ type fixture struct {
 
 func (f *fixture) uniq() int { f.n++; return f.n }
 
+// newConsentLink makes a consent link for the first party.
+func (f *fixture) newConsentLink() string {
+	tok, err := f.store.CreateConsentLink(context.Background(), f.c.ID, f.c.Parties[0].ID, cases.ActConsentExtension, time.Hour)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return string(tok)
+}
+
+// newCaucusMessage opens a fresh caucus of the first party with the mediator, in which the party says something;
+// it returns the caucus's ref and the message's ID.
+func (f *fixture) newCaucusMessage() (int64, int64) {
+	ctx := context.Background()
+	id := fmt.Sprintf("caucus-m%d", f.uniq())
+	party := f.c.Parties[0]
+	at := f.clock.Now()
+	if err := f.store.RecordCaucusOpened(ctx, f.session.ID, cases.Caucus{CaucusID: id, Members: []string{party.ID}, OpenedBy: f.w.Mediator.ID, OpenedAt: at}); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.store.RecordMessage(ctx, f.session.ID, cases.ChatMessage{SenderID: party.ID, SenderName: party.Name, Scope: id, Body: "我方可以让步", At: at}); err != nil {
+		f.t.Fatal(err)
+	}
+	var ref, msg int64
+	if err := f.store.Pool().QueryRow(ctx, `SELECT caucus_ref, id FROM session_messages WHERE session_id = $1 AND scope = $2`, f.session.ID, id).Scan(&ref, &msg); err != nil {
+		f.t.Fatal(err)
+	}
+	return ref, msg
+}
+
 func newFixture(t *testing.T) *fixture {
 	e := newTestEnv(t)
 	ctx := context.Background()
@@ -329,6 +358,7 @@ var (
 	everyone  = roles
 	loggedIn  = []string{"admin", "ip_officer", "clerk", "judge", "other_clerk", "org_admin", "mediator", "other_mediator", "party", "agent", "api_token"}
 	allStaff  = []string{"admin", "ip_officer", "clerk", "judge", "other_clerk", "org_admin", "mediator", "other_mediator", "api_token"}
+	loginOnly = []string{"admin", "ip_officer", "clerk", "judge", "other_clerk", "org_admin", "mediator", "other_mediator"} // not with an API token
 	viewers   = []string{"admin", "clerk", "judge", "org_admin", "mediator", "party", "agent", "api_token"}
 	staffView = []string{"admin", "clerk", "judge", "org_admin", "mediator", "api_token"}
 	editors   = []string{"clerk", "org_admin", "mediator", "api_token"}
@@ -370,13 +400,40 @@ func matrix() []matrixCall {
 		}, allow: everyone, fresh: true},
 		{route: "POST /api/v1/auth/logout", path: fixed("/api/v1/auth/logout"), allow: loggedIn, fresh: true},
 		{route: "GET /api/v1/auth/me", path: fixed("/api/v1/auth/me"), allow: loggedIn},
-		{route: "POST /api/v1/auth/password", path: fixed("/api/v1/auth/password"), body: func(*fixture, string) any { return passwordRequest{"not the password", "a new password 123"} }, allow: allStaff},
+		{route: "POST /api/v1/auth/password", path: fixed("/api/v1/auth/password"), body: func(*fixture, string) any {
+			no := false
+			return passwordRequest{"not the password", "a new password 123", &no}
+		}, allow: loginOnly},
 		{route: "GET /api/v1/auth/tokens", path: fixed("/api/v1/auth/tokens"), allow: allStaff},
-		{route: "POST /api/v1/auth/tokens", path: fixed("/api/v1/auth/tokens"), body: func(*fixture, string) any { return tokenRequest{Name: "integration"} }, allow: allStaff},
+		{route: "POST /api/v1/auth/tokens", path: fixed("/api/v1/auth/tokens"), body: func(*fixture, string) any { return tokenRequest{Name: "integration"} }, allow: loginOnly},
+		{route: "GET /api/v1/auth/lockouts", path: fixed("/api/v1/auth/lockouts"), allow: []string{"admin", "org_admin"}},
+		{route: "POST /api/v1/auth/lockouts/{id}/clear", path: func(f *fixture) string {
+			var id int64
+			if err := f.store.Pool().QueryRow(context.Background(), `INSERT INTO login_lockouts (username, address, scope, failures, at, until)
+				VALUES ('someone', '203.0.113.9', 'account_address', 10, now(), now() + interval '15 minutes') RETURNING id`).Scan(&id); err != nil {
+				f.t.Fatal(err)
+			}
+			return fmt.Sprintf("/api/v1/auth/lockouts/%d/clear", id)
+		}, allow: []string{"admin"}},
 		{route: "DELETE /api/v1/auth/tokens/{id}", path: func(f *fixture) string {
 			t, _, _ := f.store.CreateAPIToken(context.Background(), f.w.Clerk.ID, "to revoke", 0)
 			return "/api/v1/auth/tokens/" + t.ID
 		}, allow: []string{"clerk", "api_token"}},
+		{route: "GET /api/v1/court/deadlines", path: fixed("/api/v1/court/deadlines"), allow: []string{"clerk", "judge", "other_clerk", "api_token"}},
+		{route: "GET /api/v1/holidays", path: fixed("/api/v1/holidays"), allow: allStaff},
+		{route: "PUT /api/v1/holidays/{day}", path: func(f *fixture) string {
+			return fmt.Sprintf("/api/v1/holidays/2031-%02d-%02d", 1+f.uniq()%12, 1+f.uniq()%28)
+		},
+			body: func(*fixture, string) any { return holidayRequest{Kind: "holiday", Name: "测试"} }, allow: []string{"admin"}},
+		{route: "DELETE /api/v1/holidays/{day}", path: func(f *fixture) string {
+			day := fmt.Sprintf("2032-%02d-%02d", 1+f.uniq()%12, 1+f.uniq()%28)
+			if _, err := f.store.Pool().Exec(context.Background(), `INSERT INTO holidays (day, kind) VALUES ($1, 'holiday') ON CONFLICT DO NOTHING`, day); err != nil {
+				f.t.Fatal(err)
+			}
+			return "/api/v1/holidays/" + day
+		}, allow: []string{"admin"}},
+		{route: "GET /api/v1/consent-links/{token}", path: func(f *fixture) string { return "/api/v1/consent-links/" + f.newConsentLink() }, allow: everyone},
+		{route: "POST /api/v1/consent-links/{token}", path: func(f *fixture) string { return "/api/v1/consent-links/" + f.newConsentLink() }, allow: everyone},
 		{route: "GET /api/v1/invitations/{token}", path: func(f *fixture) string { return "/api/v1/invitations/" + f.newInvitation() }, allow: everyone},
 		{route: "POST /api/v1/invitations/{token}/code", path: func(f *fixture) string { return "/api/v1/invitations/" + f.newInvitation() + "/code" }, allow: everyone},
 		{route: "POST /api/v1/invitations/{token}/verify", path: func(f *fixture) string { return "/api/v1/invitations/" + f.newInvitation() + "/verify" },
@@ -467,6 +524,15 @@ func matrix() []matrixCall {
 		{route: "POST /api/v1/sessions/{id}/start", path: func(f *fixture) string { return "/api/v1/sessions/" + f.newSession(false) + "/start" }, allow: []string{"mediator"}},
 		{route: "POST /api/v1/sessions/{id}/end", path: func(f *fixture) string { return "/api/v1/sessions/" + f.newSession(true) + "/end" }, allow: []string{"mediator"}},
 		{route: "GET /api/v1/sessions/{id}/record", path: sessP("/record"), allow: staffView},
+		{route: "POST /api/v1/sessions/{id}/messages/{message}/share", path: func(f *fixture) string {
+			ref, msg := f.newCaucusMessage()
+			_ = ref
+			return fmt.Sprintf("/api/v1/sessions/%s/messages/%d/share", f.session.ID, msg)
+		}, allow: []string{"party"}},
+		{route: "PUT /api/v1/sessions/{id}/caucuses/{caucus}/notes", path: func(f *fixture) string {
+			ref, _ := f.newCaucusMessage()
+			return fmt.Sprintf("/api/v1/sessions/%s/caucuses/%d/notes", f.session.ID, ref)
+		}, body: func(*fixture, string) any { return caucusNotesRequest{Body: "申请人可接受分期付款"} }, allow: []string{"mediator"}},
 		{route: "PUT /api/v1/sessions/{id}/record", path: func(f *fixture) string { return "/api/v1/sessions/" + f.newSession(true) + "/record" },
 			body: func(*fixture, string) any { return cases.SessionRecord{Facts: "双方陈述了各自意见"} }, allow: []string{"mediator"}},
 		{route: "GET /api/v1/stats", path: fixed("/api/v1/stats"), allow: allStaff},

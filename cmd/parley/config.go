@@ -64,6 +64,13 @@ type Config struct {
 	// Identity verification (issue 8): a real-name or face-verification service.
 	IdentityVerifierURL  string
 	IdentityVerifierName string
+	// Accounts and the HTTP server (issue 8 §4).
+	APITokenMaxDays int
+	BodyReadTimeout time.Duration
+	BodyMinRate     int
+	WSPerAddress    int
+	TSAPerMinute    int
+	ApplyPerPhone   int
 }
 
 // setting describes one configuration setting.
@@ -167,6 +174,12 @@ func settings() []setting {
 		s("data-dir", defaultDataDir(), "directory for files Parley generates on this node (the key-encryption key when key-file is empty)", func(c *Config) *string { return &c.DataDir }),
 		d("archive-interval", "1h", "how often the archive job looks for documents whose newest document timestamp must be renewed", func(c *Config) *time.Duration { return &c.ArchiveInterval }),
 		d("archive-margin", "2160h", "renew a document's archive timestamp this long before its TSA certificate or algorithm expires", func(c *Config) *time.Duration { return &c.ArchiveMargin }),
+		n("api-token-max-days", "365", "longest lifetime of an API token, in days (a token asked for without a lifetime gets this one)", func(c *Config) *int { return &c.APITokenMaxDays }),
+		d("body-read-timeout", "10s", "time a request body may take to start arriving; after it the body must keep up body-min-rate or the connection is cut", func(c *Config) *time.Duration { return &c.BodyReadTimeout }),
+		n("body-min-rate", "1024", "slowest a request body may arrive after body-read-timeout, in bytes per second (a 1-byte/s body is cut)", func(c *Config) *int { return &c.BodyMinRate }),
+		n("ws-per-address", "32", "most signalling WebSockets one client address may hold open at once", func(c *Config) *int { return &c.WSPerAddress }),
+		n("tsa-per-minute", "60", "timestamp requests one client address may make per minute to /api/v1/tsa", func(c *Config) *int { return &c.TSAPerMinute }),
+		n("applications-per-phone", "5", "online applications (each sends a code to the phone) one phone number may make per hour", func(c *Config) *int { return &c.ApplyPerPhone }),
 		s("demo-password", "parley-demo-2026", "password the demo subcommand gives every demo account", func(c *Config) *string { return &c.DemoPassword }),
 	}
 }
@@ -209,7 +222,22 @@ func (c *Config) check() error {
 	if _, err := url.Parse(c.DatabaseURL); err != nil || c.DatabaseURL == "" {
 		add("database-url must be a PostgreSQL URL")
 	}
-	for name, d := range map[string]time.Duration{"sweep-interval": c.SweepInterval, "session-ttl": c.SessionTTL, "invite-ttl": c.InviteTTL, "shutdown-timeout": c.ShutdownTimeout, "archive-interval": c.ArchiveInterval} {
+	if c.APITokenMaxDays < 1 || c.APITokenMaxDays > 3650 {
+		add("api-token-max-days must be between 1 and 3650")
+	}
+	if c.BodyMinRate < 1 {
+		add("body-min-rate must be at least 1 byte per second")
+	}
+	if c.WSPerAddress < 1 {
+		add("ws-per-address must be at least 1")
+	}
+	if c.ApplyPerPhone < 1 {
+		add("applications-per-phone must be at least 1")
+	}
+	if c.TSAPerMinute < 1 {
+		add("tsa-per-minute must be at least 1")
+	}
+	for name, d := range map[string]time.Duration{"body-read-timeout": c.BodyReadTimeout, "sweep-interval": c.SweepInterval, "session-ttl": c.SessionTTL, "invite-ttl": c.InviteTTL, "shutdown-timeout": c.ShutdownTimeout, "archive-interval": c.ArchiveInterval} {
 		if d <= 0 {
 			add("%s must be a positive duration such as 30s, 5m or 12h", name)
 		}

@@ -113,6 +113,12 @@ func seedDemo(ctx context.Context, s *cases.Store, cfg *Config) (*demoWorld, err
 	if err != nil {
 		return nil, fmt.Errorf("demo: case: %w", err)
 	}
+	// The parties waived the joint choice of a mediator in writing when they filed (OMR Art. 10).
+	for _, party := range c.Parties {
+		if _, err := s.Act(ctx, clerk, c.ID, cases.ActWaiveChoice, cases.Params{PartyID: party.ID, Note: "当事人立案时书面声明放弃共同选择调解员"}); err != nil {
+			return nil, fmt.Errorf("demo: waive choice: %w", err)
+		}
+	}
 	res, err := s.Act(ctx, clerk, c.ID, cases.ActRefer, cases.Params{OrganisationID: w.Org.ID, MediatorIDs: []string{w.Mediator.ID}})
 	if err != nil {
 		return nil, fmt.Errorf("demo: refer: %w", err)

@@ -61,6 +61,13 @@ func TestBrowser(t *testing.T) {
 	clerk.click(`#register`)
 	clerk.wait(`/^\/cases\//.test(location.pathname) && document.querySelector('#action-refer[open]')`)
 	caseID := strings.TrimPrefix(js[string](clerk, `location.pathname`), "/cases/")
+	// Inside the parties' 2-working-day window the court refers only once every party waived the joint choice
+	// (OMR Art. 10): both parties waive, each its own act, and the clerk reloads the case.
+	registered, err := e.store.Case(ctx, caseID)
+	must(err)
+	casestest.WaiveChoice(t, e.store, registered)
+	clerk.open("/cases/" + caseID + "?action=refer")
+	clerk.wait(`document.querySelector('#action-refer[open]')`)
 	clerk.wait(`document.querySelectorAll('#action-refer li[data-mediator]').length >= 2`)
 	clerk.fill(`#action-refer select[name=specialty_filter]`, "patent")
 	clerk.wait(fmt.Sprintf(`(() => { const l = [...document.querySelectorAll('#action-refer li[data-mediator]')].map((x) => x.dataset.mediator); return l.length === 1 && l[0] === %q; })()`, w.Mediator.ID))
@@ -294,6 +301,7 @@ func TestBrowser(t *testing.T) {
 	ipo.click(`form button[type=submit]`)
 	ipo.wait(`document.querySelector('[name=repeat][aria-invalid="true"]')`)
 	ipo.fill(`[name=repeat]`, "a brand new passphrase")
+	ipo.click(`#revoke-no`)
 	ipo.click(`form button[type=submit]`)
 	ipo.wait(`location.pathname === '/ipoffice'`)
 	acc, err := e.store.Account(ctx, w.Officer.ID)

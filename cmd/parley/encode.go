@@ -37,6 +37,7 @@ var statusFor = map[string]int{
 	cases.EINTERNAL:      http.StatusInternalServerError,
 	"unsupported_media":  http.StatusUnsupportedMediaType,
 	"too_large":          http.StatusRequestEntityTooLarge,
+	"body_timeout":       http.StatusRequestTimeout,
 }
 
 // encode writes v as JSON with status.
@@ -83,6 +84,9 @@ func decode[T any](r *http.Request, limit int64) (T, error) {
 		}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if errors.Is(err, errSlowBody) {
+		return v, &cases.Error{Code: "body_timeout", Message: "the request body arrived too slowly"}
+	}
 	if err != nil {
 		return v, cases.Errorf(cases.EINVALID, "could not read the request body")
 	}

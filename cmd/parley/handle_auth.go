@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -82,7 +83,7 @@ func handleLogin(a *app) http.Handler {
 		}
 		acc, err := a.store.Authenticate(r.Context(), strings.TrimSpace(in.Username), in.Password, a.clientIP(r))
 		if err != nil {
-			fail(w, r, a.log, err)
+			failLogin(w, r, a, strings.TrimSpace(in.Username), err)
 			return
 		}
 		ws, err := a.store.CreateWebSession(r.Context(), cases.KindAccount, acc.ID, "", a.cfg.SessionTTL)
@@ -134,6 +135,9 @@ func handleMe(a *app) http.Handler {
 type passwordRequest struct {
 	CurrentPassword string `json:"current_password"`
 	NewPassword     string `json:"new_password"`
+	// RevokeTokens answers the question a password change asks: revoke the account's API tokens too? (An
+	// integration using one stops working; a token that may have leaked stops too.) It must be given.
+	RevokeTokens *bool `json:"revoke_tokens"`
 }
 
 func (p passwordRequest) Valid() map[string]string {
@@ -141,14 +145,34 @@ func (p passwordRequest) Valid() map[string]string {
 	if p.CurrentPassword == "" {
 		f["current_password"] = "is required"
 	}
-	if n := utf8.RuneCountInString(p.NewPassword); n < 10 || n > 200 {
-		f["new_password"] = "must be 10 to 200 characters"
+	if n := utf8.RuneCountInString(p.NewPassword); n < cases.MinPasswordLen || n > 200 {
+		f["new_password"] = fmt.Sprintf("must be %d to 200 characters", cases.MinPasswordLen)
+	}
+	if p.RevokeTokens == nil {
+		f["revoke_tokens"] = "say whether to revoke the account's API tokens (true or false)"
 	}
 	return f
 }
 
+// failLogin answers a refused login; a throttled one carries Retry-After and is logged.
+func failLogin(w http.ResponseWriter, r *http.Request, a *app, username string, err error) {
+	if cases.ErrorCode(err) == cases.ERATELIMIT {
+		if ra := cases.ErrorFields(err)["retry_after"]; ra != "" {
+			w.Header().Set("Retry-After", ra)
+		}
+		a.log.Warn("login throttled", "username", username, "address", a.clientIP(r), "reason", cases.ErrorMessage(err))
+	}
+	fail(w, r, a.log, err)
+}
+
+// handlePassword changes the caller's own password: it ends the account's other sessions and, as the caller
+// chose, revokes its API tokens. An API token cannot change a password.
 func handlePassword(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if viaToken(r) {
+			fail(w, r, a.log, errTokenNotAllowed)
+			return
+		}
 		in, err := decode[passwordRequest](r, a.cfg.MaxBodyBytes)
 		if err != nil {
 			fail(w, r, a.log, err)
@@ -161,14 +185,20 @@ func handlePassword(a *app) http.Handler {
 			return
 		}
 		if _, err := a.store.Authenticate(r.Context(), acc.Username, in.CurrentPassword, a.clientIP(r)); err != nil {
+			if cases.ErrorCode(err) == cases.ERATELIMIT {
+				failLogin(w, r, a, acc.Username, err)
+				return
+			}
 			fail(w, r, a.log, &cases.Error{Code: cases.EUNPROCESSABLE, Message: "the current password is wrong", Fields: map[string]string{"current_password": "is wrong"}})
 			return
 		}
-		if err := a.store.SetPassword(r.Context(), p.ID, in.NewPassword); err != nil {
+		keep, _ := r.Context().Value(sessionKey).(string)
+		out, err := a.store.ChangePassword(r.Context(), p.ID, in.NewPassword, keep, *in.RevokeTokens)
+		if err != nil {
 			fail(w, r, a.log, err)
 			return
 		}
-		w.WriteHeader(http.StatusNoContent)
+		encode(w, http.StatusOK, out)
 	})
 }
 
@@ -195,6 +225,10 @@ func handleTokens(a *app) http.Handler {
 
 func handleTokenCreate(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if viaToken(r) {
+			fail(w, r, a.log, errTokenNotAllowed)
+			return
+		}
 		in, err := decode[tokenRequest](r, a.cfg.MaxBodyBytes)
 		if err != nil {
 			fail(w, r, a.log, err)
@@ -206,6 +240,33 @@ func handleTokenCreate(a *app) http.Handler {
 			return
 		}
 		encode(w, http.StatusCreated, tokenResponse{Token: *t, Secret: string(secret)})
+	})
+}
+
+func handleLockouts(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list, err := a.store.Lockouts(r.Context(), principal(r))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, list)
+	})
+}
+
+func handleLockoutClear(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "id")
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		if err := a.store.ClearLockout(r.Context(), principal(r), id); err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		a.log.Info("login lock-out lifted", "lockout_id", id, "by", principal(r).Name)
+		w.WriteHeader(http.StatusNoContent)
 	})
 }
 

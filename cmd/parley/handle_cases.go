@@ -21,6 +21,10 @@ type caseList struct {
 type caseResponse struct {
 	Case    *cases.Case    `json:"case"`
 	Actions []cases.Action `json:"actions"`
+	// For staff: the court's own deadline on the case, and the deadlines that lie past the last year of the
+	// holiday calendar (computed from weekends only).
+	CourtDeadline    *cases.CourtDeadline `json:"court_deadline,omitempty"`
+	CalendarWarnings []string             `json:"calendar_warnings,omitempty"`
 }
 
 type actionResponse struct {
@@ -176,6 +180,10 @@ func handleApplication(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
+		if !a.allowPhone(r.Context(), in.Applicant.Phone) {
+			fail(w, r, a.log, cases.Errorf(cases.ERATELIMIT, "too many applications with this phone number: try again later"))
+			return
+		}
 		c, err := a.store.CreateCase(r.Context(), cases.System, in.newCase())
 		if err != nil {
 			fail(w, r, a.log, err)
@@ -213,7 +221,74 @@ func handleCase(a *app) http.Handler {
 			fail(w, r, a.log, cases.Errorf(cases.ENOTFOUND, "case not found"))
 			return
 		}
-		encode(w, http.StatusOK, caseResponse{Case: cases.ViewFor(p, c), Actions: orEmpty(cases.Available(p, c))})
+		out := caseResponse{Case: cases.ViewFor(p, c), Actions: orEmpty(cases.Available(p, c))}
+		if p.Kind == cases.KindAccount {
+			now := a.store.Now()
+			out.CourtDeadline = cases.CourtDeadlineFor(c, a.store.Cal, now)
+			out.CalendarWarnings = cases.CalendarWarnings(c, a.store.Cal, now)
+		}
+		encode(w, http.StatusOK, out)
+	})
+}
+
+func handleCourtDeadlines(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list, err := a.store.CourtDeadlines(r.Context(), principal(r))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, list)
+	})
+}
+
+func handleHolidays(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list, err := a.store.Holidays(r.Context())
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		if len(list) == 0 {
+			list = a.store.Cal.Entries() // not yet seeded (a store without the table loaded)
+		}
+		encode(w, http.StatusOK, holidaysResponse{Holidays: list, LastYear: a.store.Cal.LastYear()})
+	})
+}
+
+type holidaysResponse struct {
+	Holidays []cases.Holiday `json:"holidays"`
+	LastYear int             `json:"last_year"` // deadlines past this year count weekends only, with a warning
+}
+
+type holidayRequest struct {
+	Kind string `json:"kind"` // holiday | workday
+	Name string `json:"name"`
+}
+
+func handleHolidaySet(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode[holidayRequest](r, a.cfg.MaxBodyBytes)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		h := cases.Holiday{Day: r.PathValue("day"), Kind: in.Kind, Name: in.Name}
+		if err := a.store.SetHoliday(r.Context(), principal(r), h); err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, h)
+	})
+}
+
+func handleHolidayDelete(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.store.DeleteHoliday(r.Context(), principal(r), r.PathValue("day")); err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
@@ -323,6 +398,18 @@ func handleAction(a *app) http.Handler {
 			return
 		}
 		for _, pid := range res.Notify {
+			if act == cases.ActRequestExtension {
+				// Each party consents itself: the notice carries its personal consent link.
+				tok, err := a.store.CreateConsentLink(r.Context(), res.Case.ID, pid, cases.ActConsentExtension, a.cfg.InviteTTL)
+				if err == nil {
+					link := a.cfg.BaseURL + "/consent/" + string(tok)
+					a.serve(r.Context(), res.Case, pid, "", "延长调解期限 / extension of the time limit",
+						fmt.Sprintf("【Parley 在线调解】案件%s的调解员申请延长调解期限%d日。如您同意，请打开您的专属链接确认：%s（也可登录后在案件页确认）。/ The mediator of case %s asks to extend the time limit by %d days. To consent, open your personal link: %s",
+							res.Case.Number, in.Days, link, res.Case.Number, in.Days, link))
+					continue
+				}
+				a.log.Error("consent link", "case", res.Case.ID, "err", err)
+			}
 			zh, en := eventNotice(res.Event.Type)
 			a.serve(r.Context(), res.Case, pid, "", "案件通知 / case notice",
 				fmt.Sprintf("【Parley 在线调解】案件%s：%s。/ Case %s: %s.", res.Case.Number, zh, res.Case.Number, en))
@@ -333,23 +420,12 @@ func handleAction(a *app) http.Handler {
 
 func handleEvents(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := principal(r)
-		if _, err := a.store.CaseFor(r.Context(), p, r.PathValue("id")); err != nil {
-			fail(w, r, a.log, err)
-			return
-		}
-		evs, err := a.store.Events(r.Context(), r.PathValue("id"))
+		evs, err := a.store.EventsFor(r.Context(), principal(r), r.PathValue("id"))
 		if err != nil {
 			fail(w, r, a.log, err)
 			return
 		}
-		out := []cases.Event{}
-		for _, e := range evs {
-			if cases.EventVisible(p, e) {
-				out = append(out, e)
-			}
-		}
-		encode(w, http.StatusOK, out)
+		encode(w, http.StatusOK, evs)
 	})
 }
 
@@ -472,5 +548,38 @@ func handleStats(a *app) http.Handler {
 			return
 		}
 		encode(w, http.StatusOK, st)
+	})
+}
+
+func handleConsentLinkInfo(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l, err := a.store.ConsentLinkInfo(r.Context(), r.PathValue("token"))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, l)
+	})
+}
+
+type consentLinkResponse struct {
+	CaseNumber string `json:"case_number"`
+	EventType  string `json:"event_type"`
+	Extended   bool   `json:"extended"` // the last consent: the time limit is extended
+}
+
+// handleConsentLinkUse gives a party's consent through the personal link of its served notice.
+func handleConsentLinkUse(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.limiter.allow(r.Context(), "consent:"+a.clientIP(r)) {
+			fail(w, r, a.log, cases.Errorf(cases.ERATELIMIT, "too many requests from your address: try again later"))
+			return
+		}
+		res, err := a.store.UseConsentLink(r.Context(), r.PathValue("token"))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, consentLinkResponse{CaseNumber: res.Case.Number, EventType: res.Event.Type, Extended: res.Event.Type == "case.extension_granted"})
 	})
 }

@@ -1180,6 +1180,11 @@ func handleTSA(a *app) http.Handler {
 			fail(w, r, a.log, cases.Errorf(cases.ENOTFOUND, "this server uses an external timestamp authority (%s)", a.cfg.TSAURL))
 			return
 		}
+		if !a.allowTSA(r.Context(), a.clientIP(r)) {
+			w.Header().Set("Retry-After", "60")
+			fail(w, r, a.log, cases.Errorf(cases.ERATELIMIT, "too many timestamp requests from your address: try again in a minute"))
+			return
+		}
 		if ct := r.Header.Get("Content-Type"); ct != "application/timestamp-query" {
 			fail(w, r, a.log, &cases.Error{Code: "unsupported_media", Message: "send an RFC 3161 request with Content-Type: application/timestamp-query"})
 			return

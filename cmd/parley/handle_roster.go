@@ -48,7 +48,12 @@ func handleOrganisationCreate(a *app) http.Handler {
 // directly to one (OMR Art. 8), so their names and contact details are public.
 func handleDirectory(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		orgs, err := a.store.Organisations(r.Context(), cases.OrgMediation)
+		kind := cases.OrgMediation
+		if r.URL.Query().Get("kind") == string(cases.OrgCourt) {
+			// The courts, for a direct application's parties choosing where to apply for judicial confirmation.
+			kind = cases.OrgCourt
+		}
+		orgs, err := a.store.Organisations(r.Context(), kind)
 		if err != nil {
 			fail(w, r, a.log, err)
 			return

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/parley-mediation/parley/cases"
 )
@@ -123,5 +124,57 @@ func handleRecordSave(a *app) http.Handler {
 			return
 		}
 		encode(w, http.StatusOK, rec)
+	})
+}
+
+// pathID reads a positive integer path value (a message ID, a caucus ref).
+func pathID(r *http.Request, name string) (int64, error) {
+	v, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || v <= 0 {
+		return 0, cases.Errorf(cases.ENOTFOUND, "%s not found", name)
+	}
+	return v, nil
+}
+
+// handleMessageShare records a party's consent to move one caucus message into the shared record.
+func handleMessageShare(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r, "message")
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		m, err := a.store.ShareCaucusMessage(r.Context(), principal(r), r.PathValue("id"), id)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, m)
+	})
+}
+
+type caucusNotesRequest struct {
+	Body    string `json:"body"`
+	Version int    `json:"version"` // the version edited; 0 for the first notes
+}
+
+func handleCaucusNotes(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ref, err := pathID(r, "caucus")
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		in, err := decode[caucusNotesRequest](r, a.cfg.MaxBodyBytes)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		n, err := a.store.SaveCaucusNotes(r.Context(), principal(r), r.PathValue("id"), ref, in.Body, in.Version)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, n)
 	})
 }

@@ -387,6 +387,8 @@ func prepareLoad(ctx context.Context, s *cases.Store, rooms int) (*loadRun, erro
 			a  cases.Action
 			in cases.Params
 		}{
+			{clerk, cases.ActWaiveChoice, cases.Params{PartyID: c.Parties[0].ID, Note: "load test"}},
+			{clerk, cases.ActWaiveChoice, cases.Params{PartyID: c.Parties[1].ID, Note: "load test"}},
 			{clerk, cases.ActRefer, cases.Params{MediatorIDs: []string{lr.mediator.ID}, OrganisationID: org.ID}},
 			{lr.mediator, cases.ActAccept, cases.Params{}},
 			{clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: c.Parties[0].ID, Note: "load test"}},

@@ -48,10 +48,14 @@ func (a *app) routes() []route {
 		{"POST", "/api/v1/auth/login", "Staff log in with a password; sets the session cookie", "auth", public, nil, loginRequest{}, loginResponse{}, 200, handleLogin(a)},
 		{"POST", "/api/v1/auth/logout", "End the session", "auth", anyone, nil, nil, nil, 204, handleLogout(a)},
 		{"GET", "/api/v1/auth/me", "Who is logged in, and the CSRF token for unsafe requests", "auth", anyone, nil, nil, meResponse{}, 200, handleMe(a)},
-		{"POST", "/api/v1/auth/password", "Change one's own password", "auth", staff, nil, passwordRequest{}, nil, 204, handlePassword(a)},
+		{"POST", "/api/v1/auth/password", "Change one's own password (ends the account's other sessions; revoke_tokens says whether its API tokens go too; not with an API token)", "auth", staff, nil, passwordRequest{}, cases.PasswordChange{}, 200, handlePassword(a)},
 		{"GET", "/api/v1/auth/tokens", "List one's API tokens", "auth", staff, nil, nil, []cases.APIToken{}, 200, handleTokens(a)},
-		{"POST", "/api/v1/auth/tokens", "Create an API token for an integration (the secret is shown once)", "auth", staff, nil, tokenRequest{}, tokenResponse{}, 201, handleTokenCreate(a)},
+		{"POST", "/api/v1/auth/tokens", "Create an API token for an integration (the secret is shown once; every token expires, at most api-token-max-days; not with an API token)", "auth", staff, nil, tokenRequest{}, tokenResponse{}, 201, handleTokenCreate(a)},
+		{"GET", "/api/v1/auth/lockouts", "Login lock-outs (platform admin: all; organisation admin: its accounts')", "auth", staff, nil, nil, []cases.Lockout{}, 200, handleLockouts(a)},
+		{"POST", "/api/v1/auth/lockouts/{id}/clear", "Lift a login lock-out before its time (platform admin)", "auth", staff, nil, nil, nil, 204, handleLockoutClear(a)},
 		{"DELETE", "/api/v1/auth/tokens/{id}", "Revoke an API token", "auth", staff, nil, nil, nil, 204, handleTokenRevoke(a)},
+		{"GET", "/api/v1/consent-links/{token}", "What a party's consent link (in a served notice) asks: the case and the extension", "auth", public, nil, nil, cases.ConsentLink{}, 200, handleConsentLinkInfo(a)},
+		{"POST", "/api/v1/consent-links/{token}", "The party consents through its personal link (its own act; the link works once)", "auth", public, nil, nil, consentLinkResponse{}, 200, handleConsentLinkUse(a)},
 		{"GET", "/api/v1/invitations/{token}", "What an invitation link is for (case, name, masked phone)", "auth", public, nil, nil, cases.InvitationView{}, 200, handleInvitationInfo(a)},
 		{"POST", "/api/v1/invitations/{token}/code", "Send a one-time code to the invited party's phone", "auth", public, nil, nil, codeSent{}, 202, handleInvitationCode(a)},
 		{"POST", "/api/v1/invitations/{token}/verify", "Enter the one-time code; sets the party's session cookie", "auth", public, nil, verifyRequest{}, meResponse{}, 200, handleInvitationVerify(a)},
@@ -60,7 +64,7 @@ func (a *app) routes() []route {
 		{"GET", "/api/v1/organisations", "List organisations", "roster", staff, []param{{"kind", "string", "court, ip_office, mediation_org or platform"}}, nil, []cases.Organisation{}, 200, handleOrganisations(a)},
 		{"POST", "/api/v1/organisations", "Create an organisation (platform admin)", "roster", staff, nil, cases.NewOrganisation{}, cases.Organisation{}, 201, handleOrganisationCreate(a)},
 		{"GET", "/api/v1/organisations/{id}", "One organisation", "roster", staff, nil, nil, cases.Organisation{}, 200, handleOrganisation(a)},
-		{"GET", "/api/v1/directory/organisations", "Mediation organisations a party may apply to online (public: the application page lists them)", "roster", public, nil, nil, []cases.Organisation{}, 200, handleDirectory(a)},
+		{"GET", "/api/v1/directory/organisations", "Mediation organisations a party may apply to online (public: the application page lists them); ?kind=court lists the courts", "roster", public, []param{{"kind", "string", "court: the courts instead (where a direct application's parties apply for judicial confirmation)"}}, nil, []cases.Organisation{}, 200, handleDirectory(a)},
 		{"GET", "/api/v1/accounts", "List staff accounts (admin: all; organisation admin: their organisation)", "roster", staff, []param{{"org_id", "string", "organisation"}, {"role", "string", "role"}}, nil, []cases.Account{}, 200, handleAccounts(a)},
 		{"POST", "/api/v1/accounts", "Create a staff account (admin; an organisation admin creates its mediators)", "roster", staff, nil, cases.NewAccount{}, cases.Account{}, 201, handleAccountCreate(a)},
 		{"POST", "/api/v1/accounts/{id}/disable", "Disable an account (ends its sessions, revokes its tokens)", "roster", staff, nil, nil, nil, 204, handleAccountDisable(a, true)},
@@ -94,6 +98,8 @@ func (a *app) routes() []route {
 		{"POST", "/api/v1/sessions/{id}/end", "End a live session", "sessions", staff, nil, nil, cases.Session{}, 200, handleSessionEnd(a)},
 		{"POST", "/api/v1/sessions/{id}/join", "A short-lived join token for the caller's seat in a live session, with the signalling URL and ICE servers (docs/signaling.md)", "sessions", anyone, nil, nil, joinResponse{}, 200, handleJoin(a)},
 		{"GET", "/api/v1/rtc/stats", "Media and process counters of this node (platform admin; the load command reads them)", "sessions", staff, nil, nil, serverStats{}, 200, handleRTCStats(a)},
+		{"POST", "/api/v1/sessions/{id}/messages/{message}/share", "A party that was in a caucus agrees to move one caucus message into the shared record (its own act; the message moves when every party in the caucus agreed)", "sessions", anyone, nil, nil, cases.ChatMessage{}, 200, handleMessageShare(a)},
+		{"PUT", "/api/v1/sessions/{id}/caucuses/{caucus}/notes", "Save the mediator's notes of a caucus (a mediator who was in it; send the version you edited)", "sessions", staff, nil, caucusNotesRequest{}, cases.CaucusNotes{}, 200, handleCaucusNotes(a)},
 		{"GET", "/api/v1/sessions/{id}/record", "The mediator's record of the session", "sessions", staff, nil, nil, cases.SessionRecord{}, 200, handleRecord(a)},
 		{"PUT", "/api/v1/sessions/{id}/record", "Save the record (send the version you edited)", "sessions", staff, nil, cases.SessionRecord{}, cases.SessionRecord{}, 200, handleRecordSave(a)},
 
@@ -116,6 +122,12 @@ func (a *app) routes() []route {
 		{"GET", "/api/v1/ca/ocsp/{request}", "OCSP responder of Parley's CA, GET form (the base64 DER request in the path)", "documents", public, nil, nil, rawBody("application/ocsp-response"), 200, handleOCSP(a)},
 		{"POST", "/api/v1/tsa", "Parley's RFC 3161 timestamp authority", "documents", public, nil, rawBody("application/timestamp-query"), rawBody("application/timestamp-reply"), 200, handleTSA(a)},
 
+		// The court's deadlines and the holiday calendar.
+		{"GET", "/api/v1/court/deadlines", "The court's own deadlines (referral after the parties' choice window, decision on a confirmation application), overdue first (its clerks and judges)", "cases", staff, nil, nil, []cases.CourtDeadline{}, 200, handleCourtDeadlines(a)},
+		{"GET", "/api/v1/holidays", "The working-day calendar: holidays and weekend working days, and the last year entered", "cases", staff, nil, nil, holidaysResponse{}, 200, handleHolidays(a)},
+		{"PUT", "/api/v1/holidays/{day}", "Enter or change a day of the calendar (platform admin)", "cases", staff, nil, holidayRequest{}, cases.Holiday{}, 200, handleHolidaySet(a)},
+		{"DELETE", "/api/v1/holidays/{day}", "Remove a day from the calendar (platform admin)", "cases", staff, nil, nil, nil, 204, handleHolidayDelete(a)},
+
 		// Statistics.
 		{"GET", "/api/v1/stats", "Statistics: cases by state, success rate, average duration, by organisation, mediator and month", "stats", staff, []param{{"from", "string", "RFC 3339 or YYYY-MM-DD: cases registered from"}, {"to", "string", "RFC 3339 or YYYY-MM-DD: cases registered before"}}, nil, cases.Stats{}, 200, handleStats(a)},
 	}
@@ -136,11 +148,16 @@ func NewServer(a *app, mounts map[string]http.Handler) http.Handler {
 		fail(w, r, a.log, cases.Errorf(cases.ENOTFOUND, "no such endpoint: %s %s (see /api/v1/openapi.json)", r.Method, r.URL.Path))
 	}))
 	if a.rooms != nil {
-		// The signalling WebSocket authenticates with the join token in its first message.
-		mux.Handle("GET /rtc", a.rooms.sig.Handler())
+		// The signalling WebSocket authenticates with the join token in its first message; one address holds at
+		// most ws-per-address of them at once.
+		mux.Handle("GET /rtc", newWSLimiter(max(a.cfg.WSPerAddress, 1)).wrap(a, a.rooms.sig.Handler()))
 	}
 	for pattern, h := range mounts {
 		mux.Handle(pattern, h)
 	}
-	return logRequests(a.log, mux)
+	var h http.Handler = mux
+	if a.cfg.BodyReadTimeout > 0 && a.cfg.BodyMinRate > 0 {
+		h = slowBodies(a.cfg.BodyReadTimeout, a.cfg.BodyMinRate, h)
+	}
+	return logRequests(a.log, checkQuery(a.log, h))
 }

@@ -135,6 +135,12 @@ func (r *rtcRecorder) Caucus(ctx context.Context, by signaling.Claims, caucusID 
 	return r.store.RecordCaucusClosed(ctx, by.SessionID, caucusID, at)
 }
 
+// CaucusEntered implements signaling.CaucusEntryRecorder: a mediator who moves into a caucus becomes one of its
+// readers.
+func (r *rtcRecorder) CaucusEntered(ctx context.Context, by signaling.Claims, caucusID string, at time.Time) error {
+	return r.store.RecordCaucusEntered(ctx, by.SessionID, caucusID, by.ParticipantID, string(by.Role), at)
+}
+
 func (r *rtcRecorder) SessionEnded(ctx context.Context, by signaling.Claims, at time.Time) error {
 	p, err := r.store.AccountPrincipal(ctx, by.ParticipantID)
 	if err != nil {

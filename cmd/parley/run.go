@@ -142,6 +142,13 @@ func open(ctx context.Context, name string, args []string, getenv func(string) s
 		return nil, nil, exitError{2, err.Error()}
 	}
 	b.store = cases.NewStore(b.pool, cal, b.log)
+	if forceMigrate || cfg.Migrate {
+		// The holiday calendar lives in the database; the built-in lists and the holidays file seed it once.
+		if err := b.store.LoadHolidays(ctx); err != nil {
+			b.close()
+			return nil, nil, err
+		}
+	}
 	return b, rest, nil
 }
 
@@ -273,16 +280,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer b.close()
 	cfg, logger := b.cfg, b.log
-	var lim limiter = newLimiter(20, 10)
+	lim, tsaLim, phoneLim := newLimiters(cfg, nil, logger)
 	if cfg.RedisURL != "" {
 		rdb, err := openRedis(ctx, cfg.RedisURL)
 		if err != nil {
 			return err
 		}
 		defer rdb.Close()
-		lim = &redisLimiter{rdb: rdb, perMinute: 20, log: logger}
+		lim, tsaLim, phoneLim = newLimiters(cfg, rdb, logger)
 		logger.Info("sharing state through redis", "url", redactURL(cfg.RedisURL))
 	}
+	b.store.TokenMaxAge = time.Duration(cfg.APITokenMaxDays) * 24 * time.Hour
 	docs, err := newDocSigner(ctx, cfg, b.store, b.store.Cal, logger)
 	if err != nil {
 		return err
@@ -291,7 +299,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
+	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, tsaLimit: tsaLim, phoneLimit: phoneLim, docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
 	if cfg.IdentityVerifierURL != "" {
 		a.verifier = &httpVerifier{url: cfg.IdentityVerifierURL, name: cfg.IdentityVerifierName, client: &http.Client{Timeout: 30 * time.Second}}
 	}

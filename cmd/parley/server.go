@@ -4,14 +4,19 @@ import (
 	"bufio"
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -25,11 +30,15 @@ type app struct {
 	store   *cases.Store
 	notify  Notifier
 	limiter limiter
-	docs    *docSigner
-	rooms   *rooms
-	pages   *pageRenderer
-	started time.Time
-	extra   []route // routes added by later wiring (rooms, signing, web)
+	// tsaLimit and phoneLimit cap /api/v1/tsa per address and online applications per phone number; when nil
+	// (tests building an app by hand) limiter is used.
+	tsaLimit   limiter
+	phoneLimit limiter
+	docs       *docSigner
+	rooms      *rooms
+	pages      *pageRenderer
+	started    time.Time
+	extra      []route // routes added by later wiring (rooms, signing, web)
 	// verifier is the identity-verification service, nil when none is configured (PARLEY_IDENTITY_VERIFIER_URL).
 	verifier cases.IdentityVerifier
 }
@@ -47,7 +56,21 @@ const sessionCookie = "parley_session"
 
 type ctxKey int
 
-const principalKey ctxKey = 1
+const (
+	principalKey ctxKey = 1
+	viaTokenKey  ctxKey = 2 // the caller authenticated with an API token, not a login
+	sessionKey   ctxKey = 3 // the caller's session cookie value
+)
+
+// viaToken reports whether the caller authenticated with an API token. A token acts for its account in the
+// case system, but cannot make more tokens nor change the account's password.
+func viaToken(r *http.Request) bool {
+	v, _ := r.Context().Value(viaTokenKey).(bool)
+	return v
+}
+
+// errTokenNotAllowed answers what an API token may not do.
+var errTokenNotAllowed = cases.Errorf(cases.EFORBIDDEN, "an API token cannot do this: log in with the account's password")
 
 // principal returns the caller; routes with access public may have the zero Principal.
 func principal(r *http.Request) cases.Principal {
@@ -61,7 +84,7 @@ func (a *app) authenticate(acc access, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p cases.Principal
 		var err error
-		authed := false
+		authed, bearer, cookie := false, false, ""
 		if h := r.Header.Get("Authorization"); h != "" {
 			tok, ok := strings.CutPrefix(h, "Bearer ")
 			if !ok {
@@ -72,7 +95,7 @@ func (a *app) authenticate(acc access, next http.Handler) http.Handler {
 				fail(w, r, a.log, err)
 				return
 			}
-			authed = true
+			authed, bearer = true, true
 		} else if c, cerr := r.Cookie(sessionCookie); cerr == nil && c.Value != "" {
 			var csrf string
 			p, csrf, err = a.store.WebSessionPrincipal(r.Context(), c.Value)
@@ -83,7 +106,7 @@ func (a *app) authenticate(acc access, next http.Handler) http.Handler {
 				fail(w, r, a.log, err)
 				return
 			default:
-				authed = true
+				authed, cookie = true, c.Value
 				if unsafeMethod(r.Method) && subtle.ConstantTimeCompare([]byte(r.Header.Get("X-CSRF-Token")), []byte(csrf)) != 1 {
 					fail(w, r, a.log, cases.Errorf(cases.EFORBIDDEN, "missing or wrong X-CSRF-Token header (get it from GET /api/v1/auth/me)"))
 					return
@@ -100,7 +123,10 @@ func (a *app) authenticate(acc access, next http.Handler) http.Handler {
 			return
 		}
 		if authed {
-			r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
+			ctx := context.WithValue(r.Context(), principalKey, p)
+			ctx = context.WithValue(ctx, viaTokenKey, bearer)
+			ctx = context.WithValue(ctx, sessionKey, cookie)
+			r = r.WithContext(ctx)
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -234,18 +260,24 @@ func (l *memLimiter) allow(ctx context.Context, key string) bool {
 	return true
 }
 
-// redisLimiter counts calls per key and minute in Redis, so every node sees the same limit.
+// redisLimiter counts calls per key and minute (or per window, when set) in Redis, so every node sees the same
+// limit.
 type redisLimiter struct {
 	rdb       *redis.Client
-	perMinute int64
+	perMinute int64 // calls per window
+	window    time.Duration
 	log       *slog.Logger
 }
 
 func (l *redisLimiter) allow(ctx context.Context, key string) bool {
-	k := fmt.Sprintf("parley:limit:%s:%d", key, time.Now().Unix()/60)
+	win := l.window
+	if win <= 0 {
+		win = time.Minute
+	}
+	k := fmt.Sprintf("parley:limit:%s:%d:%d", key, int64(win/time.Second), time.Now().Unix()/int64(win/time.Second))
 	pipe := l.rdb.TxPipeline()
 	incr := pipe.Incr(ctx, k)
-	pipe.Expire(ctx, k, 2*time.Minute)
+	pipe.Expire(ctx, k, 2*win)
 	if _, err := pipe.Exec(ctx); err != nil {
 		l.log.Warn("rate limiter: redis unavailable, allowing", "err", err)
 		return true
@@ -258,4 +290,155 @@ func (a *app) setSessionCookie(w http.ResponseWriter, ws *cases.WebSession) {
 	// MaxAge rather than Expires: the browser's clock need not agree with ours.
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: string(ws.Token), Path: "/", MaxAge: int(a.cfg.SessionTTL / time.Second),
 		HttpOnly: true, Secure: a.cfg.CookieSecure, SameSite: http.SameSiteLaxMode})
+}
+
+// checkQuery answers 400 for a query string that does not parse, or whose names or values hold a NUL character
+// or invalid UTF-8, before any handler reads it.
+func checkQuery(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" {
+			q, err := url.ParseQuery(r.URL.RawQuery)
+			bad := err != nil
+			for k, vs := range q {
+				bad = bad || !textOK(k)
+				for _, v := range vs {
+					bad = bad || !textOK(v)
+				}
+			}
+			if bad {
+				fail(w, r, logger, cases.Errorf(cases.EINVALID, "the query string is malformed or holds a NUL character or invalid UTF-8"))
+				return
+			}
+		}
+		if !textOK(r.URL.Path) {
+			fail(w, r, logger, cases.Errorf(cases.EINVALID, "the path holds a NUL character or invalid UTF-8"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func textOK(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// slowBodies cuts request bodies that arrive too slowly (a slow-loris upload holding a connection open): the
+// body may take grace to start, then must keep up minRate bytes per second on average. WebSocket upgrades are
+// left alone (their connection lives on). The read deadline is the connection's: a cut body ends the request.
+func slowBodies(grace time.Duration, minRate int, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody || strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rc := http.NewResponseController(w)
+		start := time.Now()
+		if err := rc.SetReadDeadline(start.Add(grace)); err != nil {
+			next.ServeHTTP(w, r) // not a real connection (a test recorder): nothing to cut
+			return
+		}
+		rb := &rateBody{ReadCloser: r.Body, rc: rc, start: start, grace: grace, rate: float64(minRate)}
+		r.Body = rb
+		next.ServeHTTP(w, r)
+		// A body read to its end lifts the deadline. One left unread keeps it: the server drains what remains
+		// before it answers, and that drain must not wait on a slow client either.
+		if rb.eof {
+			_ = rc.SetReadDeadline(time.Time{})
+		}
+	})
+}
+
+// rateBody moves the read deadline forward as bytes arrive: start + grace + read/rate.
+type rateBody struct {
+	io.ReadCloser
+	rc    *http.ResponseController
+	start time.Time
+	grace time.Duration
+	rate  float64
+	n     int64
+	eof   bool
+}
+
+func (b *rateBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	if n > 0 {
+		_ = b.rc.SetReadDeadline(b.start.Add(b.grace + time.Duration(float64(b.n)/b.rate*float64(time.Second))))
+	}
+	if err == io.EOF {
+		b.eof = true
+	}
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, errSlowBody
+	}
+	return n, err
+}
+
+var errSlowBody = errors.New("the request body arrived too slowly")
+
+// wsLimiter caps the signalling WebSockets one address holds open at once.
+type wsLimiter struct {
+	mu   sync.Mutex
+	max  int
+	open map[string]int
+}
+
+func newWSLimiter(max int) *wsLimiter { return &wsLimiter{max: max, open: map[string]int{}} }
+
+// wrap refuses (429) an upgrade from an address already holding max WebSockets, and counts the others for as
+// long as their handler runs (the signalling handler serves the connection until it closes).
+func (l *wsLimiter) wrap(a *app, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := a.clientIP(r)
+		l.mu.Lock()
+		if l.open[ip] >= l.max {
+			l.mu.Unlock()
+			a.log.Warn("websocket cap reached", "address", ip, "open", l.max)
+			w.Header().Set("Retry-After", "10")
+			fail(w, r, a.log, cases.Errorf(cases.ERATELIMIT, "too many open connections from this address"))
+			return
+		}
+		l.open[ip]++
+		l.mu.Unlock()
+		defer func() {
+			l.mu.Lock()
+			if l.open[ip]--; l.open[ip] <= 0 {
+				delete(l.open, ip)
+			}
+			l.mu.Unlock()
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// allowTSA applies the per-address limit of the timestamp authority.
+func (a *app) allowTSA(ctx context.Context, ip string) bool {
+	if a.tsaLimit != nil {
+		return a.tsaLimit.allow(ctx, "tsa:"+ip)
+	}
+	return a.limiter.allow(ctx, "tsa:"+ip)
+}
+
+// allowPhone applies the per-phone-number limit of online applications (each one texts the phone).
+func (a *app) allowPhone(ctx context.Context, phone string) bool {
+	var digits strings.Builder
+	for _, r := range phone {
+		if r >= '0' && r <= '9' {
+			digits.WriteRune(r)
+		}
+	}
+	key := "apply-phone:" + strings.TrimPrefix(digits.String(), "86")
+	if a.phoneLimit != nil {
+		return a.phoneLimit.allow(ctx, key)
+	}
+	return a.limiter.allow(ctx, key)
+}
+
+// newLimiters builds the per-endpoint limiters: in this process, or in Redis when rdb is set.
+func newLimiters(cfg *Config, rdb *redis.Client, logger *slog.Logger) (general, tsa, phone limiter) {
+	if rdb != nil {
+		return &redisLimiter{rdb: rdb, perMinute: 20, log: logger},
+			&redisLimiter{rdb: rdb, perMinute: int64(cfg.TSAPerMinute), log: logger},
+			&redisLimiter{rdb: rdb, perMinute: int64(cfg.ApplyPerPhone), window: time.Hour, log: logger}
+	}
+	return newLimiter(20, 10), newLimiter(cfg.TSAPerMinute, max(cfg.TSAPerMinute/2, 1)),
+		&memLimiter{rate: float64(cfg.ApplyPerPhone) / 3600, burst: float64(cfg.ApplyPerPhone), buckets: map[string]*bucket{}}
 }

@@ -8,6 +8,7 @@ export const routes = [
   { path: '/login', who: 'public', title: 'login.title', view: () => import('./views/login.js') },
   { path: '/password', who: 'staff', title: 'password.title', view: () => import('./views/password.js') },
   { path: '/join/{token}', who: 'public', title: 'join.title', view: () => import('./views/join.js') },
+  { path: '/consent/{token}', who: 'public', title: 'consentlink.title', view: () => import('./views/consent.js') },
   { path: '/party', who: 'party', title: 'party.title', view: () => import('./views/party.js') },
   { path: '/device', who: 'public', title: 'device.title', view: () => import('./views/device.js') },
   { path: '/desk', who: ['mediator', 'org_admin', 'admin', 'clerk', 'judge'], title: 'desk.title', view: () => import('./views/desk.js') },

@@ -117,6 +117,20 @@ const forms = {
       read: (f) => ({ ...picker.read(), reason: f.reason.value }),
     };
   },
+  waive_choice: (c) => ({
+    intro: t('actionhelp.waive_choice_staff'),
+    fields: [
+      field({ label: t('fieldname.party_id'), name: 'party_id', type: 'select', required: true, options: partyOptions(c).filter((o) => !c.pending?.choice_waivers?.[o.value]) }),
+      field({ label: t('fieldname.note'), name: 'note', type: 'textarea', required: true, hint: t('actionhelp.note_how') }),
+    ],
+    read: (f) => ({ party_id: f.party_id.value, note: f.note.value }),
+  }),
+  accept_confirmation_request: () => noteForm('accept_confirmation_request'),
+  refuse_confirmation_request: () => ({
+    intro: t('actionhelp.refuse_confirmation_request'),
+    fields: [field({ label: t('fieldname.reason'), name: 'reason', type: 'textarea', required: true })],
+    read: (f) => ({ reason: f.reason.value }),
+  }),
   assign: (c) => {
     const picker = orgMediatorPicker(c.organisation_id);
     return { intro: t('actionhelp.assign'), fields: [picker.el], read: () => picker.read() };
@@ -137,7 +151,7 @@ export const actionName = (a, c) => (a === 'refer' && c.source === 'direct' ? la
 // Actions a party takes on the party page, and actions nobody takes by hand.
 const notHere = new Set(['choose_mediator', 'answer_disclosure', 'apply_confirmation', 'return_unanswered']);
 
-const dangerous = new Set(['decline', 'withdraw', 'end', 'reject_confirmation', 'file', 'resume_trial']);
+const dangerous = new Set(['decline', 'withdraw', 'end', 'reject_confirmation', 'file', 'resume_trial', 'refuse_confirmation_request']);
 
 // actionPanel lists the actions the case offers the caller, each as a panel with its form; after one succeeds
 // done(result) is called. open names an action whose panel starts open.

@@ -158,9 +158,12 @@ export function eventDetail(ev) {
   if (d.title && ev.type.startsWith('document.')) bits.push(t('trail.document', { title: d.title }));
   if (d.signer && ev.type.startsWith('document.')) bits.push(t('trail.signer', { name: d.signer, role: label('sigrole', d.role) }));
   if (d.method) {
-    const m = /^invitation link \+ one-time code to (.+)$/.exec(d.method);
+    // Older entries carry the masked phone inside the method; newer ones in "to", which the server leaves out of
+    // what the other side reads.
+    const m = /^invitation link \+ one-time code(?: to (.+))?$/.exec(d.method);
+    const to = d.to || m?.[1];
     const named = label('idmethod', d.method);
-    bits.push(m ? t('trail.method_code', { to: m[1] }) : t('trail.method', { text: named }));
+    bits.push(m ? (to ? t('trail.method_code', { to }) : t('trail.method_code_only')) : t('trail.method', { text: named }));
   }
   if (d.result === 'passed' || d.result === 'failed') bits.push(t(`trail.check_${d.result}`));
   // A contact correction: what changed, who asked, who confirmed and how.

@@ -34,6 +34,8 @@ export default async function casePage(main, { params, me, query }) {
       }
     }
     setTitle(cr.case.number);
+    ctx.courtDeadline = cr.court_deadline;
+    ctx.calendarWarnings = cr.calendar_warnings || [];
     draw(cr.case, cr.actions, events, sessions, ctx);
   }
 
@@ -180,6 +182,10 @@ export default async function casePage(main, { params, me, query }) {
       ),
       h('p', null, t(`stateinfo.${c.state}`)),
       deadlines(c),
+      ctx.courtDeadline?.due_at
+        ? h('p', { class: ['alert', ctx.courtDeadline.overdue ? 'error' : 'info'], id: 'court-deadline' }, label('deadlinekind', ctx.courtDeadline.kind), ': ', t('deadlines.due', { at: fmtDateTime(ctx.courtDeadline.due_at) }), ctx.courtDeadline.overdue ? ` · ${t('deadlines.overdue')}` : '')
+        : null,
+      ctx.calendarWarnings.map((w) => h('p', { class: 'alert warn', role: 'note', dataset: { warning: 'calendar' } }, t('deadlines.calendar_warning', { year: (w.match(/\d{4}/) || [''])[0] }))),
       h(
         'div',
         { class: 'layout' },

@@ -6,6 +6,7 @@ import { t, label, fmtDate } from '../i18n.js';
 import { get, post, qs, enc } from '../api.js';
 import { alertBox, busy, loadingBox, section, toast, field, empty } from '../ui.js';
 import { caseItem } from '../parts/casebits.js';
+import { courtDeadlines } from '../parts/deadlines.js';
 
 export default async function clerk(main) {
   const queues = [
@@ -24,7 +25,7 @@ export default async function clerk(main) {
       'div',
       { class: 'layout' },
       h('div', null, queues.map((q) => section(t(`clerk.q_${q.key}`), h('p', { class: 'small muted' }, t(`clerk.q_${q.key}_hint`)), boxes[q.key]))),
-      h('div', null, section(t('clerk.roster'), h('p', { class: 'small muted' }, t('clerk.roster_hint')), rosterBox)),
+      h('div', null, courtDeadlines(), section(t('clerk.roster'), h('p', { class: 'small muted' }, t('clerk.roster_hint')), rosterBox)),
     ),
   );
 

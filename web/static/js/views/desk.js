@@ -7,6 +7,7 @@ import { t } from '../i18n.js';
 import { get, qs } from '../api.js';
 import { field, options, alertBox, loadingBox, empty } from '../ui.js';
 import { STATES, caseItem } from '../parts/casebits.js';
+import { lockoutsSection } from '../parts/lockouts.js';
 
 const PAGE = 30;
 
@@ -48,7 +49,8 @@ export default async function desk(main, { me, query, navigate }) {
     : null;
 
   const listBox = h('div', { 'aria-live': 'polite', 'aria-busy': 'true' }, loadingBox());
-  mount(main, h('h1', null, title), me.role === 'mediator' ? h('p', { class: 'lead' }, t('desk.lead_mediator')) : null, quick, form, listBox);
+  const lockouts = me.role === 'admin' || me.role === 'org_admin' ? lockoutsSection(me) : null;
+  mount(main, h('h1', null, title), me.role === 'mediator' ? h('p', { class: 'lead' }, t('desk.lead_mediator')) : null, quick, form, listBox, lockouts);
 
   let out;
   try {

@@ -10,6 +10,7 @@ import { caseItem, entrusted, stateChip } from '../parts/casebits.js';
 import { actionPanel } from '../parts/actions.js';
 import { verifyPDF, reportView } from '../sign/report.js';
 import { pageViewer } from '../sign/pages.js';
+import { courtDeadlines } from '../parts/deadlines.js';
 
 export default async function judge(main, { me }) {
   const queueBox = h('div', { 'aria-live': 'polite' }, loadingBox());
@@ -23,7 +24,7 @@ export default async function judge(main, { me }) {
       'div',
       { class: 'layout' },
       h('div', null, section(t('judge.queue'), h('p', { class: 'small muted' }, t('judge.queue_hint')), queueBox), section(t('judge.statements'), h('p', { class: 'small muted' }, t('judge.statements_hint')), statementBox)),
-      h('div', null, section(t('judge.live'), h('p', { class: 'small muted' }, t('judge.live_hint')), liveBox)),
+      h('div', null, courtDeadlines(), section(t('judge.live'), h('p', { class: 'small muted' }, t('judge.live_hint')), liveBox)),
     ),
   );
 

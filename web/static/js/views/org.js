@@ -30,7 +30,7 @@ export default async function org(main, { me }) {
       field({ label: t('party.phone'), name: 'phone', type: 'tel', attrs: { inputmode: 'tel' } }),
       field({ label: t('org.email'), name: 'email', type: 'email' }),
     ),
-    field({ label: t('org.initial_password'), name: 'password', type: 'text', required: true, hint: t('org.password_hint'), attrs: { autocomplete: 'off', minlength: 10 } }),
+    field({ label: t('org.initial_password'), name: 'password', type: 'text', required: true, hint: t('org.password_hint'), attrs: { autocomplete: 'off', minlength: 12 } }),
     h('button', { type: 'submit', class: 'btn' }, t('org.create')),
   );
   onSubmit(

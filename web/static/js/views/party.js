@@ -11,6 +11,7 @@ import { act } from '../parts/actions.js';
 import { mediatorSearch } from '../parts/roster.js';
 import { documentsSection } from '../sign/documents.js';
 import { ownContact } from '../parts/contacts.js';
+import { caucusShare } from '../parts/caucusshare.js';
 
 export default async function party(main, { me }) {
   const caseId = me.case_id;
@@ -140,6 +141,27 @@ export default async function party(main, { me }) {
     );
   }
 
+  // courtChoice: a direct application has no court yet; every party names the same competent court, which
+  // accepts or refuses the joint application.
+  function courtChoice(box) {
+    const chosen = Object.values(c.pending?.court_choices || {})[0] || '';
+    const sel = h('select', { id: 'confirmation-court', name: 'court_id' }, h('option', { value: '' }, t('common.choose')));
+    get('/directory/organisations?kind=court')
+      .then((courts) => courts.forEach((o) => sel.append(h('option', { value: o.id, selected: o.id === chosen }, o.name))))
+      .catch((e) => box.replaceChildren(alertBox(e)));
+    return h(
+      'div',
+      null,
+      h('p', { class: 'small muted' }, c.pending?.court_request ? t('confirmation.court_waiting', { court: c.pending.court_request.court_name }) : t('confirmation.court_explain')),
+      c.pending?.court_request
+        ? null
+        : h('div', { class: 'field' }, h('label', { for: 'confirmation-court' }, t('confirmation.court')), sel),
+      c.pending?.court_request
+        ? null
+        : h('div', { class: 'actions-row' }, h('button', { type: 'button', class: 'btn', id: 'apply-confirmation', onclick: (ev) => run(ev.currentTarget, box, 'apply_confirmation', { court_id: sel.value }, t('confirmation.recorded')) }, t('confirmation.apply'))),
+    );
+  }
+
   function confirmationCard() {
     if (!actions.includes('apply_confirmation')) return null;
     const applied = c.pending?.confirmation_applications?.[me.party_id];
@@ -152,7 +174,9 @@ export default async function party(main, { me }) {
       c.confirmation_due_at ? h('p', null, h('strong', null, t('confirmation.until', { at: fmtDate(c.confirmation_due_at) }))) : null,
       applied
         ? h('p', { class: 'alert ok' }, t('confirmation.applied', { at: fmtDateTime(applied) }))
-        : h('div', { class: 'actions-row' }, h('button', { type: 'button', class: 'btn', id: 'apply-confirmation', onclick: (ev) => run(ev.currentTarget, box, 'apply_confirmation', {}, t('confirmation.recorded')) }, t('confirmation.apply'))),
+        : c.court_id
+          ? h('div', { class: 'actions-row' }, h('button', { type: 'button', class: 'btn', id: 'apply-confirmation', onclick: (ev) => run(ev.currentTarget, box, 'apply_confirmation', {}, t('confirmation.recorded')) }, t('confirmation.apply')))
+          : courtChoice(box),
       box,
     );
   }
@@ -172,6 +196,7 @@ export default async function party(main, { me }) {
               h('a', { class: 'btn secondary', href: '/device' }, t('session.device_check')),
             )
           : null,
+        s.status !== 'scheduled' ? caucusShare(s.id, me) : null,
       ),
     );
     return section(
