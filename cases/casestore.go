@@ -420,11 +420,20 @@ func (s *Store) Act(ctx context.Context, p Principal, caseID string, a Action, i
 	if TransitionFor(a) == nil {
 		return nil, Errorf(ENOTFOUND, "unknown action %q", a)
 	}
+	if a == ActConfirm {
+		// The court's signature is part of the confirmation: ConfirmAgreement applies both or neither.
+		return nil, Errorf(EUNPROCESSABLE, "judicial confirmation is taken with the court's signature (ConfirmAgreement)")
+	}
 	res := &ActResult{}
 	err := s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
 		env, err := s.env(ctx, tx, c, in)
 		if err != nil {
 			return err
+		}
+		if a == ActAgreementEffective || a == ActApplyConfirmation {
+			if env.Agreement, err = s.agreementFacts(ctx, tx, c.ID); err != nil {
+				return err
+			}
 		}
 		before := cloneCase(c)
 		out, err := Apply(c, a, p, in, env)

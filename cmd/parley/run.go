@@ -301,9 +301,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	sweepDone := make(chan struct{})
+	jobsDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
 		b.store.RunSweeper(sweepCtx, cfg.SweepInterval, logger.With("component", "sweeper"))
+	}()
+	go func() {
+		defer close(jobsDone)
+		docs.RunSweeper(sweepCtx, cfg.SweepInterval, logger.With("component", "document-jobs"))
 	}()
 
 	serveErr := make(chan error, 1)
@@ -312,6 +317,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	case err := <-serveErr:
 		stopSweep()
 		<-sweepDone
+		<-jobsDone
 		rms.close(context.Background())
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -328,6 +334,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	rms.close(shutCtx)
 	stopSweep()
 	<-sweepDone
+	<-jobsDone
 	logger.Info("stopped")
 	return nil
 }

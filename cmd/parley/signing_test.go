@@ -130,7 +130,8 @@ func TestSigningFlowOverHTTP(t *testing.T) {
 	st := mediator.do("POST", "/api/v1/cases/"+f.c.ID+"/agreement", agreementRequest{
 		Facts:  "申请人系涉案发明专利的专利权人。被申请人在其网店销售了涉案产品。",
 		Issues: []string{"被诉产品是否落入专利权保护范围", "赔偿数额"},
-		Terms:  []string{"被申请人自本协议签订之日起停止销售涉案产品。", "被申请人赔偿申请人经济损失及合理开支共计人民币十二万元。"},
+		Terms: []cases.Term{{Kind: cases.TermCessation, Text: "被申请人自本协议签订之日起停止销售涉案产品。"},
+			{Kind: cases.TermPayment, Text: "被申请人赔偿申请人经济损失及合理开支共计人民币十二万元。"}},
 		Schedule: []installmentIn{{AmountFen: 6000000, Due: "2026-12-31", Method: "银行转账", Payer: "李四", Payee: "北京某某科技有限公司"},
 			{AmountFen: 6000000, Due: "2027-01-31", Method: "银行转账", Payer: "李四", Payee: "北京某某科技有限公司"}},
 	}, &doc)
