@@ -31,7 +31,9 @@ type (
 
 var keyProofMessage = docflow.KeyProofMessage
 
-func describeDocument(p cases.Principal, d *cases.Document) documentResponse { return docflow.Describe(p, d) }
+func describeDocument(p cases.Principal, d *cases.Document) documentResponse {
+	return docflow.Describe(p, d)
+}
 
 func sha256Hex(b []byte) string { return docflow.SHA256Hex(b) }
 
