@@ -221,7 +221,7 @@ var Transitions = []*Transition{
 	{Action: ActAgreementEffective, From: []State{StateSigning}, To: StateSettled, Who: []Who{WhoSystem},
 		Params: "", Requires: "every party has signed the agreement, or the confirmation sheet of an agreement signed on paper (OMR Art. 19; notice §10); Parley applies it in the transaction of the last party's signature and dates the effect at that signature, which opens the 30-day window for judicial confirmation; no note by staff can stand in for it", apply: applyAgreementEffective},
 	{Action: ActApplyConfirmation, From: []State{StateSettled}, To: "", Who: []Who{WhoParty},
-		Params: "", Requires: "委派 or direct cases with a court; within 30 days of the agreement taking effect; not for IP ownership or validity disputes, nor for an agreement with a term declaring the validity or ownership of an IP right (CPL Art. 205; CPLI Art. 355); the application is joint: it goes to the court when every party has applied", apply: applyApplyConfirmation},
+		Params: "", Requires: "委派 or direct cases with a court; within 30 days of the agreement taking effect; a complete agreement (the mediator's signature and the seal are in); not for IP ownership or validity disputes, nor for an agreement with a term declaring the validity or ownership of an IP right (CPL Art. 205; CPLI Art. 355); the application is joint: it goes to the court when every party has applied", apply: applyApplyConfirmation},
 	{Action: ActConfirm, From: []State{StateConfirmationPending}, To: StateConfirmed, Who: []Who{WhoJudge},
 		Params: "note", Requires: "a judge of the court that invited the mediator (CPL Art. 206); a complete agreement (every party, the mediator, and the organisation's seal where an organisation mediates) with no term on the validity or ownership of an IP right (CPLI Art. 355); the court's signature, visible as a stamp on the agreement's last page, is applied in the same transaction or the case is not confirmed", apply: applyConfirm},
 	{Action: ActRejectConfirmation, From: []State{StateConfirmationPending}, To: StateConfirmationRejected, Who: []Who{WhoJudge},
@@ -1018,6 +1018,9 @@ func applyApplyConfirmation(c *Case, p Principal, in Params, env Env) (Outcome, 
 	}
 	if err := barredTerm(env.Agreement); err != nil {
 		return Outcome{}, err
+	}
+	if ag := env.Agreement; ag != nil && !ag.Complete {
+		return Outcome{}, Errorf(EUNPROCESSABLE, "the agreement is not complete yet: the mediator's signature and, where an organisation mediates, its seal come before an application for judicial confirmation")
 	}
 	pend := c.pending()
 	if pend.ConfirmationApps == nil {
