@@ -248,6 +248,7 @@ func (s *Service) Finish(ctx context.Context, p cases.Principal, docID string, i
 		if err != nil {
 			return nil, err
 		}
+		s.hook("finish:signing") // inside the transaction, before the commit
 		return &cases.NewVersion{PDF: pdf, Field: in.Field, SignerKind: string(p.Kind), SignerID: p.ID, SignerName: p.Name, SignerRole: role,
 			CertSHA256: SHA256Hex(pending.Certs[0]), IdentityMethod: method, EventType: "document.signed", Actor: p}, nil
 	})
@@ -349,7 +350,11 @@ func (s *Service) Confirm(ctx context.Context, p cases.Principal, caseID string,
 		}
 		now := s.Now()
 		stamp := &signing.CourtStamp{Court: c.CourtName, CaseNumber: c.Number, Date: now.In(s.Zone)}
-		return s.serverVersion(ctx, d, current, cases.CourtField, kp, c.CourtName, signing.RoleCourt, "司法确认",
+		nv, err := s.serverVersion(ctx, d, current, cases.CourtField, kp, c.CourtName, signing.RoleCourt, "司法确认",
 			signing.Appearance{Name: c.CourtName, Role: "司法确认", Stamp: stamp}, &signing.NewField{Page: d.Pages, Rect: signing.CourtStampRect()})
+		if err == nil {
+			s.hook("confirm:signing") // inside the transaction, before the commit
+		}
+		return nv, err
 	})
 }
