@@ -93,7 +93,7 @@ export default async function signPage(main, { params, me }) {
       h('h2', { id: 'sign-h' }, t('sign.your_signature')),
       h('p', null, t('sign.explain', { role: label('sigrole', f.role), name: f.name })),
       pad.el,
-      h('label', { class: 'check', for: 'sign-agree' }, agree, h('span', null, d.document.kind === 'session_record' ? t('sign.agree_record') : t('sign.agree_agreement'))),
+      h('label', { class: 'check', for: 'sign-agree' }, agree, h('span', null, d.document.kind === 'session_record' ? t('sign.agree_record') : d.document.kind === 'confirmation_sheet' ? t('sign.agree_sheet') : t('sign.agree_agreement'))),
       h('p', { class: 'small muted' }, t('sign.key_note')),
       go,
       progress,
