@@ -127,27 +127,10 @@ func wantCode(t *testing.T, err error, code string) {
 	}
 }
 
-// complete signs every party field, the mediator's and the seal, and waits for nothing: the completion job runs in
-// the seal's request.
-func (f *flow) complete(d *cases.Document) *cases.Document {
-	f.t.Helper()
-	for i := range f.c.Parties {
-		d = f.mustSign(f.party(i), d.ID, d.Signers[i].Field)
-	}
-	d = f.mustSign(f.w.Mediator, d.ID, "sig-mediator-1")
-	d, err := f.svc.Seal(context.Background(), f.w.OrgAdmin, d.ID)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if d.Status != cases.DocComplete {
-		f.t.Fatalf("after the seal the document is %s", d.Status)
-	}
-	return d
-}
-
 // TestEffectOnlyFromEveryPartysSignature: the agreement takes effect at the last party's signature, in its
 // transaction and dated at it; no action by staff or Parley can make it effective otherwise (OMR Art. 19).
 func TestEffectOnlyFromEveryPartysSignature(t *testing.T) {
+	t.Parallel()
 	f := newFlow(t)
 	ctx := context.Background()
 	// A staff note no longer makes an agreement effective, nor can Parley without a signed document.
@@ -199,6 +182,7 @@ func TestEffectOnlyFromEveryPartysSignature(t *testing.T) {
 // TestFinishAndSealAreIdempotent: a repeated finish or seal whose first attempt committed answers the document,
 // not a conflict; someone else's repeat is still refused.
 func TestFinishAndSealAreIdempotent(t *testing.T) {
+	t.Parallel()
 	f := newFlow(t)
 	ctx := context.Background()
 	d := f.agreement()
@@ -245,6 +229,7 @@ func scanPDF(t *testing.T, font *signing.Font) []byte {
 // when every party has signed the confirmation sheet that names the scan's SHA-256, and the sheet then goes the
 // way of an agreement (mediator, seal, completion certificate, judicial confirmation with the court's stamp).
 func TestOfflineAgreementConfirmedOnline(t *testing.T) {
+	t.Parallel()
 	f := newFlow(t)
 	ctx := context.Background()
 	scan := scanPDF(t, f.svc.Font)
@@ -347,6 +332,7 @@ func (failingTSA) Timestamp(context.Context, []byte) ([]byte, error) {
 // TestConfirmationIsAtomicWithTheCourtsSignature: judicial confirmation needs a complete agreement, and when the
 // court's signature cannot be applied the case is not confirmed; when it is, the stamp is visible on the page.
 func TestConfirmationIsAtomicWithTheCourtsSignature(t *testing.T) {
+	t.Parallel()
 	f := newFlow(t)
 	ctx := context.Background()
 	d := f.agreement()
@@ -441,6 +427,7 @@ func redPixels(t *testing.T, pdf []byte, page int) int {
 // TestValidityOwnershipTermBarsConfirmation: an agreement that declares the validity or ownership of an IP right
 // is not accepted for judicial confirmation (CPLI Art. 355), whatever the dispute type says.
 func TestValidityOwnershipTermBarsConfirmation(t *testing.T) {
+	t.Parallel()
 	f := newFlow(t)
 	ctx := context.Background()
 	if f.c.DisputeType == cases.DisputeOwnershipValidity {
@@ -448,7 +435,9 @@ func TestValidityOwnershipTermBarsConfirmation(t *testing.T) {
 	}
 	d := f.agreement(cases.Term{Kind: cases.TermPayment, Text: "被申请人支付许可费十万元。"},
 		cases.Term{Kind: cases.TermValidityOwnership, Text: "双方确认涉案专利权合法有效，归申请人所有。"})
-	f.complete(d)
+	for i := range f.c.Parties {
+		d = f.mustSign(f.party(i), d.ID, d.Signers[i].Field)
+	}
 	if c := f.reload(); c.State != cases.StateSettled {
 		t.Fatalf("state %s", c.State)
 	}
@@ -468,6 +457,7 @@ func TestValidityOwnershipTermBarsConfirmation(t *testing.T) {
 // TestCompletionJobRunsOnceAcrossNodes: the certificate of completion is a durable job; when the request that
 // completed the document could not run it, sweepers on several nodes at once produce exactly one certificate.
 func TestCompletionJobRunsOnceAcrossNodes(t *testing.T) {
+	t.Parallel()
 	f := newFlow(t)
 	ctx := context.Background()
 	d := f.agreement()
