@@ -447,6 +447,13 @@ func (s *Store) Act(ctx context.Context, p Principal, caseID string, a Action, i
 		if err != nil {
 			return err
 		}
+		if a == ActRemediate {
+			// Mediating again after the court rejected the agreement: that agreement is history, and the new
+			// mediation drafts its own.
+			if err := s.supersedeAgreements(ctx, tx, p, c.ID, env.Now); err != nil {
+				return err
+			}
+		}
 		// Reload names that joins provide (a court set by push_to_court, an organisation set by a referral).
 		fresh, err := loadCase(ctx, tx, c.ID, false)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -198,6 +199,28 @@ func (s *Store) CreateDocument(ctx context.Context, p Principal, n NewDocument) 
 		return nil, dbErr("create document", err)
 	}
 	return s.Document(ctx, n.ID)
+}
+
+// supersedeAgreements marks every agreement, confirmation sheet and scan of a case superseded, on the trail.
+func (s *Store) supersedeAgreements(ctx context.Context, tx pgx.Tx, p Principal, caseID string, now time.Time) error {
+	rows, err := tx.Query(ctx, `UPDATE documents SET status = 'superseded', updated_at = $3 WHERE case_id = $1 AND kind = ANY($2) AND status <> 'superseded'
+		RETURNING id`, caseID, append(slices.Clone(agreementKinds), DocAgreementScan), now)
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := tx.Exec(ctx, `DELETE FROM pending_signatures WHERE document_id = $1`, id); err != nil {
+			return err
+		}
+		if _, err := s.appendEvent(ctx, tx, caseID, p, "document.superseded", VisAll, map[string]any{"document_id": id, "reason": "remediation"}, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) insertDocument(ctx context.Context, tx pgx.Tx, p Principal, n NewDocument, now time.Time) error {

@@ -95,6 +95,11 @@ func (g *Generator) ConfirmationSheet(s *ConfirmationSheet) (*Document, error) {
 // PageCount opens an uploaded PDF (a scan) and returns its number of pages; it fails for what is not a readable,
 // unencrypted PDF.
 func PageCount(pdf []byte) (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n, err = 0, fmt.Errorf("signing: page count: malformed file (%v)", r)
+		}
+	}()
 	if err := checkHeader(pdf); err != nil {
 		return 0, err
 	}
