@@ -16,9 +16,9 @@ func TestConfirmationSheetAndCourtStamp(t *testing.T) {
 	p := getPKI(t)
 	scanSum := strings.Repeat("0123456789abcdef", 4)
 	sheet := &ConfirmationSheet{
-		Meta: Meta{DocumentID: "SHEET-1", CaseNumber: "(2025)京0108民诉前调1234号", Court: "北京市海淀区人民法院", VerifyBaseURL: "https://parley.example.cn", Created: testNow},
+		Meta:         Meta{DocumentID: "SHEET-1", CaseNumber: "(2025)京0108民诉前调1234号", Court: "北京市海淀区人民法院", VerifyBaseURL: "https://parley.example.cn", Created: testNow},
 		Organisation: "北京市知识产权纠纷人民调解委员会", Mediators: []string{"王五"},
-		Parties: []Party{{Role: RoleApplicant, Kind: Company, Name: "北京某某科技有限公司"}, {Role: RoleRespondent, Kind: Person, Name: "李四", Agent: &Agent{Name: "赵律师"}}},
+		Parties:    []Party{{Role: RoleApplicant, Kind: Company, Name: "北京某某科技有限公司"}, {Role: RoleRespondent, Kind: Person, Name: "李四", Agent: &Agent{Name: "赵律师"}}},
 		ScanSHA256: scanSum, ScanPages: 3, ScanDocument: "SCAN-1", SignedOn: "2025-02-19", Terms: []string{"被申请人赔偿申请人人民币五万元。"},
 	}
 	doc, err := (&Generator{Font: p.font}).ConfirmationSheet(sheet)
