@@ -196,7 +196,7 @@ func TestBrowser(t *testing.T) {
 	sheetID := med.uploadOffline(e.scanFile(t))
 	party.open("/party")
 	party.click(`#todo-sign a[data-sign]`)
-	party.wait(`location.pathname === '/sign/` + sheetID + `'`)
+	party.wait(`location.pathname === '/sign/` + sheetID + `' && document.querySelector('#sheet-scan a[href$="/pdf"]')`)
 	party.signOnPage("sign-confirmation-sheet")
 	c, err = e.store.Case(ctx, caseID)
 	must(err)

@@ -180,6 +180,10 @@ export default async function signPage(main, { params, me }) {
       justSigned || mineSigned ? h('div', { class: 'alert ok', id: 'sign-done', role: 'status' }, h('p', null, h('strong', null, t('sign.done'))), h('p', null, doc.status === 'complete' ? t('sign.done_complete') : t('sign.done_others'))) : null,
       waitingFor ? h('div', { class: 'alert info', id: 'sign-waiting' }, t('sign.waiting_order', { name: waitingFor.name })) : null,
       doc.status === 'superseded' ? h('div', { class: 'alert warn' }, t('sign.superseded')) : null,
+      // A confirmation sheet confirms a scan of an agreement signed on paper: the scan is one tap away.
+      doc.kind === 'confirmation_sheet' && doc.parent_id
+        ? h('div', { class: 'alert info', id: 'sheet-scan' }, h('p', null, t('sign.sheet_scan')), h('p', null, h('a', { href: `/api/v1/documents/${enc(doc.parent_id)}/pdf`, download: '' }, t('offline.scan'))))
+        : null,
       h(
         'div',
         { class: 'layout' },
