@@ -22,8 +22,15 @@ func (s *Service) runJob(ctx context.Context, j *cases.Job) error {
 // finishJob records the outcome of a claimed job.
 func (s *Service) finishJob(ctx context.Context, j *cases.Job, err error) error {
 	if err != nil {
-		s.Log.Error("document job failed", "job", j.ID, "kind", j.Kind, "document", j.DocumentID, "attempt", j.Attempts, "err", err)
-		return s.Store.JobFailed(ctx, j.ID, err, s.Retry)
+		// Retry after Retry, doubling with each attempt up to an hour: a job that keeps failing is retried (and
+		// logged) until it succeeds, without hammering what it depends on.
+		wait := s.Retry
+		for i := 1; i < j.Attempts && wait < time.Hour; i++ {
+			wait *= 2
+		}
+		wait = min(wait, time.Hour)
+		s.Log.Error("document job failed", "job", j.ID, "kind", j.Kind, "document", j.DocumentID, "attempt", j.Attempts, "retry_in", wait, "err", err)
+		return s.Store.JobFailed(ctx, j.ID, err, wait)
 	}
 	return s.Store.JobDone(ctx, j.ID)
 }
