@@ -349,8 +349,11 @@ export function documentsSection(c, { mayDraft, mayAdmin, invite }) {
         ? h('div', { class: 'card attention', id: 'request-signatures' }, h('h3', null, t('docs.request')), h('p', { class: 'small' }, t('docs.request_hint')), c.parties.filter((p) => unsignedParties.has(p.name)).map((p) => h('div', null, h('p', { class: 'small' }, h('strong', null, p.name)), invite(p, null))))
         : null,
     );
+    // Watch while signatures come in, and while a complete document waits for its certificate of completion (a
+    // durable job the server may still be running or retrying).
+    const awaiting = live.some((d) => d.document.status === 'complete' && !byParent.get(d.document.id));
     clearTimeout(timer);
-    if (signing.length && !gone) timer = setTimeout(refresh, 6000);
+    if ((signing.length || awaiting) && !gone) timer = setTimeout(refresh, signing.length ? 6000 : 3000);
   }
 
   async function refresh() {
