@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/docflow"
 )
 
 // app holds what the HTTP handlers need. cmd/parley is the only place that builds one.
@@ -25,7 +26,7 @@ type app struct {
 	store   *cases.Store
 	notify  Notifier
 	limiter limiter
-	docs    *docSigner
+	docs    *docflow.Service
 	rooms   *rooms
 	pages   *pageRenderer
 	started time.Time

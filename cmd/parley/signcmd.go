@@ -54,7 +54,7 @@ func runVerify(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return err
 		}
-		roots = d.roots()
+		roots = d.Keys.Roots()
 	}
 	rep, err := signing.Verify(data, roots, time.Now())
 	if err != nil {
