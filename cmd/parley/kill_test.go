@@ -203,6 +203,7 @@ func TestKilledServerRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	c = res.Case
+	identityChecked(t, store, c, w.Mediator) // signing is bound to a checked identity
 	var base string
 	login := func(kind cases.PrincipalKind, id, caseID string) *session {
 		ws, err := store.CreateWebSession(ctx, kind, id, caseID, time.Hour)
