@@ -54,8 +54,6 @@ type Keys struct {
 	log      *slog.Logger
 	sealDir  string
 	sealPass string
-	// Now is the clock of CRLs.
-	Now func() time.Time
 
 	mu       sync.Mutex
 	seals    map[string]*signing.KeyPair
@@ -104,7 +102,7 @@ func LoadKeys(ctx context.Context, cfg KeyConfig, secrets Secrets) (*Keys, error
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	k := &Keys{secrets: secrets, kek: cfg.KEK, log: cfg.Log, sealDir: cfg.SealKeysDir, sealPass: cfg.SealKeysPassword, Now: time.Now, seals: map[string]*signing.KeyPair{}}
+	k := &Keys{secrets: secrets, kek: cfg.KEK, log: cfg.Log, sealDir: cfg.SealKeysDir, sealPass: cfg.SealKeysPassword, seals: map[string]*signing.KeyPair{}}
 	if cfg.CACertFile != "" {
 		certPEM, err := os.ReadFile(cfg.CACertFile)
 		if err != nil {
