@@ -420,11 +420,20 @@ func (s *Store) Act(ctx context.Context, p Principal, caseID string, a Action, i
 	if TransitionFor(a) == nil {
 		return nil, Errorf(ENOTFOUND, "unknown action %q", a)
 	}
+	if a == ActConfirm {
+		// The court's signature is part of the confirmation: ConfirmAgreement applies both or neither.
+		return nil, Errorf(EUNPROCESSABLE, "judicial confirmation is taken with the court's signature (ConfirmAgreement)")
+	}
 	res := &ActResult{}
 	err := s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
 		env, err := s.env(ctx, tx, c, in)
 		if err != nil {
 			return err
+		}
+		if a == ActAgreementEffective || a == ActApplyConfirmation {
+			if env.Agreement, err = s.agreementFacts(ctx, tx, c.ID); err != nil {
+				return err
+			}
 		}
 		before := cloneCase(c)
 		out, err := Apply(c, a, p, in, env)
@@ -437,6 +446,13 @@ func (s *Store) Act(ctx context.Context, p Principal, caseID string, a Action, i
 		ev, err := s.appendEvent(ctx, tx, c.ID, p, out.EventType, out.Visibility, out.Data, env.Now)
 		if err != nil {
 			return err
+		}
+		if a == ActRemediate {
+			// Mediating again after the court rejected the agreement: that agreement is history, and the new
+			// mediation drafts its own.
+			if err := s.supersedeAgreements(ctx, tx, p, c.ID, env.Now); err != nil {
+				return err
+			}
 		}
 		// Reload names that joins provide (a court set by push_to_court, an organisation set by a referral).
 		fresh, err := loadCase(ctx, tx, c.ID, false)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,11 @@ const (
 	DocAgreement  = "agreement"      // 调解协议
 	DocRecord     = "session_record" // 调解笔录
 	DocCompletion = "completion"     // certificate of completion of another document's signing
+	// DocAgreementScan is an agreement signed on paper, uploaded as a PDF scan; it is not signed itself.
+	DocAgreementScan = "agreement_scan"
+	// DocConfirmationSheet is the sheet on which each party confirms online an agreement signed on paper (notice
+	// §10): it names the scan's SHA-256 and has a signature field per party, per mediator and for the seal.
+	DocConfirmationSheet = "confirmation_sheet"
 )
 
 // Document statuses.
@@ -28,11 +34,11 @@ const (
 
 // DocSigner is one planned signature of a document: the field in the PDF and who is to sign it.
 type DocSigner struct {
-	Field       string `json:"field"`
-	Role        string `json:"role"`         // applicant, respondent, mediator, organisation, platform, participant roles…
-	SubjectKind string `json:"subject_kind"` // party (the party or one of its agents signs), account, agent, organisation, platform
-	SubjectID   string `json:"subject_id"`
-	Name        string `json:"name"`
+	Field       string     `json:"field"`
+	Role        string     `json:"role"`         // applicant, respondent, mediator, organisation, platform, participant roles…
+	SubjectKind SignerKind `json:"subject_kind"` // party (the party or one of its agents signs), account, agent, organisation, platform
+	SubjectID   string     `json:"subject_id"`
+	Name        string     `json:"name"`
 }
 
 // DocVersion is one stored version of a document (without its bytes).
@@ -121,7 +127,15 @@ type NewDocument struct {
 	Ordered   bool
 	Pages     int
 	PDF       []byte
+	// Status is the document's status at creation: signing (the default) or complete (a document nobody signs,
+	// such as an uploaded scan).
+	Status string
+	// Attachment is stored first in the same transaction (the scan a confirmation sheet names).
+	Attachment *NewDocument
 }
+
+// agreementKinds are the documents that can carry a case's agreement: a new one supersedes a draft of either kind.
+var agreementKinds = []string{DocAgreement, DocConfirmationSheet}
 
 // CreateDocument stores a generated document as version 1 and records it on the case's trail. A new agreement
 // (or a new record of the same session) supersedes the earlier draft that is still collecting signatures; a
@@ -130,28 +144,29 @@ func (s *Store) CreateDocument(ctx context.Context, p Principal, n NewDocument) 
 	if !isUUID(n.ID) || !isUUID(n.CaseID) {
 		return nil, Errorf(EINVALID, "document: bad identifier")
 	}
-	content, err := json.Marshal(n.Content)
-	if err != nil {
-		return nil, fmt.Errorf("cases: document content: %w", err)
+	if n.Attachment != nil && (!isUUID(n.Attachment.ID) || n.Attachment.CaseID != n.CaseID) {
+		return nil, Errorf(EINVALID, "document: bad attachment")
 	}
-	signers, _ := json.Marshal(n.Signers)
-	sum := sha256.Sum256(n.PDF)
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, n.CaseID); err != nil {
 			return err
 		}
 		now := s.now()
-		if n.Kind == DocAgreement || n.Kind == DocRecord {
+		if n.Kind == DocAgreement || n.Kind == DocRecord || n.Kind == DocConfirmationSheet {
+			kinds := []string{n.Kind}
+			if n.Kind != DocRecord {
+				kinds = agreementKinds
+			}
 			var complete int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM documents WHERE case_id = $1 AND kind = $2 AND status = 'complete'
-				AND ($3 = '' OR session_id::text = $3)`, n.CaseID, n.Kind, n.SessionID).Scan(&complete); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM documents WHERE case_id = $1 AND kind = ANY($2) AND status = 'complete'
+				AND ($3 = '' OR session_id::text = $3)`, n.CaseID, kinds, n.SessionID).Scan(&complete); err != nil {
 				return err
 			}
-			if complete > 0 && n.Kind == DocAgreement {
+			if complete > 0 && n.Kind != DocRecord {
 				return Errorf(ECONFLICT, "this case's agreement is already signed by everyone; it cannot be replaced")
 			}
-			rows, err := tx.Query(ctx, `UPDATE documents SET status = 'superseded', updated_at = $4 WHERE case_id = $1 AND kind = $2 AND status = 'signing'
-				AND ($3 = '' OR session_id::text = $3) RETURNING id`, n.CaseID, n.Kind, n.SessionID, now)
+			rows, err := tx.Query(ctx, `UPDATE documents SET status = 'superseded', updated_at = $4 WHERE case_id = $1 AND kind = ANY($2) AND status = 'signing'
+				AND ($3 = '' OR session_id::text = $3) RETURNING id`, n.CaseID, kinds, n.SessionID, now)
 			if err != nil {
 				return err
 			}
@@ -163,30 +178,76 @@ func (s *Store) CreateDocument(ctx context.Context, p Principal, n NewDocument) 
 				if _, err := tx.Exec(ctx, `DELETE FROM pending_signatures WHERE document_id = $1`, id); err != nil {
 					return err
 				}
+				// The scan a superseded confirmation sheet named goes with it.
+				if _, err := tx.Exec(ctx, `UPDATE documents SET status = 'superseded', updated_at = $2 WHERE id = (SELECT parent_id FROM documents WHERE id = $1)
+					AND kind = 'agreement_scan'`, id, now); err != nil {
+					return err
+				}
 				if _, err := s.appendEvent(ctx, tx, n.CaseID, p, "document.superseded", VisAll, map[string]any{"document_id": id, "by": n.ID}, now); err != nil {
 					return err
 				}
 			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO documents (id, case_id, session_id, parent_id, kind, title, lang, status, content, signers, ordered, pages,
-			current_version, created_by, created_at, updated_at)
-			VALUES ($1, $2, NULLIF($3, '')::uuid, NULLIF($4, '')::uuid, $5, $6, $7, 'signing', $8, $9, $10, $11, 1, $12, $13, $13)`,
-			n.ID, n.CaseID, n.SessionID, n.ParentID, n.Kind, n.Title, n.Lang, content, signers, n.Ordered, n.Pages, p.ID, now); err != nil {
-			return err
+		if n.Attachment != nil {
+			if err := s.insertDocument(ctx, tx, p, *n.Attachment, now); err != nil {
+				return err
+			}
 		}
-		ev, err := s.appendEvent(ctx, tx, n.CaseID, p, "document.generated", VisAll, map[string]any{
-			"document_id": n.ID, "kind": n.Kind, "title": n.Title, "sha256": hex.EncodeToString(sum[:]), "pages": n.Pages, "session_id": n.SessionID}, now)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO document_versions (document_id, version, sha256, size, pdf, kind, event_seq, created_at)
-			VALUES ($1, 1, $2, $3, $4, 'generated', $5, $6)`, n.ID, sum[:], len(n.PDF), n.PDF, ev.Seq, now)
-		return err
+		return s.insertDocument(ctx, tx, p, n, now)
 	})
 	if err != nil {
 		return nil, dbErr("create document", err)
 	}
 	return s.Document(ctx, n.ID)
+}
+
+// supersedeAgreements marks every agreement, confirmation sheet and scan of a case superseded, on the trail.
+func (s *Store) supersedeAgreements(ctx context.Context, tx pgx.Tx, p Principal, caseID string, now time.Time) error {
+	rows, err := tx.Query(ctx, `UPDATE documents SET status = 'superseded', updated_at = $3 WHERE case_id = $1 AND kind = ANY($2) AND status <> 'superseded'
+		RETURNING id`, caseID, append(slices.Clone(agreementKinds), DocAgreementScan), now)
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := tx.Exec(ctx, `DELETE FROM pending_signatures WHERE document_id = $1`, id); err != nil {
+			return err
+		}
+		if _, err := s.appendEvent(ctx, tx, caseID, p, "document.superseded", VisAll, map[string]any{"document_id": id, "reason": "remediation"}, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertDocument(ctx context.Context, tx pgx.Tx, p Principal, n NewDocument, now time.Time) error {
+	content, err := json.Marshal(n.Content)
+	if err != nil {
+		return fmt.Errorf("cases: document content: %w", err)
+	}
+	signers, _ := json.Marshal(n.Signers)
+	sum := sha256.Sum256(n.PDF)
+	status := n.Status
+	if status == "" {
+		status = DocSigning
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO documents (id, case_id, session_id, parent_id, kind, title, lang, status, content, signers, ordered, pages,
+		current_version, created_by, created_at, updated_at)
+		VALUES ($1, $2, NULLIF($3, '')::uuid, NULLIF($4, '')::uuid, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $14)`,
+		n.ID, n.CaseID, n.SessionID, n.ParentID, n.Kind, n.Title, n.Lang, status, content, signers, n.Ordered, n.Pages, p.ID, now); err != nil {
+		return err
+	}
+	ev, err := s.appendEvent(ctx, tx, n.CaseID, p, "document.generated", VisAll, map[string]any{
+		"document_id": n.ID, "kind": n.Kind, "title": n.Title, "sha256": hex.EncodeToString(sum[:]), "pages": n.Pages, "session_id": n.SessionID, "parent_id": n.ParentID}, now)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO document_versions (document_id, version, sha256, size, pdf, kind, event_seq, created_at)
+		VALUES ($1, 1, $2, $3, $4, 'generated', $5, $6)`, n.ID, sum[:], len(n.PDF), n.PDF, ev.Seq, now)
+	return err
 }
 
 const documentCols = `id, case_id, COALESCE(session_id::text, ''), COALESCE(parent_id::text, ''), kind, title, lang, status, content, signers, ordered,
@@ -351,7 +412,9 @@ type NewVersion struct {
 // AppendVersion adds a version to a document under a lock: it locks the case and the document, reads the current
 // version's bytes, and calls sign with them; sign returns the new version (or an error, which changes nothing).
 // Two signers finishing at once are serialised here and the later one sees the earlier one's bytes, so no update
-// is lost. The document becomes complete when every planned field is signed.
+// is lost. The document becomes complete when every planned field is signed. What the signature implies commits
+// in the same transaction: the last party's signature of an agreement makes it effective, dated at that
+// signature (OMR Art. 19), and a complete document gets a durable job for its certificate of completion.
 func (s *Store) AppendVersion(ctx context.Context, docID string, sign func(d *Document, current []byte) (*NewVersion, error)) (*Document, *Event, error) {
 	d, err := s.Document(ctx, docID)
 	if err != nil {
@@ -359,60 +422,178 @@ func (s *Store) AppendVersion(ctx context.Context, docID string, sign func(d *Do
 	}
 	var ev *Event
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM cases WHERE id = $1 FOR UPDATE`, d.CaseID); err != nil {
-			return err
-		}
-		locked, err := scanDocument(tx.QueryRow(ctx, `SELECT `+documentCols+` FROM documents WHERE id = $1 FOR UPDATE`, docID))
+		c, err := loadCase(ctx, tx, d.CaseID, true)
 		if err != nil {
 			return err
 		}
-		if locked.Versions, err = s.versions(ctx, tx, docID); err != nil {
-			return err
-		}
-		if locked.Status == DocSuperseded {
-			return Errorf(ECONFLICT, "this document was replaced by a newer draft")
-		}
-		var current []byte
-		if err := tx.QueryRow(ctx, `SELECT pdf FROM document_versions WHERE document_id = $1 AND version = $2`, docID, locked.CurrentVersion).Scan(&current); err != nil {
+		locked, current, err := s.lockDocument(ctx, tx, docID)
+		if err != nil {
 			return err
 		}
 		nv, err := sign(locked, current)
 		if err != nil {
 			return err
 		}
-		now := s.now()
-		sum := sha256.Sum256(nv.PDF)
-		next := locked.CurrentVersion + 1
-		ev, err = s.appendEvent(ctx, tx, locked.CaseID, nv.Actor, nv.EventType, VisAll, map[string]any{
-			"document_id": docID, "kind": locked.Kind, "version": next, "field": nv.Field, "signer": nv.SignerName, "role": nv.SignerRole,
-			"cert_sha256": nv.CertSHA256, "sha256": hex.EncodeToString(sum[:]), "identity_method": nv.IdentityMethod}, now)
-		if err != nil {
+		if ev, err = s.appendVersionTx(ctx, tx, locked, nv); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO document_versions (document_id, version, sha256, size, pdf, kind, field, signer_kind, signer_id, signer_name,
-			signer_role, cert_sha256, identity_method, event_seq, created_at) VALUES ($1, $2, $3, $4, $5, 'signed', $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			docID, next, sum[:], len(nv.PDF), nv.PDF, nv.Field, nv.SignerKind, nv.SignerID, nv.SignerName, nv.SignerRole, nv.CertSHA256, nv.IdentityMethod, ev.Seq, now); err != nil {
-			return err
-		}
-		signed := locked.Signed()
-		signed[nv.Field] = DocVersion{}
-		status := DocComplete
-		for _, sg := range locked.Signers {
-			if _, ok := signed[sg.Field]; !ok {
-				status = locked.Status
-			}
-		}
-		if _, err := tx.Exec(ctx, `UPDATE documents SET current_version = $2, status = $3, updated_at = $4 WHERE id = $1`, docID, next, status, now); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `DELETE FROM pending_signatures WHERE document_id = $1 AND field = $2`, docID, nv.Field)
-		return err
+		return s.afterSignatureTx(ctx, tx, c, locked)
 	})
 	if err != nil {
 		return nil, nil, dbErr("sign document", err)
 	}
 	d, err = s.Document(ctx, docID)
 	return d, ev, err
+}
+
+// lockDocument locks a document row (its case is already locked) and returns it with its current bytes.
+func (s *Store) lockDocument(ctx context.Context, tx pgx.Tx, docID string) (*Document, []byte, error) {
+	locked, err := scanDocument(tx.QueryRow(ctx, `SELECT `+documentCols+` FROM documents WHERE id = $1 FOR UPDATE`, docID))
+	if err != nil {
+		return nil, nil, err
+	}
+	if locked.Versions, err = s.versions(ctx, tx, docID); err != nil {
+		return nil, nil, err
+	}
+	if locked.Status == DocSuperseded {
+		return nil, nil, Errorf(ECONFLICT, "this document was replaced by a newer draft")
+	}
+	var current []byte
+	if err := tx.QueryRow(ctx, `SELECT pdf FROM document_versions WHERE document_id = $1 AND version = $2`, docID, locked.CurrentVersion).Scan(&current); err != nil {
+		return nil, nil, err
+	}
+	return locked, current, nil
+}
+
+// appendVersionTx stores a signed version of the locked document and updates locked to match (its versions, current
+// version and status).
+func (s *Store) appendVersionTx(ctx context.Context, tx pgx.Tx, locked *Document, nv *NewVersion) (*Event, error) {
+	now := s.now()
+	sum := sha256.Sum256(nv.PDF)
+	next := locked.CurrentVersion + 1
+	ev, err := s.appendEvent(ctx, tx, locked.CaseID, nv.Actor, nv.EventType, VisAll, map[string]any{
+		"document_id": locked.ID, "kind": locked.Kind, "version": next, "field": nv.Field, "signer": nv.SignerName, "role": nv.SignerRole,
+		"cert_sha256": nv.CertSHA256, "sha256": hex.EncodeToString(sum[:]), "identity_method": nv.IdentityMethod}, now)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO document_versions (document_id, version, sha256, size, pdf, kind, field, signer_kind, signer_id, signer_name,
+		signer_role, cert_sha256, identity_method, event_seq, created_at) VALUES ($1, $2, $3, $4, $5, 'signed', $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		locked.ID, next, sum[:], len(nv.PDF), nv.PDF, nv.Field, nv.SignerKind, nv.SignerID, nv.SignerName, nv.SignerRole, nv.CertSHA256, nv.IdentityMethod, ev.Seq, now); err != nil {
+		return nil, err
+	}
+	locked.Versions = append(locked.Versions, DocVersion{Version: next, SHA256: hex.EncodeToString(sum[:]), Size: len(nv.PDF), Kind: "signed", Field: nv.Field,
+		SignerKind: nv.SignerKind, SignerID: nv.SignerID, SignerName: nv.SignerName, SignerRole: nv.SignerRole, CertSHA256: nv.CertSHA256,
+		IdentityMethod: nv.IdentityMethod, EventSeq: ev.Seq, CreatedAt: now})
+	signed := locked.Signed()
+	status := DocComplete
+	for _, sg := range locked.Signers {
+		if _, ok := signed[sg.Field]; !ok {
+			status = locked.Status
+		}
+	}
+	if _, err := tx.Exec(ctx, `UPDATE documents SET current_version = $2, status = $3, updated_at = $4 WHERE id = $1`, locked.ID, next, status, now); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM pending_signatures WHERE document_id = $1 AND field = $2`, locked.ID, nv.Field); err != nil {
+		return nil, err
+	}
+	locked.CurrentVersion, locked.UpdatedAt = next, now
+	if status == DocComplete && locked.Status != DocComplete && locked.Kind != DocCompletion {
+		if err := enqueueJob(ctx, tx, JobCompletion, locked, now); err != nil {
+			return nil, err
+		}
+	}
+	locked.Status = status
+	return ev, nil
+}
+
+// afterSignatureTx applies, in the signature's transaction, what it implies for the case (c, locked): the last
+// party's signature of the case's agreement makes the agreement effective.
+func (s *Store) afterSignatureTx(ctx context.Context, tx pgx.Tx, c *Case, d *Document) error {
+	if !d.IsAgreement() || c.State != StateSigning || d.PartiesSignedAt() == nil {
+		return nil
+	}
+	env := Env{Now: s.now(), Cal: s.Cal, Agreement: FactsOf(d)}
+	before := cloneCase(c)
+	out, err := Apply(c, ActAgreementEffective, System, Params{}, env)
+	if err != nil {
+		return err
+	}
+	if err := saveCase(ctx, tx, before, c, env.Now); err != nil {
+		return err
+	}
+	_, err = s.appendEvent(ctx, tx, c.ID, System, out.EventType, out.Visibility, out.Data, env.Now)
+	return err
+}
+
+// agreementFacts returns the facts of the case's current agreement (or confirmation sheet), or nil when there is
+// none.
+func (s *Store) agreementFacts(ctx context.Context, tx pgx.Tx, caseID string) (*AgreementFacts, error) {
+	d, err := scanDocument(tx.QueryRow(ctx, `SELECT `+documentCols+` FROM documents WHERE case_id = $1 AND kind = ANY($2) AND status <> 'superseded'
+		ORDER BY created_at DESC, id LIMIT 1`, caseID, agreementKinds))
+	if err == pgx.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.Versions, err = s.versions(ctx, tx, d.ID); err != nil {
+		return nil, err
+	}
+	return FactsOf(d), nil
+}
+
+// ConfirmAgreement takes the judge's confirm action and adds the court's signature to the agreement in ONE
+// transaction: sign gets the locked agreement and its current bytes and returns the signed version; if it fails,
+// the case is not confirmed (and nothing is stored).
+func (s *Store) ConfirmAgreement(ctx context.Context, p Principal, caseID string, in Params, sign func(c *Case, d *Document, current []byte) (*NewVersion, error)) (*ActResult, error) {
+	res := &ActResult{}
+	err := s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
+		env, err := s.env(ctx, tx, c, in)
+		if err != nil {
+			return err
+		}
+		if env.Agreement, err = s.agreementFacts(ctx, tx, c.ID); err != nil {
+			return err
+		}
+		before := cloneCase(c)
+		out, err := Apply(c, ActConfirm, p, in, env)
+		if err != nil {
+			return err
+		}
+		locked, current, err := s.lockDocument(ctx, tx, env.Agreement.DocumentID)
+		if err != nil {
+			return err
+		}
+		if _, done := locked.Signed()[CourtField]; !done {
+			nv, err := sign(before, locked, current)
+			if err != nil {
+				return fmt.Errorf("court signature: %w", err)
+			}
+			if _, err := s.appendVersionTx(ctx, tx, locked, nv); err != nil {
+				return err
+			}
+		}
+		out.Data["document_id"] = locked.ID
+		if err := saveCase(ctx, tx, before, c, env.Now); err != nil {
+			return err
+		}
+		ev, err := s.appendEvent(ctx, tx, c.ID, p, out.EventType, out.Visibility, out.Data, env.Now)
+		if err != nil {
+			return err
+		}
+		fresh, err := loadCase(ctx, tx, c.ID, false)
+		if err != nil {
+			return err
+		}
+		res.Case, res.Event, res.Notify = fresh, ev, out.Notify
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr("confirm", err)
+	}
+	return res, nil
 }
 
 // SignerCertificate returns the certificate issued for a signer's device key in a case, if one was.

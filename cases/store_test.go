@@ -68,7 +68,8 @@ func TestLifecycleDelegatedToConfirmation(t *testing.T) {
 	if c.State != cases.StateSigning {
 		t.Fatalf("after agreement: %s", c.State)
 	}
-	c = act(t, s, cases.System, c, cases.ActAgreementEffective, cases.Params{})
+	casestest.SignedAgreement(t, s, c, true, nil)
+	c, _ = s.Case(ctx, c.ID)
 	if c.State != cases.StateSettled || c.ConfirmationDueAt == nil {
 		t.Fatalf("after effective: %s, confirmation due %v", c.State, c.ConfirmationDueAt)
 	}
@@ -83,10 +84,16 @@ func TestLifecycleDelegatedToConfirmation(t *testing.T) {
 	if c.State != cases.StateConfirmationPending {
 		t.Fatalf("after joint application: %s", c.State)
 	}
-	_, err = s.Act(ctx, w.OtherJudge, c.ID, cases.ActConfirm, cases.Params{})
+	_, err = s.ConfirmAgreement(ctx, w.OtherJudge, c.ID, cases.Params{}, casestest.CourtSigns)
 	wantCode(t, err, cases.ENOTFOUND) // another court's judge cannot even see it
+	_, err = s.Act(ctx, w.Judge, c.ID, cases.ActConfirm, cases.Params{})
+	wantCode(t, err, cases.EUNPROCESSABLE) // never without the court's signature
 	clock.Advance(24 * time.Hour)
-	c = act(t, s, w.Judge, c, cases.ActConfirm, cases.Params{Note: "符合法律规定"})
+	res, err := s.ConfirmAgreement(ctx, w.Judge, c.ID, cases.Params{Note: "符合法律规定"}, casestest.CourtSigns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = res.Case
 	if c.State != cases.StateConfirmed || !c.State.Final() {
 		t.Fatalf("after confirm: %s", c.State)
 	}
@@ -113,7 +120,12 @@ func TestConfirmationRefusals(t *testing.T) {
 		c = act(t, s, w.Clerk, c, cases.ActRefer, cases.Params{MediatorIDs: []string{w.Mediator.ID}})
 		c = act(t, s, w.Mediator, c, cases.ActAccept, cases.Params{})
 		c = act(t, s, w.Mediator, c, cases.ActEnd, cases.Params{Ground: cases.GroundAgreement})
-		return act(t, s, cases.System, c, cases.ActAgreementEffective, cases.Params{})
+		casestest.SignedAgreement(t, s, c, true, nil)
+		c, err = s.Case(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
 	t.Run("ownership or validity disputes", func(t *testing.T) {
 		c := settle(cases.SourceDelegated, cases.DisputeOwnershipValidity)

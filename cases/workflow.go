@@ -164,6 +164,9 @@ type Env struct {
 	Cal       *Calendar
 	Mediators map[string]MediatorInfo // every mediator ID named in Params
 	Orgs      map[string]OrgInfo      // every organisation or court ID named in Params
+	// Agreement is the case's current agreement (or confirmation sheet of an agreement signed on paper), for
+	// agreement_effective, apply_confirmation and confirm; nil when there is none.
+	Agreement *AgreementFacts
 }
 
 // Outcome is what applying an action produced, to be written to the audit trail.
@@ -221,16 +224,16 @@ var Transitions = []*Transition{
 		Params: "", Requires: "the deadline moves by the time spent in appraisal", apply: applyResume},
 	{Action: ActEnd, From: []State{StateInMediation, StateAppraisal, StateSigning}, Who: []Who{WhoMediator, WhoSystem},
 		Params: "ground (one of 8), note", Requires: "agreement_reached → signing; any other ground → failed; time_limit_passed only after the deadline; from signing only party_refused_to_sign, applicant_withdrew or other (OMR Art. 25)", apply: applyEnd},
-	{Action: ActAgreementEffective, From: []State{StateSigning}, To: StateSettled, Who: []Who{WhoSystem, WhoMediator},
-		Params: "note (when a mediator records an agreement signed on paper)", Requires: "the last party has signed (OMR Art. 19); opens the 30-day window for judicial confirmation", apply: applyAgreementEffective},
+	{Action: ActAgreementEffective, From: []State{StateSigning}, To: StateSettled, Who: []Who{WhoSystem},
+		Params: "", Requires: "every party has signed the agreement, or the confirmation sheet of an agreement signed on paper (OMR Art. 19; notice §10); Parley applies it in the transaction of the last party's signature and dates the effect at that signature, which opens the 30-day window for judicial confirmation; no note by staff can stand in for it", apply: applyAgreementEffective},
 	{Action: ActApplyConfirmation, From: []State{StateSettled}, To: "", Who: []Who{WhoParty},
-		Params: "court_id (a direct application without a court: the competent court the parties apply to)", Requires: "委派 or direct cases; within 30 days of the agreement taking effect; not for IP ownership or validity disputes (CPL Art. 205; CPLI Art. 355); the application is joint: it goes to the court when every party has applied — for a direct application without a court, to the court every party named, which accepts or refuses it", apply: applyApplyConfirmation},
+		Params: "court_id (a direct application without a court: the competent court the parties apply to)", Requires: "委派 or direct cases; within 30 days of the agreement taking effect; a complete agreement (the mediator's signature and the seal are in); not for IP ownership or validity disputes, nor for an agreement with a term declaring the validity or ownership of an IP right (CPL Art. 205; CPLI Art. 355); the application is joint: it goes to the court when every party has applied — for a direct application without a court, to the court every party named, which accepts or refuses it", apply: applyApplyConfirmation},
 	{Action: ActAcceptCourtRequest, From: []State{StateSettled}, To: StateConfirmationPending, Who: []Who{WhoRequestedCourt},
 		Params: "note", Requires: "a joint application of a direct application's parties to this court; the court takes the case for review and decides within 30 days (CPL Art. 187)", apply: applyAcceptCourtRequest},
 	{Action: ActRefuseCourtRequest, From: []State{StateSettled}, Who: []Who{WhoRequestedCourt},
 		Params: "reason", Requires: "a joint application to this court; a reason (not competent, say); the parties may apply to another court within the 30 days", apply: applyRefuseCourtRequest},
 	{Action: ActConfirm, From: []State{StateConfirmationPending}, To: StateConfirmed, Who: []Who{WhoJudge},
-		Params: "note", Requires: "a judge of the court that invited the mediator (CPL Art. 206)", apply: applyConfirm},
+		Params: "note", Requires: "a judge of the court that invited the mediator (CPL Art. 206); a complete agreement (every party, the mediator, and the organisation's seal where an organisation mediates) with no term on the validity or ownership of an IP right (CPLI Art. 355); the court's signature, visible as a stamp on the agreement's last page, is applied in the same transaction or the case is not confirmed", apply: applyConfirm},
 	{Action: ActRejectConfirmation, From: []State{StateConfirmationPending}, To: StateConfirmationRejected, Who: []Who{WhoJudge},
 		Params: "reason", Requires: "a reason; the parties may mediate again or sue", apply: applyRejectConfirmation},
 	{Action: ActRemediate, From: []State{StateConfirmationRejected}, To: StateReturned, Who: []Who{WhoClerk},
@@ -1011,21 +1014,31 @@ func joinGrounds() string {
 }
 
 func applyAgreementEffective(c *Case, p Principal, in Params, env Env) (Outcome, error) {
-	if p.Kind != KindSystem {
-		fields := map[string]string{}
-		requireText(fields, "note", in.Note, true, 2000)
-		if err := Invalid(fields); err != nil {
-			return Outcome{}, Errorf(EINVALID, "a mediator recording an agreement signed outside Parley must say so in a note")
-		}
+	ag := env.Agreement
+	if ag == nil || ag.PartiesSignedAt == nil {
+		return Outcome{}, Errorf(EUNPROCESSABLE, "an agreement takes effect only from a document every party has signed (OMR Art. 19)")
 	}
+	at := *ag.PartiesSignedAt
 	c.State = StateSettled
-	c.EffectiveAt = ptr(env.Now)
-	data := map[string]any{"note": in.Note}
+	c.EffectiveAt = ptr(at)
+	data := map[string]any{"document_id": ag.DocumentID, "kind": ag.Kind, "signed_at": at.UTC().Format(time.RFC3339Nano)}
 	if !c.Source.Entrusted() && c.CourtID != "" {
-		c.ConfirmationDueAt = ptr(env.Cal.AddDays(env.Now, 30))
+		c.ConfirmationDueAt = ptr(env.Cal.AddDays(at, 30))
 		data["confirmation_due_at"] = c.ConfirmationDueAt.UTC().Format(time.RFC3339)
 	}
 	return Outcome{Data: data}, nil
+}
+
+// barredTerm refuses judicial confirmation of an agreement that declares the validity or ownership of an IP right.
+func barredTerm(ag *AgreementFacts) error {
+	if ag == nil {
+		return nil
+	}
+	if t := ag.Barred(); t != nil {
+		return &Error{Code: EUNPROCESSABLE, Message: "the agreement declares the validity or ownership of an IP right, which is not accepted for judicial confirmation (CPLI Art. 355)",
+			Fields: map[string]string{"terms": "validity_ownership"}}
+	}
+	return nil
 }
 
 func applyApplyConfirmation(c *Case, p Principal, in Params, env Env) (Outcome, error) {
@@ -1040,6 +1053,12 @@ func applyApplyConfirmation(c *Case, p Principal, in Params, env Env) (Outcome, 
 		return applyDirectConfirmation(c, p, in, env)
 	case c.ConfirmationDueAt == nil || env.Now.After(*c.ConfirmationDueAt):
 		return Outcome{}, Errorf(EUNPROCESSABLE, "judicial confirmation must be applied for within 30 days of the agreement taking effect (CPL Art. 205)")
+	}
+	if err := barredTerm(env.Agreement); err != nil {
+		return Outcome{}, err
+	}
+	if ag := env.Agreement; ag != nil && !ag.Complete {
+		return Outcome{}, Errorf(EUNPROCESSABLE, "the agreement is not complete yet: the mediator's signature and, where an organisation mediates, its seal come before an application for judicial confirmation")
 	}
 	pend := c.pending()
 	if pend.ConfirmationApps == nil {
@@ -1061,6 +1080,18 @@ func applyApplyConfirmation(c *Case, p Principal, in Params, env Env) (Outcome, 
 }
 
 func applyConfirm(c *Case, p Principal, in Params, env Env) (Outcome, error) {
+	ag := env.Agreement
+	switch {
+	case ag == nil || ag.PartiesSignedAt == nil:
+		return Outcome{}, Errorf(EUNPROCESSABLE, "there is no agreement signed by every party to confirm")
+	case !ag.Complete:
+		return Outcome{}, Errorf(EUNPROCESSABLE, "the agreement is not complete: the mediator's signature and, where an organisation mediates, its seal come before judicial confirmation")
+	case c.DisputeType == DisputeOwnershipValidity:
+		return Outcome{}, Errorf(EUNPROCESSABLE, "agreements on the ownership or validity of IP rights are not accepted for judicial confirmation (CPLI Art. 355)")
+	}
+	if err := barredTerm(ag); err != nil {
+		return Outcome{}, err
+	}
 	c.State = StateConfirmed
 	c.DecidedAt = ptr(env.Now)
 	return Outcome{Data: map[string]any{"judge_id": p.ID, "judge": p.Name, "note": in.Note}}, nil

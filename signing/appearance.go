@@ -20,6 +20,8 @@ type Appearance struct {
 	// Seal draws, when there is no Image, a round red seal: Name along the rim, a star, Role (e.g. 调解专用章)
 	// under it, and the time line below the seal. For organisation seals without a scanned seal image.
 	Seal bool
+	// Stamp draws a court's confirmation stamp instead (stamp.go).
+	Stamp *CourtStamp
 	// Location of the time line, e.g. time.FixedZone("CST", 8*3600); the signing time's own zone when nil.
 	Zone *time.Location
 }
@@ -128,6 +130,9 @@ func (u *update) addAppearance(a Appearance, w, h float64, when time.Time) (ref,
 		} else {
 			nameLine += "（" + role + "）"
 		}
+	}
+	if a.Stamp != nil {
+		return u.addStampAppearance(a, w, h)
 	}
 	if a.Seal && a.Image == nil {
 		return u.addSealAppearance(a, w, h, when)

@@ -72,13 +72,24 @@ type Document struct {
 	SHA256 string // hex SHA-256 of PDF
 	Pages  int
 	Fields []Field
+	// Court is the declared, empty field of the court's judicial-confirmation stamp (CourtField, CourtStampRect on
+	// the last page) of an agreement or confirmation sheet whose Meta names a court; nil otherwise. It is not one
+	// of Fields (nobody signs it to complete the document): the court fills it when it confirms, so confirmation
+	// fills a field the unsigned document declared instead of adding one (which a verifier must treat as a
+	// modification).
+	Court *Field
 	// PageCodes is the check code printed in the footer of each page (see pageCheckCode).
 	PageCodes []string
 }
 
+// CourtField is the name of the court's confirmation field that agreements and confirmation sheets declare.
+const CourtField = "sig-court"
+
 // Generator renders documents with one font.
 type Generator struct {
 	Font *Font
+
+	court bool // the document being rendered declares the court's field (set by Agreement and ConfirmationSheet)
 }
 
 // PartyKind tells a person from a company.
@@ -210,7 +221,15 @@ func (g *Generator) render(meta Meta, title string, draw func(l *layout) error) 
 		}
 		seen[f.Name] = true
 	}
-	withFields, err := addFields(doc.PDF, doc.Fields, meta.DocumentID, labelsFor(meta.Lang), infoDict(title, meta))
+	all := doc.Fields
+	if g.court && meta.Court != "" {
+		doc.Court = &Field{Name: CourtField, Role: RoleCourt, Signer: meta.Court, Party: -1, Page: doc.Pages, Rect: CourtStampRect()}
+		if seen[CourtField] {
+			return nil, fmt.Errorf("signing: duplicate signature field name %q", CourtField)
+		}
+		all = append(all[:len(all):len(all)], *doc.Court)
+	}
+	withFields, err := addFields(doc.PDF, all, meta.DocumentID, labelsFor(meta.Lang), infoDict(title, meta))
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +379,9 @@ func (g *Generator) Agreement(a *Agreement) (*Document, error) {
 	if title == "" {
 		title = lab.agreementTitle
 	}
-	return g.render(a.Meta, title, func(l *layout) error {
+	gc := *g
+	gc.court = true
+	return gc.render(a.Meta, title, func(l *layout) error {
 		l.titleBlock(title, a.CaseNumber)
 		if a.Cause != "" {
 			l.field(lab.cause, a.Cause)

@@ -320,8 +320,9 @@ func (f *pdfFile) parseXrefStream(off int64) (*xsection, error) {
 		return nil, err
 	}
 	// Decode no more than the entries need: a stream that inflates further is rejected without inflating it all.
+	// A PNG predictor (qpdf writes /Predictor 12) adds a tag byte to every row before deflating: allow for it.
 	want := total * int64(width)
-	raw, err := f.budget.decodeStream(st, want+int64(width)+16)
+	raw, err := f.budget.decodeStream(st, want+total+int64(width)+16)
 	if err != nil {
 		return nil, fmt.Errorf("xref stream: %w", err)
 	}

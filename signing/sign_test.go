@@ -278,7 +278,7 @@ func TestPrepareErrors(t *testing.T) {
 	if _, err := Prepare(v[0], bad); err == nil {
 		t.Error("field name with a period accepted")
 	}
-	bad = req("sig-court")
+	bad = req("sig-extra") // the generated agreement declares sig-court: a field it does not have
 	bad.NewField = &NewField{Page: 9}
 	if _, err := Prepare(v[0], bad); err == nil {
 		t.Error("page 9 of 2 accepted")
@@ -331,7 +331,7 @@ func TestInvisibleCourtSignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := Sign(context.Background(), v[len(v)-1], Request{
-		Field: "sig-court", NewField: &NewField{Page: 2}, Cert: court.Cert, Chain: court.Chain,
+		Field: "sig-court-invisible", NewField: &NewField{Page: 2}, Cert: court.Cert, Chain: court.Chain,
 		Time: testNow.Add(24 * time.Hour), Reason: "司法确认", Validation: p.validation(),
 	}, court.Key, p.tsaAt(testNow.Add(24*time.Hour)))
 	if err != nil {

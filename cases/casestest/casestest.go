@@ -248,3 +248,60 @@ func InMediation(t testing.TB, s *cases.Store, w *World) *cases.Case {
 	}
 	return c
 }
+
+// SignedAgreement stores an agreement document for c (in signing) with a field for each party, each accepted
+// mediator and, when an organisation mediates, its seal, and signs the party fields through the store (opaque
+// bytes stand in for the PDF: the store does not read them), which makes the agreement effective in the same
+// transaction as the last party's signature. With complete, the mediators and the seal sign as well. terms types
+// the agreement's terms (nil: one payment term). The cases package cannot sign real PDFs; docflow's tests do.
+func SignedAgreement(t testing.TB, s *cases.Store, c *cases.Case, complete bool, terms []cases.Term) *cases.Document {
+	t.Helper()
+	ctx := context.Background()
+	if terms == nil {
+		terms = []cases.Term{{Kind: cases.TermPayment, Text: "被申请人赔偿申请人人民币十万元。"}}
+	}
+	var signers []cases.DocSigner
+	for i, p := range c.Parties {
+		signers = append(signers, cases.DocSigner{Field: fmt.Sprintf("sig-%s-%d", p.Side, i+1), Role: string(p.Side), SubjectKind: cases.SignerParty, SubjectID: p.ID, Name: p.Name})
+	}
+	var mediator cases.Principal
+	for i, m := range c.Mediators {
+		if m.Status == cases.AssignAccepted {
+			signers = append(signers, cases.DocSigner{Field: fmt.Sprintf("sig-mediator-%d", i+1), Role: "mediator", SubjectKind: cases.SignerAccount, SubjectID: m.AccountID, Name: m.Name})
+			mediator = cases.Principal{Kind: cases.KindAccount, ID: m.AccountID, Name: m.Name, Role: cases.RoleMediator}
+		}
+	}
+	if c.OrganisationID != "" {
+		signers = append(signers, cases.DocSigner{Field: "sig-organisation", Role: "organisation", SubjectKind: cases.SignerOrganisation, SubjectID: c.OrganisationID, Name: c.OrganisationName})
+	}
+	d, err := s.CreateDocument(ctx, mediator, cases.NewDocument{ID: cases.NewID(), CaseID: c.ID, Kind: cases.DocAgreement, Title: "调解协议书", Lang: "zh",
+		Content: map[string]any{"terms": terms}, Signers: signers, PDF: []byte("%PDF-1.7 test agreement")})
+	if err != nil {
+		t.Fatalf("casestest: create agreement: %v", err)
+	}
+	for i, sg := range signers {
+		if !complete && sg.SubjectKind != cases.SignerParty {
+			continue
+		}
+		actor := cases.System
+		if sg.SubjectKind == cases.SignerParty {
+			actor = PartyPrincipal(c, i)
+		} else if sg.SubjectKind == cases.SignerAccount {
+			actor = mediator
+		}
+		d, _, err = s.AppendVersion(ctx, d.ID, func(_ *cases.Document, cur []byte) (*cases.NewVersion, error) {
+			return &cases.NewVersion{PDF: append(cur, fmt.Sprintf("\n%% signed %s", sg.Field)...), Field: sg.Field, SignerKind: string(actor.Kind), SignerID: actor.ID,
+				SignerName: sg.Name, SignerRole: sg.Role, EventType: "document.signed", Actor: actor}, nil
+		})
+		if err != nil {
+			t.Fatalf("casestest: sign %s: %v", sg.Field, err)
+		}
+	}
+	return d
+}
+
+// CourtSigns is a ConfirmAgreement signing step that appends opaque bytes for the court's signature.
+func CourtSigns(c *cases.Case, d *cases.Document, cur []byte) (*cases.NewVersion, error) {
+	return &cases.NewVersion{PDF: append(cur, "\n% court"...), Field: cases.CourtField, SignerKind: "court", SignerName: c.CourtName, SignerRole: "court",
+		EventType: "document.court_signed", Actor: cases.System}, nil
+}

@@ -33,7 +33,7 @@ func TestAgreementCourtDetails(t *testing.T) {
 	if person == nil || withAgent == nil {
 		t.Fatalf("the fixture case needs an individual party and a party with an agent: %+v", f.c.Parties)
 	}
-	req := agreementRequest{Facts: "事实。", Terms: []string{"被申请人赔偿申请人人民币十万元。"}, Cause: "侵害实用新型专利权纠纷",
+	req := agreementRequest{Facts: "事实。", Terms: []cases.Term{{Kind: cases.TermPayment, Text: "被申请人赔偿申请人人民币十万元。"}}, Cause: "侵害实用新型专利权纠纷",
 		PartyDetails: []partyDetail{{PartyID: withAgent.ID, AgentAuthority: "special"}}}
 	if person.ID == withAgent.ID {
 		req.PartyDetails[0].Sex, req.PartyDetails[0].BirthDate = "female", "1985-02-03"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,7 +86,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs.now = clock.Now
+	docs.Now = clock.Now
 	// Media on loopback only, every port ephemeral, no TURN: the network rule for tests.
 	cfg.MediaUDPPort, cfg.MediaTCPPort, cfg.ICEFilter = 0, -1, "127.0.0.0/8"
 	rms, err := newRooms(context.Background(), cfg, store, slog.New(slog.DiscardHandler))
@@ -289,7 +290,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	identityChecked(t, e.store, c, w.Mediator)
-	doc, err := e.app.docs.createAgreement(ctx, w.Mediator, c, agreementRequest{Terms: []string{"被申请人停止销售涉案产品。"}})
+	doc, err := e.app.docs.CreateAgreement(ctx, w.Mediator, c, agreementRequest{Terms: []cases.Term{{Kind: cases.TermCessation, Text: "被申请人停止销售涉案产品。"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,7 +540,10 @@ func matrix() []matrixCall {
 		{route: "POST /api/v1/sessions/{id}/join", path: sessP("/join"), allow: []string{"clerk", "judge", "mediator", "party", "agent", "api_token"}},
 		{route: "GET /api/v1/rtc/stats", path: fixed("/api/v1/rtc/stats"), allow: []string{"admin"}},
 		{route: "POST /api/v1/cases/{id}/agreement", path: caseP("/agreement"), body: func(*fixture, string) any {
-			return agreementRequest{Terms: []string{"被申请人赔偿申请人经济损失人民币十万元。"}}
+			return agreementRequest{Terms: []cases.Term{{Kind: cases.TermPayment, Text: "被申请人赔偿申请人经济损失人民币十万元。"}}}
+		}, allow: []string{"mediator"}},
+		{route: "POST /api/v1/cases/{id}/offline-agreement", path: caseP("/offline-agreement"), body: func(f *fixture, _ string) any {
+			return offlineRequest{PDF: base64.StdEncoding.EncodeToString(f.download(f.login(f.w.Mediator), f.doc.ID)), Terms: []cases.Term{{Kind: cases.TermPayment, Text: "被申请人赔偿申请人经济损失人民币十万元。"}}}
 		}, allow: []string{"mediator"}},
 		{route: "POST /api/v1/sessions/{id}/record-document", path: sessP("/record-document"), body: func(*fixture, string) any { return recordDocRequest{} }, allow: []string{"mediator"}},
 		{route: "GET /api/v1/cases/{id}/documents", path: caseP("/documents"), allow: viewers},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/docflow"
 	"github.com/parley-mediation/parley/signing"
 )
 
@@ -23,17 +24,30 @@ func TestArchiveTimestamps(t *testing.T) {
 	}
 	var doc documentResponse
 	if st := mediator.do("POST", "/api/v1/cases/"+f.c.ID+"/agreement", agreementRequest{
-		Facts: "申请人系涉案发明专利的专利权人。", Issues: []string{"赔偿数额"}, Terms: []string{"被申请人赔偿申请人人民币十万元。"},
+		Facts: "申请人系涉案发明专利的专利权人。", Issues: []string{"赔偿数额"}, Terms: []cases.Term{{Kind: cases.TermPayment, Text: "被申请人赔偿申请人人民币十万元。"}},
 	}, &doc); st != 201 {
 		t.Fatalf("draft agreement: %d", st)
 	}
 	id := doc.Document.ID
 	d := f.app.docs
-	kp, err := d.sealKey(ctx, f.w.Org.ID, f.w.Org.Name, signing.RoleOrganisation)
+	kp, err := d.Keys.SealKey(ctx, f.w.Org.ID, f.w.Org.Name, signing.RoleOrganisation)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.serverSign(ctx, id, "sig-organisation", kp, f.w.Org.Name, signing.RoleOrganisation, "调解组织确认", true, nil); err != nil {
+	// A server signature as docflow adds one (the seal's field, out of the signing order: this test is about what
+	// follows a signature), then validation data and a document timestamp.
+	if _, _, err := f.store.AppendVersion(ctx, id, func(locked *cases.Document, cur []byte) (*cases.NewVersion, error) {
+		pdf, err := signing.Sign(ctx, cur, signing.Request{Field: "sig-organisation", Cert: kp.Cert, Chain: kp.Chain, Time: time.Now(), Reason: "调解组织确认",
+			Appearance: signing.Appearance{Name: f.w.Org.Name, Role: "调解专用章", Seal: true, Font: d.Font, Lang: locked.Lang, Zone: d.Zone}}, kp.Key, d.Keys.TSA)
+		if err != nil {
+			return nil, err
+		}
+		if pdf, err = d.Keys.MakeLTA(ctx, pdf); err != nil {
+			return nil, err
+		}
+		return &cases.NewVersion{PDF: pdf, Field: "sig-organisation", SignerKind: signing.RoleOrganisation, SignerName: f.w.Org.Name, SignerRole: signing.RoleOrganisation,
+			CertSHA256: sha256Hex(kp.Cert.Raw), IdentityMethod: "server-held key", EventType: "document.sealed", Actor: cases.System}, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	current := func() ([]byte, int) {
@@ -51,7 +65,7 @@ func TestArchiveTimestamps(t *testing.T) {
 
 	// Scheduled by the TSA certificate's expiry minus the margin; nothing due yet.
 	margin := 90 * 24 * time.Hour
-	if n, err := d.archivePass(ctx, margin); err != nil || n != 0 {
+	if n, err := d.ArchivePass(ctx, margin); err != nil || n != 0 {
 		t.Fatalf("first pass: renewed %d, %v", n, err)
 	}
 	var due time.Time
@@ -63,22 +77,22 @@ func TestArchiveTimestamps(t *testing.T) {
 	}
 
 	// Make it due (as if years had passed) and run the job on two nodes at once: one renewal.
-	if _, err := f.store.Pool().Exec(ctx, `UPDATE documents SET archive_due = $2 WHERE id = $1`, id, d.now().Add(-24*time.Hour)); err != nil {
+	if _, err := f.store.Pool().Exec(ctx, `UPDATE documents SET archive_due = $2 WHERE id = $1`, id, d.Now().Add(-24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	other, err := newDocSigner(ctx, f.app.cfg, f.store, f.store.Cal, slog.New(slog.DiscardHandler)) // a second node
 	if err != nil {
 		t.Fatal(err)
 	}
-	other.now = d.now
+	other.Now = d.Now
 	var wg sync.WaitGroup
 	counts := make([]int, 2)
 	longMargin := 100 * 365 * 24 * time.Hour // everything looks due
-	for i, node := range []*docSigner{d, other} {
+	for i, node := range []*docflow.Service{d, other} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, err := node.archivePass(ctx, longMargin)
+			n, err := node.ArchivePass(ctx, longMargin)
 			if err != nil {
 				t.Errorf("node %d: %v", i, err)
 			}
@@ -93,12 +107,12 @@ func TestArchiveTimestamps(t *testing.T) {
 	if st, _ := signing.Archive(pdf); st.Field != "ts-2" {
 		t.Errorf("after renewal the newest timestamp is %q, want ts-2", st.Field)
 	}
-	rep, err := signing.Verify(pdf, d.roots(), time.Now())
+	rep, err := signing.Verify(pdf, d.Keys.Roots(), time.Now())
 	if err != nil || !rep.Valid {
 		t.Errorf("renewed document: %v %s", err, rep.Text())
 	}
 	// A renewed document is not renewed again at once, however short the margin says.
-	if n, _ := d.archivePass(ctx, longMargin); n != 0 {
+	if n, _ := d.ArchivePass(ctx, longMargin); n != 0 {
 		t.Errorf("renewed again immediately: %d", n)
 	}
 	evs, _ := f.store.Events(ctx, f.c.ID)

@@ -71,6 +71,8 @@ type Config struct {
 	WSPerAddress    int
 	TSAPerMinute    int
 	ApplyPerPhone   int
+
+	badBools []string // boolean settings whose environment value is not a boolean, reported by check()
 }
 
 // setting describes one configuration setting.
@@ -101,7 +103,11 @@ func settings() []setting {
 	}
 	b := func(name, def, usage string, p func(*Config) *bool) setting {
 		return setting{name, def, usage, func(fs *flag.FlagSet, c *Config, v string) {
-			bv, _ := strconv.ParseBool(v)
+			bv, err := strconv.ParseBool(v)
+			if err != nil {
+				// "yes" or "on" is not silently false: check() reports it (a bad flag value fails in fs.Parse).
+				c.badBools = append(c.badBools, fmt.Sprintf("%s (PARLEY_%s) must be true or false, not %q", name, strings.ToUpper(strings.ReplaceAll(name, "-", "_")), v))
+			}
 			fs.BoolVar(p(c), name, bv, usage)
 		}}
 	}
@@ -211,6 +217,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stderr 
 func (c *Config) check() error {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	problems = append(problems, c.badBools...)
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		add("base-url %q must be an http or https URL", c.BaseURL)
 	} else {

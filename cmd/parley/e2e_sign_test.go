@@ -18,6 +18,8 @@ import (
 
 	"github.com/parley-mediation/parley/cases"
 	"github.com/parley-mediation/parley/cases/casestest"
+	"github.com/parley-mediation/parley/signing"
+	"github.com/parley-mediation/parley/signing/signingtest"
 )
 
 // drawJS draws a signature-like stroke on the signature pad by dispatching pointer events, as a finger would.
@@ -108,7 +110,12 @@ func TestBrowserSigning(t *testing.T) {
 	med.action("end", map[string]string{"ground": "agreement_reached"})
 	med.wait(`document.querySelector('.page-head .chip.s-signing')`)
 	med.click(`#agreement-editor summary`)
-	med.wait(`document.querySelector('#agreement-form textarea[name="terms[0]"]') && document.querySelector('#agreement-form textarea[name="terms[0]"]').value`)
+	med.wait(`document.querySelector('#agreement-form textarea[name="terms[0].text"]') && document.querySelector('#agreement-form textarea[name="terms[0].text"]').value`)
+	// Each term has its kind; a declaration of validity or ownership warns that it bars judicial confirmation.
+	med.fill(`#agreement-form [name="terms[2].kind"]`, "validity_ownership")
+	med.wait(`!document.querySelector('#agreement-form [data-warn=validity_ownership]').hidden`)
+	med.fill(`#agreement-form [name="terms[2].kind"]`, "payment")
+	med.wait(`document.querySelector('#agreement-form [data-warn=validity_ownership]').hidden`)
 	med.fill(`#agreement-form [name=facts]`, "申请人系 ZL202010000001.X 号发明专利的专利权人。被申请人在其网店销售了被诉路由器产品。")
 	med.click(`[data-add=schedule]`)
 	med.fill(`#agreement-form [name="schedule[0].amount_fen"]`, "60000")
@@ -129,7 +136,8 @@ func TestBrowserSigning(t *testing.T) {
 	must(err)
 	var content agreementRequest
 	must(json.Unmarshal(d.Content, &content))
-	if len(content.Schedule) != 2 || content.Schedule[0].AmountFen != 6000000 || len(content.Terms) < 3 || len(content.Issues) != 2 {
+	if len(content.Schedule) != 2 || content.Schedule[0].AmountFen != 6000000 || len(content.Terms) < 3 || len(content.Issues) != 2 ||
+		content.Terms[0].Kind != cases.TermCessation || content.Terms[2].Kind != cases.TermPayment {
 		t.Errorf("the agreement's content: %+v", content)
 	}
 
@@ -262,6 +270,64 @@ func TestBrowserSigning(t *testing.T) {
 
 	e.checkNoJSErrors()
 	t.Logf("signing browser test: %d screenshots in %s; %s", e.shotCount, e.shots, time.Since(began).Round(time.Millisecond))
+}
+
+// scanFile writes a PDF standing in for the scan of an agreement signed on paper and returns its path.
+func (e *e2e) scanFile(t *testing.T) string {
+	t.Helper()
+	doc, err := (&signing.Generator{Font: e.app.docs.Font}).Completion(&signing.Completion{Meta: signing.Meta{DocumentID: cases.NewID(), CaseNumber: "（2026）纸质第1号"},
+		DocumentTitle: "纸质调解协议（扫描件）", SignedDocumentID: "paper", DocumentSHA256: strings.Repeat("ab", 32), DocumentPages: 1,
+		Signers: []signing.CompletionSigner{{Name: "张三", Role: signing.RoleApplicant}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "scan.pdf")
+	if err := os.WriteFile(path, doc.PDF, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// uploadOffline uploads the scan of an agreement signed on paper from the case page (a first try without the file
+// is refused next to the control) and returns the confirmation sheet's ID.
+func (tb *tab) uploadOffline(scan string) string {
+	tb.e.t.Helper()
+	tb.click(`#offline-agreement summary`)
+	tb.wait(`document.querySelector('#offline-form [name="terms[0].kind"]')`)
+	tb.fill(`#offline-form [name="terms[0].kind"]`, "payment")
+	tb.fill(`#offline-form [name="terms[0].text"]`, "被申请人于2026年12月31日前赔偿申请人人民币八万元。")
+	tb.click(`#offline-submit`)
+	tb.wait(`document.querySelector('#offline-form [name=pdf][aria-invalid="true"]')`)
+	if err := chromedp.Do(tb.ctx, chromedp.SetUploadFiles(chromedp.CSS(`#offline-form [name=pdf]`), []string{scan})); err != nil {
+		tb.fail("upload: %v", err)
+	}
+	tb.fill(`#offline-form [name=signed_on]`, "2026-11-15")
+	tb.shot("offline-upload-1280x900")
+	tb.click(`#offline-submit`)
+	tb.wait(`document.querySelector('#document-list li[data-kind=confirmation_sheet][data-status=signing] a[data-scan]')`)
+	return js[string](tb, `document.querySelector('#document-list li[data-kind=confirmation_sheet]').dataset.document`)
+}
+
+// signAs signs a field through the document service with a device key of p's (for signers without a tab).
+func (e *e2e) signAs(t *testing.T, p cases.Principal, caseID, docID, field string) {
+	t.Helper()
+	ctx := context.Background()
+	dev, err := signingtest.NewDevice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := base64.StdEncoding.EncodeToString(dev.SPKI())
+	proof, _ := dev.Sign(keyProofMessage(caseID, p.ID, pub))
+	prep, err := e.app.docs.Prepare(ctx, p, docID, prepareRequest{Field: field, PublicKey: pub, Proof: base64.StdEncoding.EncodeToString(proof),
+		Image: base64.StdEncoding.EncodeToString(signingtest.SignaturePNG(9, 600, 240))})
+	if err != nil {
+		t.Fatalf("prepare %s: %v", field, err)
+	}
+	tbs, _ := base64.StdEncoding.DecodeString(prep.ToBeSigned)
+	sig, _ := dev.Sign(tbs)
+	if _, err := e.app.docs.Finish(ctx, p, docID, finishRequest{Field: field, Signature: base64.StdEncoding.EncodeToString(sig)}); err != nil {
+		t.Fatalf("finish %s: %v", field, err)
+	}
 }
 
 // verifyOverHTTP posts a PDF to the server's verification endpoint.

@@ -195,12 +195,29 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("record after keeping mine: %+v", rec)
 	}
 
-	// An agreement: mediation ends with one, the mediator records it signed on paper.
+	// An agreement signed on paper: mediation ends with one, the mediator uploads its scan, and it takes effect
+	// only when every party has signed the confirmation sheet online (the applicant on the phone).
 	med.open("/cases/" + caseID)
 	med.action("end", map[string]string{"ground": "agreement_reached"})
 	med.wait(`document.querySelector('.page-head .chip.s-signing')`)
-	med.action("agreement_effective", map[string]string{"note": "双方于调解现场签署纸质协议。"})
-	med.wait(`document.querySelector('.page-head .chip.s-settled')`)
+	sheetID := med.uploadOffline(e.scanFile(t))
+	party.open("/party")
+	party.click(`#todo-sign a[data-sign]`)
+	party.wait(`location.pathname === '/sign/` + sheetID + `' && document.querySelector('#sheet-scan a[href$="/pdf"]')`)
+	party.signOnPage("sign-confirmation-sheet")
+	c, err = e.store.Case(ctx, caseID)
+	must(err)
+	if c.State != cases.StateSigning {
+		t.Errorf("after one party confirmed the paper agreement the case is %s, want signing", c.State)
+	}
+	e.signAs(t, casestest.PartyPrincipal(c, 1), caseID, sheetID, "sig-respondent-1")
+	e.signAs(t, w.Mediator, caseID, sheetID, "sig-mediator-1")
+	if sheet, err := e.store.Document(ctx, sheetID); err == nil && sheet.SealField() != nil {
+		_, err = e.app.docs.Seal(ctx, w.OrgAdmin, sheetID)
+		must(err)
+	}
+	med.open("/cases/" + caseID)
+	med.wait(`document.querySelector('.page-head .chip.s-settled') && document.querySelector('#document-list li[data-kind=confirmation_sheet][data-status=complete]')`)
 
 	// Both parties apply for judicial confirmation: the applicant on the phone, the respondent elsewhere.
 	party.open("/party")

@@ -382,17 +382,14 @@ func handleAction(a *app) http.Handler {
 			}
 		}
 		p := principal(r)
+		var res *cases.ActResult
+		var err error
 		if act == cases.ActConfirm {
-			// The court signs the agreement it confirms (司法确认) before the case changes state; a retry after a
-			// failed action finds the signature there and does not sign twice.
-			if c, err := a.store.Case(r.Context(), r.PathValue("id")); err == nil && cases.CanView(p, c) && cases.TransitionFor(act).Allowed(p, c) {
-				if err := a.courtSign(r.Context(), c); err != nil {
-					fail(w, r, a.log, err)
-					return
-				}
-			}
+			// The court signs the agreement it confirms (司法确认) in the same transaction as the confirmation.
+			res, err = a.docs.Confirm(r.Context(), p, r.PathValue("id"), in)
+		} else {
+			res, err = a.store.Act(r.Context(), p, r.PathValue("id"), act, in)
 		}
-		res, err := a.store.Act(r.Context(), p, r.PathValue("id"), act, in)
 		if err != nil {
 			fail(w, r, a.log, err)
 			return

@@ -19,6 +19,7 @@ import (
 
 	"github.com/parley-mediation/parley/cases"
 	"github.com/parley-mediation/parley/cases/casestest"
+	"github.com/parley-mediation/parley/docflow"
 	"github.com/parley-mediation/parley/signing"
 )
 
@@ -53,7 +54,7 @@ func TestStoredKeysNeedTheKeyFile(t *testing.T) {
 	dir := t.TempDir()
 	keyA := filepath.Join(dir, "a.kek")
 	writeKeyFile(t, keyA)
-	newSigner := func(env map[string]string) (*docSigner, error) {
+	newSigner := func(env map[string]string) (*docflow.Service, error) {
 		cfg, _, err := parseConfig("serve", nil, envFunc(env), io.Discard)
 		if err != nil {
 			t.Fatal(err)
@@ -64,20 +65,21 @@ func TestStoredKeysNeedTheKeyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seal, err := d.sealKey(ctx, "00000000-0000-0000-0000-000000000001", "某某调解中心", signing.RoleOrganisation)
+	seal, err := d.Keys.SealKey(ctx, "00000000-0000-0000-0000-000000000001", "某某调解中心", signing.RoleOrganisation)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A legacy plain-text key pair is sealed in place when read.
-	legacy, err := signing.NewKeyPair(d.ca, signing.Subject{Name: "旧印章"}, d.now(), d.now().AddDate(1, 0, 0))
+	legacy, err := signing.NewKeyPair(d.Keys.CA, signing.Subject{Name: "旧印章"}, d.Now(), d.Now().AddDate(1, 0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, _ := marshalPair(legacy.Cert, legacy.Key)
+	legacyDER, _ := x509.MarshalPKCS8PrivateKey(legacy.Key)
+	plain, _ := json.Marshal(pemPair{Cert: string(pemCert(legacy.Cert)), Key: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: legacyDER}))})
 	if _, err := pool.Exec(ctx, `INSERT INTO server_secrets (name, value) VALUES ('signing:seal:legacy', $1)`, plain); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.generatedKey(ctx, "signing:seal:legacy", signing.Subject{Name: "旧印章"}); err != nil {
+	if _, err := d.Keys.SealKey(ctx, "legacy", "旧印章", signing.RoleOrganisation); err != nil {
 		t.Fatalf("legacy key: %v", err)
 	}
 
@@ -168,10 +170,10 @@ func TestStoredKeysNeedTheKeyFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("signer after rotate: %v", err)
 	}
-	if !d2.ca.Cert.Equal(d.ca.Cert) || !d2.platform.Cert.Equal(d.platform.Cert) {
+	if !d2.Keys.CA.Cert.Equal(d.Keys.CA.Cert) || !d2.Keys.Platform.Cert.Equal(d.Keys.Platform.Cert) {
 		t.Error("rotation changed the keys themselves")
 	}
-	seal2, err := d2.sealKey(ctx, "00000000-0000-0000-0000-000000000001", "某某调解中心", signing.RoleOrganisation)
+	seal2, err := d2.Keys.SealKey(ctx, "00000000-0000-0000-0000-000000000001", "某某调解中心", signing.RoleOrganisation)
 	if err != nil || !seal2.Cert.Equal(seal.Cert) {
 		t.Errorf("seal after rotate: %v", err)
 	}
@@ -179,4 +181,10 @@ func TestStoredKeysNeedTheKeyFile(t *testing.T) {
 	if _, err := newSigner(map[string]string{"PARLEY_KEY_FILE": keyB}); !errors.Is(err, signing.ErrKEK) {
 		t.Errorf("the old key still opens the stored keys after rotation: %v", err)
 	}
+}
+
+// pemPair is how docflow stores a generated key pair in server_secrets (docflow/keys.go).
+type pemPair struct {
+	Cert string `json:"cert"`
+	Key  string `json:"key"`
 }

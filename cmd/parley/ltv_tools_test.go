@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-mediation/parley/signing"
 )
 
 // Independent validators (issue 9): every signature Parley produces must be reported valid AND trusted by
@@ -200,8 +203,13 @@ func independentCheck(t *testing.T, name string, pdf, rootPEM []byte, wantSigs i
 			valid++
 		}
 	}
-	// pdfcpu validates every form signature and the document's last document timestamp.
-	if valid != wantSigs+1 || len(statuses) != wantSigs+1 || strings.Contains(string(vout), "not resolved using the configured local certificate store") {
+	// pdfcpu validates every form signature and the document's last document timestamp. pdfcpu v0.15 cannot
+	// validate a file that has an empty signature field (it stops at the field: "missing signature dict
+	// reference"): an agreement of a court-referred case declares the court's field, empty until judicial
+	// confirmation (docs/signing.md), so pdfcpu judges such a file only once confirmed.
+	if emptyCourtField(pdf) && strings.Contains(string(vout), "missing signature dict reference") {
+		t.Logf("%s: pdfcpu cannot validate a file with an empty signature field (the court's, until confirmation): not judged by pdfcpu", name)
+	} else if valid != wantSigs+1 || len(statuses) != wantSigs+1 || strings.Contains(string(vout), "not resolved using the configured local certificate store") {
 		t.Errorf("%s: pdfcpu: %d of %d statuses valid, want %d:\n%s", name, valid, len(statuses), wantSigs+1, vout)
 	}
 
@@ -297,7 +305,7 @@ func TestSignDemoIndependentValidators(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, n := range map[string]int{"agreement.pdf": 4, "completion.pdf": 1, "session-record.pdf": 3} {
+	for name, n := range map[string]int{"agreement.pdf": 4, "agreement-confirmed.pdf": 5, "completion.pdf": 1, "session-record.pdf": 3} {
 		pdf, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -308,4 +316,21 @@ func TestSignDemoIndependentValidators(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("sign-demo -serve: %v", err)
 	}
+}
+
+// emptyCourtField reports whether pdf declares the court's confirmation field and nobody has signed it.
+func emptyCourtField(pdf []byte) bool {
+	if !bytes.Contains(pdf, []byte("/T (sig-court)")) {
+		return false
+	}
+	rep, err := signing.Verify(pdf, x509.NewCertPool(), time.Now())
+	if err != nil {
+		return false
+	}
+	for _, s := range rep.Signatures {
+		if s.Field == signing.CourtField {
+			return false
+		}
+	}
+	return true
 }

@@ -105,6 +105,7 @@ func (a *app) routes() []route {
 
 		// Documents and signatures.
 		{"POST", "/api/v1/cases/{id}/agreement", "Draft the mediation agreement from the case and the agreed terms (mediator); replaces an earlier draft", "documents", staff, nil, agreementRequest{}, documentResponse{}, 201, handleAgreementCreate(a)},
+		{"POST", "/api/v1/cases/{id}/offline-agreement", "Upload the scan (PDF, base64) of an agreement signed on paper with its typed terms (mediator); answers the confirmation sheet every party signs online", "documents", staff, nil, offlineRequest{}, documentResponse{}, 201, handleOfflineAgreement(a)},
 		{"POST", "/api/v1/sessions/{id}/record-document", "Produce the session record (调解笔录) PDF from the session and the mediator's record (mediator)", "documents", staff, nil, recordDocRequest{}, documentResponse{}, 201, handleRecordDocument(a)},
 		{"GET", "/api/v1/cases/{id}/documents", "The case's documents and who has signed them", "documents", anyone, nil, nil, []documentResponse{}, 200, handleDocuments(a)},
 		{"GET", "/api/v1/documents/{id}", "A document, its versions and its signature fields", "documents", anyone, nil, nil, documentResponse{}, 200, handleDocument(a)},

@@ -315,6 +315,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	sweepDone := make(chan struct{})
+	jobsDone := make(chan struct{})
 	go func() {
 		defer close(sweepDone)
 		b.store.RunSweeper(sweepCtx, cfg.SweepInterval, logger.With("component", "sweeper"))
@@ -322,7 +323,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	archiveDone := make(chan struct{})
 	go func() { // archive timestamps (signltv.go); stopped with the sweeper
 		defer close(archiveDone)
-		docs.runArchiver(sweepCtx, cfg.ArchiveInterval, cfg.ArchiveMargin, logger.With("component", "archiver"))
+		docs.RunArchiver(sweepCtx, cfg.ArchiveInterval, cfg.ArchiveMargin, logger.With("component", "archiver"))
+	}()
+	go func() {
+		defer close(jobsDone)
+		docs.RunSweeper(sweepCtx, cfg.SweepInterval, logger.With("component", "document-jobs"))
 	}()
 
 	serveErr := make(chan error, 1)
@@ -332,6 +337,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		stopSweep()
 		<-sweepDone
 		<-archiveDone
+		<-jobsDone
 		rms.close(context.Background())
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -349,6 +355,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	stopSweep()
 	<-sweepDone
 	<-archiveDone
+	<-jobsDone
 	logger.Info("stopped")
 	return nil
 }

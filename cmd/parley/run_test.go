@@ -211,7 +211,7 @@ func TestSignDemoAndVerifyCommands(t *testing.T) {
 		t.Fatalf("sign-demo: %v", err)
 	}
 	root := dir + "/root.pem"
-	for _, f := range []string{"agreement.pdf", "completion.pdf", "session-record.pdf"} {
+	for _, f := range []string{"agreement.pdf", "agreement-confirmed.pdf", "completion.pdf", "session-record.pdf"} {
 		out.Reset()
 		if err := run(ctx, []string{"parley", "verify", "-root", root, dir + "/" + f}, envFunc(nil), &out, io.Discard); err != nil {
 			t.Errorf("verify %s: %v\n%s", f, err, out.String())

@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/docflow"
 )
 
 // app holds what the HTTP handlers need. cmd/parley is the only place that builds one.
@@ -34,7 +35,7 @@ type app struct {
 	// (tests building an app by hand) limiter is used.
 	tsaLimit   limiter
 	phoneLimit limiter
-	docs       *docSigner
+	docs       *docflow.Service
 	rooms      *rooms
 	pages      *pageRenderer
 	started    time.Time

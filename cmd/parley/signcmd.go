@@ -54,7 +54,7 @@ func runVerify(ctx context.Context, args []string, getenv func(string) string, s
 		if err != nil {
 			return err
 		}
-		roots = d.roots()
+		roots = d.Keys.Roots()
 	}
 	rep, err := signing.Verify(data, roots, time.Now())
 	if err != nil {
@@ -215,13 +215,27 @@ func runSignDemo(ctx context.Context, args []string, getenv func(string) string,
 			return fmt.Errorf("validation data after record %s: %w", f.Name, err)
 		}
 	}
-	files := map[string][]byte{"agreement.pdf": pdf, "completion.pdf": compPDF, "session-record.pdf": recPDF, "root.pem": pemCert(ca.Cert), "agreement-unsigned.pdf": ag.PDF}
+	// The court's judicial confirmation (司法确认): its stamp fills the field the agreement declared for it.
+	court, err := signing.NewKeyPair(ca, signing.Subject{Name: "北京知识产权法院", Role: signing.RoleCourt}, now.Add(-time.Hour), now.AddDate(5, 0, 0))
+	if err != nil {
+		return err
+	}
+	confirmed, err := signing.Sign(ctx, pdf, signing.Request{Field: signing.CourtField, Cert: court.Cert, Chain: court.Chain, Time: time.Now().In(zone), Validation: val, Reason: "司法确认",
+		Appearance: signing.Appearance{Name: "北京知识产权法院", Role: "司法确认", Stamp: &signing.CourtStamp{Court: "北京知识产权法院", CaseNumber: caseNo, Date: time.Now().In(zone)},
+			Font: font, Lang: *lang, Zone: zone}}, court.Key, tsa)
+	if err != nil {
+		return fmt.Errorf("court confirmation: %w", err)
+	}
+	if confirmed, err = lta(confirmed); err != nil {
+		return err
+	}
+	files := map[string][]byte{"agreement.pdf": pdf, "agreement-confirmed.pdf": confirmed, "completion.pdf": compPDF, "session-record.pdf": recPDF, "root.pem": pemCert(ca.Cert), "agreement-unsigned.pdf": ag.PDF}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(*out, name), b, 0o644); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "wrote %s: agreement.pdf (4 signatures), completion.pdf, session-record.pdf (%d signatures), root.pem\n", *out, len(rec.Fields))
+	fmt.Fprintf(stdout, "wrote %s: agreement.pdf (4 signatures), agreement-confirmed.pdf (and the court's), completion.pdf, session-record.pdf (%d signatures), root.pem\n", *out, len(rec.Fields))
 	fmt.Fprintf(stdout, "check them with:\n  pdfsig %s\n  qpdf --check %s\n  parley verify -root %s %s\n",
 		filepath.Join(*out, "agreement.pdf"), filepath.Join(*out, "agreement.pdf"), filepath.Join(*out, "root.pem"), filepath.Join(*out, "agreement.pdf"))
 	if *serve != "" {

@@ -127,10 +127,14 @@ func TestSigningFlowOverHTTP(t *testing.T) {
 		t.Fatalf("end: %d", st)
 	}
 	var doc documentResponse
+	if st := mediator.do("POST", "/api/v1/cases/"+f.c.ID+"/actions/agreement_effective", cases.Params{Note: "双方于调解现场签署纸质协议。"}, nil); st != 403 {
+		t.Errorf("a mediator's note made the agreement effective: %d, want 403", st)
+	}
 	st := mediator.do("POST", "/api/v1/cases/"+f.c.ID+"/agreement", agreementRequest{
 		Facts:  "申请人系涉案发明专利的专利权人。被申请人在其网店销售了涉案产品。",
 		Issues: []string{"被诉产品是否落入专利权保护范围", "赔偿数额"},
-		Terms:  []string{"被申请人自本协议签订之日起停止销售涉案产品。", "被申请人赔偿申请人经济损失及合理开支共计人民币十二万元。"},
+		Terms: []cases.Term{{Kind: cases.TermCessation, Text: "被申请人自本协议签订之日起停止销售涉案产品。"},
+			{Kind: cases.TermPayment, Text: "被申请人赔偿申请人经济损失及合理开支共计人民币十二万元。"}},
 		Schedule: []installmentIn{{AmountFen: 6000000, Due: "2026-12-31", Method: "银行转账", Payer: "李四", Payee: "北京某某科技有限公司"},
 			{AmountFen: 6000000, Due: "2027-01-31", Method: "银行转账", Payer: "李四", Payee: "北京某某科技有限公司"}},
 	}, &doc)
@@ -192,9 +196,23 @@ func TestSigningFlowOverHTTP(t *testing.T) {
 	if st := orgAdmin.do("POST", "/api/v1/documents/"+id+"/seal", nil, nil); st != 409 {
 		t.Errorf("seal before the mediator signed: %d, want 409", st)
 	}
-	medDev.sign(id, "sig-mediator-1")
+	// A finish repeated after its first attempt committed (a lost answer, a retry) answers 200 with the document.
+	st, mp := medDev.prepare(id, "sig-mediator-1")
+	if st != 200 {
+		t.Fatalf("prepare the mediator's field: %d", st)
+	}
+	if st := medDev.finish(id, mp); st != 200 {
+		t.Fatalf("finish: %d", st)
+	}
+	if st := medDev.finish(id, mp); st != 200 {
+		t.Errorf("repeated finish: %d, want 200", st)
+	}
 	if st := orgAdmin.do("POST", "/api/v1/documents/"+id+"/seal", nil, &doc); st != 200 || doc.Document.Status != cases.DocComplete {
 		t.Fatalf("seal: %d, status %s", st, doc.Document.Status)
+	}
+	sealed := doc.Document.CurrentVersion
+	if st := orgAdmin.do("POST", "/api/v1/documents/"+id+"/seal", nil, &doc); st != 200 || doc.Document.CurrentVersion != sealed {
+		t.Errorf("repeated seal: %d, version %d, want 200 and version %d", st, doc.Document.CurrentVersion, sealed)
 	}
 	final := f.download(applicant, id)
 	checkWithPoppler(t, final, 4)

@@ -1,15 +1,13 @@
 package main
 
-// Issue 9, the server side of certificates other tools accept and long-term validation: the OCSP responder and
-// the register of what Parley's CA issued, validation data and a document timestamp after every signature
-// (PAdES B-LTA), the archive job that renews document timestamps before they expire, and the key-encryption
-// key that keeps the stored private keys unusable without a file outside the database (`parley keys rotate`).
+// Issue 9, the wiring of certificates other tools accept and long-term validation: the OCSP responder's and the
+// root certificate's endpoints, the key-encryption key's file (`parley keys rotate`) and sign-demo's CA server.
+// The register of what Parley's CA issued, the sealing of stored keys, validation data and a document timestamp
+// after every signature (PAdES B-LTA) and the archive job are docflow's (docflow/ltv.go, docflow/keys.go).
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,9 +21,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/docflow"
 	"github.com/parley-mediation/parley/signing"
 )
 
@@ -142,64 +139,6 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// keySecret is store.SecretFunc for a generated key pair (JSON pemPair): the private key is sealed with the
-// key-encryption key before it is stored and opened after it is read, so callers see the plain pair. A pair
-// stored in plain text by an older version is sealed in place on first read.
-func (d *docSigner) keySecret(ctx context.Context, name string, gen func() ([]byte, error)) ([]byte, error) {
-	raw, err := d.store.SecretFunc(ctx, name, func() ([]byte, error) {
-		plain, err := gen()
-		if err != nil {
-			return nil, err
-		}
-		return sealPair(d.kek, name, plain)
-	})
-	if err != nil {
-		return nil, err
-	}
-	var p pemPair
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, fmt.Errorf("signing: stored key %s: %w", name, err)
-	}
-	if !signing.IsSealed([]byte(p.Key)) {
-		sealed, err := sealPair(d.kek, name, raw)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := d.store.Pool().Exec(ctx, `UPDATE server_secrets SET value = $2 WHERE name = $1`, name, sealed); err != nil {
-			return nil, fmt.Errorf("signing: seal stored key %s: %w", name, err)
-		}
-		d.log.Warn("encrypted a signing key that was stored in plain text", "secret", name)
-		return raw, nil
-	}
-	return openPair(d.kek, name, raw)
-}
-
-func sealPair(ring *signing.KeyRing, name string, plain []byte) ([]byte, error) {
-	var p pemPair
-	if err := json.Unmarshal(plain, &p); err != nil {
-		return nil, err
-	}
-	s, err := ring.Seal(name, []byte(p.Key))
-	if err != nil {
-		return nil, err
-	}
-	p.Key = string(s)
-	return json.Marshal(p)
-}
-
-func openPair(ring *signing.KeyRing, name string, sealed []byte) ([]byte, error) {
-	var p pemPair
-	if err := json.Unmarshal(sealed, &p); err != nil {
-		return nil, err
-	}
-	k, err := ring.Open(name, []byte(p.Key))
-	if err != nil {
-		return nil, fmt.Errorf("signing: stored key %s: %w (is PARLEY_KEY_FILE the key file this database was set up with?)", name, err)
-	}
-	p.Key = string(k)
-	return json.Marshal(p)
-}
-
 // runKeys is `parley keys rotate`: a new key-encryption key, every stored private key re-encrypted with it in
 // one transaction. The key file holds the new and the old key until the transaction committed, then only the
 // new one, so a crash at any point leaves a file that opens every stored key.
@@ -228,7 +167,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if err := writeFileAtomic(path, both.MarshalKeyFile(), 0o600); err != nil {
 		return fmt.Errorf("key file: %w", err)
 	}
-	n, err := rotateSecrets(ctx, b.store, both)
+	n, err := docflow.RotateSecrets(ctx, b.store, both)
 	if err != nil {
 		return fmt.Errorf("keys rotate: %w (the key file %s now holds the new and the old key; run again)", err, path)
 	}
@@ -237,101 +176,6 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "re-encrypted %d stored keys with key %s; %s holds only the new key. Copy it to every node and restart them.\n", n, both.CurrentID(), path)
 	return nil
-}
-
-// rotateSecrets re-seals every stored key pair with ring's current key (opening with any of its keys).
-func rotateSecrets(ctx context.Context, store *cases.Store, ring *signing.KeyRing) (int, error) {
-	tx, err := store.Pool().Begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback(ctx)
-	rows, err := tx.Query(ctx, `SELECT name, value FROM server_secrets WHERE name LIKE 'signing:%' ORDER BY name FOR UPDATE`)
-	if err != nil {
-		return 0, err
-	}
-	type secret struct {
-		name  string
-		value []byte
-	}
-	var all []secret
-	for rows.Next() {
-		var s secret
-		if err := rows.Scan(&s.name, &s.value); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		all = append(all, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	for _, s := range all {
-		var p pemPair
-		if json.Unmarshal(s.value, &p) != nil || p.Key == "" {
-			continue // not a key pair
-		}
-		plain := s.value
-		if signing.IsSealed([]byte(p.Key)) {
-			if plain, err = openPair(ring, s.name, s.value); err != nil {
-				return 0, err
-			}
-		}
-		sealed, err := sealPair(ring.Current(), s.name, plain)
-		if err != nil {
-			return 0, err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE server_secrets SET value = $2 WHERE name = $1`, s.name, sealed); err != nil {
-			return 0, err
-		}
-	}
-	return len(all), tx.Commit(ctx)
-}
-
-// recordIssued keeps every certificate the CA issues, for the OCSP responder.
-func (d *docSigner) recordIssued(c *x509.Certificate) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := d.store.Pool().Exec(ctx, `INSERT INTO ca_certificates (serial, subject, cert, not_after) VALUES ($1, $2, $3, $4) ON CONFLICT (serial) DO NOTHING`,
-		c.SerialNumber.Text(16), c.Subject.String(), c.Raw, c.NotAfter)
-	return err
-}
-
-// certStatus is what the CA's register says about a serial number.
-func (d *docSigner) certStatus(ctx context.Context, serial *big.Int) (signing.CertStatus, error) {
-	var revokedAt *time.Time
-	var reason *int
-	err := d.store.Pool().QueryRow(ctx, `SELECT revoked_at, revocation_reason FROM ca_certificates WHERE serial = $1`, serial.Text(16)).Scan(&revokedAt, &reason)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return signing.CertStatus{}, nil
-	}
-	if err != nil {
-		return signing.CertStatus{}, err
-	}
-	st := signing.CertStatus{Known: true}
-	if revokedAt != nil {
-		st.Revoked, st.RevokedAt = true, *revokedAt
-		if reason != nil {
-			st.Reason = *reason
-		}
-	}
-	return st, nil
-}
-
-// revocationSource gives validation data from Parley's CA: OCSP from the register, the current CRL.
-func (d *docSigner) revocationSource(ctx context.Context) signing.RevocationSource {
-	// The wall clock, not d.now: validation data must be produced after the signature's timestamp, which the
-	// TSA dates with the wall clock.
-	return &signing.CASource{CA: d.ca,
-		Status:  func(s *big.Int) (signing.CertStatus, error) { return d.certStatus(ctx, s) },
-		CRLFunc: d.currentCRL}
-}
-
-// makeLTA is what follows every signature: validation data produced after it (a DSS-only update), then a
-// document timestamp, so the stored version is PAdES B-LTA.
-func (d *docSigner) makeLTA(ctx context.Context, pdf []byte) ([]byte, error) {
-	return signing.MakeLTA(ctx, pdf, d.revocationSource(ctx), signing.ValidationOptions{Extra: d.tsaCerts}, d.tsa)
 }
 
 // handleOCSP answers OCSP requests (RFC 6960 appendix A: POST application/ocsp-request, or GET with the
@@ -355,7 +199,7 @@ func handleOCSP(a *app) http.Handler {
 		if err != nil {
 			req = nil // answered as malformedRequest
 		}
-		resp, err := a.docs.ca.RespondOCSP(req, func(s *big.Int) (signing.CertStatus, error) { return a.docs.certStatus(r.Context(), s) }, time.Now())
+		resp, err := a.docs.Keys.RespondOCSP(r.Context(), req)
 		if err != nil {
 			fail(w, r, a.log, err)
 			return
@@ -371,128 +215,8 @@ func handleRootDER(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/pkix-cert")
 		w.Header().Set("Cache-Control", "public, max-age=86400")
-		w.Write(a.docs.ca.Cert.Raw)
+		w.Write(a.docs.Keys.CA.Cert.Raw)
 	})
-}
-
-// errNotDue makes the archive job leave a document whose timestamp is not due yet.
-var errNotDue = errors.New("archive timestamp not due")
-
-// runArchiver renews document timestamps before they expire, every interval until ctx ends. Several nodes may
-// run it: each pass claims documents with FOR UPDATE SKIP LOCKED and moves their due time forward in the same
-// statement, and the renewal itself re-checks under the document's row lock.
-func (d *docSigner) runArchiver(ctx context.Context, interval, margin time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if n, err := d.archivePass(ctx, margin); err != nil && ctx.Err() == nil {
-			logger.Error("archive timestamps", "err", err)
-		} else if n > 0 {
-			logger.Info("archive timestamps renewed", "documents", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// archivePass schedules documents that have no due time yet and renews those that are due; it returns how
-// many it renewed.
-func (d *docSigner) archivePass(ctx context.Context, margin time.Duration) (int, error) {
-	pool := d.store.Pool()
-	// 1. Schedule: documents signed at least once and not yet scheduled.
-	rows, err := pool.Query(ctx, `SELECT d.id, v.pdf FROM documents d JOIN document_versions v ON v.document_id = d.id AND v.version = d.current_version
-		WHERE d.archive_due IS NULL AND d.status <> 'superseded' AND v.kind = 'signed' LIMIT 100`)
-	if err != nil {
-		return 0, err
-	}
-	type doc struct {
-		id  string
-		pdf []byte
-	}
-	var todo []doc
-	for rows.Next() {
-		var x doc
-		if err := rows.Scan(&x.id, &x.pdf); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		todo = append(todo, x)
-	}
-	rows.Close()
-	for _, x := range todo {
-		due := d.now()
-		if st, err := signing.Archive(x.pdf); err == nil && st.Field != "" {
-			due = st.Expires().Add(-margin)
-		}
-		if _, err := pool.Exec(ctx, `UPDATE documents SET archive_due = $2 WHERE id = $1 AND archive_due IS NULL`, x.id, due); err != nil {
-			return 0, err
-		}
-	}
-	// 2. Claim what is due (a lease of an hour, so a node that dies mid-way does not block the document).
-	rows, err = pool.Query(ctx, `UPDATE documents SET archive_due = $1 WHERE id IN (
-		SELECT id FROM documents WHERE archive_due <= $2 AND status <> 'superseded' ORDER BY archive_due LIMIT 20 FOR UPDATE SKIP LOCKED) RETURNING id`,
-		d.now().Add(time.Hour), d.now())
-	if err != nil {
-		return 0, err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	renewed := 0
-	for _, id := range ids {
-		if ctx.Err() != nil {
-			return renewed, ctx.Err()
-		}
-		var next time.Time
-		_, _, err := d.store.AppendVersion(ctx, id, func(locked *cases.Document, current []byte) (*cases.NewVersion, error) {
-			st, err := signing.Archive(current)
-			if err != nil {
-				return nil, err
-			}
-			if st.Field != "" && st.Expires().Add(-margin).After(d.now()) {
-				next = st.Expires().Add(-margin)
-				return nil, errNotDue
-			}
-			pdf, err := d.makeLTA(ctx, current)
-			if err != nil {
-				return nil, err
-			}
-			nst, err := signing.Archive(pdf)
-			if err != nil {
-				return nil, err
-			}
-			next = nst.Expires().Add(-margin)
-			return &cases.NewVersion{PDF: pdf, Field: nst.Field, SignerKind: "archive", SignerName: "archive timestamp", SignerRole: "timestamp",
-				IdentityMethod: "document timestamp", EventType: "document.archive_timestamped", Actor: cases.System}, nil
-		})
-		switch {
-		case errors.Is(err, errNotDue):
-		case err != nil:
-			d.log.Error("archive timestamp", "document", id, "err", err)
-			continue
-		default:
-			renewed++
-		}
-		// Never schedule sooner than an interval from now: a TSA that is itself about to expire must not make
-		// the job re-timestamp in a loop.
-		if min := d.now().Add(time.Hour); next.Before(min) {
-			next = min
-		}
-		if _, err := pool.Exec(ctx, `UPDATE documents SET archive_due = $2 WHERE id = $1`, id, next); err != nil {
-			return renewed, err
-		}
-	}
-	return renewed, nil
 }
 
 // serveDemoCA serves sign-demo's CA (OCSP, CRL, root certificate) on addr until ctx ends. Every certificate

@@ -118,7 +118,7 @@ func TestInsiderCannotTakeOverAPartysSeat(t *testing.T) {
 		t.Fatalf("end: %d", st)
 	}
 	var doc documentResponse
-	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/agreement", agreementRequest{Terms: []string{"被申请人停止销售涉案产品。"}}, &doc); st != 201 {
+	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/agreement", agreementRequest{Terms: []cases.Term{{Kind: cases.TermCessation, Text: "被申请人停止销售涉案产品。"}}}, &doc); st != 201 {
 		t.Fatalf("draft: %d", st)
 	}
 	docID := doc.Document.ID
@@ -439,7 +439,7 @@ func TestIdentityVerifierGatesTheCertificate(t *testing.T) {
 		t.Fatalf("end: %d", st)
 	}
 	var doc documentResponse
-	if st := mediator.do("POST", "/api/v1/cases/"+c.ID+"/agreement", agreementRequest{Terms: []string{"双方和解。"}}, &doc); st != 201 {
+	if st := mediator.do("POST", "/api/v1/cases/"+c.ID+"/agreement", agreementRequest{Terms: []cases.Term{{Kind: cases.TermOther, Text: "双方和解。"}}}, &doc); st != 201 {
 		t.Fatalf("draft: %d", st)
 	}
 	respondent := c.Parties[1]
@@ -618,7 +618,7 @@ func TestAgentSeatCannotBeAddedByTheInsider(t *testing.T) {
 		t.Fatalf("end: %d", st)
 	}
 	var doc documentResponse
-	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/agreement", agreementRequest{Terms: []string{"双方和解。"}}, &doc); st != 201 {
+	if st := mediator.do("POST", "/api/v1/cases/"+caseID+"/agreement", agreementRequest{Terms: []cases.Term{{Kind: cases.TermOther, Text: "双方和解。"}}}, &doc); st != 201 {
 		t.Fatalf("draft: %d", st)
 	}
 	added := cr.Case.Party(party.ID).Agents[len(cr.Case.Party(party.ID).Agents)-1]

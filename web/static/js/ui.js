@@ -62,6 +62,7 @@ export function reasonText(msg) {
   if (/^must be one of |^must be (applicant or respondent|person or company|true or false)$|^a direct application names the mediation organisation/.test(msg)) return t('reason.choose');
   if (/^an online application needs your consent/.test(msg)) return t('reason.consent');
   if (msg === 'name at least one respondent') return t('reason.respondent');
+  if (msg === 'validity_ownership') return t('reason.validity_ownership');
   return msg;
 }
 

@@ -76,11 +76,6 @@ const forms = {
     ],
     read: (f) => ({ ground: f.ground.value, note: f.note.value }),
   }),
-  agreement_effective: () => ({
-    intro: t('actionhelp.agreement_effective'),
-    fields: [field({ label: t('fieldname.note'), name: 'note', type: 'textarea', required: true, hint: t('actionhelp.agreement_effective_note') })],
-    read: (f) => ({ note: f.note.value }),
-  }),
   confirm: () => ({
     intro: t('actionhelp.confirm'),
     fields: [field({ label: t('fieldname.note'), name: 'note', type: 'textarea', hint: t('actionhelp.confirm_note') })],

@@ -1,5 +1,6 @@
-// The case's documents on the staff case page and the party page: the agreement editor (from a template),
-// every document with who has signed it (watched while signatures come in), the organisation's seal, the
+// The case's documents on the staff case page and the party page: the agreement editor (from a template, with
+// typed terms), the upload of an agreement signed on paper (its scan and the confirmation sheet every party signs
+// online), every document with who has signed it (watched while signatures come in), the organisation's seal, the
 // certificates of completion, and what the caller may sign.
 
 import { h, uid, mount } from '../dom.js';
@@ -7,11 +8,65 @@ import { t, label, fmtDateTime, fmtDate, paren } from '../i18n.js';
 import { get, post, enc } from '../api.js';
 import { field, onSubmit, formAlert, alertBox, busy, toast, empty } from '../ui.js';
 
+// Each template term is [kind, text key]; the kinds are the server's (cases.TermKinds).
 const TEMPLATES = {
-  blank: { issues: [], terms: [''], other: [] },
-  infringement: { issues: ['issue_infringe', 'issue_amount'], terms: ['term_stop', 'term_destroy', 'term_pay'], other: ['other_secret', 'other_waive'] },
-  licence: { issues: ['issue_licence'], terms: ['term_licence', 'term_royalty', 'term_pay'], other: ['other_secret', 'other_waive'] },
+  blank: { issues: [], terms: [['', '']], other: [] },
+  infringement: { issues: ['issue_infringe', 'issue_amount'], terms: [['cessation', 'term_stop'], ['cessation', 'term_destroy'], ['payment', 'term_pay']], other: ['other_secret', 'other_waive'] },
+  licence: { issues: ['issue_licence'], terms: [['licence', 'term_licence'], ['payment', 'term_royalty'], ['payment', 'term_pay']], other: ['other_secret', 'other_waive'] },
 };
+
+export const TERM_KINDS = ['payment', 'cessation', 'licence', 'assignment', 'withdraw_invalidation', 'validity_ownership', 'other'];
+
+// termList edits the agreed terms, each with its kind (terms[i].kind) and text (terms[i].text). A term declaring
+// the validity or ownership of an IP right is allowed, with a warning: it bars judicial confirmation.
+function termList({ id }) {
+  const items = h('div', { class: 'repeat-list', dataset: { list: 'terms' } });
+  const warn = h('p', { class: 'alert warn small', hidden: true, dataset: { warn: 'validity_ownership' } }, t('agreement.validity_warning'));
+  function check() {
+    warn.hidden = ![...items.querySelectorAll('select')].some((s) => s.value === 'validity_ownership');
+  }
+  function item(v) {
+    const kind = h('select', { 'aria-label': t('agreement.term_kind'), dataset: { part: 'kind' } }, h('option', { value: '' }, t('agreement.term_kind_choose')), TERM_KINDS.map((k) => h('option', { value: k }, t(`termkind.${k}`))));
+    kind.value = v.kind || '';
+    kind.addEventListener('change', check);
+    const ta = h('textarea', { rows: 3, 'aria-label': t('agreement.terms'), dataset: { part: 'text' } });
+    ta.value = v.text || '';
+    const rm = h('button', { type: 'button', class: 'btn ghost small' }, t('record.remove'));
+    const el = h('div', { class: 'repeat-item term' }, h('div', { class: 'field' }, kind), h('div', { class: 'field' }, ta), h('div', { class: 'row end' }, rm));
+    rm.addEventListener('click', () => {
+      el.remove();
+      renumber();
+      check();
+    });
+    return el;
+  }
+  function renumber() {
+    [...items.children].forEach((el, i) => {
+      for (const x of el.querySelectorAll('[data-part]')) x.name = `terms[${i}].${x.dataset.part}`;
+      el.querySelector('textarea').setAttribute('aria-label', `${t('agreement.terms')} ${i + 1}`);
+    });
+  }
+  const addBtn = h('button', { type: 'button', class: 'btn secondary small', dataset: { add: 'terms' }, id }, t('agreement.add_term'));
+  addBtn.addEventListener('click', () => {
+    items.appendChild(item({}));
+    renumber();
+    items.lastElementChild.querySelector('select').focus();
+  });
+  function set(vals) {
+    items.replaceChildren(...vals.map(item));
+    renumber();
+    check();
+  }
+  return {
+    el: h('fieldset', { name: 'terms' }, h('legend', null, t('agreement.terms')), h('p', { class: 'hint' }, t('agreement.terms_hint')), items, warn, addBtn),
+    set,
+    // A term with text is sent with its kind (an empty kind is the server's to refuse, next to the control).
+    read: () =>
+      [...items.children]
+        .map((el) => ({ kind: el.querySelector('select').value, text: el.querySelector('textarea').value.trim() }))
+        .filter((x) => x.text || x.kind),
+  };
+}
 
 // repeatList edits a list of texts (issues, terms, clauses) whose controls are named name[i], so the server's
 // field errors land next to the right one.
@@ -139,14 +194,14 @@ function orderPicker(c) {
 export function agreementEditor(c, done) {
   const tpl = h('select', { id: uid('tpl'), name: 'template' }, ['infringement', 'licence', 'blank'].map((k) => h('option', { value: k }, t(`agreement.tpl_${k}`))));
   const issues = repeatList({ name: 'issues', legend: t('agreement.issues'), add: t('agreement.add_issue') });
-  const terms = repeatList({ name: 'terms', legend: t('agreement.terms'), add: t('agreement.add_term'), rows: 3, hint: t('agreement.terms_hint') });
+  const terms = termList({});
   const other = repeatList({ name: 'other_clauses', legend: t('agreement.other'), add: t('agreement.add_clause') });
   const schedule = scheduleList(c);
   const order = orderPicker(c);
   function apply(name) {
     const tp = TEMPLATES[name];
     issues.set(tp.issues.map((k) => t(`agreement.tpl_text_${k}`)));
-    terms.set(tp.terms.map((k) => (k ? t(`agreement.tpl_text_${k}`) : '')));
+    terms.set(tp.terms.map(([kind, k]) => ({ kind, text: k ? t(`agreement.tpl_text_${k}`) : '' })));
     other.set(tp.other.map((k) => t(`agreement.tpl_text_${k}`)));
   }
   tpl.addEventListener('change', () => apply(tpl.value));
@@ -176,12 +231,56 @@ export function agreementEditor(c, done) {
   return form;
 }
 
+// fileBase64 reads a file as base64 (without the data: URL prefix).
+function fileBase64(file) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result).replace(/^data:[^,]*,/, ''));
+    r.onerror = () => reject(r.error);
+    r.readAsDataURL(file);
+  });
+}
+
+// offlineForm uploads an agreement the parties signed on paper: the scan (a PDF), when it was signed and its
+// terms, typed, as transcribed from the scan. Parley answers with a confirmation sheet naming the scan's SHA-256;
+// the agreement takes effect only when every party has signed that sheet online (notice §10).
+export function offlineForm(c, done) {
+  const fileId = uid('scan');
+  const file = h('input', { type: 'file', id: fileId, name: 'pdf', accept: 'application/pdf,.pdf', 'aria-describedby': `${fileId}-hint` });
+  const terms = termList({});
+  terms.set([{ kind: '', text: '' }]);
+  const form = h(
+    'form',
+    { novalidate: true, id: 'offline-form' },
+    formAlert(),
+    h('p', { class: 'small' }, t('offline.explain')),
+    h('div', { class: 'field' }, h('label', { for: fileId }, t('offline.file')), file, h('p', { class: 'hint', id: `${fileId}-hint` }, t('offline.file_hint'))),
+    field({ label: t('offline.signed_on'), name: 'signed_on', type: 'date', hint: t('offline.signed_on_hint') }),
+    terms.el,
+    field({ label: t('agreement.lang'), name: 'lang', type: 'select', value: 'zh', options: [{ value: 'zh', label: t('agreement.lang_zh') }, { value: 'en', label: t('agreement.lang_en') }] }),
+    h('button', { type: 'submit', class: 'btn', id: 'offline-submit' }, t('offline.submit')),
+  );
+  onSubmit(
+    form,
+    async () => {
+      const f = file.files && file.files[0];
+      if (!f) throw { code: 'invalid', fields: { pdf: 'is required' } };
+      return post(`/cases/${enc(c.id)}/offline-agreement`, { lang: form.lang.value, pdf: await fileBase64(f), signed_on: form.signed_on.value || undefined, terms: terms.read() });
+    },
+    (d) => {
+      toast(t('offline.created'));
+      done(d);
+    },
+  );
+  return form;
+}
+
 function signedCount(d) {
   return `${d.fields.filter((f) => f.signed).length}/${d.fields.length}`;
 }
 
 // documentItem shows one document: status, who signed, and what the caller can do with it.
-function documentItem(d, { completion, mayAdmin, reload }) {
+function documentItem(d, { completion, scan, mayAdmin, reload }) {
   const doc = d.document;
   const out = h('div', { 'aria-live': 'polite' });
   const allDevice = d.fields.filter((f) => f.device).every((f) => f.signed);
@@ -204,11 +303,12 @@ function documentItem(d, { completion, mayAdmin, reload }) {
     });
     actions.push(seal);
   }
+  if (scan) actions.push(h('a', { class: 'btn secondary', href: `/api/v1/documents/${enc(scan.document.id)}/pdf`, download: '', dataset: { scan: scan.document.id } }, t('offline.scan')));
   if (completion) actions.push(h('a', { class: 'btn secondary', href: `/api/v1/documents/${enc(completion.document.id)}/pdf`, download: '', dataset: { completion: completion.document.id } }, t('docs.completion')));
   return h(
     'li',
     { class: 'caseitem', dataset: { document: doc.id, kind: doc.kind, status: doc.status } },
-    h('div', { class: 'top-line' }, h('strong', null, doc.title), h('span', { class: ['chip', doc.status === 'complete' ? 's-confirmed' : doc.status === 'superseded' ? '' : 's-signing'] }, label('docstatus', doc.status))),
+    h('div', { class: 'top-line' }, h('strong', null, doc.title), doc.kind === 'confirmation_sheet' ? h('span', { class: 'chip' }, t('offline.chip')) : null, h('span', { class: ['chip', doc.status === 'complete' ? 's-confirmed' : doc.status === 'superseded' ? '' : 's-signing'] }, label('docstatus', doc.status))),
     h('div', { class: 'meta' }, h('span', null, t('docs.created', { at: fmtDateTime(doc.created_at) })), h('span', null, t('docs.signed_count', { n: signedCount(d) })), h('span', null, t('sign.version', { v: doc.current_version }))),
     h(
       'ul',
@@ -232,8 +332,9 @@ export function documentsSection(c, { mayDraft, mayAdmin, invite }) {
   let gone = false;
 
   function draw(docs) {
-    const live = docs.filter((d) => d.document.kind !== 'completion');
+    const live = docs.filter((d) => d.document.kind !== 'completion' && d.document.kind !== 'agreement_scan');
     const byParent = new Map(docs.filter((d) => d.document.kind === 'completion').map((d) => [d.document.parent_id, d]));
+    const scans = new Map(docs.filter((d) => d.document.kind === 'agreement_scan').map((d) => [d.document.id, d]));
     if (!live.length) {
       listBox.replaceChildren(empty(t('docs.none')));
       return;
@@ -243,13 +344,16 @@ export function documentsSection(c, { mayDraft, mayAdmin, invite }) {
     for (const d of signing) for (const f of d.fields) if (!f.signed && (f.role === 'applicant' || f.role === 'respondent')) unsignedParties.add(f.name);
     mount(
       listBox,
-      h('ul', { class: 'caselist', id: 'document-list' }, live.map((d) => documentItem(d, { completion: byParent.get(d.document.id), mayAdmin, reload: refresh }))),
+      h('ul', { class: 'caselist', id: 'document-list' }, live.map((d) => documentItem(d, { completion: byParent.get(d.document.id), scan: scans.get(d.document.parent_id), mayAdmin, reload: refresh }))),
       invite && unsignedParties.size
         ? h('div', { class: 'card attention', id: 'request-signatures' }, h('h3', null, t('docs.request')), h('p', { class: 'small' }, t('docs.request_hint')), c.parties.filter((p) => unsignedParties.has(p.name)).map((p) => h('div', null, h('p', { class: 'small' }, h('strong', null, p.name)), invite(p, null))))
         : null,
     );
+    // Watch while signatures come in, and while a complete document waits for its certificate of completion (a
+    // durable job the server may still be running or retrying).
+    const awaiting = live.some((d) => d.document.status === 'complete' && !byParent.get(d.document.id));
     clearTimeout(timer);
-    if (signing.length && !gone) timer = setTimeout(refresh, 6000);
+    if ((signing.length || awaiting) && !gone) timer = setTimeout(refresh, signing.length ? 6000 : 3000);
   }
 
   async function refresh() {
@@ -282,6 +386,22 @@ export function documentsSection(c, { mayDraft, mayAdmin, invite }) {
       }
     });
     editorBox.appendChild(details);
+    const offline = h('details', { class: 'action', id: 'offline-agreement' }, h('summary', null, t('offline.title')));
+    const obody = h('div', { class: 'body' });
+    offline.appendChild(obody);
+    offline.addEventListener('toggle', () => {
+      if (offline.open && !obody.querySelector('form')) {
+        obody.appendChild(
+          offlineForm(c, (d) => {
+            offline.open = false;
+            obody.querySelector('form').remove();
+            refresh();
+            toast(t('agreement.next', { n: d.fields.length }));
+          }),
+        );
+      }
+    });
+    editorBox.appendChild(offline);
   }
 
   refresh();

@@ -94,7 +94,7 @@ export default async function judge(main, { me }) {
   // signatures, the PDF, and a verification report of that very file.
   function agreementBox(docs) {
     if (!hasFeature('signing')) return null;
-    const ag = (docs || []).filter((d) => d.document.kind === 'agreement' && d.document.status !== 'superseded').pop();
+    const ag = (docs || []).filter((d) => (d.document.kind === 'agreement' || d.document.kind === 'confirmation_sheet') && d.document.status !== 'superseded').pop();
     if (!ag) return h('p', { class: 'small muted' }, t('judge.no_agreement'));
     const doc = ag.document;
     const out = h('div', { 'aria-live': 'polite', class: 'verify-out' });

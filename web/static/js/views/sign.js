@@ -101,7 +101,7 @@ export default async function signPage(main, { params, me }) {
       h('h2', { id: 'sign-h' }, t('sign.your_signature')),
       h('p', null, t('sign.explain', { role: label('sigrole', f.role), name: f.name })),
       pad.el,
-      h('label', { class: 'check', for: 'sign-agree' }, agree, h('span', null, d.document.kind === 'session_record' ? t('sign.agree_record') : t('sign.agree_agreement'))),
+      h('label', { class: 'check', for: 'sign-agree' }, agree, h('span', null, d.document.kind === 'session_record' ? t('sign.agree_record') : d.document.kind === 'confirmation_sheet' ? t('sign.agree_sheet') : t('sign.agree_agreement'))),
       h('p', { class: 'small muted' }, t('sign.key_note')),
       go,
       progress,
@@ -207,6 +207,10 @@ export default async function signPage(main, { params, me }) {
       waitingFor ? h('div', { class: 'alert info', id: 'sign-waiting' }, t('sign.waiting_order', { name: waitingFor.name })) : null,
       doc.status === 'superseded' ? h('div', { class: 'alert warn' }, t('sign.superseded')) : null,
       changed ? h('div', { class: 'alert warn', id: 'sign-changed', role: 'alert' }, h('p', null, h('strong', null, t('sign.changed'))), h('p', null, t('sign.changed_hint', { v: doc.current_version }))) : null,
+      // A confirmation sheet confirms a scan of an agreement signed on paper: the scan is one tap away.
+      doc.kind === 'confirmation_sheet' && doc.parent_id
+        ? h('div', { class: 'alert info', id: 'sheet-scan' }, h('p', null, t('sign.sheet_scan')), h('p', null, h('a', { href: `/api/v1/documents/${enc(doc.parent_id)}/pdf`, download: '' }, t('offline.scan'))))
+        : null,
       h(
         'div',
         { class: 'layout' },

@@ -1,4 +1,4 @@
-package main
+package docflow
 
 import (
 	"fmt"
@@ -14,15 +14,15 @@ import (
 // (案由), an individual's sex and date of birth, and each agent's scope of authority. The court and the kind
 // of referral (委派 / 委托) come from the case.
 
-// partyDetail adds to one party of the case.
-type partyDetail struct {
+// PartyDetail adds to one party of the case.
+type PartyDetail struct {
 	PartyID        string `json:"party_id"`
 	Sex            string `json:"sex,omitempty"`             // male or female (individuals)
 	BirthDate      string `json:"birth_date,omitempty"`      // YYYY-MM-DD (individuals)
 	AgentAuthority string `json:"agent_authority,omitempty"` // general (一般授权) or special (特别授权)
 }
 
-func (r agreementRequest) validCourtDetails() map[string]string {
+func (r AgreementRequest) validCourtDetails() map[string]string {
 	f := map[string]string{}
 	if utf8.RuneCountInString(r.Cause) > 100 {
 		f["cause"] = "at most 100 characters"
@@ -63,7 +63,7 @@ func causeOf(t cases.DisputeType) string {
 }
 
 // applyCourtDetails fills in the cause of action, the referral kind and the party details.
-func applyCourtDetails(ag *signing.Agreement, c *cases.Case, in agreementRequest, zone *time.Location) error {
+func applyCourtDetails(ag *signing.Agreement, c *cases.Case, in AgreementRequest, zone *time.Location) error {
 	ag.Cause = strings.TrimSpace(in.Cause)
 	if ag.Cause == "" && ag.Lang != "en" {
 		ag.Cause = causeOf(c.DisputeType)
