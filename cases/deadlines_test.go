@@ -118,7 +118,8 @@ func TestCourtDeadlinesFlagged(t *testing.T) {
 	}
 	c = act(t, s, w.Mediator, c, cases.ActAccept, cases.Params{})
 	c = act(t, s, w.Mediator, c, cases.ActEnd, cases.Params{Ground: cases.GroundAgreement})
-	c = act(t, s, cases.System, c, cases.ActAgreementEffective, cases.Params{})
+	casestest.SignedAgreement(t, s, c, true, nil) // every party signs: the agreement takes effect
+	c, _ = s.Case(ctx, c.ID)
 	c = act(t, s, casestest.PartyPrincipal(c, 0), c, cases.ActApplyConfirmation, cases.Params{})
 	clock.Advance(24 * time.Hour)
 	applied := clock.Now()
