@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/parley-mediation/parley/sfu"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -67,6 +66,7 @@ const (
 	TypeModerated         = "moderated"
 	TypeRemoved           = "removed"
 	TypeSessionEnding     = "session_ending"
+	TypeReconnect         = "reconnect" // this node is handing the room over: reconnect (to data.url)
 )
 
 // Error codes carried by error messages.
@@ -88,7 +88,8 @@ const (
 	CodeBadState      = "bad_state"      // out of order (answer without offer, …)
 	CodeIdentityCheck = "identity_check" // admission without a passed identity check
 	CodeRecordFailed  = "record_failed"  // the case record could not be written
-	CodeWrongNode     = "wrong_node"     // the session is hosted by another node
+	CodeWrongNode     = "wrong_node"     // the session is hosted by another node (data.url says where)
+	CodeUnavailable   = "unavailable"    // a store the server needs is down for now; try again
 	CodeInternal      = "internal"
 )
 
@@ -98,6 +99,8 @@ type Error struct {
 	Message string `json:"message"`
 	// Node is the node hosting the session (wrong_node only).
 	Node string `json:"node,omitempty"`
+	// URL is that node's signalling WebSocket URL (wrong_node only, when known).
+	URL string `json:"url,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -121,7 +124,7 @@ type JoinData struct {
 type SDPData struct {
 	SDP string `json:"sdp"`
 	// Tracks describes the tracks of a publisher offer (optional).
-	Tracks []sfu.TrackMeta `json:"tracks,omitempty"`
+	Tracks []TrackMeta `json:"tracks,omitempty"`
 }
 
 // CandidateData is the data of candidate: the transport it belongs to ("publisher" or
@@ -320,7 +323,7 @@ func validate(v any) *Error {
 			}
 		}
 	case *CandidateData:
-		if d.Transport != sfu.TransportPublisher && d.Transport != sfu.TransportSubscriber {
+		if d.Transport != TransportPublisher && d.Transport != TransportSubscriber {
 			return errorf(CodeBadMessage, "transport must be publisher or subscriber")
 		}
 		if len(d.Candidate.Candidate) > 1024 {
@@ -417,7 +420,7 @@ type JoinedData struct {
 	ICEServers    []webrtc.ICEServer `json:"ice_servers"`
 	VideoCodec    string             `json:"video_codec"`
 	Participants  []ParticipantInfo  `json:"participants"`
-	Tracks        []sfu.TrackInfo    `json:"tracks"`
+	Tracks        []TrackInfo        `json:"tracks"`
 	Caucuses      []CaucusInfo       `json:"caucuses"`
 	Scope         string             `json:"scope"`
 	JudgePresent  bool               `json:"judge_present"`
@@ -462,7 +465,7 @@ type CaucusStateData struct {
 
 // TrackData is the data of track_published, track_unpublished and track_muted.
 type TrackData struct {
-	Track sfu.TrackInfo `json:"track"`
+	Track TrackInfo `json:"track"`
 }
 
 // SpeakerData is the data of active_speaker.
@@ -489,6 +492,14 @@ type ModeratedData struct {
 	Action string `json:"action"` // "mute", "unmute"
 	Kind   string `json:"kind,omitempty"`
 	By     string `json:"by"`
+}
+
+// ReconnectData is the data of reconnect: the node is draining (or otherwise giving
+// the room up); the client keeps its seat by joining again with its resume token at URL,
+// or, when URL is empty, at the URL the join API returns.
+type ReconnectData struct {
+	Reason string `json:"reason"`
+	URL    string `json:"url,omitempty"`
 }
 
 // EndingData is the data of session_ending and removed.

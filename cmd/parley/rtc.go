@@ -15,6 +15,7 @@ import (
 	"github.com/parley-mediation/parley/cases"
 	"github.com/parley-mediation/parley/sfu"
 	"github.com/parley-mediation/parley/signaling"
+	"github.com/parley-mediation/parley/signaling/sfumedia"
 )
 
 // rooms is the video part of the server: the SFU engine, the signalling server, and the key join tokens are
@@ -74,7 +75,7 @@ func newRooms(ctx context.Context, cfg *Config, store *cases.Store, logger *slog
 	sc.TokenKey = key
 	sc.NodeID = cfg.NodeID
 	sc.AllowedOrigins = splitList(cfg.RTCOrigins)
-	sig := signaling.NewServer(sc, engine, &rtcRecorder{store: store, log: logger.With("component", "rtc-recorder")}, logger)
+	sig := signaling.NewServer(sc, sfumedia.New(engine), &rtcRecorder{store: store, log: logger.With("component", "rtc-recorder")}, logger)
 	ws := strings.Replace(strings.Replace(cfg.BaseURL, "https://", "wss://", 1), "http://", "ws://", 1) + "/rtc"
 	return &rooms{engine: engine, sig: sig, tokenKey: key, wsURL: ws}, nil
 }

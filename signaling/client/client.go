@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/parley-mediation/parley/sfu"
 	"github.com/parley-mediation/parley/signaling"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -431,7 +430,7 @@ func (c *Client) answerSubscriber(offer string) error {
 		}
 		sub.OnICECandidate(func(ci *webrtc.ICECandidate) {
 			if ci != nil {
-				_ = c.Send(signaling.TypeCandidate, signaling.CandidateData{Transport: sfu.TransportSubscriber, Candidate: ci.ToJSON()})
+				_ = c.Send(signaling.TypeCandidate, signaling.CandidateData{Transport: signaling.TransportSubscriber, Candidate: ci.ToJSON()})
 			}
 		})
 		sub.OnTrack(func(tr *webrtc.TrackRemote, r *webrtc.RTPReceiver) { c.onTrack(sub, tr, r) })
@@ -462,7 +461,7 @@ func (c *Client) answerSubscriber(offer string) error {
 func (c *Client) addCandidate(d signaling.CandidateData) {
 	c.mu.Lock()
 	var pc *webrtc.PeerConnection
-	if d.Transport == sfu.TransportSubscriber {
+	if d.Transport == signaling.TransportSubscriber {
 		pc = c.sub
 		if pc == nil || pc.RemoteDescription() == nil {
 			c.subCand = append(c.subCand, d.Candidate)
@@ -512,7 +511,7 @@ func (c *Client) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, 
 			continue
 		}
 		now := time.Now()
-		key := kind == "video" && sfu.IsKeyframeStart(st.Codec, pkt.Payload)
+		key := kind == "video" && IsKeyframeStart(st.Codec, pkt.Payload)
 		c.mu.Lock()
 		st.Packets++
 		st.Bytes += uint64(n)
@@ -581,7 +580,7 @@ func (c *Client) Publish(ctx context.Context, opts PublishOptions) error {
 	}
 	if opts.Video {
 		mime := webrtc.MimeTypeVP8
-		if opts.Codec == sfu.CodecH264 {
+		if opts.Codec == signaling.CodecH264 {
 			mime = webrtc.MimeTypeH264
 		}
 		if opts.Simulcast {
@@ -633,7 +632,7 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 	}
 	pc.OnICECandidate(func(ci *webrtc.ICECandidate) {
 		if ci != nil {
-			_ = c.Send(signaling.TypeCandidate, signaling.CandidateData{Transport: sfu.TransportPublisher, Candidate: ci.ToJSON()})
+			_ = c.Send(signaling.TypeCandidate, signaling.CandidateData{Transport: signaling.TransportPublisher, Candidate: ci.ToJSON()})
 		}
 	})
 	c.mu.Lock()
@@ -645,7 +644,7 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 	if old != nil {
 		_ = old.Close()
 	}
-	var metas []sfu.TrackMeta
+	var metas []signaling.TrackMeta
 	var audioSender *webrtc.RTPSender
 	type simSender struct {
 		s *webrtc.RTPSender
@@ -665,9 +664,9 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("client: add track: %w", err)
 		}
-		meta := sfu.TrackMeta{TrackID: t.id, Source: t.source}
+		meta := signaling.TrackMeta{TrackID: t.id, Source: t.source}
 		for i, l := range t.layers {
-			meta.Layers = append(meta.Layers, sfu.LayerMeta{RID: simulcastLayers[i].rid,
+			meta.Layers = append(meta.Layers, signaling.LayerMeta{RID: simulcastLayers[i].rid,
 				Width: simulcastLayers[i].width, Height: simulcastLayers[i].height})
 			if i > 0 {
 				if err := s.AddEncoding(l); err != nil {
@@ -769,7 +768,7 @@ func (c *Client) switchCodec(codec string) error {
 	old := vt.sender
 	vt.vmu.Unlock()
 	mime := webrtc.MimeTypeVP8
-	if codec == sfu.CodecH264 {
+	if codec == signaling.CodecH264 {
 		mime = webrtc.MimeTypeH264
 	}
 	nt, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}, "video", "parley")
@@ -799,7 +798,7 @@ func (c *Client) switchCodec(codec string) error {
 		return err
 	}
 	env, err := c.Request(ctx, signaling.TypeOffer, signaling.SDPData{SDP: offer.SDP,
-		Tracks: []sfu.TrackMeta{{TrackID: vt.id, Source: vt.source}}})
+		Tracks: []signaling.TrackMeta{{TrackID: vt.id, Source: vt.source}}})
 	if err != nil {
 		return err
 	}
@@ -887,7 +886,7 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 		if codec != lastCodec { // new track after a room codec switch: start with a keyframe
 			lastCodec, next = codec, 0
 			frames = cl.vp8
-			if codec == sfu.CodecH264 {
+			if codec == signaling.CodecH264 {
 				frames = cl.h264
 			}
 		}
@@ -897,7 +896,7 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 				size := opts.VideoBitrate / 8 / fps * simulcastLayers[i].share / 12
 				sim[i].write(t, l, simulcastLayers[i].rid, syntheticVP8(next == 0, size))
 			}
-		case opts.VideoBitrate > 0 && codec != sfu.CodecH264:
+		case opts.VideoBitrate > 0 && codec != signaling.CodecH264:
 			_ = video.WriteSample(media.Sample{Data: syntheticVP8(next == 0, opts.VideoBitrate/8/fps), Duration: time.Second / fps})
 		default:
 			_ = video.WriteSample(media.Sample{Data: frames[next%len(frames)], Duration: time.Second / fps})
@@ -907,7 +906,7 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 		if next >= len(frames) {
 			next = 1 // loop over the interframes; keyframes only on request
 		}
-		if opts.VideoBitrate > 0 && codec != sfu.CodecH264 {
+		if opts.VideoBitrate > 0 && codec != signaling.CodecH264 {
 			next %= 2*fps + 1
 			if next == 0 {
 				next = 1
