@@ -52,6 +52,8 @@ type Engine struct {
 	dropped   atomic.Uint64
 	filtered  atomic.Uint64
 	received  atomic.Uint64
+	// Subscriber feedback (participant.go), for metrics.
+	nacks, keyframeReqs, lossSum, lossReports atomic.Uint64
 }
 
 // Stats are engine-wide counters, for the load benchmark and metrics.
@@ -70,6 +72,13 @@ type Stats struct {
 	Rooms           int    `json:"rooms"`
 	Participants    int    `json:"participants"`
 	Tracks          int    `json:"tracks"`
+	// NACKsReceived counts packets subscribers asked to be resent; KeyframeRequests the
+	// PLI/FIR subscribers sent; LossFractionSum/LossReports sum the fraction lost
+	// (x/256) of subscribers' receiver reports, so their ratio is the mean loss.
+	NACKsReceived    uint64 `json:"nacks_received"`
+	KeyframeRequests uint64 `json:"keyframe_requests"`
+	LossFractionSum  uint64 `json:"loss_fraction_sum"`
+	LossReports      uint64 `json:"loss_reports"`
 }
 
 // NewEngine opens the media sockets and starts the embedded TURN server if enabled.
@@ -232,6 +241,10 @@ func (e *Engine) Stats() Stats {
 		BytesForwarded:   e.bytes.Load(),
 		PacketsDropped:   e.dropped.Load(),
 		PacketsFiltered:  e.filtered.Load(),
+		NACKsReceived:    e.nacks.Load(),
+		KeyframeRequests: e.keyframeReqs.Load(),
+		LossFractionSum:  e.lossSum.Load(),
+		LossReports:      e.lossReports.Load(),
 	}
 	e.mu.Lock()
 	rooms := make([]*Room, 0, len(e.rooms))

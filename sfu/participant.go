@@ -388,7 +388,10 @@ func (p *Participant) readSenderRTCP(d *DownTrack, sender *webrtc.RTPSender) {
 		for _, pkt := range pkts {
 			switch v := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				p.room.e.keyframeReqs.Add(1)
 				d.track.requestKeyframeFor(d, false)
+			case *rtcp.TransportLayerNack:
+				p.room.e.nacks.Add(uint64(len(v.Nacks)))
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				p.remb.Store(uint64(v.Bitrate))
 				p.rembAt.Store(time.Now().UnixNano())
@@ -402,6 +405,8 @@ func (p *Participant) readSenderRTCP(d *DownTrack, sender *webrtc.RTPSender) {
 }
 
 func (p *Participant) noteReport(rr rtcp.ReceptionReport) {
+	p.room.e.lossSum.Add(uint64(rr.FractionLost))
+	p.room.e.lossReports.Add(1)
 	p.rrLoss.Add(uint64(rr.FractionLost))
 	p.rrCount.Add(1)
 	p.bwLoss.Add(uint64(rr.FractionLost))

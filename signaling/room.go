@@ -70,6 +70,7 @@ type seat struct {
 	decode    []string
 	part      MediaSeat
 	since     time.Time
+	joinedAt  time.Time // when joined was last sent, until the subscriber transport connects
 }
 
 type caucus struct {
@@ -149,6 +150,13 @@ func (r *room) deliver(ev MediaEvent) {
 			Loss: ev.Loss, RTTMillis: ev.RTT.Milliseconds()}), nil)
 	case MediaVideoCodec:
 		r.broadcastLocked(encode(TypeVideoCodec, "", CodecData{Codec: ev.Codec}), nil)
+	case MediaTransportState:
+		if st := r.seats[ev.Participant]; st != nil && ev.Transport == TransportSubscriber && ev.State == "connected" && !st.joinedAt.IsZero() {
+			if f := r.s.cfg.ObserveMediaConnected; f != nil {
+				f(time.Since(st.joinedAt))
+			}
+			st.joinedAt = time.Time{}
+		}
 	}
 }
 
@@ -298,6 +306,7 @@ func (r *room) joinMediaLocked(st *seat, ref string, resumed bool) *Error {
 	}
 	d.Caucuses = r.caucusInfoLocked()
 	st.conn.send(encode(TypeJoined, ref, d))
+	st.joinedAt = time.Now()
 	st.sig.open()
 	if st.claims.CanModerate {
 		r.lobbyUpdateLocked()
@@ -502,7 +511,7 @@ func (r *room) end(ctx context.Context, reason string, by *Claims) {
 // handOff closes the room on this node without ending the session: every client is
 // told to reconnect (to url when known), nobody's leave is recorded, and the saved
 // state stays for the node that takes the room over.
-func (r *room) handOff(ctx context.Context, url string) {
+func (r *room) handOff(ctx context.Context, url string, save bool) {
 	r.mu.Lock()
 	if r.ended {
 		r.mu.Unlock()
@@ -521,7 +530,11 @@ func (r *room) handOff(ctx context.Context, url string) {
 		}
 	}
 	r.mu.Unlock()
-	r.stopSaver(&snap)
+	if save {
+		r.stopSaver(&snap)
+	} else {
+		r.stopSaver(nil) // another node holds the room now: its state is newer than ours
+	}
 	r.media.Close()
 	close(r.done)
 	r.s.forgetRoom(ctx, r, false)

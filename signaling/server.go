@@ -40,6 +40,9 @@ type Config struct {
 	// session is still open, so that a session ended elsewhere (the case API, another
 	// node) closes its room (default 5 s).
 	SessionCheckInterval time.Duration
+	// ObserveMediaConnected, when set, receives the time from joined to the
+	// participant's subscriber transport connecting (for metrics).
+	ObserveMediaConnected func(time.Duration)
 	// MaxMessageBytes is the largest client message answered normally (default 64 KiB);
 	// up to 4× that the message is refused with too_large, beyond it the socket closes.
 	MaxMessageBytes int
@@ -622,9 +625,30 @@ func (s *Server) Drain(ctx context.Context) error {
 		}
 		cancel()
 		s.metrics.moved.Add(1)
-		r.handOff(ctx, url)
+		r.handOff(ctx, url, true)
 	}
 	return s.waitConns(ctx)
+}
+
+// GiveUp closes the session's room here without ending the session, because another
+// node holds its lease now: clients are told to reconnect (they find the new host
+// through the join API or wrong_node), and this node neither records leaves nor
+// overwrites the saved state.
+func (s *Server) GiveUp(ctx context.Context, sessionID string) {
+	s.mu.Lock()
+	r := s.rooms[sessionID]
+	s.mu.Unlock()
+	if r != nil {
+		r.handOff(ctx, "", false)
+	}
+}
+
+// Hosts reports whether this node hosts the session's room now.
+func (s *Server) Hosts(sessionID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.rooms[sessionID]
+	return ok
 }
 
 // Draining reports whether Drain has been called.
