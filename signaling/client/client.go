@@ -166,20 +166,79 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if _, err := loadClip(); err != nil {
 		return nil, err
 	}
-	env, err := c.connect(ctx, signaling.JoinData{Version: signaling.ProtocolVersion, Token: cfg.Token,
-		CaseID: cfg.CaseID, SessionID: cfg.SessionID, Decode: cfg.Decode})
-	if err != nil {
+	join := signaling.JoinData{Version: signaling.ProtocolVersion, Token: cfg.Token,
+		CaseID: cfg.CaseID, SessionID: cfg.SessionID, Decode: cfg.Decode}
+	if _, err := c.connectFollowing(ctx, join); err != nil {
 		c.Close()
 		return nil, err
 	}
-	_ = env
 	return c, nil
+}
+
+// connectFollowing is connect, following one wrong_node answer to the node it names.
+func (c *Client) connectFollowing(ctx context.Context, join signaling.JoinData) (signaling.Envelope, error) {
+	env, err := c.connect(ctx, join)
+	var se *signaling.Error
+	if errors.As(err, &se) && se.Code == signaling.CodeWrongNode && se.URL != "" && se.URL != c.URL() {
+		c.dropConn()
+		c.mu.Lock()
+		c.cfg.URL = se.URL
+		c.mu.Unlock()
+		return c.connect(ctx, join)
+	}
+	return env, err
+}
+
+// URL is the signalling URL the client uses now (it changes when it follows wrong_node or moves).
+func (c *Client) URL() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg.URL
+}
+
+// ConnDone is closed when the current signalling connection ends (network loss, the node going away, a
+// reconnect message).
+func (c *Client) ConnDone() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.connDone == nil {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	return c.connDone
+}
+
+// dropConn closes the WebSocket only (after a refused join).
+func (c *Client) dropConn() {
+	c.mu.Lock()
+	ws, connDone := c.ws, c.connDone
+	c.ws = nil
+	c.mu.Unlock()
+	if ws != nil {
+		_ = ws.Close()
+	}
+	if connDone != nil {
+		<-connDone
+	}
+}
+
+// ResumeAt takes the seat back at url (the URL the join API returns, or a reconnect message's): it drops what
+// is left of the old connection and transports, then resumes with the resume token and republishes.
+func (c *Client) ResumeAt(ctx context.Context, url string) (*signaling.JoinedData, error) {
+	c.Cut()
+	if url != "" {
+		c.mu.Lock()
+		c.cfg.URL = url
+		c.mu.Unlock()
+	}
+	return c.Resume(ctx)
 }
 
 // connect dials a WebSocket, starts the reader and sends join; it waits for the reply.
 func (c *Client) connect(ctx context.Context, join signaling.JoinData) (signaling.Envelope, error) {
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	ws, _, err := d.DialContext(ctx, c.cfg.URL, c.cfg.Header)
+	ws, _, err := d.DialContext(ctx, c.URL(), c.cfg.Header)
 	if err != nil {
 		return signaling.Envelope{}, fmt.Errorf("client: dial: %w", err)
 	}
@@ -502,6 +561,7 @@ func (c *Client) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, 
 	var last uint16
 	seen := false
 	var lastPLI time.Time
+	keyHere := false // a keyframe arrived on this subscription (a resubscription starts without one, like a browser's decoder)
 	for {
 		n, _, err := remote.Read(buf)
 		if err != nil {
@@ -536,7 +596,10 @@ func (c *Client) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, 
 		if !seen || pkt.SequenceNumber-last < 0x8000 {
 			last, seen = pkt.SequenceNumber, true
 		}
-		noKey := kind == "video" && st.Keyframes == 0
+		if key {
+			keyHere = true
+		}
+		noKey := kind == "video" && !keyHere
 		c.mu.Unlock()
 		if noKey && now.Sub(lastPLI) > 500*time.Millisecond {
 			lastPLI = now
@@ -1018,7 +1081,8 @@ func (c *Client) Resume(ctx context.Context) (*signaling.JoinedData, error) {
 	if resume == "" {
 		return nil, errors.New("client: nothing to resume")
 	}
-	if _, err := c.connect(ctx, signaling.JoinData{Version: signaling.ProtocolVersion, Resume: resume, Decode: c.cfg.Decode}); err != nil {
+	if _, err := c.connectFollowing(ctx, signaling.JoinData{Version: signaling.ProtocolVersion, Resume: resume, Decode: c.cfg.Decode}); err != nil {
+		c.dropConn()
 		return nil, err
 	}
 	j, err := c.WaitJoined(ctx)
