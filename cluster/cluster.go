@@ -144,6 +144,9 @@ type Config struct {
 	// OnLost is called (from the heartbeat goroutine) for a session whose lease
 	// another node holds now: this node must give the room up.
 	OnLost func(sessionID string)
+	// OnReconnect is called when Redis answers again after failing (or first answers):
+	// the node should write its rooms' state again, since Redis may have lost it.
+	OnReconnect func()
 }
 
 // Cluster is one node's view of the cluster. Start begins its heartbeat; Close ends it.
@@ -316,6 +319,9 @@ func (c *Cluster) beat(ctx context.Context) {
 	}
 	if !c.ready.Swap(true) {
 		c.log.Info("registered in the cluster", "url", c.cfg.URL)
+		if c.cfg.OnReconnect != nil {
+			c.cfg.OnReconnect() // Redis may have restarted empty: write the rooms' state again
+		}
 	}
 	c.mu.Lock()
 	held := make([]string, 0, len(c.held))
@@ -331,7 +337,8 @@ func (c *Cluster) beat(ctx context.Context) {
 	pipe = c.rdb.Pipeline()
 	cmds := make([]*redis.Cmd, len(held))
 	for i, s := range held {
-		cmds[i] = renewScript.Run(octx, pipe, []string{c.leaseKey(s)}, c.cfg.Node, c.cfg.LeaseTTL.Milliseconds())
+		// Eval, not EvalSha: a Redis that restarted has forgotten its scripts, and pipelines do not retry.
+		cmds[i] = renewScript.Eval(octx, pipe, []string{c.leaseKey(s)}, c.cfg.Node, c.cfg.LeaseTTL.Milliseconds())
 	}
 	if _, err := pipe.Exec(octx); c.fail(err) != nil && !errors.Is(err, redis.Nil) {
 		c.log.Warn("lease renewal failed", "err", err)
@@ -541,9 +548,11 @@ func (c *Cluster) Locate(ctx context.Context, sessionID string) (Node, error) {
 			}
 			continue
 		}
-		n, err := c.pick(ctx, "")
-		if err != nil {
-			return Node{}, err
+		n, found := c.savedHost(ctx, sessionID)
+		if !found {
+			if n, err = c.pick(ctx, ""); err != nil {
+				return Node{}, err
+			}
 		}
 		octx, cancel = c.op(ctx)
 		ok, err := c.rdb.SetNX(octx, c.leaseKey(sessionID), n.ID, c.cfg.LeaseTTL).Result()
@@ -556,6 +565,26 @@ func (c *Cluster) Locate(ctx context.Context, sessionID string) (Node, error) {
 		}
 	}
 	return Node{}, fmt.Errorf("cluster: locate %s: the lease keeps changing", sessionID)
+}
+
+// savedHost returns the node that last saved the session's room state, if it is live and not draining: a
+// lease can vanish while its room lives on (Redis restarted), and the room should stay where it is.
+func (c *Cluster) savedHost(ctx context.Context, sessionID string) (Node, bool) {
+	b, err := c.Load(ctx, sessionID)
+	if err != nil || b == nil {
+		return Node{}, false
+	}
+	var st struct {
+		Node string `json:"node"`
+	}
+	if json.Unmarshal(b, &st) != nil || st.Node == "" {
+		return Node{}, false
+	}
+	n, ok, err := c.node(ctx, st.Node)
+	if err != nil || !ok || n.Draining {
+		return Node{}, false
+	}
+	return n, true
 }
 
 // Move hands sessionID from node from to the node the selector picks among the others,

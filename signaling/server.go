@@ -643,6 +643,15 @@ func (s *Server) GiveUp(ctx context.Context, sessionID string) {
 	}
 }
 
+// SaveAll writes every hosted room's state again (the state store may have lost it).
+func (s *Server) SaveAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.rooms {
+		r.persist()
+	}
+}
+
 // Hosts reports whether this node hosts the session's room now.
 func (s *Server) Hosts(sessionID string) bool {
 	s.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -488,6 +489,7 @@ func (cs *clusterSession) others(s *seat, want []string) []string {
 // the others.
 func (cs *clusterSession) expectMedia(what string, want map[*seat][]string, within time.Duration) {
 	cs.t.Helper()
+	time.Sleep(500 * time.Millisecond) // packets forwarded before a change are still on their way
 	base := map[*seat]map[string]rtcclient.RemoteStats{}
 	for _, s := range cs.seats {
 		base[s] = s.cl.Stats()
@@ -678,5 +680,138 @@ func waitUntilTB(t testing.TB, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestClusterDrainOnSIGTERM: the hosting node gets SIGTERM; it hands the room to the other node, tells every
+// client to reconnect there (message reconnect with the URL), and stops once they have gone; everyone resumes
+// the seat on the new node with scope intact and nobody leaves the record.
+func TestClusterDrainOnSIGTERM(t *testing.T) {
+	clusterTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	cs := newClusterSession(t, ctx, 2, map[string]string{"PARLEY_DRAIN_TIMEOUT": "20s"})
+	host := cs.host()
+	marks := cs.marks()
+	start := time.Now()
+	if err := host.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	took := cs.recoverAll(ctx, start, host)
+	for s, d := range took {
+		t.Logf("drain → media back: %-10s %s", s.p.name, d.Round(time.Millisecond))
+	}
+	select {
+	case <-host.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the drained node did not stop")
+	}
+	t.Logf("SIGTERM → node stopped: %s (%s)", time.Since(start).Round(time.Millisecond),
+		regexp.MustCompile(`drained in \S+`).FindString(host.out.String()))
+	for _, s := range cs.seats {
+		got := false
+		for _, m := range s.cl.Messages()[marks[s]:] {
+			if m.Type == signaling.TypeReconnect {
+				var d signaling.ReconnectData
+				_ = json.Unmarshal(m.Data, &d)
+				got = d.URL != "" && d.URL != host.ws
+			}
+		}
+		if !got {
+			t.Errorf("%s was not told to reconnect to the other node", s.p.name)
+		}
+	}
+	cs.checkSeats("after the drain", marks)
+	d, err := cs.cw.store.SessionDetail(ctx, cs.cw.w.Mediator, cs.cw.session.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range d.Attendance {
+		if a.LeftAt != nil {
+			t.Errorf("%s is recorded as having left during the drain", a.Name)
+		}
+	}
+}
+
+// TestClusterRedisStopped: Redis goes away mid-session (a private redis-server, stopped and frozen by the test):
+// the room goes on (media, chat stored), a new session gets a clear 503 "try again" quickly, a rate-limited
+// request does not hang, the nodes report not-ready for placements; when Redis is back they are ready again
+// and the room's lease is re-established.
+func TestClusterRedisStopped(t *testing.T) {
+	clusterTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	cs := newClusterSession(t, ctx, 2, nil)
+	bin, _ := exec.LookPath("redis-server")
+	other := cs.cw.person(t, cases.KindAccount, cs.cw.w.Mediator.ID, "", "mediator-2nd-session")
+	c2 := casestest.InMediation(t, cs.cw.store, cs.cw.w)
+	ss2, err := cs.cw.store.CreateSession(ctx, cs.cw.w.Mediator, c2.ID, cases.NewSession{Title: "第二场", Start: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := func(n *node) (time.Duration, int) {
+		t0 := time.Now()
+		resp, err := http.Post(n.base+"/api/v1/invitations/no-such-invitation/code", "application/json", nil)
+		if err != nil {
+			return time.Since(t0), 0
+		}
+		resp.Body.Close()
+		return time.Since(t0), resp.StatusCode
+	}
+	for _, phase := range []string{"stopped", "frozen"} {
+		switch phase {
+		case "stopped":
+			cs.redis.stop()
+		case "frozen":
+			cs.redis.start(t, bin)
+			waitUntilTB(t, 20*time.Second, "the nodes to be ready again after Redis came back", func() bool {
+				return cs.nodes[0].health(t).Placement == "ready" && cs.nodes[1].health(t).Placement == "ready"
+			})
+			_ = cs.redis.cmd.Process.Signal(syscall.SIGSTOP)
+		}
+		waitUntilTB(t, 15*time.Second, "the nodes to report not-ready for placements ("+phase+")", func() bool {
+			return cs.nodes[0].health(t).Placement == "unavailable" && cs.nodes[1].health(t).Placement == "unavailable"
+		})
+		cs.expectMedia("with Redis "+phase, cs.scopes(), 20*time.Second)
+		if _, err := cs.seats[2].cl.Request(ctx, signaling.TypeChat, signaling.ChatData{Text: "redis " + phase}); err != nil {
+			t.Errorf("chat with Redis %s: %v", phase, err)
+		}
+		t0 := time.Now()
+		_, st, err := other.join(ctx, cs.nodes[1], ss2.ID)
+		if st != http.StatusServiceUnavailable {
+			t.Errorf("join of a new session with Redis %s: %d %v, want 503", phase, st, err)
+		}
+		t.Logf("Redis %s: new-session join answered %d in %s", phase, st, time.Since(t0).Round(time.Millisecond))
+		// The room's own participants still get join tokens from the hosting node.
+		if _, st, err := cs.seats[1].p.join(ctx, cs.host(), cs.cw.session.ID); st != 200 {
+			t.Errorf("join of the hosted session at its node with Redis %s: %d %v", phase, st, err)
+		}
+		for i := 0; i < 3; i++ {
+			d, st := limited(cs.nodes[0])
+			if d > 2*time.Second {
+				t.Errorf("rate-limited request with Redis %s took %s", phase, d)
+			}
+			if i == 0 {
+				t.Logf("Redis %s: rate-limited request answered %d in %s", phase, st, d.Round(time.Millisecond))
+			}
+		}
+	}
+	_ = cs.redis.cmd.Process.Signal(syscall.SIGCONT)
+	waitUntilTB(t, 20*time.Second, "the nodes to be ready again", func() bool {
+		return cs.nodes[0].health(t).Placement == "ready" && cs.nodes[1].health(t).Placement == "ready"
+	})
+	// The lease was re-established by the host's heartbeat: the other node sends new joins to the host.
+	j, st, err := cs.seats[2].p.join(ctx, cs.nodes[1], cs.cw.session.ID)
+	if st != 200 || j.URL != cs.host().ws {
+		t.Errorf("after Redis came back, node B sends the respondent to %q (%d %v), want the host %s", j.URL, st, err, cs.host().ws)
+	}
+	d, err := cs.cw.store.SessionDetail(ctx, cs.cw.w.Mediator, cs.cw.session.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"redis stopped", "redis frozen"} {
+		if !slices.ContainsFunc(d.Messages, func(m cases.ChatMessage) bool { return m.Body == want }) {
+			t.Errorf("chat %q not stored", want)
+		}
 	}
 }

@@ -102,7 +102,11 @@ func newClusterRooms(ctx context.Context, cfg *Config, store *cases.Store, rdb *
 			return nil, err
 		}
 		rm.cluster = cluster.New(rdb, cluster.Config{Node: cfg.NodeID, URL: ws, MediaIP: cfg.NodeMediaIP, LeaseTTL: cfg.LeaseTTL,
-			Selector: sel, Load: rm.load, OnLost: rm.lost}, logger)
+			Selector: sel, Load: rm.load, OnLost: rm.lost, OnReconnect: func() {
+				if rm.sig != nil {
+					rm.sig.SaveAll()
+				}
+			}}, logger)
 		sc.Placement, sc.RoomState = rm.cluster, rm.cluster
 	}
 	rm.sig = signaling.NewServer(sc, sfumedia.New(engine), &rtcRecorder{store: store, log: logger.With("component", "rtc-recorder")}, logger)
