@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -814,4 +817,203 @@ func TestClusterRedisStopped(t *testing.T) {
 			t.Errorf("chat %q not stored", want)
 		}
 	}
+}
+
+// TestNodesAgreeOnGeneratedKeys: several nodes starting at once on a fresh database generate the CA, TSA,
+// platform and join-token keys at the same moment; the first writer wins in server_secrets and every node
+// ends up with the same keys (so a node signs what another verifies, and accepts another's join tokens). The
+// overdue sweeper's once-per-case property with several nodes is TestSweepEndsOverdueCasesOnce (cases).
+func TestNodesAgreeOnGeneratedKeys(t *testing.T) {
+	cw := newClusterWorld(t)
+	cfg, _, err := parseConfig("serve", nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MediaUDPPort, cfg.MediaTCPPort, cfg.ICEFilter = 0, -1, "127.0.0.0/8"
+	const n = 4
+	signers := make([]*docSigner, n)
+	rms := make([]*rooms, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := cases.NewStore(cw.store.Pool(), cw.store.Cal, nil)
+			if signers[i], errs[i] = newDocSigner(context.Background(), cfg, st, st.Cal, slogDiscard()); errs[i] != nil {
+				return
+			}
+			rms[i], errs[i] = newRooms(context.Background(), cfg, st, slogDiscard())
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		defer rms[i].close(context.Background())
+	}
+	for i := 1; i < n; i++ {
+		if !signers[i].ca.Cert.Equal(signers[0].ca.Cert) {
+			t.Errorf("node %d has another CA certificate", i)
+		}
+		if !signers[i].platform.Cert.Equal(signers[0].platform.Cert) {
+			t.Errorf("node %d has another platform key", i)
+		}
+		if !bytes.Equal(rms[i].tokenKey, rms[0].tokenKey) {
+			t.Errorf("node %d has another join-token key", i)
+		}
+	}
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// tcpProxy forwards a loopback port to PostgreSQL; cutting it is a database outage for whoever connects
+// through it, without touching the machine's PostgreSQL.
+type tcpProxy struct {
+	t      testing.TB
+	addr   string
+	target string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  []net.Conn
+}
+
+func startProxy(t testing.TB, target string) *tcpProxy {
+	p := &tcpProxy{t: t, target: target, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	p.up()
+	t.Cleanup(p.down)
+	return p
+}
+
+func (p *tcpProxy) up() {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(s, c); s.Close() }()
+			go func() { _, _ = io.Copy(c, s); c.Close() }()
+		}
+	}()
+}
+
+func (p *tcpProxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestDatabaseOutageDuringSession: PostgreSQL becomes unreachable mid-session. Media goes on; chat is refused
+// (record_failed) rather than acknowledged and lost; a new join gets a clear "try again" (unavailable) and
+// the join-token API answers 503, not 500. When the database is back, chat is stored again.
+func TestDatabaseOutageDuringSession(t *testing.T) {
+	clusterTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cw := newClusterWorld(t)
+	u, err := neturl.Parse(cw.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := startProxy(t, u.Host)
+	u.Host = proxy.addr
+	n := startNode(t, "node-db", map[string]string{"PARLEY_DATABASE_URL": u.String()})
+	med := cw.person(t, cases.KindAccount, cw.w.Mediator.ID, "", "mediator")
+	judge := cw.person(t, cases.KindAccount, cw.w.Judge.ID, "", "judge")
+	dial := func(p person) *rtcclient.Client {
+		j, _, err := p.join(ctx, n, cw.session.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl, err := rtcclient.Dial(ctx, rtcclient.Config{URL: j.URL, Token: j.Token, CaseID: j.CaseID, SessionID: j.SessionID, Loopback: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		if err := cl.Publish(ctx, rtcclient.PublishOptions{Audio: true, Video: true}); err != nil {
+			t.Fatal(err)
+		}
+		return cl
+	}
+	mc, jc := dial(med), dial(judge)
+	packetsFrom := func(cl *rtcclient.Client) uint64 {
+		var total uint64
+		for _, s := range cl.Stats() {
+			total += s.Packets
+		}
+		return total
+	}
+	waitUntil(t, 20*time.Second, "media between mediator and judge", func() bool { return packetsFrom(mc) > 50 && packetsFrom(jc) > 50 })
+	tok2, _, err := judge.join(ctx, n, cw.session.ID) // a token issued before the outage
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.down()
+	before := [2]uint64{packetsFrom(mc), packetsFrom(jc)}
+	time.Sleep(1500 * time.Millisecond)
+	if a, b := packetsFrom(mc), packetsFrom(jc); a <= before[0]+20 || b <= before[1]+20 {
+		t.Errorf("media stopped with the database: %v → %d, %d", before, a, b)
+	}
+	if _, err := mc.Request(ctx, signaling.TypeChat, signaling.ChatData{Text: "数据库断了"}); errCodeOf(err) != signaling.CodeRecordFailed {
+		t.Errorf("chat during the outage: %v, want record_failed", err)
+	}
+	t0 := time.Now()
+	_, st, err := med.join(ctx, n, cw.session.ID)
+	if st != http.StatusServiceUnavailable {
+		t.Errorf("join-token API during the outage: %d %v, want 503", st, err)
+	}
+	t.Logf("join-token API during the outage: %d in %s", st, time.Since(t0).Round(time.Millisecond))
+	_, err = rtcclient.Dial(ctx, rtcclient.Config{URL: tok2.URL, Token: tok2.Token, CaseID: tok2.CaseID, SessionID: tok2.SessionID, Loopback: true})
+	if code := errCodeOf(err); code != signaling.CodeUnavailable && code != signaling.CodeAlreadyJoined {
+		// the judge's own seat exists: a second join takes it over only if the session check passes
+		t.Errorf("a join over the WebSocket during the outage: %v, want unavailable", err)
+	}
+
+	proxy.up()
+	waitUntil(t, 20*time.Second, "chat to be stored again", func() bool {
+		_, err := mc.Request(ctx, signaling.TypeChat, signaling.ChatData{Text: "数据库回来了"})
+		return err == nil
+	})
+	d, err := cw.store.SessionDetail(ctx, cw.w.Mediator, cw.session.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range d.Messages {
+		if m.Body == "数据库断了" {
+			t.Error("a chat refused during the outage was stored after all")
+		}
+	}
+}
+
+func errCodeOf(err error) string {
+	var e *signaling.Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
 }
