@@ -246,6 +246,13 @@ func (c *Cluster) Start(ctx context.Context) {
 	}()
 }
 
+// StopHeartbeat stops renewing leases and the registry entry without releasing anything, as a crash would
+// (tests of failover use it).
+func (c *Cluster) StopHeartbeat() {
+	c.once.Do(func() { close(c.stop) })
+	<-c.done
+}
+
 // Close stops the heartbeat and takes the node out of the registry. Leases still held
 // are released.
 func (c *Cluster) Close(ctx context.Context) {

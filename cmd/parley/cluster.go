@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -47,6 +48,7 @@ func newRedis(ctx context.Context, rawURL string, logger *slog.Logger) (*redis.C
 	opts.WriteTimeout = 500 * time.Millisecond
 	opts.MaxRetries = 1
 	opts.PoolTimeout = time.Second
+	redis.SetLogger(redisLogger{logger.With("component", "redis")})
 	rdb := redis.NewClient(opts)
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -54,6 +56,13 @@ func newRedis(ctx context.Context, rawURL string, logger *slog.Logger) (*redis.C
 		logger.Warn("redis does not answer: starting anyway; no new rooms until it does", "url", redactURL(rawURL), "err", err)
 	}
 	return rdb, nil
+}
+
+// redisLogger sends go-redis's own messages to the node's logger (they name the node like every line).
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.log.Debug(fmt.Sprintf(format, v...))
 }
 
 // unavailable reports whether err comes from a store that could not be reached (connection refused or lost,

@@ -1017,3 +1017,54 @@ func errCodeOf(err error) string {
 	}
 	return ""
 }
+
+// TestMetricsEndpoint: /metrics is served on its own address, and on the main address only with the bearer
+// token; it carries the room, media, HTTP, database-pool, Redis and Go runtime figures.
+func TestMetricsEndpoint(t *testing.T) {
+	dsn := casestest.Schema(t)
+	maddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	env := map[string]string{"PARLEY_DATABASE_URL": dsn, "PARLEY_LOG_LEVEL": "warn", "PARLEY_METRICS_TOKEN": "s3cret-metrics",
+		"PARLEY_METRICS_ADDR": maddr, "PARLEY_MEDIA_UDP_PORT": "0", "PARLEY_MEDIA_TCP_PORT": "-1", "PARLEY_ICE_FILTER": "127.0.0.0/8"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, done := startServer(t, ctx, env)
+	defer func() { cancel(); <-done }()
+	get := func(url, token string) (int, string) {
+		req, _ := http.NewRequest("GET", url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	_, _ = get(base+"/readyz", "")
+	if st, _ := get(base+"/metrics", ""); st != http.StatusUnauthorized {
+		t.Errorf("/metrics without the token: %d, want 401", st)
+	}
+	if st, _ := get(base+"/metrics", "wrong"); st != http.StatusUnauthorized {
+		t.Errorf("/metrics with a wrong token: %d, want 401", st)
+	}
+	st, body := get(base+"/metrics", "s3cret-metrics")
+	if st != 200 {
+		t.Fatalf("/metrics with the token: %d", st)
+	}
+	st2, body2 := get("http://"+maddr+"/metrics", "")
+	if st2 != 200 {
+		t.Fatalf("/metrics on the metrics address: %d", st2)
+	}
+	for _, want := range []string{"parley_rooms ", "parley_participants ", "parley_media_tracks ", "parley_media_packets_forwarded_total ",
+		"parley_media_bytes_forwarded_total ", "parley_media_nacks_received_total ", "parley_media_keyframe_requests_total ",
+		"parley_media_subscriber_loss_ratio ", "parley_join_to_media_seconds_bucket", "parley_reconnects_total ",
+		"parley_placement_moves_in_total ", `parley_http_request_duration_seconds_count{code="2xx",route="GET /readyz"}`,
+		"parley_db_pool_connections ", "parley_cluster_redis_errors_total ", "parley_redis_request_errors_total ", "go_goroutines ",
+		"process_cpu_seconds_total "} {
+		if !strings.Contains(body, want) || !strings.Contains(body2, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
