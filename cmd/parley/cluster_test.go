@@ -1068,3 +1068,76 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFailover kills the hosting node again and again (SIGKILL, default lease time) in a three-node
+// cluster and prints kill → media back per participant (p50 and max over the kills), then one SIGTERM drain.
+// Run it with: go test ./cmd/parley -run '^$' -bench Failover -benchtime 1x [PARLEY_BENCH_KILLS=10]
+func BenchmarkFailover(b *testing.B) {
+	kills := 10
+	if v, err := strconv.Atoi(os.Getenv("PARLEY_BENCH_KILLS")); err == nil && v > 0 {
+		kills = v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(kills)*40*time.Second+120*time.Second)
+	defer cancel()
+	cs := newClusterSession(b, ctx, 3, nil)
+	nodeEnv := map[string]string{"PARLEY_DATABASE_URL": cs.cw.dsn, "PARLEY_REDIS_URL": cs.redis.url()}
+	per := map[string][]time.Duration{}
+	var all []time.Duration
+	b.ResetTimer()
+	for k := 0; k < kills; k++ {
+		host := cs.host()
+		start := time.Now()
+		host.kill()
+		took := cs.recoverAll(ctx, start, host)
+		for s, d := range took {
+			per[s.p.name] = append(per[s.p.name], d)
+			all = append(all, d)
+		}
+		if len(took) != len(cs.seats) {
+			b.Fatalf("kill %d: only %d of %d participants got media back", k+1, len(took), len(cs.seats))
+		}
+		// Bring the killed node back (a new process, as an orchestrator would) before the next kill.
+		for i, n := range cs.nodes {
+			if n == host {
+				cs.nodes[i] = startNode(b, n.name, nodeEnv)
+				waitUntilTB(b, 20*time.Second, "the restarted node to be ready", func() bool { return cs.nodes[i].health(b).Placement == "ready" })
+			}
+		}
+		b.Logf("kill %d: slowest participant %s", k+1, slices.Max(durations(took)).Round(time.Millisecond))
+	}
+	b.StopTimer()
+	fmt.Printf("kill → media back over %d kills (lease %s):\n", kills, "6s")
+	names := make([]string, 0, len(per))
+	for n := range per {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Printf("  %-11s p50 %6s  max %6s\n", n, pct(per[n], 50), slices.Max(per[n]).Round(time.Millisecond))
+	}
+	fmt.Printf("  %-11s p50 %6s  max %6s\n", "everyone", pct(all, 50), slices.Max(all).Round(time.Millisecond))
+	b.ReportMetric(float64(pct(all, 50).Milliseconds()), "p50-ms")
+	b.ReportMetric(float64(slices.Max(all).Milliseconds()), "max-ms")
+
+	host := cs.host()
+	start := time.Now()
+	_ = host.cmd.Process.Signal(syscall.SIGTERM)
+	took := cs.recoverAll(ctx, start, host)
+	<-host.done
+	fmt.Printf("drain: SIGTERM → node stopped %s (%s); SIGTERM → media back, slowest %s\n", time.Since(start).Round(time.Millisecond),
+		regexp.MustCompile(`drained in \S+`).FindString(host.out.String()), slices.Max(durations(took)).Round(time.Millisecond))
+}
+
+func durations(m map[*seat]time.Duration) []time.Duration {
+	out := []time.Duration{0}
+	for _, d := range m {
+		out = append(out, d)
+	}
+	return out
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[(len(s)-1)*p/100].Round(time.Millisecond)
+}
