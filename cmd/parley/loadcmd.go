@@ -26,7 +26,7 @@ import (
 func runLoadtest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	server := fs.String("server", "http://127.0.0.1:8080", "base URL of the running server")
+	server := fs.String("server", "http://127.0.0.1:8080", "base URL of the running server; several, comma-separated, spread the rooms over the nodes of a cluster (reported per node)")
 	rooms := fs.Int("rooms", 10, "number of rooms (1–200)")
 	per := fs.Int("participants", 4, "participants per room (1–50)")
 	publishers := fs.Int("publishers", 0, "publishing participants per room (0 = all)")
@@ -67,12 +67,64 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	base := strings.TrimRight(*server, "/")
+	servers := splitList(*server)
+	if len(servers) == 0 {
+		return exitError{2, "server: give at least one URL"}
+	}
+	if len(servers) > *rooms {
+		return exitError{2, "more servers than rooms"}
+	}
+	// Room i goes to server i mod n; each server's rooms run as one load run, all at once, reported per node.
+	type result struct {
+		rep fmt.Stringer
+		err error
+	}
+	results := make([]result, len(servers))
+	done := make(chan int, len(servers))
+	for si, srv := range servers {
+		var mine []loadCase
+		for i, c := range lt.cases {
+			if i%len(servers) == si {
+				mine = append(mine, c)
+			}
+		}
+		go func() {
+			rep, err := lt.runOn(ctx, b, key, srv, mine, loadOptions{per: *per, publishers: *publishers, duration: *duration, bitrate: *bitrate,
+				audio: *audio, video: *video, loopback: *loopback}, stdout)
+			results[si] = result{rep, err}
+			done <- si
+		}()
+	}
+	for range servers {
+		<-done
+	}
+	for si, srv := range servers {
+		if len(servers) > 1 {
+			fmt.Fprintf(stdout, "\n== node %s ==\n", srv)
+		}
+		if results[si].err != nil {
+			return fmt.Errorf("loadtest %s: %w", srv, results[si].err)
+		}
+		fmt.Fprint(stdout, results[si].rep.String())
+	}
+	return nil
+}
+
+type loadOptions struct {
+	per, publishers, bitrate int
+	duration                 time.Duration
+	audio, video, loopback   bool
+}
+
+// runOn runs the load of the given rooms against one server.
+func (lt *loadRun) runOn(ctx context.Context, b *base, key []byte, server string, rooms []loadCase, o loadOptions, stdout io.Writer) (fmt.Stringer, error) {
+	per, duration := &o.per, &o.duration
+	base := strings.TrimRight(server, "/")
 	wsURL := strings.Replace(strings.Replace(base, "https://", "wss://", 1), "http://", "ws://", 1) + "/rtc"
 	run := lt.id
 	join := func(room, seat int) (loadtest.Seat, error) {
-		c := lt.cases[room]
-		cl := signaling.Claims{CaseID: c.caseID, SessionID: c.sessionID, ParticipantID: fmt.Sprintf("load-%s-r%d-s%d", run, room, seat),
+		c := rooms[room]
+		cl := signaling.Claims{CaseID: c.caseID, SessionID: c.sessionID, ParticipantID: fmt.Sprintf("load-%s-%s-s%d", run, c.sessionID[:8], seat),
 			Name: fmt.Sprintf("负载 %d-%d", room, seat), CanPublish: true, CanSubscribe: true, ExpiresAt: time.Now().Add(*duration + 10*time.Minute)}
 		switch seat {
 		case 0:
@@ -102,16 +154,15 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		}
 		return loadtest.ServerSample{Stats: st.Media, CPU: time.Duration(st.CPUSeconds * float64(time.Second)), RSSBytes: uint64(st.RSSBytes)}, nil
 	}
-	rctx, cancel := context.WithTimeout(ctx, *duration+time.Duration(*rooms**per)*time.Second+2*time.Minute)
+	rctx, cancel := context.WithTimeout(ctx, *duration+time.Duration(len(rooms)**per)*time.Second+2*time.Minute)
 	defer cancel()
-	fmt.Fprintf(stdout, "load: %d room(s) × %d participant(s), %s, against %s\n", *rooms, *per, *duration, wsURL)
-	rep, err := loadtest.Run(rctx, loadtest.Config{URL: wsURL, Rooms: *rooms, PerRoom: *per, Publishers: *publishers, Audio: *audio, Video: *video,
-		VideoBitrate: *bitrate, Duration: *duration, Join: join, Loopback: *loopback, Probe: probe, Logger: b.log})
+	fmt.Fprintf(stdout, "load: %d room(s) × %d participant(s), %s, against %s\n", len(rooms), *per, *duration, wsURL)
+	rep, err := loadtest.Run(rctx, loadtest.Config{URL: wsURL, Rooms: len(rooms), PerRoom: *per, Publishers: o.publishers, Audio: o.audio, Video: o.video,
+		VideoBitrate: o.bitrate, Duration: *duration, Join: join, Loopback: o.loopback, Probe: probe, Logger: b.log})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Fprint(stdout, rep.String())
-	return nil
+	return rep, nil
 }
 
 type loadCase struct{ caseID, sessionID string }
