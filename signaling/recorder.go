@@ -47,6 +47,14 @@ type Recorder interface {
 	SessionEnded(ctx context.Context, by Claims, at time.Time) error
 }
 
+// AdmissionRecord is implemented by Recorders that can tell whether someone was admitted to the session
+// before and has not left it for good (removed, or left of their own accord): their seat was lost with a node
+// restart that had no saved room state. Such a person enters again without the lobby, keeping the identity
+// check already recorded. It returns nil when the person must wait in the lobby.
+type AdmissionRecord interface {
+	AdmittedBefore(ctx context.Context, caseID, sessionID, participantID string) (*IdentityCheck, error)
+}
+
 // Record is one entry of a MemRecorder.
 type Record struct {
 	Kind      string // joined, left, admitted, chat, caucus_open, caucus_close, session_ended

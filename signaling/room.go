@@ -172,7 +172,9 @@ func (r *room) broadcastLocked(b []byte, keep func(*seat) bool) {
 func (r *room) now() time.Time { return r.s.cfg.Now() }
 
 // enter seats a participant who presented a valid token.
-func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, decode []string) (*seat, *Error) {
+// readmit, when set, is the identity check of an earlier admission to this session that the record still
+// holds (the seat was lost with a restart): the participant skips the lobby.
+func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, decode []string, readmit *IdentityCheck) (*seat, *Error) {
 	// Held until Joined is recorded, so that a quick leave is recorded after it.
 	r.recMu.Lock()
 	defer r.recMu.Unlock()
@@ -195,13 +197,20 @@ func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, de
 	st.resume = r.s.newResume(r.sessionID, claims.ParticipantID)
 	r.seats[claims.ParticipantID] = st
 	r.attachLocked(st, c)
-	if claims.Role.waitsInLobby() {
+	if claims.Role.waitsInLobby() && readmit != nil {
+		st.check = readmit
+		r.log.Info("re-admitted from the record (seat lost with a restart)", "participant_id", claims.ParticipantID)
+	}
+	if claims.Role.waitsInLobby() && readmit == nil {
 		c.send(encode(TypeWaiting, ref, WaitingData{Message: "waiting for the mediator to admit you"}))
 		r.lobbyUpdateLocked()
 		r.mu.Unlock()
 		return st, nil
 	}
 	e := r.admitLocked(st, ref)
+	if e == nil && readmit != nil {
+		r.lobbyUpdateLocked()
+	}
 	r.mu.Unlock()
 	if e != nil {
 		r.dropSeat(st)

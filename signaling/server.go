@@ -314,12 +314,24 @@ func (s *Server) join(ctx context.Context, c *conn, ref string, d *JoinData) (jo
 	if !open {
 		return joined{}, errorf(CodeSessionClosed, "the session has ended")
 	}
+	// Someone admitted before whose seat is gone with a restart re-enters without the lobby. The check is
+	// made here, before any room lock; enter uses it only if the room has no seat for them.
+	var readmit *IdentityCheck
+	if ar, ok := s.rec.(AdmissionRecord); ok && claims.Role.waitsInLobby() {
+		actx, cancel := recordCtx(ctx)
+		readmit, err = ar.AdmittedBefore(actx, claims.CaseID, claims.SessionID, claims.ParticipantID)
+		cancel()
+		if err != nil {
+			s.log.Warn("admission record", "session_id", claims.SessionID, "err", err)
+			readmit = nil // the lobby, then
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		r, e := s.roomFor(ctx, claims.CaseID, claims.SessionID)
 		if e != nil {
 			return joined{}, e
 		}
-		st, e := r.enter(ctx, c, ref, claims, d.Decode)
+		st, e := r.enter(ctx, c, ref, claims, d.Decode, readmit)
 		if e == errRoomEmptied && attempt < 3 {
 			continue // the room closed as its last participant left; open a new one
 		}

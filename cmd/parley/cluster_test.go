@@ -1141,3 +1141,69 @@ func pct(ds []time.Duration, p int) time.Duration {
 	slices.Sort(s)
 	return s[(len(s)-1)*p/100].Round(time.Millisecond)
 }
+
+// TestRestartKeepsAdmission: a single node without Redis (no saved room state) restarts mid-session; the
+// admitted party joins again and enters at once, not through the lobby, with its identity check kept; a party
+// the mediator removed goes back to the lobby.
+func TestRestartKeepsAdmission(t *testing.T) {
+	clusterTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cw := newClusterWorld(t)
+	env := map[string]string{"PARLEY_DATABASE_URL": cw.dsn}
+	n := startNode(t, "solo", env)
+	med := cw.person(t, cases.KindAccount, cw.w.Mediator.ID, "", "mediator")
+	app := cw.person(t, cases.KindParty, cw.c.Parties[0].ID, cw.c.ID, "applicant")
+	resp := cw.person(t, cases.KindParty, cw.c.Parties[1].ID, cw.c.ID, "respondent")
+	dial := func(p person, n *node) *rtcclient.Client {
+		t.Helper()
+		j, _, err := p.join(ctx, n, cw.session.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl, err := rtcclient.Dial(ctx, rtcclient.Config{URL: j.URL, Token: j.Token, CaseID: j.CaseID, SessionID: j.SessionID, Loopback: true})
+		if err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		t.Cleanup(cl.Close)
+		return cl
+	}
+	mc := dial(med, n)
+	for _, p := range []person{app, resp} {
+		cl := dial(p, n)
+		j, _, _ := p.join(ctx, n, cw.session.ID)
+		admit(ctx, t, mc, j.ParticipantID)
+		if _, err := cl.WaitJoined(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if p.name == "respondent" {
+			if _, err := mc.Request(ctx, signaling.TypeRemove, signaling.RemoveData{ParticipantID: j.ParticipantID, Reason: "test"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := n.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-n.done
+	n2 := startNode(t, "solo", env)
+	mc2 := dial(med, n2)
+	if mc2.Joined() == nil {
+		t.Fatal("mediator not in after the restart")
+	}
+	ac := dial(app, n2)
+	if ac.Joined() == nil {
+		t.Error("the admitted applicant was sent back to the lobby after a restart")
+	}
+	rc := dial(resp, n2)
+	if rc.Joined() != nil {
+		t.Error("the removed respondent entered without the lobby")
+	}
+	d, err := cw.store.SessionDetail(ctx, cw.w.Mediator, cw.session.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.IdentityChecks) != 2 {
+		t.Errorf("identity checks %d, want 2", len(d.IdentityChecks))
+	}
+}

@@ -184,6 +184,38 @@ func (r *rtcRecorder) SessionOpen(ctx context.Context, caseID, sessionID string)
 	return ss.CaseID == caseID && ss.Status == cases.SessionLive, nil
 }
 
+// AdmittedBefore implements signaling.AdmissionRecord: someone whose identity check passed in this session and
+// whose last attendance did not end by removal or by leaving (it is open, or ended by a shutdown or a lost
+// connection) was admitted and may enter again without the lobby.
+func (r *rtcRecorder) AdmittedBefore(ctx context.Context, caseID, sessionID, participantID string) (*signaling.IdentityCheck, error) {
+	d, err := r.store.SessionDetail(ctx, cases.System, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	if d.CaseID != caseID {
+		return nil, nil
+	}
+	var check *signaling.IdentityCheck
+	for _, c := range d.IdentityChecks {
+		if c.ParticipantID == participantID && c.Result == signaling.CheckPassed {
+			check = &signaling.IdentityCheck{Method: c.Method, Result: c.Result, Note: c.Note}
+		}
+	}
+	if check == nil {
+		return nil, nil
+	}
+	var last *cases.Attendance
+	for i := range d.Attendance {
+		if d.Attendance[i].ParticipantID == participantID {
+			last = &d.Attendance[i]
+		}
+	}
+	if last != nil && last.LeftAt != nil && last.LeftReason != "shutdown" && last.LeftReason != "disconnected" {
+		return nil, nil // removed, or left: through the lobby again
+	}
+	return check, nil
+}
+
 func (r *rtcRecorder) Joined(ctx context.Context, who signaling.Claims, at time.Time) error {
 	if err := r.store.RecordJoin(ctx, who.SessionID, cases.Attendance{ParticipantID: who.ParticipantID, Name: who.Name, Role: string(who.Role), Side: who.Side, JoinedAt: at}); err != nil {
 		return err
