@@ -26,9 +26,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -390,7 +393,7 @@ func (c *Cluster) Claim(ctx context.Context, sessionID, node string) (string, er
 	if host != node && node == c.cfg.Node {
 		// A lease held by a node that is no longer in the registry (killed) is about to
 		// expire; take it over now.
-		if _, live, err := c.node(ctx, host); err == nil && !live {
+		if _, live, err := c.live(ctx, host); err == nil && !live {
 			octx, cancel := c.op(ctx)
 			got, err := moveScript.Run(octx, c.rdb, []string{c.leaseKey(sessionID)}, host, node, c.cfg.LeaseTTL.Milliseconds()).Text()
 			cancel()
@@ -485,6 +488,47 @@ func (c *Cluster) node(ctx context.Context, id string) (Node, bool, error) {
 	return n, true, nil
 }
 
+// gone reports whether a node that the registry still lists has certainly stopped: its signalling address
+// refuses connections (the machine is up, the process is not). A node killed a moment ago is thus replaced
+// at once rather than after its registry entry expires. Behind a proxy the dial reaches the proxy, so only
+// the expiry tells; a timeout or any other error says nothing either (it could be the network).
+func (c *Cluster) gone(ctx context.Context, n Node) bool {
+	u, err := url.Parse(n.URL)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	host := u.Host
+	if u.Port() == "" {
+		switch u.Scheme {
+		case "wss", "https":
+			host = net.JoinHostPort(u.Hostname(), "443")
+		default:
+			host = net.JoinHostPort(u.Hostname(), "80")
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", host)
+	if err == nil {
+		conn.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// live reports whether node id is in the registry and reachable.
+func (c *Cluster) live(ctx context.Context, id string) (Node, bool, error) {
+	n, ok, err := c.node(ctx, id)
+	if err != nil || !ok {
+		return n, ok, err
+	}
+	if id != c.cfg.Node && c.gone(ctx, n) {
+		c.log.Info("node in the registry refuses connections: treating it as lost", "lost", id)
+		return n, false, nil
+	}
+	return n, true, nil
+}
+
 // NodeURL returns a live node's signalling URL. (signaling.NodeDirectory)
 func (c *Cluster) NodeURL(ctx context.Context, node string) (string, error) {
 	if node == c.cfg.Node {
@@ -512,10 +556,14 @@ func (c *Cluster) pick(ctx context.Context, except string) (Node, error) {
 			cands = append(cands, n)
 		}
 	}
-	if len(cands) == 0 {
-		return Node{}, ErrNoNode
+	for len(cands) > 0 {
+		i := c.cfg.Selector(cands)
+		if cands[i].ID == c.cfg.Node || !c.gone(ctx, cands[i]) {
+			return cands[i], nil
+		}
+		cands = append(cands[:i], cands[i+1:]...)
 	}
-	return cands[c.cfg.Selector(cands)], nil
+	return Node{}, ErrNoNode
 }
 
 // ErrNoNode means no live node can take a room.
@@ -534,7 +582,7 @@ func (c *Cluster) Locate(ctx context.Context, sessionID string) (Node, error) {
 			return Node{}, fmt.Errorf("cluster: locate %s: %w", sessionID, c.fail(err))
 		}
 		if err == nil {
-			if n, ok, err := c.node(ctx, host); err == nil && ok {
+			if n, ok, err := c.live(ctx, host); err == nil && ok {
 				return n, nil
 			}
 			// The holder is not live (killed): its lease is about to expire. Reserve

@@ -112,10 +112,20 @@ type node struct {
 // startNode runs the test binary as a Parley node on its own HTTP port and ephemeral media ports (loopback
 // only), against the shared database and Redis.
 func startNode(t testing.TB, name string, env map[string]string) *node {
+	return startNodeVia(t, name, env, false)
+}
+
+// startNodeVia is startNode; with proxied the node's signalling URL goes through a TCP proxy of the test (as
+// behind a load balancer: a connection to it succeeds even when the node is dead).
+func startNodeVia(t testing.TB, name string, env map[string]string, proxied bool) *node {
 	t.Helper()
 	port := freePort(t)
 	n := &node{name: name, base: fmt.Sprintf("http://127.0.0.1:%d", port), out: &syncBuffer{}, done: make(chan error, 1)}
 	n.ws = "ws://127.0.0.1:" + strconv.Itoa(port) + "/rtc"
+	if proxied {
+		p := startProxy(t, fmt.Sprintf("127.0.0.1:%d", port))
+		n.ws = "ws://" + p.addr + "/rtc"
+	}
 	n.cmd = exec.Command(os.Args[0], "serve", "-addr", fmt.Sprintf("127.0.0.1:%d", port))
 	vars := map[string]string{
 		"PARLEY_TEST_NODE": "1", "PARLEY_NODE_ID": name, "PARLEY_BASE_URL": n.base, "PARLEY_NODE_URL": n.ws,
@@ -359,6 +369,10 @@ type clusterSession struct {
 }
 
 func newClusterSession(t testing.TB, ctx context.Context, nNodes int, env map[string]string) *clusterSession {
+	return newClusterSessionVia(t, ctx, nNodes, env, false)
+}
+
+func newClusterSessionVia(t testing.TB, ctx context.Context, nNodes int, env map[string]string, proxied bool) *clusterSession {
 	t.Helper()
 	cs := &clusterSession{t: t, cw: newClusterWorld(t), redis: startRedis(t)}
 	nodeEnv := map[string]string{"PARLEY_DATABASE_URL": cs.cw.dsn, "PARLEY_REDIS_URL": cs.redis.url()}
@@ -367,7 +381,7 @@ func newClusterSession(t testing.TB, ctx context.Context, nNodes int, env map[st
 	}
 	names := []string{"node-a", "node-b", "node-c"}
 	for i := 0; i < nNodes; i++ {
-		cs.nodes = append(cs.nodes, startNode(t, names[i], nodeEnv))
+		cs.nodes = append(cs.nodes, startNodeVia(t, names[i], nodeEnv, proxied))
 	}
 	waitUntilTB(t, 15*time.Second, "every node to be ready for rooms", func() bool {
 		for _, n := range cs.nodes {
@@ -1082,13 +1096,26 @@ func TestMetricsEndpoint(t *testing.T) {
 // cluster and prints kill → media back per participant (p50 and max over the kills), then one SIGTERM drain.
 // Run it with: go test ./cmd/parley -run '^$' -bench Failover -benchtime 1x [PARLEY_BENCH_KILLS=10]
 func BenchmarkFailover(b *testing.B) {
+	for _, proxied := range []bool{false, true} {
+		name := "direct"
+		if proxied {
+			name = "proxied"
+		}
+		b.Run(name, func(b *testing.B) { benchFailover(b, proxied) })
+	}
+}
+
+// benchFailover: direct, clients reach each node's own address, so a killed node is recognised at once (its
+// port refuses connections); proxied, each node is behind a TCP proxy (as behind a load balancer), so only the
+// expiry of its registry entry and lease tells.
+func benchFailover(b *testing.B, proxied bool) {
 	kills := 10
 	if v, err := strconv.Atoi(os.Getenv("PARLEY_BENCH_KILLS")); err == nil && v > 0 {
 		kills = v
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(kills)*40*time.Second+120*time.Second)
 	defer cancel()
-	cs := newClusterSession(b, ctx, 3, nil)
+	cs := newClusterSessionVia(b, ctx, 3, nil, proxied)
 	nodeEnv := map[string]string{"PARLEY_DATABASE_URL": cs.cw.dsn, "PARLEY_REDIS_URL": cs.redis.url()}
 	per := map[string][]time.Duration{}
 	var all []time.Duration
@@ -1108,14 +1135,14 @@ func BenchmarkFailover(b *testing.B) {
 		// Bring the killed node back (a new process, as an orchestrator would) before the next kill.
 		for i, n := range cs.nodes {
 			if n == host {
-				cs.nodes[i] = startNode(b, n.name, nodeEnv)
+				cs.nodes[i] = startNodeVia(b, n.name, nodeEnv, proxied)
 				waitUntilTB(b, 20*time.Second, "the restarted node to be ready", func() bool { return cs.nodes[i].health(b).Placement == "ready" })
 			}
 		}
 		b.Logf("kill %d: slowest participant %s", k+1, slices.Max(durations(took)).Round(time.Millisecond))
 	}
 	b.StopTimer()
-	fmt.Printf("kill → media back over %d kills (lease %s):\n", kills, "6s")
+	fmt.Printf("kill → media back over %d kills (lease 6s, %s):\n", kills, map[bool]string{false: "direct node URLs", true: "node URLs behind a proxy"}[proxied])
 	names := make([]string, 0, len(per))
 	for n := range per {
 		names = append(names, n)
