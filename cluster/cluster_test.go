@@ -214,3 +214,38 @@ func TestRedisUnreachable(t *testing.T) {
 		t.Error("Redis errors not counted")
 	}
 }
+
+// TestKilledNodeReplacedAtOnce: a node still in the registry whose signalling port refuses connections (the
+// process is gone) loses its sessions at once, without waiting for its entry to expire; one behind an address
+// that accepts connections keeps them until the expiry.
+func TestKilledNodeReplacedAtOnce(t *testing.T) {
+	rdb, prefix := redisClient(t)
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	dead := cluster.New(rdb, cluster.Config{Node: "dead", URL: "ws://" + addr + "/rtc", Prefix: prefix, LeaseTTL: 6 * time.Second}, nil)
+	dead.Start(ctx)
+	live := newNode(t, rdb, prefix, "live", cluster.Load{})
+	if h, _ := dead.Claim(ctx, "s1", "dead"); h != "dead" {
+		t.Fatal("dead could not claim")
+	}
+	crash(dead)
+	// Still listening (a proxy in front, or a frozen process): the lease stays.
+	if h, _ := live.Claim(ctx, "s1", "live"); h != "dead" {
+		t.Fatalf("a node whose address still accepts connections lost its lease at once (host %q)", h)
+	}
+	ln.Close() // the process is gone: connections are refused
+	t0 := time.Now()
+	if n, err := live.Locate(ctx, "s1"); err != nil || n.ID != "live" {
+		t.Fatalf("Locate after the kill: %q %v, want live", n.ID, err)
+	}
+	if h, _ := live.Claim(ctx, "s1", "live"); h != "live" {
+		t.Fatalf("claim after the kill: %q", h)
+	}
+	if d := time.Since(t0); d > time.Second {
+		t.Errorf("take-over took %s", d)
+	}
+}
