@@ -527,9 +527,8 @@ func (s *Server) forgetRoom(ctx context.Context, r *room, clear bool) {
 		}
 		cancel()
 	}
-	if r.moved {
-		return // the lease went to the next node with the move
-	}
+	// After a move the lease is the next node's, and Release (which only deletes a lease this node holds)
+	// leaves it alone; after a drain with no node to move to, it frees the session for the join API.
 	rctx, cancel := context.WithTimeout(bg, 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Placement.Release(rctx, r.sessionID, s.cfg.NodeID); err != nil {

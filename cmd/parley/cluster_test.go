@@ -840,6 +840,31 @@ func TestClusterRedisStopped(t *testing.T) {
 			t.Errorf("chat %q not stored", want)
 		}
 	}
+	// The mediator ends the session through the case API of the node that does not host the room: the room
+	// closes where it is, within seconds.
+	other2 := cs.nodes[0]
+	if other2 == cs.host() {
+		other2 = cs.nodes[1]
+	}
+	mark := cs.seats[2].cl.Mark()
+	req, _ := http.NewRequestWithContext(ctx, "POST", other2.base+"/api/v1/sessions/"+cs.cw.session.ID+"/end", nil)
+	req.Header.Set("Cookie", sessionCookie+"="+other.cookie)
+	req.Header.Set("X-CSRF-Token", other.csrf)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("end the session on the other node: %d", res.StatusCode)
+	}
+	t0 := time.Now()
+	wctx, wcancel := context.WithTimeout(ctx, 15*time.Second)
+	defer wcancel()
+	if _, err := cs.seats[2].cl.WaitType(wctx, mark, signaling.TypeSessionEnding); err != nil {
+		t.Errorf("the room on the host did not close after the session ended on the other node: %v", err)
+	}
+	t.Logf("session ended on the other node → room closed in %s", time.Since(t0).Round(time.Millisecond))
 }
 
 // TestNodesAgreeOnGeneratedKeys: several nodes starting at once on a fresh database generate the CA, TSA,
