@@ -32,6 +32,7 @@ type app struct {
 	extra   []route // routes added by later wiring (rooms, signing, web)
 	// verifier is the identity-verification service, nil when none is configured (PARLEY_IDENTITY_VERIFIER_URL).
 	verifier cases.IdentityVerifier
+	metrics  *metrics
 }
 
 // access says who may call a route before the handler looks at the case.
@@ -234,20 +235,41 @@ func (l *memLimiter) allow(ctx context.Context, key string) bool {
 	return true
 }
 
-// redisLimiter counts calls per key and minute in Redis, so every node sees the same limit.
+// redisLimiter counts calls per key and minute in Redis, so every node sees the same limit. Each call waits
+// at most redisOpTimeout; when Redis does not answer, the node's own in-memory limiter decides instead (fail
+// direction: limited per node rather than open or closed), so a request never hangs on Redis and the limit
+// still holds, only per node.
 type redisLimiter struct {
 	rdb       *redis.Client
 	perMinute int64
 	log       *slog.Logger
+	fallback  limiter
+	errors    func() // counts a Redis failure (metrics); may be nil
+
+	mu       sync.Mutex
+	lastWarn time.Time
 }
 
 func (l *redisLimiter) allow(ctx context.Context, key string) bool {
 	k := fmt.Sprintf("parley:limit:%s:%d", key, time.Now().Unix()/60)
+	rctx, cancel := context.WithTimeout(ctx, redisOpTimeout)
+	defer cancel()
 	pipe := l.rdb.TxPipeline()
-	incr := pipe.Incr(ctx, k)
-	pipe.Expire(ctx, k, 2*time.Minute)
-	if _, err := pipe.Exec(ctx); err != nil {
-		l.log.Warn("rate limiter: redis unavailable, allowing", "err", err)
+	incr := pipe.Incr(rctx, k)
+	pipe.Expire(rctx, k, 2*time.Minute)
+	if _, err := pipe.Exec(rctx); err != nil {
+		if l.errors != nil {
+			l.errors()
+		}
+		l.mu.Lock()
+		if time.Since(l.lastWarn) > time.Minute {
+			l.lastWarn = time.Now()
+			l.log.Warn("rate limiter: redis unavailable, limiting per node", "err", err)
+		}
+		l.mu.Unlock()
+		if l.fallback != nil {
+			return l.fallback.allow(ctx, key)
+		}
 		return true
 	}
 	return incr.Val() <= l.perMinute
