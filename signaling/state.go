@@ -40,6 +40,7 @@ type seatSnapshot struct {
 	Resume    string         `json:"resume"`
 	Decode    []string       `json:"decode,omitempty"`
 	Since     time.Time      `json:"since"`
+	Mode      string         `json:"mode,omitempty"` // Claims.Mode (not part of the token, so not in its JSON)
 }
 
 type caucusSnapshot struct {
@@ -69,7 +70,7 @@ func (r *room) snapshotLocked() roomSnapshot {
 			continue
 		}
 		snap.Seats = append(snap.Seats, seatSnapshot{Claims: st.claims, ExpiresAt: st.claims.ExpiresAt, Check: st.check,
-			Resume: st.resume, Decode: st.decode, Since: st.since})
+			Resume: st.resume, Decode: st.decode, Since: st.since, Mode: st.claims.Mode})
 		if sc := r.media.Scope(st.claims.ParticipantID); sc != "" {
 			snap.Scopes[st.claims.ParticipantID] = sc
 		}
@@ -174,6 +175,7 @@ func (r *room) rebuild(b []byte) (int, error) {
 	for _, ss := range snap.Seats {
 		cl := ss.Claims
 		cl.ExpiresAt = ss.ExpiresAt
+		cl.Mode = ss.Mode
 		st := &seat{claims: cl, admitted: true, check: ss.Check, resume: ss.Resume, decode: ss.Decode, since: ss.Since}
 		if st.resume == "" {
 			st.resume = r.s.newResume(r.sessionID, cl.ParticipantID)
