@@ -113,6 +113,19 @@
 // IDs) the others' DownTracks resync on the next keyframe and nobody else renegotiates
 // or notices anything but a short freeze.
 //
+// # Lock order
+//
+// Acquire in this order, never the reverse:
+//
+//	Participant.pubMu → Room.mu → Track.mu → DownTrack.mu
+//	Engine.mu (alone: Room.Close releases Room.mu before it forgets the room)
+//	Participant.mu (alone: held for negotiation state, never while taking Room.mu)
+//
+// No SFU lock is held while calling the onEvent function or a Signal method, and those
+// must not call back into the SFU synchronously (package signaling queues them), so the
+// signalling layer's locks, taken before the SFU's (see package signaling), never meet
+// an SFU lock from the other side. The packet path takes only DownTrack.mu.
+//
 // # Events
 //
 // The function given to Engine.Room receives track published/unpublished/muted, the

@@ -63,6 +63,10 @@ type Engine struct {
 	nacks       atomic.Uint64
 	retransmits atomic.Uint64
 	reports     atomic.Uint64
+
+	// Subscriber feedback (participant.go), for metrics: PLI/FIR subscribers sent and
+	// the loss their receiver reports state.
+	subKeyframeReqs, lossSum, lossReports atomic.Uint64
 }
 
 // Stats are engine-wide counters, for the load benchmark and metrics.
@@ -97,9 +101,15 @@ type Stats struct {
 	PacketsRetransmitted uint64 `json:"packets_retransmitted"`
 	// SenderReports counts RTCP sender reports sent to subscribers.
 	SenderReports uint64 `json:"sender_reports"`
-	Rooms         int    `json:"rooms"`
-	Participants  int    `json:"participants"`
-	Tracks        int    `json:"tracks"`
+	// SubscriberKeyframeRequests counts the PLI/FIR subscribers sent; LossFractionSum
+	// and LossReports sum the fraction lost (x/256) of subscribers' receiver reports, so
+	// their ratio is the mean loss.
+	SubscriberKeyframeRequests uint64 `json:"subscriber_keyframe_requests"`
+	LossFractionSum            uint64 `json:"loss_fraction_sum"`
+	LossReports                uint64 `json:"loss_reports"`
+	Rooms                      int    `json:"rooms"`
+	Participants               int    `json:"participants"`
+	Tracks                     int    `json:"tracks"`
 }
 
 // NewEngine opens the media sockets and starts the embedded TURN server if enabled.
@@ -270,6 +280,10 @@ func (e *Engine) Stats() Stats {
 		NacksReceived:        e.nacks.Load(),
 		PacketsRetransmitted: e.retransmits.Load(),
 		SenderReports:        e.reports.Load(),
+
+		SubscriberKeyframeRequests: e.subKeyframeReqs.Load(),
+		LossFractionSum:            e.lossSum.Load(),
+		LossReports:                e.lossReports.Load(),
 	}
 	if exp := e.expectedUp.Load(); exp > s.PacketsReceived {
 		s.PacketsLostUpstream = exp - s.PacketsReceived

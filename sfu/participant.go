@@ -506,6 +506,7 @@ func (p *Participant) readSenderRTCP(d *DownTrack, sender *webrtc.RTPSender) {
 		for _, pkt := range pkts {
 			switch v := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				p.room.e.subKeyframeReqs.Add(1)
 				d.track.requestKeyframeFor(d, kfSubscriber)
 			case *rtcp.TransportLayerNack:
 				if d.track.isVideo {
@@ -562,6 +563,8 @@ func (p *Participant) sendReports(now time.Time) {
 }
 
 func (p *Participant) noteReport(rr rtcp.ReceptionReport) {
+	p.room.e.lossSum.Add(uint64(rr.FractionLost))
+	p.room.e.lossReports.Add(1)
 	p.rrLoss.Add(uint64(rr.FractionLost))
 	p.rrCount.Add(1)
 	p.bwLoss.Add(uint64(rr.FractionLost))

@@ -1,7 +1,11 @@
 // Package signaling is Parley's WebSocket signalling: the versioned JSON protocol of
 // docs/signaling.md, join tokens, and the session rooms (lobby, moderation, caucus,
-// chat, reconnect) that drive package sfu. It knows nothing of SQL or of the case API:
-// the case system issues tokens with IssueToken and implements Recorder.
+// chat, reconnect) that drive the media plane. It knows nothing of SQL or of the case
+// API: the case system issues tokens with IssueToken and implements Recorder. It does
+// not import the SFU either: it declares the Media interface it needs (open a room;
+// join, remove, scopes, tracks, close) and the wire types (TrackInfo, TrackMeta, …);
+// signaling/sfumedia implements Media on sfu.Engine. So the Go client
+// (signaling/client) links only this package and Pion, not the SFU.
 //
 // # Shape
 //
@@ -16,11 +20,31 @@
 // message carrying a code and the request's id; nothing a client sends can stop a room.
 //
 // A room has one mutex for its state; sending is a non-blocking queue push, so the lock
-// is never held across network I/O. The SFU reports events on a channel that the room's
-// own goroutine delivers, so the media plane never waits for signalling. The SFU's
+// is never held across network I/O, and no Recorder, RoomState or Placement call is
+// made while holding it. The media plane reports events into a queue that the room's
+// own goroutine delivers, so the media plane never waits for signalling; events that
+// change what a client shows (track published/unpublished/muted, video codec) are never
+// dropped, while speaker and quality updates are dropped when the queue is long (the
+// next one replaces them). The SFU's
 // offers and candidates go through a per-connection mediaSignal that holds them until
 // the description they belong to has been sent (joined before offers; an answer or
 // offer before its candidates), so clients never receive a candidate they cannot apply.
+//
+// # Lock order
+//
+// Acquire in this order, never the reverse:
+//
+//	room.recMu → room.mu → Server.mu → (sfu.Room.mu, conn queue, mediaSignal.mu)
+//
+// room.recMu serialises one room's Recorder calls so the record keeps the order in
+// which things happened (joined before left, a caucus opened before it closes); it may
+// be held across the Recorder's I/O, so it is never taken while holding room.mu.
+// room.mu guards seats and caucuses and is held only for memory work and non-blocking
+// sends; calls into the media room under it (Join, SetScopes, Scope) take only the
+// SFU's own locks, which never call back into signalling (SFU events are queued).
+// Server.mu guards the room and resume maps and is never held across a Placement,
+// RoomState or Recorder call: a room being claimed is marked "opening" so concurrent
+// joins of the same session wait for it without holding the lock.
 //
 // # Sessions
 //
@@ -45,9 +69,17 @@
 // transports and keeps the published tracks, so media resumes on the next keyframe. After
 // the grace the participant leaves with reason "disconnected".
 //
-// # Placement
+// # Placement and several nodes
 //
 // Before hosting a session the server claims it through Placement; LocalPlacement is the
-// in-process version. A node that is not the host answers wrong_node with the host's
-// name, so a later multi-node version (Redis) can redirect clients.
+// in-process version, package cluster the Redis one (leases with a heartbeat). A node
+// that is not the host answers wrong_node with the host's name and, when the placement
+// is a NodeDirectory, its URL. With RoomState set, each room writes what it must
+// remember (admitted seats with their identity checks, roles, resume tokens, caucus
+// scopes, open caucuses) as it changes, from its own goroutine; the node that claims a
+// session next rebuilds the room from it, with every seat in its reconnect grace, so
+// participants who reconnect (with their resume token, which names the session, or a
+// join token) take their seats back without the lobby and without the others seeing a
+// leave. Drain hands rooms to other nodes and tells clients to reconnect; a room whose
+// session ended elsewhere closes within SessionCheckInterval.
 package signaling

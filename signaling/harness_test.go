@@ -15,6 +15,7 @@ import (
 	"github.com/parley-mediation/parley/sfu"
 	"github.com/parley-mediation/parley/signaling"
 	"github.com/parley-mediation/parley/signaling/client"
+	"github.com/parley-mediation/parley/signaling/sfumedia"
 )
 
 var testKey = []byte("parley-test-key-0123456789abcdef0123456789")
@@ -56,7 +57,7 @@ func newHarnessWith(t *testing.T, media sfu.Config, tweak func(*signaling.Config
 		tweak(&cfg)
 	}
 	rec := signaling.NewMemRecorder()
-	srv := signaling.NewServer(cfg, engine, rec, testLogger())
+	srv := signaling.NewServer(cfg, sfumedia.New(engine), rec, testLogger())
 	mux := http.NewServeMux()
 	mux.Handle("/rtc", srv.Handler())
 	hs := httptest.NewServer(mux)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/parley-mediation/parley/sfu"
 	"github.com/pion/ice/v4"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -74,6 +73,7 @@ const (
 	TypeRemoved           = "removed"
 	TypeSessionEnding     = "session_ending"
 	TypeVideoPaused       = "video_paused"
+	TypeReconnect         = "reconnect" // this node is handing the room over: reconnect (to data.url)
 )
 
 // Error codes carried by error messages.
@@ -95,7 +95,8 @@ const (
 	CodeBadState      = "bad_state"      // out of order (answer without offer, …)
 	CodeIdentityCheck = "identity_check" // admission without a passed identity check, or with an unknown method
 	CodeRecordFailed  = "record_failed"  // the case record could not be written
-	CodeWrongNode     = "wrong_node"     // the session is hosted by another node
+	CodeWrongNode     = "wrong_node"     // the session is hosted by another node (data.url says where)
+	CodeUnavailable   = "unavailable"    // a store the server needs is down for now; try again
 	CodeInternal      = "internal"
 )
 
@@ -105,6 +106,8 @@ type Error struct {
 	Message string `json:"message"`
 	// Node is the node hosting the session (wrong_node only).
 	Node string `json:"node,omitempty"`
+	// URL is that node's signalling WebSocket URL (wrong_node only, when known).
+	URL string `json:"url,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -131,7 +134,7 @@ type JoinData struct {
 type SDPData struct {
 	SDP string `json:"sdp"`
 	// Tracks describes the tracks of a publisher offer (optional).
-	Tracks []sfu.TrackMeta `json:"tracks,omitempty"`
+	Tracks []TrackMeta `json:"tracks,omitempty"`
 }
 
 // CandidateData is the data of candidate: the transport it belongs to ("publisher" or
@@ -360,7 +363,7 @@ func validate(v any) *Error {
 			}
 		}
 	case *CandidateData:
-		if d.Transport != sfu.TransportPublisher && d.Transport != sfu.TransportSubscriber {
+		if d.Transport != TransportPublisher && d.Transport != TransportSubscriber {
 			return errorf(CodeBadMessage, "transport must be publisher or subscriber")
 		}
 		if len(d.Candidate.Candidate) > 1024 {
@@ -464,7 +467,7 @@ type JoinedData struct {
 	ICEServers    []webrtc.ICEServer `json:"ice_servers"`
 	VideoCodec    string             `json:"video_codec"`
 	Participants  []ParticipantInfo  `json:"participants"`
-	Tracks        []sfu.TrackInfo    `json:"tracks"`
+	Tracks        []TrackInfo        `json:"tracks"`
 	Caucuses      []CaucusInfo       `json:"caucuses"`
 	Scope         string             `json:"scope"`
 	JudgePresent  bool               `json:"judge_present"`
@@ -516,7 +519,7 @@ type CaucusStateData struct {
 
 // TrackData is the data of track_published, track_unpublished and track_muted.
 type TrackData struct {
-	Track sfu.TrackInfo `json:"track"`
+	Track TrackInfo `json:"track"`
 }
 
 // SpeakerData is the data of active_speaker.
@@ -553,6 +556,14 @@ type ModeratedData struct {
 	Action string `json:"action"` // "mute", "unmute"
 	Kind   string `json:"kind,omitempty"`
 	By     string `json:"by"`
+}
+
+// ReconnectData is the data of reconnect: the node is draining (or otherwise giving
+// the room up); the client keeps its seat by joining again with its resume token at URL,
+// or, when URL is empty, at the URL the join API returns.
+type ReconnectData struct {
+	Reason string `json:"reason"`
+	URL    string `json:"url,omitempty"`
 }
 
 // EndingData is the data of session_ending and removed.

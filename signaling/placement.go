@@ -44,3 +44,16 @@ func (p *LocalPlacement) Release(_ context.Context, sessionID, node string) erro
 	}
 	return nil
 }
+
+// NodeDirectory is implemented by placements that know each node's signalling URL, so
+// that wrong_node and reconnect can tell clients where to go.
+type NodeDirectory interface {
+	NodeURL(ctx context.Context, node string) (string, error)
+}
+
+// Mover is implemented by placements that can hand a session to another node: Move
+// picks the node that should host sessionID instead of from (the least loaded live
+// node that is not draining), makes it the host, and returns it ("" if there is none).
+type Mover interface {
+	Move(ctx context.Context, sessionID, from string) (to string, err error)
+}

@@ -54,6 +54,14 @@ type CaucusEntryRecorder interface {
 	CaucusEntered(ctx context.Context, by Claims, caucusID string, at time.Time) error
 }
 
+// AdmissionRecord is implemented by Recorders that can tell whether someone was admitted to the session
+// before and has not left it for good (removed, or left of their own accord): their seat was lost with a node
+// restart that had no saved room state. Such a person enters again without the lobby, keeping the identity
+// check already recorded. It returns nil when the person must wait in the lobby.
+type AdmissionRecord interface {
+	AdmittedBefore(ctx context.Context, caseID, sessionID, participantID string) (*IdentityCheck, error)
+}
+
 // Record is one entry of a MemRecorder.
 type Record struct {
 	Kind      string // joined, left, admitted, chat, caucus_open, caucus_close, session_ended
@@ -78,11 +86,37 @@ type MemRecorder struct {
 	records []Record
 	ended   map[string]bool
 	fail    map[string]error
+	hold    map[string]chan struct{}
+	entered map[string]chan struct{}
 }
 
 // NewMemRecorder returns an empty MemRecorder.
 func NewMemRecorder() *MemRecorder {
-	return &MemRecorder{ended: map[string]bool{}, fail: map[string]error{}}
+	return &MemRecorder{ended: map[string]bool{}, fail: map[string]error{}, hold: map[string]chan struct{}{},
+		entered: map[string]chan struct{}{}}
+}
+
+// Hold makes the next call of kind block until release is called (a slow database);
+// entered is closed when that call has begun.
+func (m *MemRecorder) Hold(kind string) (entered <-chan struct{}, release func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h, e := make(chan struct{}), make(chan struct{})
+	m.hold[kind], m.entered[kind] = h, e
+	var once sync.Once
+	return e, func() { once.Do(func() { close(h) }) }
+}
+
+func (m *MemRecorder) wait(kind string) {
+	m.mu.Lock()
+	h, e := m.hold[kind], m.entered[kind]
+	delete(m.hold, kind)
+	delete(m.entered, kind)
+	m.mu.Unlock()
+	if h != nil {
+		close(e)
+		<-h
+	}
 }
 
 // Records returns a copy of everything recorded.
@@ -107,6 +141,7 @@ func (m *MemRecorder) EndSession(caseID, sessionID string) {
 }
 
 func (m *MemRecorder) add(r Record) error {
+	m.wait(r.Kind)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.fail[r.Kind]; err != nil {

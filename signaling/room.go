@@ -11,22 +11,34 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/parley-mediation/parley/sfu"
 	"github.com/pion/webrtc/v4"
 )
 
 // room is one session: seats (admitted or waiting in the lobby), caucuses, and the
-// media room. One mutex guards the state; sends are non-blocking queue pushes, so the
-// lock is never held across network I/O. Media events arrive on a channel and are
-// delivered by the room's own goroutine.
+// media room. One mutex (mu) guards the state; sends are non-blocking queue pushes, so
+// the lock is never held across network I/O, and no Recorder or RoomState call is made
+// while holding it. recMu serialises the room's Recorder calls, so that the record keeps
+// the order in which things happened (joined before left, caucus open before close); it
+// is taken before mu, never while holding it. Media events are queued and delivered by
+// the room's own goroutine.
 type room struct {
 	s         *Server
 	caseID    string
 	sessionID string
-	media     *sfu.Room
+	media     MediaRoom
 	log       *slog.Logger
-	events    chan sfu.Event
 	done      chan struct{}
+
+	evMu     sync.Mutex
+	evQueue  []MediaEvent
+	evSignal chan struct{}
+
+	recMu sync.Mutex
+
+	saveSignal chan struct{} // a state change to write to RoomState
+	saveStop   chan struct{}
+	saverDone  chan struct{}
+	saveOnce   sync.Once
 
 	mu         sync.Mutex
 	seats      map[string]*seat
@@ -34,7 +46,12 @@ type room struct {
 	nextCaucus int
 	ended      bool
 	emptied    bool // closed because everyone left (not a session end)
+	moved      bool // handed to another node (drain): close without recording anyone's leave
 }
+
+// maxDroppableEvents bounds the queue for events that may be dropped (speaker,
+// quality); events that change client state are always queued.
+const maxDroppableEvents = 1024
 
 // errRoomEmptied tells the server to retry with a fresh room: the one it found closed
 // because its last participant left.
@@ -42,15 +59,18 @@ var errRoomEmptied = &Error{Code: CodeInternal, Message: "room closed while join
 
 // seat is one participant's place in the session; it survives reconnects.
 type seat struct {
-	claims   Claims
-	conn     *conn
-	sig      *mediaSignal
-	admitted bool
-	resume   string
-	grace    *time.Timer
-	decode   []string
-	part     *sfu.Participant
-	since    time.Time
+	claims    Claims
+	conn      *conn
+	sig       *mediaSignal
+	admitted  bool
+	admitting bool // an admission is being recorded
+	check     *IdentityCheck
+	resume    string
+	grace     *time.Timer
+	decode    []string
+	part      MediaSeat
+	since     time.Time
+	joinedAt  time.Time // when joined was last sent, until the subscriber transport connects
 }
 
 type caucus struct {
@@ -61,21 +81,36 @@ type caucus struct {
 func newRoom(s *Server, caseID, sessionID string) *room {
 	r := &room{
 		s: s, caseID: caseID, sessionID: sessionID,
-		log:    s.log.With("case_id", caseID, "session_id", sessionID),
-		events: make(chan sfu.Event, 1024),
-		done:   make(chan struct{}),
-		seats:  map[string]*seat{}, caucuses: map[string]*caucus{},
+		log:      s.log.With("case_id", caseID, "session_id", sessionID),
+		done:     make(chan struct{}),
+		evSignal: make(chan struct{}, 1),
+		seats:    map[string]*seat{}, caucuses: map[string]*caucus{},
 	}
 	go r.eventLoop()
+	if s.cfg.RoomState != nil {
+		r.saveSignal = make(chan struct{}, 1)
+		r.saveStop = make(chan struct{})
+		r.saverDone = make(chan struct{})
+		go r.saveLoop()
+	}
 	return r
 }
 
-// onMediaEvent is called by the SFU; it must not block or take the room lock.
-func (r *room) onMediaEvent(ev sfu.Event) {
+// onMediaEvent is called by the media plane; it must not block or take the room lock.
+// Events that change client state (tracks, codec) are always queued; speaker and
+// quality updates are dropped when the queue is long, since the next one replaces them.
+func (r *room) onMediaEvent(ev MediaEvent) {
+	r.evMu.Lock()
+	if ev.Kind.droppable() && len(r.evQueue) >= maxDroppableEvents {
+		r.evMu.Unlock()
+		r.s.metrics.eventsDropped()
+		return
+	}
+	r.evQueue = append(r.evQueue, ev)
+	r.evMu.Unlock()
 	select {
-	case r.events <- ev:
+	case r.evSignal <- struct{}{}:
 	default:
-		r.log.Warn("media event queue full; event dropped", "kind", ev.Kind)
 	}
 }
 
@@ -84,42 +119,55 @@ func (r *room) eventLoop() {
 		select {
 		case <-r.done:
 			return
-		case ev := <-r.events:
+		case <-r.evSignal:
+		}
+		r.evMu.Lock()
+		batch := r.evQueue
+		r.evQueue = nil
+		r.evMu.Unlock()
+		for _, ev := range batch {
 			r.deliver(ev)
 		}
 	}
 }
 
-func (r *room) deliver(ev sfu.Event) {
+func (r *room) deliver(ev MediaEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch ev.Kind {
-	case sfu.EventTrackPublished:
+	case MediaTrackPublished:
 		r.broadcastLocked(encode(TypeTrackPublished, "", TrackData{Track: *ev.Track}), r.seesTrackLocked(ev.Track))
-	case sfu.EventTrackUnpublished:
+	case MediaTrackUnpublished:
 		r.broadcastLocked(encode(TypeTrackUnpublished, "", TrackData{Track: *ev.Track}), r.seesTrackLocked(ev.Track))
-	case sfu.EventTrackMuted:
+	case MediaTrackMuted:
 		r.broadcastLocked(encode(TypeTrackMuted, "", TrackData{Track: *ev.Track}), r.seesTrackLocked(ev.Track))
-	case sfu.EventVideoPaused:
+	case MediaVideoPaused:
 		if st := r.seats[ev.To]; st != nil && st.admitted && st.conn != nil {
 			st.conn.send(encode(TypeVideoPaused, "", PausedData{TrackID: ev.Track.ID, ParticipantID: ev.Track.Participant,
 				Paused: ev.Paused, Reason: "bandwidth"}))
 		}
-	case sfu.EventActiveSpeaker:
+	case MediaActiveSpeaker:
 		if st := r.seats[ev.To]; st != nil && st.admitted && st.conn != nil {
 			st.conn.send(encode(TypeActiveSpeaker, "", SpeakerData{ParticipantID: ev.Participant, Level: ev.Level}))
 		}
-	case sfu.EventConnectionQuality:
+	case MediaQuality:
 		r.broadcastLocked(encode(TypeQuality, "", QualityData{ParticipantID: ev.Participant, Quality: ev.Quality,
 			Loss: ev.Loss, RTTMillis: ev.RTT.Milliseconds()}), nil)
-	case sfu.EventVideoCodec:
+	case MediaVideoCodec:
 		r.broadcastLocked(encode(TypeVideoCodec, "", CodecData{Codec: ev.Codec}), nil)
+	case MediaTransportState:
+		if st := r.seats[ev.Participant]; st != nil && ev.Transport == TransportSubscriber && ev.State == "connected" && !st.joinedAt.IsZero() {
+			if f := r.s.cfg.ObserveMediaConnected; f != nil {
+				f(time.Since(st.joinedAt))
+			}
+			st.joinedAt = time.Time{}
+		}
 	}
 }
 
 // seesTrackLocked is who hears of a track: everyone, except that the lobby preview of
 // someone waiting is for moderators only.
-func (r *room) seesTrackLocked(t *sfu.TrackInfo) func(*seat) bool {
+func (r *room) seesTrackLocked(t *TrackInfo) func(*seat) bool {
 	if pub := r.seats[t.Participant]; pub != nil && !pub.admitted {
 		return func(o *seat) bool { return o.claims.CanModerate }
 	}
@@ -127,8 +175,8 @@ func (r *room) seesTrackLocked(t *sfu.TrackInfo) func(*seat) bool {
 }
 
 // visibleTracksLocked is the track list for st (joined.tracks).
-func (r *room) visibleTracksLocked(st *seat) []sfu.TrackInfo {
-	out := []sfu.TrackInfo{}
+func (r *room) visibleTracksLocked(st *seat) []TrackInfo {
+	out := []TrackInfo{}
 	for _, t := range r.media.Tracks() {
 		if keep := r.seesTrackLocked(&t); keep == nil || keep(st) {
 			out = append(out, t)
@@ -149,7 +197,12 @@ func (r *room) broadcastLocked(b []byte, keep func(*seat) bool) {
 func (r *room) now() time.Time { return r.s.cfg.Now() }
 
 // enter seats a participant who presented a valid token.
-func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, decode []string) (*seat, *Error) {
+// readmit, when set, is the identity check of an earlier admission to this session that the record still
+// holds (the seat was lost with a restart): the participant skips the lobby.
+func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, decode []string, readmit *IdentityCheck) (*seat, *Error) {
+	// Held until Joined is recorded, so that a quick leave is recorded after it.
+	r.recMu.Lock()
+	defer r.recMu.Unlock()
 	r.mu.Lock()
 	if r.emptied {
 		r.mu.Unlock()
@@ -160,8 +213,8 @@ func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, de
 		return nil, errorf(CodeSessionClosed, "the session has ended")
 	}
 	if st := r.seats[claims.ParticipantID]; st != nil {
-		// Same person again with a token (new tab, or a reconnect without the resume
-		// token): take the seat over.
+		// Same person again with a token (new tab, a reconnect without the resume
+		// token, or a seat rebuilt on this node after a move): take the seat over.
 		r.mu.Unlock()
 		return r.reattach(ctx, c, ref, claims.ParticipantID, decode)
 	}
@@ -169,7 +222,11 @@ func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, de
 	st.resume = r.s.newResume(r.sessionID, claims.ParticipantID)
 	r.seats[claims.ParticipantID] = st
 	r.attachLocked(st, c)
-	if claims.Role.waitsInLobby() {
+	if claims.Role.waitsInLobby() && readmit != nil {
+		st.check = readmit
+		r.log.Info("re-admitted from the record (seat lost with a restart)", "participant_id", claims.ParticipantID)
+	}
+	if claims.Role.waitsInLobby() && readmit == nil {
 		if e := r.waitLocked(st, ref); e != nil {
 			delete(r.seats, claims.ParticipantID)
 			r.mu.Unlock()
@@ -180,22 +237,27 @@ func (r *room) enter(ctx context.Context, c *conn, ref string, claims Claims, de
 		r.mu.Unlock()
 		return st, nil
 	}
-	e := r.admitLocked(ctx, st, ref)
+	e := r.admitLocked(st, ref)
+	if e == nil && readmit != nil {
+		r.lobbyUpdateLocked()
+	}
 	r.mu.Unlock()
 	if e != nil {
 		r.dropSeat(st)
 		return nil, e
 	}
+	r.recordJoinedHeld(ctx, claims)
+	r.persist()
 	return st, nil
 }
 
 // waitLocked puts a seat in the lobby and sends waiting. Someone who may publish gets a
-// lobby preview: a media seat in sfu.ScopeLobby whose camera and microphone reach the
+// lobby preview: a media seat in MediaScopeLobby whose camera and microphone reach the
 // moderators only (the identity check), and which receives nothing.
 func (r *room) waitLocked(st *seat, ref string) *Error {
 	d := WaitingData{Message: "waiting for the mediator to admit you"}
 	if st.claims.CanPublish && st.claims.Mode != ModeText {
-		opts := sfu.ParticipantOptions{CanPublish: true, CanSubscribe: st.claims.CanSubscribe, Decode: st.decode, Lobby: true}
+		opts := MediaOptions{CanPublish: true, CanSubscribe: st.claims.CanSubscribe, Decode: st.decode, Lobby: true}
 		part, err := r.media.Join(st.claims.ParticipantID, opts, st.sig)
 		if err != nil {
 			r.log.Error("media join (lobby)", "participant_id", st.claims.ParticipantID, "err", err)
@@ -203,7 +265,7 @@ func (r *room) waitLocked(st *seat, ref string) *Error {
 		}
 		st.part = part
 		d.Preview = true
-		d.ICEServers = r.s.engine.ICEServers(st.claims.ParticipantID, r.s.cfg.ICEServerTTL)
+		d.ICEServers = r.s.media.ICEServers(st.claims.ParticipantID, r.s.cfg.ICEServerTTL)
 		if d.ICEServers == nil {
 			d.ICEServers = []webrtc.ICEServer{}
 		}
@@ -214,6 +276,15 @@ func (r *room) waitLocked(st *seat, ref string) *Error {
 		st.sig.open()
 	}
 	return nil
+}
+
+// recordJoinedHeld records an entry; the caller holds recMu.
+func (r *room) recordJoinedHeld(ctx context.Context, who Claims) {
+	rctx, cancel := recordCtx(ctx)
+	defer cancel()
+	if err := r.s.rec.Joined(rctx, who, r.now()); err != nil {
+		r.log.Error("record joined", "participant_id", who.ParticipantID, "err", err)
+	}
 }
 
 func (r *room) attachLocked(st *seat, c *conn) {
@@ -231,7 +302,7 @@ func (r *room) attachLocked(st *seat, c *conn) {
 
 // reattach gives a seat to a new connection: a reconnect within the grace period, or
 // the same person joining again. Others see nothing.
-func (r *room) reattach(ctx context.Context, c *conn, ref, participantID string, decode []string) (*seat, *Error) {
+func (r *room) reattach(_ context.Context, c *conn, ref, participantID string, decode []string) (*seat, *Error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := r.seats[participantID]
@@ -242,6 +313,7 @@ func (r *room) reattach(ctx context.Context, c *conn, ref, participantID string,
 		st.decode = decode
 	}
 	r.attachLocked(st, c)
+	r.s.metrics.reconnected()
 	if !st.admitted {
 		if e := r.waitLocked(st, ref); e != nil {
 			return nil, e
@@ -254,15 +326,10 @@ func (r *room) reattach(ctx context.Context, c *conn, ref, participantID string,
 	return st, nil
 }
 
-// admitLocked puts a seat into the session: records it, seats its media, sends joined,
-// tells the others.
-func (r *room) admitLocked(ctx context.Context, st *seat, ref string) *Error {
+// admitLocked puts a seat into the session: seats its media, sends joined, tells the
+// others. The caller records Joined once it has released the lock.
+func (r *room) admitLocked(st *seat, ref string) *Error {
 	st.admitted = true
-	rctx, cancel := recordCtx(ctx)
-	if err := r.s.rec.Joined(rctx, st.claims, r.now()); err != nil {
-		r.log.Error("record joined", "participant_id", st.claims.ParticipantID, "err", err)
-	}
-	cancel()
 	if e := r.joinMediaLocked(st, ref, false); e != nil {
 		st.admitted = false
 		return e
@@ -278,7 +345,7 @@ func (r *room) admitLocked(ctx context.Context, st *seat, ref string) *Error {
 // joinMediaLocked seats (or reseats) the participant's media and sends joined. Offers
 // and candidates from the SFU are held until joined has been sent.
 func (r *room) joinMediaLocked(st *seat, ref string, resumed bool) *Error {
-	if !resumed && st.part != nil && r.media.Scope(st.claims.ParticipantID) == sfu.ScopeLobby {
+	if !resumed && st.part != nil && r.media.Scope(st.claims.ParticipantID) == MediaScopeLobby {
 		// Admitted from the lobby preview: keep the transports (the camera the mediator
 		// saw goes on), join the room's scope, get subscribed. The subscriber offer
 		// that follows is held until joined has been sent.
@@ -291,7 +358,7 @@ func (r *room) joinMediaLocked(st *seat, ref string, resumed bool) *Error {
 			}
 		}
 	} else {
-		opts := sfu.ParticipantOptions{CanPublish: st.claims.CanPublish, CanSubscribe: st.claims.CanSubscribe,
+		opts := MediaOptions{CanPublish: st.claims.CanPublish, CanSubscribe: st.claims.CanSubscribe,
 			CanModerate: st.claims.CanModerate, Decode: st.decode}
 		part, err := r.media.Join(st.claims.ParticipantID, opts, st.sig)
 		if err != nil {
@@ -303,7 +370,7 @@ func (r *room) joinMediaLocked(st *seat, ref string, resumed bool) *Error {
 	d := JoinedData{
 		Version: ProtocolVersion, ParticipantID: st.claims.ParticipantID, Role: st.claims.Role,
 		Resume: st.resume, Resumed: resumed,
-		ICEServers: r.s.engine.ICEServers(st.claims.ParticipantID, r.s.cfg.ICEServerTTL),
+		ICEServers: r.s.media.ICEServers(st.claims.ParticipantID, r.s.cfg.ICEServerTTL),
 		VideoCodec: r.media.VideoCodec(), Tracks: r.visibleTracksLocked(st),
 		Scope:      r.media.Scope(st.claims.ParticipantID),
 		CanPublish: st.claims.CanPublish, CanSubscribe: st.claims.CanSubscribe, CanModerate: st.claims.CanModerate,
@@ -312,7 +379,7 @@ func (r *room) joinMediaLocked(st *seat, ref string, resumed bool) *Error {
 		d.ICEServers = []webrtc.ICEServer{}
 	}
 	if d.Tracks == nil {
-		d.Tracks = []sfu.TrackInfo{}
+		d.Tracks = []TrackInfo{}
 	}
 	for _, o := range r.sortedSeatsLocked() {
 		if o.admitted {
@@ -322,6 +389,7 @@ func (r *room) joinMediaLocked(st *seat, ref string, resumed bool) *Error {
 	}
 	d.Caucuses = r.caucusInfoLocked()
 	st.conn.send(encode(TypeJoined, ref, d))
+	st.joinedAt = time.Now()
 	st.sig.open()
 	if st.claims.CanModerate {
 		r.lobbyUpdateLocked()
@@ -385,6 +453,11 @@ func (r *room) disconnected(st *seat, c *conn) {
 	defer r.mu.Unlock()
 	r.log.Info("participant disconnected; holding the seat", "participant_id", st.claims.ParticipantID,
 		"grace", r.s.cfg.ReconnectGrace)
+	r.holdSeatLocked(st)
+}
+
+// holdSeatLocked starts the reconnect grace of a seat without a connection.
+func (r *room) holdSeatLocked(st *seat) {
 	st.grace = time.AfterFunc(r.s.cfg.ReconnectGrace, func() {
 		r.mu.Lock()
 		gone := st.conn == nil && r.seats[st.claims.ParticipantID] == st
@@ -407,9 +480,11 @@ func (r *room) dropSeat(st *seat) {
 
 // leave takes a seat out of the session for good.
 func (r *room) leave(ctx context.Context, st *seat, reason string) {
+	r.recMu.Lock()
 	r.mu.Lock()
-	if r.seats[st.claims.ParticipantID] != st {
+	if r.seats[st.claims.ParticipantID] != st || r.moved {
 		r.mu.Unlock()
+		r.recMu.Unlock()
 		return
 	}
 	delete(r.seats, st.claims.ParticipantID)
@@ -432,6 +507,7 @@ func (r *room) leave(ctx context.Context, st *seat, reason string) {
 		}
 		cancel()
 	}
+	r.recMu.Unlock()
 	r.mu.Lock()
 	changed := r.pruneCaucusesLocked(st.claims.ParticipantID)
 	if changed {
@@ -439,6 +515,7 @@ func (r *room) leave(ctx context.Context, st *seat, reason string) {
 	}
 	empty := r.markEmptyLocked()
 	r.mu.Unlock()
+	r.persist()
 	if empty {
 		r.closeEmpty(ctx)
 	}
@@ -460,15 +537,24 @@ func (r *room) closeEmpty(ctx context.Context) {
 	r.log.Info("room empty; closing it")
 	r.media.Close()
 	close(r.done)
-	r.s.forgetRoom(ctx, r)
+	r.stopSaver(nil)
+	r.s.forgetRoom(ctx, r, true)
 }
 
-// end closes the session for everyone: reason "ended" (by a moderator) or "shutdown".
+// end closes the session for everyone: reason "ended" (by a moderator or the case API)
+// or "shutdown".
 func (r *room) end(ctx context.Context, reason string, by *Claims) {
+	r.recMu.Lock()
+	defer r.recMu.Unlock()
 	r.mu.Lock()
 	if r.ended {
 		r.mu.Unlock()
 		return
+	}
+	var final *roomSnapshot
+	if reason == "shutdown" {
+		snap := r.snapshotLocked()
+		final = &snap
 	}
 	r.ended = true
 	d := EndingData{Reason: reason}
@@ -503,7 +589,42 @@ func (r *room) end(ctx context.Context, reason string, by *Claims) {
 	}
 	r.media.Close()
 	close(r.done)
-	r.s.forgetRoom(ctx, r)
+	r.stopSaver(final)
+	// A session that ended is forgotten by the cluster; one shut down with its node
+	// stays, so that it can be rebuilt elsewhere.
+	r.s.forgetRoom(ctx, r, reason != "shutdown")
+}
+
+// handOff closes the room on this node without ending the session: every client is
+// told to reconnect (to url when known), nobody's leave is recorded, and the saved
+// state stays for the node that takes the room over.
+func (r *room) handOff(ctx context.Context, url string, save bool) {
+	r.mu.Lock()
+	if r.ended {
+		r.mu.Unlock()
+		return
+	}
+	snap := r.snapshotLocked()
+	r.ended, r.moved = true, true
+	d := ReconnectData{Reason: "drain", URL: url}
+	for _, st := range r.seats {
+		if st.grace != nil {
+			st.grace.Stop()
+		}
+		if st.conn != nil {
+			st.conn.send(encode(TypeReconnect, "", d))
+			st.conn.closeAfterFlush(websocket.CloseServiceRestart, "reconnect")
+		}
+	}
+	r.mu.Unlock()
+	if save {
+		r.stopSaver(&snap)
+	} else {
+		r.stopSaver(nil) // another node holds the room now: its state is newer than ours
+	}
+	r.media.Close()
+	close(r.done)
+	r.s.forgetRoom(ctx, r, false)
 }
 
 // handle serves one request of a joined connection.
@@ -578,7 +699,10 @@ func (r *room) handle(ctx context.Context, st *seat, c *conn, req Request) {
 	case *RenderData:
 		reply(mediaError(part.SetRenderSize(d.TrackID, d.Width, d.Height)))
 	case *ChatData:
-		r.chat(ctx, st, d.Text)
+		if e := r.chat(ctx, st, d.Text); e != nil {
+			reply(e)
+			return
+		}
 		c.send(encode(TypeAck, req.ID, nil))
 	default:
 		if !st.claims.CanModerate {
@@ -600,7 +724,7 @@ func lobbyPreviewRequest(req Request) bool {
 		return true
 	case TypeCandidate:
 		d, _ := req.Data.(*CandidateData)
-		return d != nil && d.Transport == sfu.TransportPublisher
+		return d != nil && d.Transport == TransportPublisher
 	}
 	return false
 }
@@ -618,11 +742,11 @@ func mediaError(err error) *Error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, sfu.ErrNotAllowed):
+	case errors.Is(err, ErrMediaNotAllowed):
 		return errorf(CodeForbidden, "your token does not allow this")
-	case errors.Is(err, sfu.ErrUnknownTrack):
+	case errors.Is(err, ErrMediaUnknownTrack):
 		return errorf(CodeNotFound, "unknown track")
-	case errors.Is(err, sfu.ErrBadDescription), errors.Is(err, sfu.ErrBadCandidate):
+	case errors.Is(err, ErrMediaBadDescription), errors.Is(err, ErrMediaBadCandidate):
 		return errorf(CodeBadMessage, "%v", err)
 	default:
 		return errorf(CodeBadState, "%v", err)
@@ -636,21 +760,27 @@ func scopeName(scope string) string {
 	return scope
 }
 
-// chat delivers a message to everyone in the sender's scope, and records it with that
-// scope: caucus content stays in its caucus.
-func (r *room) chat(ctx context.Context, st *seat, text string) {
+// chat records a message with the sender's scope and, once it is stored, delivers it
+// to everyone in that scope: caucus content stays in its caucus, and a message the
+// record could not keep is refused (record_failed) rather than acknowledged and lost.
+func (r *room) chat(ctx context.Context, st *seat, text string) *Error {
 	scope := r.media.Scope(st.claims.ParticipantID)
 	at := r.now()
+	r.recMu.Lock()
+	rctx, cancel := recordCtx(ctx)
+	err := r.s.rec.Chat(rctx, st.claims, scopeName(scope), text, at)
+	cancel()
+	r.recMu.Unlock()
+	if err != nil {
+		r.log.Error("record chat", "participant_id", st.claims.ParticipantID, "err", err)
+		return errorf(CodeRecordFailed, "the message could not be stored; try again")
+	}
 	msg := encode(TypeChat, "", ChatData{Text: text, From: st.claims.ParticipantID, Name: st.claims.Name,
 		Role: st.claims.Role, Scope: scopeName(scope), At: at.UnixMilli()})
 	r.mu.Lock()
 	r.broadcastLocked(msg, func(o *seat) bool { return r.media.Scope(o.claims.ParticipantID) == scope })
 	r.mu.Unlock()
-	rctx, cancel := recordCtx(ctx)
-	if err := r.s.rec.Chat(rctx, st.claims, scopeName(scope), text, at); err != nil {
-		r.log.Error("record chat", "participant_id", st.claims.ParticipantID, "err", err)
-	}
-	cancel()
+	return nil
 }
 
 // moderate runs a moderator action.
@@ -699,11 +829,13 @@ func (r *room) moderate(ctx context.Context, st *seat, c *conn, req Request) *Er
 		return r.caucusMove(ctx, st, c, req.ID, d.CaucusID)
 	case nil:
 		if req.Type == TypeEndSession {
+			r.recMu.Lock()
 			rctx, cancel := recordCtx(ctx)
 			if err := r.s.rec.SessionEnded(rctx, st.claims, r.now()); err != nil {
 				r.log.Error("record session ended", "err", err)
 			}
 			cancel()
+			r.recMu.Unlock()
 			c.send(encode(TypeAck, req.ID, nil))
 			r.end(ctx, "ended", &st.claims)
 			return nil
@@ -715,52 +847,82 @@ func (r *room) moderate(ctx context.Context, st *seat, c *conn, req Request) *Er
 	return nil
 }
 
+// admit admits someone from the lobby once the admission (with its identity check) is
+// recorded; the recording happens outside the room lock, with the seat marked so that
+// a second admission of the same person waits its turn.
 func (r *room) admit(ctx context.Context, by *seat, c *conn, ref string, d *AdmitData) *Error {
+	r.recMu.Lock()
+	defer r.recMu.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	target := r.seats[d.ParticipantID]
 	if target == nil {
+		r.mu.Unlock()
 		return errorf(CodeNotFound, "nobody %q in the lobby", d.ParticipantID)
 	}
-	if target.admitted {
+	if target.admitted || target.admitting {
+		r.mu.Unlock()
 		return errorf(CodeBadState, "%q is already admitted", d.ParticipantID)
 	}
 	if e := d.IdentityCheck.check(); e != nil {
+		r.mu.Unlock()
 		return e
 	}
 	if d.IdentityCheck.Result != CheckPassed {
+		r.mu.Unlock()
 		return errorf(CodeIdentityCheck, "identity check %s: not admitted", d.IdentityCheck.Result)
 	}
 	if target.conn == nil {
+		r.mu.Unlock()
 		return errorf(CodeBadState, "%q is not connected", d.ParticipantID)
 	}
+	target.admitting = true
+	who, byClaims := target.claims, by.claims
+	r.mu.Unlock()
+
 	rctx, cancel := recordCtx(ctx)
-	err := r.s.rec.Admitted(rctx, target.claims, by.claims, d.IdentityCheck, r.now())
+	err := r.s.rec.Admitted(rctx, who, byClaims, d.IdentityCheck, r.now())
 	cancel()
+
+	r.mu.Lock()
+	target.admitting = false
 	if err != nil {
+		r.mu.Unlock()
 		r.log.Error("record admission", "participant_id", d.ParticipantID, "err", err)
 		return errorf(CodeRecordFailed, "the admission could not be recorded; try again")
 	}
-	if e := r.admitLocked(ctx, target, ""); e != nil {
+	if r.seats[d.ParticipantID] != target || target.conn == nil || r.ended {
+		r.mu.Unlock()
+		return errorf(CodeNotFound, "%q left the lobby", d.ParticipantID)
+	}
+	check := d.IdentityCheck
+	target.check = &check
+	if e := r.admitLocked(target, ""); e != nil {
+		r.mu.Unlock()
 		return e
 	}
 	r.lobbyUpdateLocked()
 	c.send(encode(TypeAck, ref, nil))
+	r.mu.Unlock()
+	r.recordJoinedHeld(ctx, who)
+	r.persist()
 	return nil
 }
 
 func (r *room) caucusOpen(ctx context.Context, by *seat, c *conn, ref string, d *CaucusOpenData) *Error {
+	r.recMu.Lock()
+	defer r.recMu.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	members := slices.Clone(d.Members)
 	slices.Sort(members)
 	members = slices.Compact(members)
 	for _, m := range members {
 		st := r.seats[m]
 		if st == nil || !st.admitted {
+			r.mu.Unlock()
 			return errorf(CodeNotFound, "no participant %q in the session", m)
 		}
 		if r.memberOfLocked(m) != "" {
+			r.mu.Unlock()
 			return errorf(CodeBadState, "%q is already in a caucus", m)
 		}
 	}
@@ -772,21 +934,26 @@ func (r *room) caucusOpen(ctx context.Context, by *seat, c *conn, ref string, d 
 		scopes[m] = id
 	}
 	r.media.SetScopes(scopes)
+	c.send(encode(TypeAck, ref, CaucusRef{CaucusID: id}))
+	r.sendCaucusStateLocked()
+	byClaims := by.claims
+	r.mu.Unlock()
+	r.persist()
 	rctx, cancel := recordCtx(ctx)
-	if err := r.s.rec.Caucus(rctx, by.claims, id, true, members, r.now()); err != nil {
+	if err := r.s.rec.Caucus(rctx, byClaims, id, true, members, r.now()); err != nil {
 		r.log.Error("record caucus", "caucus_id", id, "err", err)
 	}
 	cancel()
-	c.send(encode(TypeAck, ref, CaucusRef{CaucusID: id}))
-	r.sendCaucusStateLocked()
 	return nil
 }
 
 func (r *room) caucusClose(ctx context.Context, by *seat, c *conn, ref, id string) *Error {
+	r.recMu.Lock()
+	defer r.recMu.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	cc := r.caucuses[id]
 	if cc == nil {
+		r.mu.Unlock()
 		return errorf(CodeNotFound, "no open caucus %q", id)
 	}
 	delete(r.caucuses, id)
@@ -800,13 +967,16 @@ func (r *room) caucusClose(ctx context.Context, by *seat, c *conn, ref, id strin
 		scopes[m] = ""
 	}
 	r.media.SetScopes(scopes)
+	c.send(encode(TypeAck, ref, nil))
+	r.sendCaucusStateLocked()
+	byClaims, members := by.claims, slices.Clone(cc.members)
+	r.mu.Unlock()
+	r.persist()
 	rctx, cancel := recordCtx(ctx)
-	if err := r.s.rec.Caucus(rctx, by.claims, id, false, cc.members, r.now()); err != nil {
+	if err := r.s.rec.Caucus(rctx, byClaims, id, false, members, r.now()); err != nil {
 		r.log.Error("record caucus", "caucus_id", id, "err", err)
 	}
 	cancel()
-	c.send(encode(TypeAck, ref, nil))
-	r.sendCaucusStateLocked()
 	return nil
 }
 
@@ -831,6 +1001,7 @@ func (r *room) caucusMove(ctx context.Context, by *seat, c *conn, ref, id string
 	r.media.SetScopes(map[string]string{by.claims.ParticipantID: id})
 	c.send(encode(TypeAck, ref, nil))
 	r.sendCaucusStateLocked()
+	r.persist()
 	return nil
 }
 
@@ -962,7 +1133,7 @@ func (m *mediaSignal) publisherReady() {
 	m.flushLocked()
 }
 
-// Offer implements sfu.Signal.
+// Offer implements MediaSignal.
 func (m *mediaSignal) Offer(sdp string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -977,16 +1148,16 @@ func (m *mediaSignal) Offer(sdp string) {
 	m.flushLocked()
 }
 
-// Candidate implements sfu.Signal.
+// Candidate implements MediaSignal.
 func (m *mediaSignal) Candidate(transport string, ci webrtc.ICECandidateInit) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b := encode(TypeCandidate, "", CandidateData{Transport: transport, Candidate: ci})
-	ready := m.opened && (transport == sfu.TransportPublisher && m.pubReady || transport == sfu.TransportSubscriber && m.subReady)
+	ready := m.opened && (transport == TransportPublisher && m.pubReady || transport == TransportSubscriber && m.subReady)
 	switch {
 	case ready:
 		m.c.send(b)
-	case transport == sfu.TransportPublisher:
+	case transport == TransportPublisher:
 		m.pubHeld = append(m.pubHeld, b)
 	default:
 		m.subHeld = append(m.subHeld, b)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -73,6 +74,14 @@ type Config struct {
 	ApplyPerPhone   int
 
 	badBools []string // boolean settings whose environment value is not a boolean, reported by check()
+	// Cluster and metrics (issue 11).
+	NodeURL           string
+	NodeMediaIP       string
+	DrainTimeout      time.Duration
+	LeaseTTL          time.Duration
+	PlacementSelector string
+	MetricsAddr       string
+	MetricsToken      string
 }
 
 // setting describes one configuration setting.
@@ -186,6 +195,13 @@ func settings() []setting {
 		n("ws-per-address", "32", "most signalling WebSockets one client address may hold open at once", func(c *Config) *int { return &c.WSPerAddress }),
 		n("tsa-per-minute", "60", "timestamp requests one client address may make per minute to /api/v1/tsa", func(c *Config) *int { return &c.TSAPerMinute }),
 		n("applications-per-phone", "5", "online applications (each sends a code to the phone) one phone number may make per hour", func(c *Config) *int { return &c.ApplyPerPhone }),
+		s("node-url", "", "this node's own signalling WebSocket URL as browsers reach it when several nodes serve behind one proxy (e.g. wss://parley.example.cn/n/node1/rtc); empty derives it from base-url", func(c *Config) *string { return &c.NodeURL }),
+		s("node-media-ip", "", "IP at which this node's media ports are reached; announced to browsers when public-ip is empty, and listed in the cluster registry", func(c *Config) *string { return &c.NodeMediaIP }),
+		d("drain-timeout", "30s", "on SIGTERM, how long a node waits for its clients to move to other nodes before it stops", func(c *Config) *time.Duration { return &c.DrainTimeout }),
+		d("lease-ttl", "6s", "lifetime of a node's claim on a room in Redis, renewed every third of it; a lost node's rooms move after at most this long", func(c *Config) *time.Duration { return &c.LeaseTTL }),
+		s("placement-selector", "least_loaded", "how a new room picks its node: least_loaded (fewest participants, then CPU, then rooms), cpu (lowest CPU) or rooms (fewest rooms)", func(c *Config) *string { return &c.PlacementSelector }),
+		s("metrics-addr", "", "separate listen address for Prometheus /metrics (e.g. 127.0.0.1:9090); empty serves it only on addr, and only with metrics-token", func(c *Config) *string { return &c.MetricsAddr }),
+		s("metrics-token", "", "bearer token that opens /metrics on the main address; empty keeps /metrics off the main address", func(c *Config) *string { return &c.MetricsToken }),
 		s("demo-password", "parley-demo-2026", "password the demo subcommand gives every demo account", func(c *Config) *string { return &c.DemoPassword }),
 	}
 }
@@ -244,7 +260,8 @@ func (c *Config) check() error {
 	if c.TSAPerMinute < 1 {
 		add("tsa-per-minute must be at least 1")
 	}
-	for name, d := range map[string]time.Duration{"body-read-timeout": c.BodyReadTimeout, "sweep-interval": c.SweepInterval, "session-ttl": c.SessionTTL, "invite-ttl": c.InviteTTL, "shutdown-timeout": c.ShutdownTimeout, "archive-interval": c.ArchiveInterval} {
+	for name, d := range map[string]time.Duration{"body-read-timeout": c.BodyReadTimeout, "sweep-interval": c.SweepInterval, "session-ttl": c.SessionTTL, "invite-ttl": c.InviteTTL, "shutdown-timeout": c.ShutdownTimeout,
+		"drain-timeout": c.DrainTimeout, "lease-ttl": c.LeaseTTL, "archive-interval": c.ArchiveInterval} {
 		if d <= 0 {
 			add("%s must be a positive duration such as 30s, 5m or 12h", name)
 		}
@@ -298,6 +315,19 @@ func (c *Config) check() error {
 			add("identity-verifier-name must not be empty")
 		}
 	}
+	if c.NodeURL != "" {
+		if u, err := url.Parse(c.NodeURL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			add("node-url %q must be a ws or wss URL", c.NodeURL)
+		}
+	}
+	if c.NodeMediaIP != "" && net.ParseIP(c.NodeMediaIP) == nil {
+		add("node-media-ip %q is not an IP address", c.NodeMediaIP)
+	}
+	switch c.PlacementSelector {
+	case "least_loaded", "cpu", "rooms":
+	default:
+		add("placement-selector must be least_loaded, cpu or rooms")
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("configuration: %s", strings.Join(problems, "; "))
 	}
@@ -309,8 +339,9 @@ func newLogger(c *Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
+	// Every line names the node, so the logs of several nodes can be read together.
 	if c.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)).With("node", c.NodeID)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)).With("node", c.NodeID)
 }

@@ -38,6 +38,7 @@ var statusFor = map[string]int{
 	"unsupported_media":  http.StatusUnsupportedMediaType,
 	"too_large":          http.StatusRequestEntityTooLarge,
 	"body_timeout":       http.StatusRequestTimeout,
+	codeUnavailable:      http.StatusServiceUnavailable,
 }
 
 // encode writes v as JSON with status.
@@ -55,6 +56,13 @@ func encode(w http.ResponseWriter, status int, v any) {
 // fail answers with err as an error body; internal errors are logged and shown without detail.
 func fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	code := cases.ErrorCode(err)
+	if code == cases.EINTERNAL && unavailable(err) && r.Context().Err() == nil {
+		// The database (or Redis) does not answer: a clear "try again" (503), not an internal error.
+		logger.Warn("request failed: store unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
+		encode(w, http.StatusServiceUnavailable, apiError{errorBody{Code: codeUnavailable, Message: "the service is briefly unavailable; try again in a few seconds"}})
+		return
+	}
 	status, ok := statusFor[code]
 	if !ok {
 		status = http.StatusInternalServerError

@@ -15,6 +15,9 @@ type health struct {
 	Status string `json:"status"`
 	Uptime string `json:"uptime,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Placement is "ready" when this node takes new video rooms, "unavailable" when it cannot reach Redis,
+	// "draining" while it hands its rooms over; the node stays ready for HTTP either way.
+	Placement string `json:"placement,omitempty"`
 }
 
 func handleHealthz(a *app) http.Handler {
@@ -32,7 +35,18 @@ func handleReadyz(a *app) http.Handler {
 			encode(w, http.StatusServiceUnavailable, health{Status: "unavailable", Error: "database unreachable"})
 			return
 		}
-		encode(w, http.StatusOK, health{Status: "ready"})
+		h := health{Status: "ready"}
+		if a.rooms != nil {
+			switch {
+			case a.rooms.sig.Draining():
+				h.Placement = "draining"
+			case !a.rooms.ready():
+				h.Placement = "unavailable"
+			default:
+				h.Placement = "ready"
+			}
+		}
+		encode(w, http.StatusOK, h)
 	})
 }
 

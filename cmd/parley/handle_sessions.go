@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -78,6 +79,10 @@ func handleSessionEnd(a *app) http.Handler {
 		if err != nil {
 			fail(w, r, a.log, err)
 			return
+		}
+		if a.rooms != nil {
+			// Close the room now if it is here; a room on another node sees the ended session within seconds.
+			a.rooms.sig.EndSession(context.WithoutCancel(r.Context()), ss.ID)
 		}
 		encode(w, http.StatusOK, ss)
 	})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parley-mediation/parley/cases"
@@ -39,7 +41,7 @@ var loadPresets = map[string]struct {
 func runLoadtest(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	server := fs.String("server", "http://127.0.0.1:8080", "base URL of the running server")
+	server := fs.String("server", "http://127.0.0.1:8080", "base URL of the running server; several, comma-separated, spread the rooms over the nodes of a cluster (room i on server i mod n, all at once, reported per node)")
 	preset := fs.String("preset", "", "scenario: fanout-20, rooms-10x4, fanout-250 or fanout-300 (sets rooms, participants, publishers, bitrate; flags given as well win)")
 	rooms := fs.Int("rooms", 10, "number of rooms (1–200)")
 	per := fs.Int("participants", 4, "participants per room (1–1000)")
@@ -101,6 +103,15 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	case *searchMax < 2 || *searchMax > 1000:
 		return exitError{2, "search-max must be 2–1000"}
 	}
+	servers := splitList(*server)
+	switch {
+	case len(servers) == 0:
+		return exitError{2, "server: give at least one URL"}
+	case len(servers) > *rooms:
+		return exitError{2, "more servers than rooms"}
+	case len(servers) > 1 && (*search || *pinServer != "" || *serverPID != 0):
+		return exitError{2, "search, pin-server and server-pid need a single -server"}
+	}
 	serverCPUs, err := loadtest.ParseCPUs(*pinServer)
 	if err != nil {
 		return exitError{2, "pin-server: " + err.Error()}
@@ -126,157 +137,214 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	base := strings.TrimRight(*server, "/")
-	wsURL := strings.Replace(strings.Replace(base, "https://", "wss://", 1), "http://", "ws://", 1) + "/rtc"
-	iteration := 0 // participant IDs are fresh per run (the search reuses its room)
-	join := func(room, seat int) (loadtest.Seat, error) {
-		c := lt.cases[room]
-		cl := signaling.Claims{CaseID: c.caseID, SessionID: c.sessionID, ParticipantID: fmt.Sprintf("load-%s-%d-r%d-s%d", lt.id, iteration, room, seat),
-			Name: fmt.Sprintf("负载 %d-%d", room, seat), CanPublish: true, CanSubscribe: true, ExpiresAt: time.Now().Add(*duration + 30*time.Minute)}
-		switch seat {
-		case 0:
-			cl.Role, cl.CanModerate = signaling.RoleMediator, true
-		case 1:
-			cl.Role = signaling.RoleJudge
-		default:
-			cl.Role = signaling.RoleClerk
+	// The floor is measured once, before any load, and shared by the nodes' reports.
+	var floorMu sync.Mutex
+	var floorM *loadtest.Floor
+	floorOnce := func(cfg loadtest.Config) (loadtest.Floor, error) {
+		floorMu.Lock()
+		defer floorMu.Unlock()
+		if floorM == nil {
+			sizes, shares := loadtest.LoadMix(cfg)
+			f, err := loadtest.MeasureFloor(sizes, shares, 20000)
+			if err != nil {
+				return loadtest.Floor{}, err
+			}
+			floorM = &f
+			fmt.Fprint(stdout, f.String())
 		}
-		tok, err := signaling.IssueToken(key, cl)
-		return loadtest.Seat{Token: tok, CaseID: c.caseID, SessionID: c.sessionID}, err
+		return *floorM, nil
 	}
-	stats := func(ctx context.Context) (serverStats, error) {
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/rtc/stats", nil)
-		req.Header.Set("Authorization", "Bearer "+lt.token)
-		resp, err := http.DefaultClient.Do(req)
+	// runNode runs the load of the rooms mine against one server, printing to stdout.
+	runNode := func(server string, mine []loadCase, stdout io.Writer) error {
+		base := strings.TrimRight(server, "/")
+		wsURL := strings.Replace(strings.Replace(base, "https://", "wss://", 1), "http://", "ws://", 1) + "/rtc"
+		iteration := 0 // participant IDs are fresh per run (the search reuses its room)
+		join := func(room, seat int) (loadtest.Seat, error) {
+			c := mine[room]
+			cl := signaling.Claims{CaseID: c.caseID, SessionID: c.sessionID, ParticipantID: fmt.Sprintf("load-%s-%d-%s-s%d", lt.id, iteration, c.sessionID[:8], seat),
+				Name: fmt.Sprintf("负载 %d-%d", room, seat), CanPublish: true, CanSubscribe: true, ExpiresAt: time.Now().Add(*duration + 30*time.Minute)}
+			switch seat {
+			case 0:
+				cl.Role, cl.CanModerate = signaling.RoleMediator, true
+			case 1:
+				cl.Role = signaling.RoleJudge
+			default:
+				cl.Role = signaling.RoleClerk
+			}
+			tok, err := signaling.IssueToken(key, cl)
+			return loadtest.Seat{Token: tok, CaseID: c.caseID, SessionID: c.sessionID}, err
+		}
+		stats := func(ctx context.Context) (serverStats, error) {
+			req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/rtc/stats", nil)
+			req.Header.Set("Authorization", "Bearer "+lt.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return serverStats{}, err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return serverStats{}, fmt.Errorf("GET /api/v1/rtc/stats: %s", resp.Status)
+			}
+			var st serverStats
+			err = json.NewDecoder(resp.Body).Decode(&st)
+			return st, err
+		}
+		first, err := stats(ctx)
 		if err != nil {
-			return serverStats{}, err
+			return fmt.Errorf("loadtest: server stats of %s: %w", base, err)
 		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return serverStats{}, fmt.Errorf("GET /api/v1/rtc/stats: %s", resp.Status)
-		}
-		var st serverStats
-		err = json.NewDecoder(resp.Body).Decode(&st)
-		return st, err
-	}
-	first, err := stats(ctx)
-	if err != nil {
-		return fmt.Errorf("loadtest: server stats: %w", err)
-	}
-	pid := *serverPID
-	if pid == 0 && first.PID > 0 {
-		if _, err := loadtest.ProcCPU(first.PID); err == nil {
-			pid = first.PID // the server runs on this host (and in this PID namespace)
-		}
-	}
-	cpuFrom := "its stats endpoint"
-	if pid > 0 {
-		cpuFrom = fmt.Sprintf("/proc/%d/stat", pid)
-	}
-	if len(serverCPUs) > 0 {
-		if pid == 0 {
-			return exitError{2, "pin-server needs the server on this host (give -server-pid)"}
-		}
-		if err := loadtest.Pin(pid, serverCPUs); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "server (pid %d) pinned to CPU %s\n", pid, *pinServer)
-	}
-	if len(loadCPUs) > 0 {
-		fmt.Fprintf(stdout, "load generator pinned to CPU %s\n", *pinLoad)
-	}
-	probe := func(ctx context.Context) (loadtest.ServerSample, error) {
-		st, err := stats(ctx)
-		if err != nil {
-			return loadtest.ServerSample{}, err
-		}
-		smp := loadtest.ServerSample{Stats: st.Media, CPU: time.Duration(st.CPUSeconds * float64(time.Second)), RSSBytes: uint64(st.RSSBytes)}
-		if pid > 0 {
-			if cpu, err := loadtest.ProcCPU(pid); err == nil {
-				smp.CPU = cpu
+		pid := *serverPID
+		if pid == 0 && first.PID > 0 {
+			if _, err := loadtest.ProcCPU(first.PID); err == nil {
+				pid = first.PID // the server runs on this host (and in this PID namespace)
 			}
 		}
-		return smp, nil
-	}
-	cfg := loadtest.Config{URL: wsURL, Rooms: *rooms, PerRoom: *per, Publishers: *publishers, Audio: *audio, Video: *video,
-		VideoBitrate: *bitrate, Duration: *duration, Join: join, Loopback: *loopback, Probe: probe, Logger: b.log}
-	if *floor {
-		sizes, shares := loadtest.LoadMix(cfg)
-		f, err := loadtest.MeasureFloor(sizes, shares, 20000)
-		if err != nil {
+		cpuFrom := "its stats endpoint"
+		if pid > 0 {
+			cpuFrom = fmt.Sprintf("/proc/%d/stat", pid)
+		}
+		if len(serverCPUs) > 0 {
+			if pid == 0 {
+				return exitError{2, "pin-server needs the server on this host (give -server-pid)"}
+			}
+			if err := loadtest.Pin(pid, serverCPUs); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "server (pid %d) pinned to CPU %s\n", pid, *pinServer)
+		}
+		if len(loadCPUs) > 0 {
+			fmt.Fprintf(stdout, "load generator pinned to CPU %s\n", *pinLoad)
+		}
+		probe := func(ctx context.Context) (loadtest.ServerSample, error) {
+			st, err := stats(ctx)
+			if err != nil {
+				return loadtest.ServerSample{}, err
+			}
+			smp := loadtest.ServerSample{Stats: st.Media, CPU: time.Duration(st.CPUSeconds * float64(time.Second)), RSSBytes: uint64(st.RSSBytes)}
+			if pid > 0 {
+				if cpu, err := loadtest.ProcCPU(pid); err == nil {
+					smp.CPU = cpu
+				}
+			}
+			return smp, nil
+		}
+		cfg := loadtest.Config{URL: wsURL, Rooms: len(mine), PerRoom: *per, Publishers: *publishers, Audio: *audio, Video: *video,
+			VideoBitrate: *bitrate, Duration: *duration, Join: join, Loopback: *loopback, Probe: probe, Logger: b.log}
+		if *floor {
+			f, err := floorOnce(cfg)
+			if err != nil {
+				return err
+			}
+			cfg.Floor = &f
+		}
+		fmt.Fprintf(stdout, "server CPU from %s; load average %s\n", cpuFrom, loadAverage())
+		runOnce := func(rooms, per int) (loadtest.Report, error) {
+			iteration++
+			c := cfg
+			c.Rooms, c.PerRoom = rooms, per
+			rctx, cancel := context.WithTimeout(ctx, c.Duration+time.Duration(rooms*per)*time.Second+2*time.Minute)
+			defer cancel()
+			g0, _ := loadtest.ProcCPU(os.Getpid())
+			t0 := time.Now()
+			rep, err := loadtest.Run(rctx, c)
+			if err != nil {
+				return rep, err
+			}
+			g1, _ := loadtest.ProcCPU(os.Getpid())
+			fmt.Fprint(stdout, rep.String())
+			fmt.Fprintf(stdout, "load generator: %.0f%% of one core over the run; load average %s\n",
+				100*(g1-g0).Seconds()/time.Since(t0).Seconds(), loadAverage())
+			return rep, nil
+		}
+		if !*search {
+			fmt.Fprintf(stdout, "load: %d room(s) × %d participant(s), %s, against %s\n", len(mine), *per, *duration, wsURL)
+			_, err := runOnce(len(mine), *per)
 			return err
 		}
-		cfg.Floor = &f
-		fmt.Fprint(stdout, f.String())
-	}
-	fmt.Fprintf(stdout, "server CPU from %s; load average %s\n", cpuFrom, loadAverage())
-	runOnce := func(rooms, per int) (loadtest.Report, error) {
-		iteration++
-		c := cfg
-		c.Rooms, c.PerRoom = rooms, per
-		rctx, cancel := context.WithTimeout(ctx, c.Duration+time.Duration(rooms*per)*time.Second+2*time.Minute)
-		defer cancel()
-		g0, _ := loadtest.ProcCPU(os.Getpid())
-		t0 := time.Now()
-		rep, err := loadtest.Run(rctx, c)
-		if err != nil {
-			return rep, err
+		// Search: 1 publisher → n subscribers; double n from 25 while clean, then bisect.
+		fits := func(n int) (bool, error) {
+			fmt.Fprintf(stdout, "search: 1 → %d, %s\n", n, *duration)
+			rep, err := runOnce(1, n+1)
+			if err != nil {
+				return false, err
+			}
+			ok := rep.Clean(0.01) && rep.ServerCPUPercent < 100
+			fmt.Fprintf(stdout, "search: 1 → %d: loss %.3f%%, delivered %.1f%%, server %.0f%% of a core: %v\n", n, 100*rep.Loss, 100*rep.Delivered, rep.ServerCPUPercent, map[bool]string{true: "fits", false: "does not fit"}[ok])
+			return ok, nil
 		}
-		g1, _ := loadtest.ProcCPU(os.Getpid())
-		fmt.Fprint(stdout, rep.String())
-		fmt.Fprintf(stdout, "load generator: %.0f%% of one core over the run; load average %s\n",
-			100*(g1-g0).Seconds()/time.Since(t0).Seconds(), loadAverage())
-		return rep, nil
-	}
-	if !*search {
-		fmt.Fprintf(stdout, "load: %d room(s) × %d participant(s), %s, against %s\n", *rooms, *per, *duration, wsURL)
-		_, err := runOnce(*rooms, *per)
-		return err
-	}
-	// Search: 1 publisher → n subscribers; double n from 25 while clean, then bisect.
-	fits := func(n int) (bool, error) {
-		fmt.Fprintf(stdout, "search: 1 → %d, %s\n", n, *duration)
-		rep, err := runOnce(1, n+1)
-		if err != nil {
-			return false, err
+		good, bad := 0, 0
+		for n := min(25, *searchMax); n <= *searchMax; n = min(n*2, *searchMax) {
+			ok, err := fits(n)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				bad = n
+				break
+			}
+			good = n
+			if n == *searchMax {
+				break
+			}
 		}
-		ok := rep.Clean(0.01) && rep.ServerCPUPercent < 100
-		fmt.Fprintf(stdout, "search: 1 → %d: loss %.3f%%, delivered %.1f%%, server %.0f%% of a core: %v\n", n, 100*rep.Loss, 100*rep.Delivered, rep.ServerCPUPercent, map[bool]string{true: "fits", false: "does not fit"}[ok])
-		return ok, nil
-	}
-	good, bad := 0, 0
-	for n := min(25, *searchMax); n <= *searchMax; n = min(n*2, *searchMax) {
-		ok, err := fits(n)
-		if err != nil {
-			return err
+		for steps := 0; bad > 0 && bad-good > max(5, good/20) && steps < 5; steps++ {
+			mid := (good + bad) / 2
+			ok, err := fits(mid)
+			if err != nil {
+				return err
+			}
+			if ok {
+				good = mid
+			} else {
+				bad = mid
+			}
 		}
-		if !ok {
-			bad = n
-			break
+		if bad == 0 {
+			fmt.Fprintf(stdout, "search result: every fan-out tried fits, up to 1 → %d (raise -search-max)\n", good)
+			return nil
 		}
-		good = n
-		if n == *searchMax {
-			break
-		}
-	}
-	for steps := 0; bad > 0 && bad-good > max(5, good/20) && steps < 5; steps++ {
-		mid := (good + bad) / 2
-		ok, err := fits(mid)
-		if err != nil {
-			return err
-		}
-		if ok {
-			good = mid
-		} else {
-			bad = mid
-		}
-	}
-	if bad == 0 {
-		fmt.Fprintf(stdout, "search result: every fan-out tried fits, up to 1 → %d (raise -search-max)\n", good)
+		fmt.Fprintf(stdout, "search result: the largest fan-out carried with < 1%% loss is 1 → %d (1 → %d did not fit)\n", good, bad)
 		return nil
 	}
-	fmt.Fprintf(stdout, "search result: the largest fan-out carried with < 1%% loss is 1 → %d (1 → %d did not fit)\n", good, bad)
-	return nil
+	if len(servers) == 1 {
+		return runNode(servers[0], lt.cases, stdout)
+	}
+	if *floor {
+		// Before the nodes start: measured on an idle generator.
+		if _, err := floorOnce(loadtest.Config{Rooms: *rooms, PerRoom: *per, Publishers: *publishers, Audio: *audio, Video: *video, VideoBitrate: *bitrate}); err != nil {
+			return err
+		}
+	}
+	// Room i goes to server i mod n; the nodes run at once, each reported on its own.
+	outs := make([]bytes.Buffer, len(servers))
+	errs := make([]error, len(servers))
+	var wg sync.WaitGroup
+	for si, srv := range servers {
+		var mine []loadCase
+		for i, c := range lt.cases {
+			if i%len(servers) == si {
+				mine = append(mine, c)
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[si] = runNode(srv, mine, &outs[si])
+		}()
+	}
+	wg.Wait()
+	var first error
+	for si, srv := range servers {
+		fmt.Fprintf(stdout, "\n== node %s ==\n", srv)
+		fmt.Fprint(stdout, outs[si].String())
+		if errs[si] != nil {
+			fmt.Fprintf(stdout, "error: %v\n", errs[si])
+			if first == nil {
+				first = fmt.Errorf("loadtest %s: %w", srv, errs[si])
+			}
+		}
+	}
+	return first
 }
 
 // loadAverage is the first line of /proc/loadavg (the machine may be shared: figures

@@ -143,7 +143,7 @@ func (a *app) routes() []route {
 func NewServer(a *app, mounts map[string]http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range a.routes() {
-		mux.Handle(rt.Method+" "+rt.Path, a.authenticate(rt.Access, rt.Handler))
+		mux.Handle(rt.Method+" "+rt.Path, a.metrics.instrument(rt.Method+" "+rt.Path, a.authenticate(rt.Access, rt.Handler)))
 	}
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, a.log, cases.Errorf(cases.ENOTFOUND, "no such endpoint: %s %s (see /api/v1/openapi.json)", r.Method, r.URL.Path))

@@ -12,9 +12,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/cluster"
 	"github.com/parley-mediation/parley/sfu"
 	"github.com/parley-mediation/parley/signaling"
+	"github.com/parley-mediation/parley/signaling/sfumedia"
 )
 
 // rooms is the video part of the server: the SFU engine, the signalling server, and the key join tokens are
@@ -23,7 +27,9 @@ type rooms struct {
 	engine   *sfu.Engine
 	sig      *signaling.Server
 	tokenKey []byte
-	wsURL    string
+	wsURL    string           // this node's signalling URL
+	cluster  *cluster.Cluster // nil on a single node (no Redis)
+	cpu      cpuMeter
 }
 
 // mediaConfig turns the PARLEY_* media settings into an sfu.Config.
@@ -32,6 +38,9 @@ func mediaConfig(cfg *Config, turnSecret string) sfu.Config {
 	mc.UDPPort = cfg.MediaUDPPort
 	mc.ICETCPPort = cfg.MediaTCPPort
 	mc.NAT1To1IPs = splitList(cfg.PublicIP)
+	if len(mc.NAT1To1IPs) == 0 && cfg.NodeMediaIP != "" {
+		mc.NAT1To1IPs = []string{cfg.NodeMediaIP}
+	}
 	mc.ICEFilter = splitList(cfg.ICEFilter)
 	mc.TURN.Enabled = cfg.TURN
 	mc.TURN.UDPPort, mc.TURN.TCPPort = cfg.TURNPort, cfg.TURNPort
@@ -52,8 +61,14 @@ func splitList(s string) []string {
 }
 
 // newRooms starts the SFU and the signalling server. Keys shared by every node (the join-token key, the TURN
-// secret) live in server_secrets unless configured.
+// secret) live in server_secrets unless configured. With rdb (Redis) the node joins the cluster: rooms are
+// placed through Redis leases and their state kept there (package cluster).
 func newRooms(ctx context.Context, cfg *Config, store *cases.Store, logger *slog.Logger) (*rooms, error) {
+	return newClusterRooms(ctx, cfg, store, nil, nil, logger)
+}
+
+// newClusterRooms is newRooms with Redis (nil: a single node) and the metrics registry (nil: none).
+func newClusterRooms(ctx context.Context, cfg *Config, store *cases.Store, rdb *redis.Client, m *metrics, logger *slog.Logger) (*rooms, error) {
 	key, err := store.Secret(ctx, "signaling:token-key", 32)
 	if err != nil {
 		return nil, err
@@ -70,18 +85,84 @@ func newRooms(ctx context.Context, cfg *Config, store *cases.Store, logger *slog
 	if err != nil {
 		return nil, err
 	}
+	ws := cfg.NodeURL
+	if ws == "" {
+		ws = strings.Replace(strings.Replace(cfg.BaseURL, "https://", "wss://", 1), "http://", "ws://", 1) + "/rtc"
+	}
+	rm := &rooms{engine: engine, tokenKey: key, wsURL: ws}
 	sc := signaling.DefaultConfig()
 	sc.TokenKey = key
 	sc.NodeID = cfg.NodeID
 	sc.AllowedOrigins = splitList(cfg.RTCOrigins)
-	sig := signaling.NewServer(sc, engine, &rtcRecorder{store: store, log: logger.With("component", "rtc-recorder")}, logger)
-	ws := strings.Replace(strings.Replace(cfg.BaseURL, "https://", "wss://", 1), "http://", "ws://", 1) + "/rtc"
-	return &rooms{engine: engine, sig: sig, tokenKey: key, wsURL: ws}, nil
+	sc.ObserveMediaConnected = m.observeMediaConnected
+	if rdb != nil {
+		sel, err := cluster.SelectorByName(cfg.PlacementSelector)
+		if err != nil {
+			_ = engine.Close()
+			return nil, err
+		}
+		rm.cluster = cluster.New(rdb, cluster.Config{Node: cfg.NodeID, URL: ws, MediaIP: cfg.NodeMediaIP, LeaseTTL: cfg.LeaseTTL,
+			Selector: sel, Load: rm.load, OnLost: rm.lost, OnReconnect: func() {
+				if rm.sig != nil {
+					rm.sig.SaveAll()
+				}
+			}}, logger)
+		sc.Placement, sc.RoomState = rm.cluster, rm.cluster
+	}
+	rm.sig = signaling.NewServer(sc, sfumedia.New(engine), &rtcRecorder{store: store, log: logger.With("component", "rtc-recorder")}, logger)
+	if rm.cluster != nil {
+		rm.cluster.Start(ctx)
+	}
+	return rm, nil
+}
+
+// load is what this node tells the cluster registry about itself.
+func (r *rooms) load() cluster.Load {
+	st := r.engine.Stats()
+	return cluster.Load{Rooms: st.Rooms, Participants: st.Participants, Tracks: st.Tracks, CPU: r.cpu.fraction()}
+}
+
+// lost gives up a room whose lease another node took (this node was cut off from Redis for longer than the
+// lease): its clients are told to reconnect, and find the room on its new node.
+func (r *rooms) lost(sessionID string) {
+	if r.sig != nil {
+		r.sig.GiveUp(context.Background(), sessionID)
+	}
+}
+
+// signalURL returns the signalling URL of the node that hosts, or will host, the session's room: this node
+// without a cluster, else the lease holder or the node the placement selector picks.
+func (r *rooms) signalURL(ctx context.Context, sessionID string) (string, error) {
+	if r.cluster == nil {
+		return r.wsURL, nil
+	}
+	n, err := r.cluster.Locate(ctx, sessionID)
+	if err != nil {
+		if r.sig.Hosts(sessionID) {
+			return r.wsURL, nil // Redis is down, but the room is here
+		}
+		return "", cases.Errorf(codeUnavailable, "the video service cannot place the session just now; try again in a few seconds")
+	}
+	return n.URL, nil
+}
+
+// ready reports whether the node may take new rooms (Redis answers, when there is a cluster).
+func (r *rooms) ready() bool { return r.cluster == nil || r.cluster.Ready() && !r.sig.Draining() }
+
+// drain hands this node's rooms to other nodes and waits (until ctx is done) for its clients to move.
+func (r *rooms) drain(ctx context.Context) error {
+	if r.cluster != nil {
+		r.cluster.SetDraining(true)
+	}
+	return r.sig.Drain(ctx)
 }
 
 // close ends every room (telling clients the server is shutting down) and stops the media engine.
 func (r *rooms) close(ctx context.Context) {
 	_ = r.sig.Close(ctx)
+	if r.cluster != nil {
+		r.cluster.Close(ctx)
+	}
 	_ = r.engine.Close()
 }
 
@@ -101,6 +182,38 @@ func (r *rtcRecorder) SessionOpen(ctx context.Context, caseID, sessionID string)
 		return false, err
 	}
 	return ss.CaseID == caseID && ss.Status == cases.SessionLive, nil
+}
+
+// AdmittedBefore implements signaling.AdmissionRecord: someone whose identity check passed in this session and
+// whose last attendance did not end by removal or by leaving (it is open, or ended by a shutdown or a lost
+// connection) was admitted and may enter again without the lobby.
+func (r *rtcRecorder) AdmittedBefore(ctx context.Context, caseID, sessionID, participantID string) (*signaling.IdentityCheck, error) {
+	d, err := r.store.SessionDetail(ctx, cases.System, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	if d.CaseID != caseID {
+		return nil, nil
+	}
+	var check *signaling.IdentityCheck
+	for _, c := range d.IdentityChecks {
+		if c.ParticipantID == participantID && c.Result == signaling.CheckPassed {
+			check = &signaling.IdentityCheck{Method: c.Method, Result: c.Result, Note: c.Note}
+		}
+	}
+	if check == nil {
+		return nil, nil
+	}
+	var last *cases.Attendance
+	for i := range d.Attendance {
+		if d.Attendance[i].ParticipantID == participantID {
+			last = &d.Attendance[i]
+		}
+	}
+	if last != nil && last.LeftAt != nil && last.LeftReason != "shutdown" && last.LeftReason != "disconnected" {
+		return nil, nil // removed, or left: through the lobby again
+	}
+	return check, nil
 }
 
 func (r *rtcRecorder) Joined(ctx context.Context, who signaling.Claims, at time.Time) error {
@@ -225,7 +338,12 @@ func handleJoin(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
-		out := joinResponse{Token: tok, URL: a.rooms.wsURL, CaseID: c.ID, SessionID: ss.ID, ParticipantID: cl.ParticipantID, Role: string(cl.Role),
+		url, err := a.rooms.signalURL(r.Context(), ss.ID)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		out := joinResponse{Token: tok, URL: url, CaseID: c.ID, SessionID: ss.ID, ParticipantID: cl.ParticipantID, Role: string(cl.Role),
 			CanPublish: cl.CanPublish, CanModerate: cl.CanModerate, Lobby: cl.Role == signaling.RoleParty || cl.Role == signaling.RoleAgent,
 			ICEServers: []iceServer{}, ExpiresAt: cl.ExpiresAt}
 		for _, s := range a.rooms.engine.ICEServers(cl.ParticipantID, 12*time.Hour) {

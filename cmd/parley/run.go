@@ -280,14 +280,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer b.close()
 	cfg, logger := b.cfg, b.log
-	lim, tsaLim, phoneLim := newLimiters(cfg, nil, logger)
+	mx := newMetrics()
+	mx.setPool(b.pool)
+	lim, tsaLim, phoneLim := newLimiters(cfg, nil, logger, nil)
+	var rdb *redis.Client
 	if cfg.RedisURL != "" {
-		rdb, err := openRedis(ctx, cfg.RedisURL)
-		if err != nil {
+		if rdb, err = newRedis(ctx, cfg.RedisURL, logger); err != nil {
 			return err
 		}
 		defer rdb.Close()
-		lim, tsaLim, phoneLim = newLimiters(cfg, rdb, logger)
+		lim, tsaLim, phoneLim = newLimiters(cfg, rdb, logger, func() { mx.redisErrors.Inc() })
 		logger.Info("sharing state through redis", "url", redactURL(cfg.RedisURL))
 	}
 	b.store.TokenMaxAge = time.Duration(cfg.APITokenMaxDays) * 24 * time.Hour
@@ -295,15 +297,33 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	rms, err := newRooms(ctx, cfg, b.store, logger)
+	rms, err := newClusterRooms(ctx, cfg, b.store, rdb, mx, logger)
 	if err != nil {
 		return err
 	}
-	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, tsaLimit: tsaLim, phoneLimit: phoneLim, docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
+	mx.setRooms(rms)
+	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, tsaLimit: tsaLim, phoneLimit: phoneLim, docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now(), metrics: mx}
 	if cfg.IdentityVerifierURL != "" {
 		a.verifier = &httpVerifier{url: cfg.IdentityVerifierURL, name: cfg.IdentityVerifierName, client: &http.Client{Timeout: 30 * time.Second}}
 	}
-	handler := NewServer(a, map[string]http.Handler{"/": web.Handler(webOptions(cfg, logger))})
+	mounts := map[string]http.Handler{"/": web.Handler(webOptions(cfg, logger))}
+	if cfg.MetricsToken != "" {
+		mounts["GET /metrics"] = mx.handler(cfg.MetricsToken)
+	}
+	handler := NewServer(a, mounts)
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			rms.close(context.Background())
+			return fmt.Errorf("listen %s (metrics): %w", cfg.MetricsAddr, err)
+		}
+		mmux := http.NewServeMux()
+		mmux.Handle("GET /metrics", mx.handler(""))
+		msrv := &http.Server{Handler: mmux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "parley: metrics on http://%s/metrics\n", mln.Addr())
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -343,6 +363,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
+	// In a cluster, first hand the rooms to other nodes (clients are told to reconnect there) while HTTP still
+	// answers, so that their join requests reaching this node are sent on.
+	if rms.cluster != nil {
+		start := time.Now()
+		dctx, dcancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
+		err := rms.drain(dctx)
+		dcancel()
+		logger.Info("drained", "took", time.Since(start).Round(time.Millisecond), "complete", err == nil)
+		fmt.Fprintf(stdout, "parley: drained in %s\n", time.Since(start).Round(time.Millisecond))
+	}
 	// Stop accepting and drain HTTP with a fresh timeout, then stop the jobs, then (deferred) the pool.
 	shutCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()

@@ -263,7 +263,27 @@ func TestLoadtestCommand(t *testing.T) {
 	if m := regexp.MustCompile(`\((\d+) without a frame\)`).FindStringSubmatch(out.String()); m == nil || m[1] != "0" {
 		t.Errorf("some tracks got no frame:\n%s", out.String())
 	}
+	// Several -server URLs (here the same node twice): the rooms are spread, each node reported on its own,
+	// the floor measured once.
+	out.Reset()
+	if err := run(ctx, []string{"parley", "loadtest", "-server", base + "," + base, "-rooms", "2", "-participants", "2", "-duration", "2s"}, envFunc(env), &out, io.Discard); err != nil {
+		t.Fatalf("loadtest on two servers: %v\n%s", err, out.String())
+	}
+	if n := strings.Count(out.String(), "== node "+base+" =="); n != 2 {
+		t.Errorf("two-server loadtest: %d node reports, want 2:\n%s", n, out.String())
+	}
+	if n := strings.Count(out.String(), "rooms 1, participants 2"); n != 2 {
+		t.Errorf("two-server loadtest: %d reports of one room, want 2:\n%s", n, out.String())
+	}
+	if n := strings.Count(out.String(), "floor per datagram (load mix): sendto"); n != 1 {
+		t.Errorf("two-server loadtest: floor printed %d times, want once:\n%s", n, out.String())
+	}
 	var ee exitError
+	for _, args := range [][]string{{"-server", base + "," + base, "-rooms", "1"}, {"-server", base + "," + base, "-search"}, {"-server", " , "}} {
+		if err := run(ctx, append([]string{"parley", "loadtest"}, args...), envFunc(env), io.Discard, io.Discard); !asExit(err, &ee) || ee.code != 2 {
+			t.Errorf("loadtest %v: %v, want exit 2", args, err)
+		}
+	}
 	if err := run(ctx, []string{"parley", "loadtest", "-server", base, "-preset", "fanout-9000"}, envFunc(env), io.Discard, io.Discard); !asExit(err, &ee) || ee.code != 2 {
 		t.Errorf("unknown preset: %v, want exit 2", err)
 	}

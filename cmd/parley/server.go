@@ -42,6 +42,7 @@ type app struct {
 	extra      []route // routes added by later wiring (rooms, signing, web)
 	// verifier is the identity-verification service, nil when none is configured (PARLEY_IDENTITY_VERIFIER_URL).
 	verifier cases.IdentityVerifier
+	metrics  *metrics
 }
 
 // access says who may call a route before the handler looks at the case.
@@ -262,12 +263,19 @@ func (l *memLimiter) allow(ctx context.Context, key string) bool {
 }
 
 // redisLimiter counts calls per key and minute (or per window, when set) in Redis, so every node sees the same
-// limit.
+// limit. Each call waits at most redisOpTimeout; when Redis does not answer, the node's own in-memory limiter
+// decides instead (fail direction: limited per node rather than open or closed), so a request never hangs on
+// Redis and the limit still holds, only per node.
 type redisLimiter struct {
 	rdb       *redis.Client
 	perMinute int64 // calls per window
 	window    time.Duration
 	log       *slog.Logger
+	fallback  limiter
+	errors    func() // counts a Redis failure (metrics); may be nil
+
+	mu       sync.Mutex
+	lastWarn time.Time
 }
 
 func (l *redisLimiter) allow(ctx context.Context, key string) bool {
@@ -276,11 +284,24 @@ func (l *redisLimiter) allow(ctx context.Context, key string) bool {
 		win = time.Minute
 	}
 	k := fmt.Sprintf("parley:limit:%s:%d:%d", key, int64(win/time.Second), time.Now().Unix()/int64(win/time.Second))
+	rctx, cancel := context.WithTimeout(ctx, redisOpTimeout)
+	defer cancel()
 	pipe := l.rdb.TxPipeline()
-	incr := pipe.Incr(ctx, k)
-	pipe.Expire(ctx, k, 2*win)
-	if _, err := pipe.Exec(ctx); err != nil {
-		l.log.Warn("rate limiter: redis unavailable, allowing", "err", err)
+	incr := pipe.Incr(rctx, k)
+	pipe.Expire(rctx, k, 2*win)
+	if _, err := pipe.Exec(rctx); err != nil {
+		if l.errors != nil {
+			l.errors()
+		}
+		l.mu.Lock()
+		if time.Since(l.lastWarn) > time.Minute {
+			l.lastWarn = time.Now()
+			l.log.Warn("rate limiter: redis unavailable, limiting per node", "err", err)
+		}
+		l.mu.Unlock()
+		if l.fallback != nil {
+			return l.fallback.allow(ctx, key)
+		}
 		return true
 	}
 	return incr.Val() <= l.perMinute
@@ -434,12 +455,14 @@ func (a *app) allowPhone(ctx context.Context, phone string) bool {
 }
 
 // newLimiters builds the per-endpoint limiters: in this process, or in Redis when rdb is set.
-func newLimiters(cfg *Config, rdb *redis.Client, logger *slog.Logger) (general, tsa, phone limiter) {
-	if rdb != nil {
-		return &redisLimiter{rdb: rdb, perMinute: 20, log: logger},
-			&redisLimiter{rdb: rdb, perMinute: int64(cfg.TSAPerMinute), log: logger},
-			&redisLimiter{rdb: rdb, perMinute: int64(cfg.ApplyPerPhone), window: time.Hour, log: logger}
+func newLimiters(cfg *Config, rdb *redis.Client, logger *slog.Logger, onRedisError func()) (general, tsa, phone limiter) {
+	general = newLimiter(20, 10)
+	tsa = newLimiter(cfg.TSAPerMinute, max(cfg.TSAPerMinute/2, 1))
+	phone = &memLimiter{rate: float64(cfg.ApplyPerPhone) / 3600, burst: float64(cfg.ApplyPerPhone), buckets: map[string]*bucket{}}
+	if rdb == nil {
+		return general, tsa, phone
 	}
-	return newLimiter(20, 10), newLimiter(cfg.TSAPerMinute, max(cfg.TSAPerMinute/2, 1)),
-		&memLimiter{rate: float64(cfg.ApplyPerPhone) / 3600, burst: float64(cfg.ApplyPerPhone), buckets: map[string]*bucket{}}
+	return &redisLimiter{rdb: rdb, perMinute: 20, log: logger, fallback: general, errors: onRedisError},
+		&redisLimiter{rdb: rdb, perMinute: int64(cfg.TSAPerMinute), log: logger, fallback: tsa, errors: onRedisError},
+		&redisLimiter{rdb: rdb, perMinute: int64(cfg.ApplyPerPhone), window: time.Hour, log: logger, fallback: phone, errors: onRedisError}
 }

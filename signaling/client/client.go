@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/parley-mediation/parley/sfu"
 	"github.com/parley-mediation/parley/signaling"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -182,20 +181,79 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if _, err := loadClip(); err != nil {
 		return nil, err
 	}
-	env, err := c.connect(ctx, signaling.JoinData{Version: signaling.ProtocolVersion, Token: cfg.Token,
-		CaseID: cfg.CaseID, SessionID: cfg.SessionID, Decode: cfg.Decode, Mode: cfg.Mode})
-	if err != nil {
+	join := signaling.JoinData{Version: signaling.ProtocolVersion, Token: cfg.Token,
+		CaseID: cfg.CaseID, SessionID: cfg.SessionID, Decode: cfg.Decode, Mode: cfg.Mode}
+	if _, err := c.connectFollowing(ctx, join); err != nil {
 		c.Close()
 		return nil, err
 	}
-	_ = env
 	return c, nil
+}
+
+// connectFollowing is connect, following one wrong_node answer to the node it names.
+func (c *Client) connectFollowing(ctx context.Context, join signaling.JoinData) (signaling.Envelope, error) {
+	env, err := c.connect(ctx, join)
+	var se *signaling.Error
+	if errors.As(err, &se) && se.Code == signaling.CodeWrongNode && se.URL != "" && se.URL != c.URL() {
+		c.dropConn()
+		c.mu.Lock()
+		c.cfg.URL = se.URL
+		c.mu.Unlock()
+		return c.connect(ctx, join)
+	}
+	return env, err
+}
+
+// URL is the signalling URL the client uses now (it changes when it follows wrong_node or moves).
+func (c *Client) URL() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg.URL
+}
+
+// ConnDone is closed when the current signalling connection ends (network loss, the node going away, a
+// reconnect message).
+func (c *Client) ConnDone() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.connDone == nil {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	return c.connDone
+}
+
+// dropConn closes the WebSocket only (after a refused join).
+func (c *Client) dropConn() {
+	c.mu.Lock()
+	ws, connDone := c.ws, c.connDone
+	c.ws = nil
+	c.mu.Unlock()
+	if ws != nil {
+		_ = ws.Close()
+	}
+	if connDone != nil {
+		<-connDone
+	}
+}
+
+// ResumeAt takes the seat back at url (the URL the join API returns, or a reconnect message's): it drops what
+// is left of the old connection and transports, then resumes with the resume token and republishes.
+func (c *Client) ResumeAt(ctx context.Context, url string) (*signaling.JoinedData, error) {
+	c.Cut()
+	if url != "" {
+		c.mu.Lock()
+		c.cfg.URL = url
+		c.mu.Unlock()
+	}
+	return c.Resume(ctx)
 }
 
 // connect dials a WebSocket, starts the reader and sends join; it waits for the reply.
 func (c *Client) connect(ctx context.Context, join signaling.JoinData) (signaling.Envelope, error) {
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	ws, _, err := d.DialContext(ctx, c.cfg.URL, c.cfg.Header)
+	ws, _, err := d.DialContext(ctx, c.URL(), c.cfg.Header)
 	if err != nil {
 		return signaling.Envelope{}, fmt.Errorf("client: dial: %w", err)
 	}
@@ -457,7 +515,7 @@ func (c *Client) answerSubscriber(offer string) error {
 		}
 		sub.OnICECandidate(func(ci *webrtc.ICECandidate) {
 			if ci != nil {
-				_ = c.Send(signaling.TypeCandidate, signaling.CandidateData{Transport: sfu.TransportSubscriber, Candidate: ci.ToJSON()})
+				_ = c.Send(signaling.TypeCandidate, signaling.CandidateData{Transport: signaling.TransportSubscriber, Candidate: ci.ToJSON()})
 			}
 		})
 		sub.OnTrack(func(tr *webrtc.TrackRemote, r *webrtc.RTPReceiver) { c.onTrack(sub, tr, r) })
@@ -495,7 +553,7 @@ func (c *Client) answerSubscriber(offer string) error {
 func (c *Client) addCandidate(d signaling.CandidateData) {
 	c.mu.Lock()
 	var pc *webrtc.PeerConnection
-	if d.Transport == sfu.TransportSubscriber {
+	if d.Transport == signaling.TransportSubscriber {
 		pc = c.sub
 		if pc == nil || pc.RemoteDescription() == nil {
 			c.subCand = append(c.subCand, d.Candidate)
@@ -537,6 +595,7 @@ func (c *Client) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, 
 	var last uint16
 	seen := false
 	var lastPLI time.Time
+	keyHere := false // a keyframe arrived on this subscription (a resubscription starts without one, like a browser's decoder)
 	for {
 		n, _, err := remote.Read(buf)
 		if err != nil {
@@ -546,7 +605,7 @@ func (c *Client) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, 
 			continue
 		}
 		now := time.Now()
-		key := kind == "video" && sfu.IsKeyframeStart(st.Codec, pkt.Payload)
+		key := kind == "video" && IsKeyframeStart(st.Codec, pkt.Payload)
 		c.mu.Lock()
 		st.Packets++
 		st.Bytes += uint64(n)
@@ -575,7 +634,10 @@ func (c *Client) onTrack(pc *webrtc.PeerConnection, remote *webrtc.TrackRemote, 
 		if !seen || pkt.SequenceNumber-last < 0x8000 {
 			last, seen = pkt.SequenceNumber, true
 		}
-		noKey := kind == "video" && st.Keyframes == 0
+		if key {
+			keyHere = true
+		}
+		noKey := kind == "video" && !keyHere
 		c.mu.Unlock()
 		if noKey && !c.cfg.NoKeyframeRequests && now.Sub(lastPLI) > 500*time.Millisecond {
 			lastPLI = now
@@ -655,7 +717,7 @@ func (c *Client) Publish(ctx context.Context, opts PublishOptions) error {
 	}
 	if opts.Video {
 		mime := webrtc.MimeTypeVP8
-		if opts.Codec == sfu.CodecH264 {
+		if opts.Codec == signaling.CodecH264 {
 			mime = webrtc.MimeTypeH264
 		}
 		if opts.Simulcast {
@@ -707,7 +769,7 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 	}
 	pc.OnICECandidate(func(ci *webrtc.ICECandidate) {
 		if ci != nil {
-			_ = c.Send(signaling.TypeCandidate, signaling.CandidateData{Transport: sfu.TransportPublisher, Candidate: ci.ToJSON()})
+			_ = c.Send(signaling.TypeCandidate, signaling.CandidateData{Transport: signaling.TransportPublisher, Candidate: ci.ToJSON()})
 		}
 	})
 	c.mu.Lock()
@@ -719,7 +781,7 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 	if old != nil {
 		_ = old.Close()
 	}
-	var metas []sfu.TrackMeta
+	var metas []signaling.TrackMeta
 	var audioSender *webrtc.RTPSender
 	type simSender struct {
 		s *webrtc.RTPSender
@@ -739,9 +801,9 @@ func (c *Client) negotiatePublisher(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("client: add track: %w", err)
 		}
-		meta := sfu.TrackMeta{TrackID: t.id, Source: t.source}
+		meta := signaling.TrackMeta{TrackID: t.id, Source: t.source}
 		for i, l := range t.layers {
-			meta.Layers = append(meta.Layers, sfu.LayerMeta{RID: simulcastLayers[i].rid,
+			meta.Layers = append(meta.Layers, signaling.LayerMeta{RID: simulcastLayers[i].rid,
 				Width: simulcastLayers[i].width, Height: simulcastLayers[i].height})
 			if i > 0 {
 				if err := s.AddEncoding(l); err != nil {
@@ -843,7 +905,7 @@ func (c *Client) switchCodec(codec string) error {
 	old := vt.sender
 	vt.vmu.Unlock()
 	mime := webrtc.MimeTypeVP8
-	if codec == sfu.CodecH264 {
+	if codec == signaling.CodecH264 {
 		mime = webrtc.MimeTypeH264
 	}
 	nt, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}, "video", "parley")
@@ -873,7 +935,7 @@ func (c *Client) switchCodec(codec string) error {
 		return err
 	}
 	env, err := c.Request(ctx, signaling.TypeOffer, signaling.SDPData{SDP: offer.SDP,
-		Tracks: []sfu.TrackMeta{{TrackID: vt.id, Source: vt.source}}})
+		Tracks: []signaling.TrackMeta{{TrackID: vt.id, Source: vt.source}}})
 	if err != nil {
 		return err
 	}
@@ -906,7 +968,7 @@ func (c *Client) restartPublisher(codec string) error {
 		return nil
 	}
 	mime := webrtc.MimeTypeVP8
-	if codec == sfu.CodecH264 {
+	if codec == signaling.CodecH264 {
 		mime = webrtc.MimeTypeH264
 	}
 	nt, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: mime, ClockRate: 90000}, "video", "parley")
@@ -1001,7 +1063,7 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 		if codec != lastCodec { // new track after a room codec switch: start with a keyframe
 			lastCodec, next = codec, 0
 			frames = cl.vp8
-			if codec == sfu.CodecH264 {
+			if codec == signaling.CodecH264 {
 				frames = cl.h264
 			}
 		}
@@ -1011,7 +1073,7 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 				size := opts.VideoBitrate / 8 / fps * simulcastLayers[i].share / 12
 				sim[i].write(t, l, simulcastLayers[i].rid, syntheticVP8(next == 0, size))
 			}
-		case opts.VideoBitrate > 0 && codec != sfu.CodecH264:
+		case opts.VideoBitrate > 0 && codec != signaling.CodecH264:
 			_ = video.WriteSample(media.Sample{Data: syntheticVP8(next == 0, opts.VideoBitrate/8/fps), Duration: time.Second / fps})
 		default:
 			_ = video.WriteSample(media.Sample{Data: frames[next%len(frames)], Duration: time.Second / fps})
@@ -1021,7 +1083,7 @@ func (c *Client) pump(t *localTrack, opts PublishOptions) {
 		if next >= len(frames) {
 			next = 1 // loop over the interframes; keyframes only on request
 		}
-		if opts.VideoBitrate > 0 && codec != sfu.CodecH264 {
+		if opts.VideoBitrate > 0 && codec != signaling.CodecH264 {
 			next %= 2*fps + 1
 			if next == 0 {
 				next = 1
@@ -1133,7 +1195,8 @@ func (c *Client) Resume(ctx context.Context) (*signaling.JoinedData, error) {
 	if resume == "" {
 		return nil, errors.New("client: nothing to resume")
 	}
-	if _, err := c.connect(ctx, signaling.JoinData{Version: signaling.ProtocolVersion, Resume: resume, Decode: c.cfg.Decode}); err != nil {
+	if _, err := c.connectFollowing(ctx, signaling.JoinData{Version: signaling.ProtocolVersion, Resume: resume, Decode: c.cfg.Decode, Mode: c.cfg.Mode}); err != nil {
+		c.dropConn()
 		return nil, err
 	}
 	j, err := c.WaitJoined(ctx)

@@ -17,6 +17,7 @@ import (
 	"github.com/parley-mediation/parley/sfu"
 	"github.com/parley-mediation/parley/signaling"
 	"github.com/parley-mediation/parley/signaling/loadtest"
+	"github.com/parley-mediation/parley/signaling/sfumedia"
 )
 
 var key = []byte("loadtest-key-0123456789abcdef0123456789")
@@ -40,7 +41,7 @@ func serve() {
 	}
 	cfg := signaling.DefaultConfig()
 	cfg.TokenKey = key
-	srv := signaling.NewServer(cfg, engine, signaling.NewMemRecorder(), nil)
+	srv := signaling.NewServer(cfg, sfumedia.New(engine), signaling.NewMemRecorder(), nil)
 	mux := http.NewServeMux()
 	mux.Handle("/rtc", srv.Handler())
 	mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) { _ = json.NewEncoder(w).Encode(engine.Stats()) })

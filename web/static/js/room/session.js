@@ -171,7 +171,7 @@ export class RoomSession {
   }
 
   // connect opens a WebSocket and sends join with the given credentials (a token, or a resume secret).
-  async connect(auth) {
+  async connect(auth, redirects = 0) {
     const sig = new Signal(this.join.url, {
       onMessage: (env) => {
         if (this.sig !== sig) return;
@@ -184,7 +184,16 @@ export class RoomSession {
     if (this.sig) this.sig.close();
     this.sig = sig;
     await sig.open();
-    await sig.request('join', { version: 1, decode: decodableCodecs(), mode: this.mode, ...auth });
+    try {
+      await sig.request('join', { version: 1, decode: decodableCodecs(), mode: this.mode, ...auth });
+    } catch (e) {
+      // Several nodes: the session is hosted elsewhere; go there (docs/signaling.md, "Several nodes").
+      if (e.code === 'wrong_node' && e.data && e.data.url && redirects < 3) {
+        this.join = { ...this.join, url: e.data.url };
+        return this.connect(auth, redirects + 1);
+      }
+      throw e;
+    }
   }
 
   async handle(env) {
@@ -272,6 +281,11 @@ export class RoomSession {
       case 'removed':
         this.endReason = d.reason || '';
         this.teardown('removed');
+        break;
+      case 'reconnect':
+        // The node hands the room to another one: reconnect there at once (the server closes this socket).
+        if (d.url) this.join = { ...this.join, url: d.url };
+        this.holdUntil = 0;
         break;
       case 'session_ending':
         this.endReason = d.reason || 'ended';
@@ -575,12 +589,21 @@ export class RoomSession {
       const wait = Math.max(delay, this.holdUntil - Date.now());
       for (let waited = 0; waited < wait && !this.wake; waited += 100) await sleep(100);
       this.wake = false;
-      delay = Math.min(delay * 2, 4000);
+      delay = Math.min(delay * 2, 2000);
       if (!this.reconnecting) return;
       try {
         await this.connect(this.resume ? { resume: this.resume } : { token: this.join.token, case_id: this.join.case_id, session_id: this.join.session_id });
       } catch (e) {
-        if (e.code === 'network' || e.code === 'timeout') continue;
+        if (e.code === 'network' || e.code === 'timeout' || e.code === 'unavailable') {
+          // The node may be gone: ask the join API where the room is now (it moves within seconds).
+          try {
+            const j = await this.getJoin();
+            this.join = { ...j };
+          } catch {
+            // the API is briefly unavailable too: try again with what we have
+          }
+          continue;
+        }
         break; // session_closed (seat gone), token problems: try a fresh token
       }
       // joined (or waiting) arrives through the queue; if the new connection dies first, try again.

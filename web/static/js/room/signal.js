@@ -91,7 +91,11 @@ export class Signal {
     if (p) {
       this.pending.delete(env.ref);
       clearTimeout(p.timer);
-      if (env.type === 'error') p.reject(new SignalError(env.data?.code || 'internal', env.data?.message));
+      if (env.type === 'error') {
+        const err = new SignalError(env.data?.code || 'internal', env.data?.message);
+        err.data = env.data || {}; // wrong_node carries the host's url
+        p.reject(err);
+      }
       else p.resolve(env);
     }
     // Replies that carry state (joined, waiting, answer) also go to the listener, in order with the rest.
