@@ -96,8 +96,8 @@ type pauseState struct {
 // Bandwidth pause rule: a video track pauses when its share of the estimate has been
 // below 90 % of its lowest layer's bitrate for pauseTicks allocation periods (3 s: a
 // sustained shortage, not a blip) while the link shows it is really constrained — the
-// subscriber reports at least 5 % loss, or its own REMB caps the estimate (a delay-based
-// estimate alone drops on a busy CPU as well as on a thin link) — and resumes when the share reaches 120 % of it,
+// subscriber reports at least 5 % loss, or its own REMB caps the estimate below
+// rembConstrained (a delay-based estimate alone drops on a busy CPU as well as on a thin link) — and resumes when the share reaches 120 % of it,
 // or, to probe, after the retry time (4 s, doubling up to 32 s while pauses recur).
 const (
 	pauseRetryMin = 4 * time.Second
@@ -678,14 +678,21 @@ func (p *Participant) allocate() {
 	}
 }
 
+// rembConstrained is the REMB below which a subscriber's own estimate alone counts as a
+// thin link. Browsers send REMB as their normal receive-side estimate (the subscriber
+// transport offers no transport-cc), and it trails what they receive and dips on a busy
+// CPU, so a REMB above this is no proof of a constrained link without loss as well.
+const rembConstrained = 200_000
+
 // constrained reports whether the subscriber's link shows a real limit: loss, or a
-// recent REMB at or below the estimate.
+// recent REMB at or below the estimate and below rembConstrained.
 func (p *Participant) constrained(est int) bool {
 	if p.lossPM.Load() >= 50 {
 		return true
 	}
 	at := p.rembAt.Load()
-	return at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second && int(p.remb.Load()) <= est
+	remb := int(p.remb.Load())
+	return at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second && remb <= est && remb < rembConstrained
 }
 
 // isPaused reports whether trackID is paused for this subscriber for lack of bandwidth.

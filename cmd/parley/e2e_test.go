@@ -201,6 +201,10 @@ func TestBrowser(t *testing.T) {
 	med.action("end", map[string]string{"ground": "agreement_reached"})
 	med.wait(`document.querySelector('.page-head .chip.s-signing')`)
 	sheetID := med.uploadOffline(e.scanFile(t))
+	// Signing is bound to a checked identity (the mediator saw each identity card on camera).
+	c, err = e.store.Case(ctx, caseID)
+	must(err)
+	identityChecked(t, e.store, c, w.Mediator)
 	party.open("/party")
 	party.click(`#todo-sign a[data-sign]`)
 	party.wait(`location.pathname === '/sign/` + sheetID + `' && document.querySelector('#sheet-scan a[href$="/pdf"]')`)
