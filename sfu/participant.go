@@ -96,8 +96,8 @@ type pauseState struct {
 // Bandwidth pause rule: a video track pauses when its share of the estimate has been
 // below 90 % of its lowest layer's bitrate for pauseTicks allocation periods (3 s: a
 // sustained shortage, not a blip) while the link shows it is really constrained — the
-// subscriber reports at least 5 % loss, or its own REMB caps the estimate below
-// rembConstrained (a delay-based estimate alone drops on a busy CPU as well as on a thin link) — and resumes when the share reaches 120 % of it,
+// subscriber's own REMB caps the estimate below rembConstrained (a delay-based estimate
+// or loss alone also come from a busy CPU, not only from a thin link) — and resumes when the share reaches 120 % of it,
 // or, to probe, after the retry time (4 s, doubling up to 32 s while pauses recur).
 const (
 	pauseRetryMin = 4 * time.Second
@@ -678,18 +678,16 @@ func (p *Participant) allocate() {
 	}
 }
 
-// rembConstrained is the REMB below which a subscriber's own estimate alone counts as a
-// thin link. Browsers send REMB as their normal receive-side estimate (the subscriber
-// transport offers no transport-cc), and it trails what they receive and dips on a busy
-// CPU, so a REMB above this is no proof of a constrained link without loss as well.
+// rembConstrained is the REMB below which a subscriber's own estimate counts as a thin
+// link. Browsers send REMB as their normal receive-side estimate (the subscriber transport
+// offers no transport-cc); it trails what they receive and dips on a busy CPU, and loss on
+// a busy machine comes from the CPU as often as from the link, so neither an ordinary REMB
+// nor loss alone pauses video (loss lowers the layer instead): only a REMB below this does.
 const rembConstrained = 200_000
 
-// constrained reports whether the subscriber's link shows a real limit: loss, or a
-// recent REMB at or below the estimate and below rembConstrained.
+// constrained reports whether the subscriber's link shows a real limit: a recent REMB at
+// or below the estimate and below rembConstrained.
 func (p *Participant) constrained(est int) bool {
-	if p.lossPM.Load() >= 50 {
-		return true
-	}
 	at := p.rembAt.Load()
 	remb := int(p.remb.Load())
 	return at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second && remb <= est && remb < rembConstrained
