@@ -686,11 +686,13 @@ func (p *Participant) allocate() {
 const rembConstrained = 200_000
 
 // constrained reports whether the subscriber's link shows a real limit: a recent REMB at
-// or below the estimate and below rembConstrained.
-func (p *Participant) constrained(est int) bool {
+// or below the estimate, below rembConstrained and below the lowest layer (low) itself: the
+// whole estimate cannot carry one such video. A browser's REMB follows what it receives, so
+// a share of it just under each layer's rate is the normal state, not a thin link.
+func (p *Participant) constrained(est, low int) bool {
 	at := p.rembAt.Load()
 	remb := int(p.remb.Load())
-	return at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second && remb <= est && remb < rembConstrained
+	return at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second && remb <= est && remb < min(rembConstrained, low)
 }
 
 // isPaused reports whether trackID is paused for this subscriber for lack of bandwidth.
@@ -718,7 +720,7 @@ func (p *Participant) pauseCheck(d *DownTrack, est, video, audio int, now time.T
 	switch {
 	case st == nil && low > 0 && d.allowed.Load():
 		share := (est - audio*audioReserve) / max(video, 1)
-		if share >= low*9/10 || !p.constrained(est) {
+		if share >= low*9/10 || !p.constrained(est, low) {
 			delete(p.short, id)
 			break
 		}
