@@ -95,9 +95,9 @@ ensure_redis() {
 }
 
 # ensure_test_tools installs what the signing and browser tests run: poppler (pdfsig, pdftotext, pdftoppm), qpdf,
-# Chromium, the fonts documents use, and iproute2 for network namespaces.
+# Chromium, the fonts documents use, iproute2 for network namespaces, and ffmpeg (ffprobe checks recordings).
 ensure_test_tools() {
-  apt_install poppler-utils qpdf chromium fonts-lxgw-wenkai fonts-arphic-gbsn00lp iproute2
+  apt_install poppler-utils qpdf chromium fonts-lxgw-wenkai fonts-arphic-gbsn00lp iproute2 ffmpeg
   ensure_validators
   ensure_firefox_driver
 }
