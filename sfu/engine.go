@@ -45,6 +45,7 @@ type Engine struct {
 	mu     sync.Mutex
 	rooms  map[string]*Room
 	closed bool
+	tapFor func(sessionID string) Tap
 
 	forwarded atomic.Uint64
 	bytes     atomic.Uint64

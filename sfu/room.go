@@ -28,6 +28,7 @@ type Room struct {
 	e       *Engine
 	log     *slog.Logger
 	onEvent func(Event)
+	tap     Tap // set at creation (Engine.SetTap), or nil
 
 	mu       sync.Mutex
 	parts    map[string]*Participant
@@ -53,6 +54,9 @@ func newRoom(e *Engine, id string, onEvent func(Event)) *Room {
 		done: make(chan struct{}),
 	}
 	r.codec = settleVideoCodec(e.cfg.allows, nil)
+	if e.tapFor != nil {
+		r.tap = e.tapFor(id)
+	}
 	r.wg.Add(1)
 	go r.loop()
 	return r
@@ -249,12 +253,16 @@ func (r *Room) publish(p *Participant, clientTrackID, kind, mime string, clock u
 		if hasMeta {
 			t.setMeta(meta)
 		}
+		t.tap.ok.Store(r.scopes[p.id] == "")
 		r.tracks[id] = t
 	}
 	subs := r.participantsLocked()
 	r.mu.Unlock()
 	if stale != nil {
 		r.dropTrack(stale, subs)
+	}
+	if isNew {
+		r.openTap(t)
 	}
 	return t, isNew
 }
@@ -391,7 +399,7 @@ func (r *Room) SetScopes(scopes map[string]string) {
 		}
 		r.scopes[id] = s
 	}
-	r.applyScopesLocked()
+	retapped := r.applyScopesLocked()
 	type sub struct {
 		p *Participant
 		t *Track
@@ -409,6 +417,9 @@ func (r *Room) SetScopes(scopes map[string]string) {
 		}
 	}
 	r.mu.Unlock()
+	for _, t := range retapped { // a recording resumes on a keyframe
+		t.requestKeyframe(t.tap.layer.Load(), kfForce)
+	}
 	sort.Slice(subs, func(i, j int) bool { return subs[i].t.info.ID < subs[j].t.info.ID })
 	touched := map[*Participant]bool{}
 	for _, s := range subs {
@@ -460,12 +471,20 @@ func (r *Room) subscribesLocked(s *Participant, pub string) bool {
 	return r.scopes[pub] != ScopeLobby || s.opts.CanModerate
 }
 
-func (r *Room) applyScopesLocked() {
+// applyScopesLocked recomputes every forwarding permission and whether each track may be
+// tapped (its publisher is in the joint room); it returns the video tracks whose tap just
+// reopened, which need a keyframe.
+func (r *Room) applyScopesLocked() (retapped []*Track) {
 	for _, t := range r.tracks {
 		for _, d := range t.downSnapshot() {
 			d.setAllowed(r.forwardsLocked(d.sub.id, t.info.Participant) && !d.sub.isPaused(t.info.ID))
 		}
+		joint := r.scopes[t.info.Participant] == ""
+		if !t.tap.ok.Swap(joint) && joint && t.isVideo {
+			retapped = append(retapped, t)
+		}
 	}
+	return retapped
 }
 
 // refreshAllowed recomputes one DownTrack's permission (after a bandwidth pause
@@ -492,12 +511,19 @@ func (r *Room) Close() {
 	}
 	r.closed = true
 	parts := r.participantsLocked()
+	tracks := r.tracks
 	r.parts = map[string]*Participant{}
 	r.tracks = map[string]*Track{}
 	close(r.done)
 	r.mu.Unlock()
 	for _, p := range parts {
 		p.closeTransports()
+	}
+	for _, t := range tracks {
+		t.closeTap()
+	}
+	if r.tap != nil {
+		r.tap.Close()
 	}
 	r.wg.Wait()
 	r.e.forgetRoom(r)

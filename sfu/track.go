@@ -80,6 +80,8 @@ type Track struct {
 	downs atomic.Pointer[[]*DownTrack]
 	muted atomic.Bool
 
+	tap trackTap // recording (tap.go)
+
 	levelExt atomic.Uint32 // audio-level extension ID on the publisher side (0: none)
 	levelSum atomic.Uint64
 	levelCnt atomic.Uint64
@@ -325,6 +327,7 @@ func (t *Track) ingest(l *layer, st *seqState, pkt *rtp.Packet, size int, now in
 		}
 		l.cache.put(pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload)
 	}
+	t.tapPacket(l, pkt, now)
 	t.forward(l, pkt, kf, now)
 }
 
@@ -426,10 +429,12 @@ func (t *Track) requestKeyframeFor(d *DownTrack, why kfReason) {
 
 // measure updates per-layer bitrates (called once per room tick of length dt).
 func (t *Track) measure(dt time.Duration) {
-	for _, l := range t.layerSnapshot() {
+	ls := t.layerSnapshot()
+	for _, l := range ls {
 		b := l.bytes.Swap(0)
 		l.bitrate.Store(uint64(float64(b*8) / dt.Seconds()))
 	}
+	t.retapLayer(ls)
 }
 
 // lossFraction returns the upstream loss fraction since the last call.
@@ -445,4 +450,5 @@ func (t *Track) close() {
 	t.mu.Lock()
 	t.closed = true
 	t.mu.Unlock()
+	t.closeTap()
 }

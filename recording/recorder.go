@@ -1,0 +1,452 @@
+package recording
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// TrackInfo is what the recorder is told of a published track.
+type TrackInfo struct {
+	ID          string // room-unique: participant ID "/" the client's track ID
+	Participant string
+	Kind        string // "audio" or "video"
+	Codec       string // "opus", "VP8", "H264" (as sfu names them; case does not matter)
+	ClockRate   uint32
+}
+
+// File is one finished per-track recording: what goes into the case's trail.
+type File struct {
+	SessionID   string `json:"session_id"`
+	TrackID     string `json:"track_id"`
+	Participant string `json:"participant_id"`
+	Kind        string `json:"kind"`
+	Codec       string `json:"codec"`
+	Container   string `json:"container"` // "webm"
+	Blob
+	// Start is the wall-clock time of the file's first frame; Offset is the same instant
+	// measured from the start of the session's recording (to align the tracks).
+	Start    time.Time     `json:"start"`
+	Offset   time.Duration `json:"offset_ms"`
+	Duration time.Duration `json:"duration_ms"`
+	Frames   uint64        `json:"frames"`
+	// Dropped counts packets the recorder could not take (its queue was full) and video
+	// frames it threw away waiting for a keyframe (at the start, after a loss or a gap).
+	Dropped uint64 `json:"dropped"`
+}
+
+// Sessions is what the recorder needs from the case system: whether a session is to be
+// recorded, and the trail of what the recording did. Calls come from the recorder's own
+// goroutines, never from the packet path.
+type Sessions interface {
+	// ShouldRecord reports whether the session is recorded (the organisation's setting or
+	// the mediator's choice for this session).
+	ShouldRecord(ctx context.Context, sessionID string) (bool, error)
+	// RecordingStarted / RecordingRefused / RecordingStopped are events in the case trail.
+	RecordingStarted(ctx context.Context, sessionID string, at time.Time) error
+	RecordingRefused(ctx context.Context, sessionID string, at time.Time, reason string) error
+	RecordingStopped(ctx context.Context, sessionID string, at time.Time, files int, dropped uint64) error
+	// RecordingFile stores a finished file's reference, size, SHA-256 and duration (in
+	// the hash chain).
+	RecordingFile(ctx context.Context, f File) error
+}
+
+// Config configures a Recorder.
+type Config struct {
+	Store Store
+	// SpoolDir holds the files being written (each is moved into Store when its track ends).
+	SpoolDir string
+	// Floor is the free space (bytes) the store and the spool directory must have for a
+	// recording to start.
+	Floor int64
+	// QueueLen is the number of packets queued per track between the packet path and the
+	// writer; when full, packets are dropped and counted.
+	QueueLen int
+	Now      func() time.Time
+}
+
+// Stats are the recorder's counters.
+type Stats struct {
+	Sessions int    `json:"sessions"` // being recorded now
+	Tracks   int    `json:"tracks"`   // being written now
+	Queued   uint64 `json:"queued"`   // packets taken
+	Dropped  uint64 `json:"dropped"`  // packets dropped (queue full)
+	Files    uint64 `json:"files"`    // files stored
+	Failures uint64 `json:"failures"` // files lost (spool or store error)
+}
+
+// Recorder records sessions. It owns a goroutine per session being recorded and one per
+// track; Close waits for all of them.
+type Recorder struct {
+	cfg  Config
+	log  *slog.Logger
+	sess Sessions
+
+	mu     sync.Mutex
+	open   map[*Session]struct{}
+	closed bool
+	wg     sync.WaitGroup
+
+	tracks                          atomic.Int64
+	queued, dropped, files, failures atomic.Uint64
+}
+
+// New returns a Recorder.
+func New(cfg Config, sessions Sessions, logger *slog.Logger) (*Recorder, error) {
+	if cfg.Store == nil || sessions == nil {
+		return nil, errors.New("recording: a store and the sessions are required")
+	}
+	if cfg.SpoolDir == "" {
+		cfg.SpoolDir = os.TempDir()
+	}
+	if err := os.MkdirAll(cfg.SpoolDir, 0o750); err != nil {
+		return nil, fmt.Errorf("recording: spool: %w", err)
+	}
+	if cfg.QueueLen <= 0 {
+		cfg.QueueLen = 2048
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Recorder{cfg: cfg, log: logger, sess: sessions, open: map[*Session]struct{}{}}, nil
+}
+
+// Stats returns the counters.
+func (r *Recorder) Stats() Stats {
+	r.mu.Lock()
+	n := len(r.open)
+	r.mu.Unlock()
+	return Stats{Sessions: n, Tracks: int(r.tracks.Load()), Queued: r.queued.Load(), Dropped: r.dropped.Load(),
+		Files: r.files.Load(), Failures: r.failures.Load()}
+}
+
+// Session states.
+const (
+	statePending int32 = iota // deciding whether to record
+	stateActive
+	stateOff // not recorded (setting, refusal) or closed
+)
+
+// Session is the recording of one session's joint room on this node. Its methods never
+// block: they are called by the media plane.
+type Session struct {
+	r     *Recorder
+	id    string
+	log   *slog.Logger
+	state atomic.Int32
+	start time.Time
+
+	mu     sync.Mutex
+	closed bool
+	tracks sync.WaitGroup
+	files  int
+	drops  uint64
+	quit   chan struct{}
+}
+
+// Open starts the recording of a session's room: in the background it asks whether the
+// session is recorded and checks the free space; tracks opened meanwhile start writing
+// once it is decided. It returns nil once the Recorder is closed.
+func (r *Recorder) Open(sessionID string) *Session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	s := &Session{r: r, id: sessionID, log: r.log.With("session_id", sessionID), quit: make(chan struct{})}
+	r.open[s] = struct{}{}
+	r.wg.Add(1)
+	go s.run()
+	return s
+}
+
+// Close stops every recording and waits, up to ctx, until their files are stored.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.mu.Lock()
+	r.closed = true
+	open := make([]*Session, 0, len(r.open))
+	for s := range r.open {
+		open = append(open, s)
+	}
+	r.mu.Unlock()
+	for _, s := range open {
+		s.Close()
+	}
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("recording: close: %w", ctx.Err())
+	}
+}
+
+// Recording reports whether the session is being recorded now.
+func (s *Session) Recording() bool { return s != nil && s.state.Load() == stateActive }
+
+// Close ends the session's recording: every track's file is finished and stored in the
+// background.
+func (s *Session) Close() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.quit)
+	}
+}
+
+func (s *Session) run() {
+	defer s.r.wg.Done()
+	defer func() {
+		s.r.mu.Lock()
+		delete(s.r.open, s)
+		s.r.mu.Unlock()
+	}()
+	ctx := context.Background()
+	on, err := s.r.sess.ShouldRecord(ctx, s.id)
+	if err != nil {
+		s.log.Warn("recording: cannot tell whether the session is recorded; not recording", "err", err)
+	}
+	if !on || err != nil {
+		s.off()
+		return
+	}
+	if reason := s.r.refusal(ctx); reason != "" {
+		s.log.Warn("recording refused", "reason", reason)
+		if err := s.r.sess.RecordingRefused(ctx, s.id, s.r.cfg.Now(), reason); err != nil {
+			s.log.Error("recording: trail", "err", err)
+		}
+		s.off()
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.off()
+		return
+	}
+	s.start = s.r.cfg.Now()
+	s.state.Store(stateActive)
+	s.mu.Unlock()
+	if err := s.r.sess.RecordingStarted(ctx, s.id, s.start); err != nil {
+		s.log.Error("recording: trail", "err", err)
+	}
+	s.log.Info("recording started")
+	<-s.quit
+	s.state.Store(stateOff)
+	s.tracks.Wait() // every file stored (or lost, and logged)
+	s.mu.Lock()
+	files, drops := s.files, s.drops
+	s.mu.Unlock()
+	if err := s.r.sess.RecordingStopped(ctx, s.id, s.r.cfg.Now(), files, drops); err != nil {
+		s.log.Error("recording: trail", "err", err)
+	}
+	s.log.Info("recording stopped", "files", files, "dropped", drops)
+}
+
+// off marks the session as not recorded and lets its tracks' goroutines end.
+func (s *Session) off() {
+	s.mu.Lock()
+	s.state.Store(stateOff)
+	s.mu.Unlock()
+	<-s.quit
+	s.tracks.Wait()
+}
+
+// refusal says why a recording may not start ("" = it may).
+func (r *Recorder) refusal(ctx context.Context) string {
+	if err := CheckFloor(ctx, r.cfg.Store, r.cfg.Floor); err != nil {
+		return err.Error()
+	}
+	if r.cfg.Floor > 0 {
+		if free, err := dirFree(r.cfg.SpoolDir); err == nil && free < r.cfg.Floor {
+			return fmt.Sprintf("%v: spool directory has %d MiB free, floor %d MiB", ErrLowSpace, free>>20, r.cfg.Floor>>20)
+		}
+	}
+	return ""
+}
+
+// OpenTrack starts recording a published track; requestKeyframe asks its publisher for a
+// keyframe (a video file starts on one, and resumes on one after a loss or a gap). It
+// returns nil for a track that is not recorded: the session is not (or no longer)
+// recorded, or the codec has no container here (H.264: see docs/recording.md).
+func (s *Session) OpenTrack(info TrackInfo, requestKeyframe func()) *Track {
+	if s == nil || s.state.Load() == stateOff {
+		return nil
+	}
+	codec := strings.ToLower(info.Codec)
+	if codec != "opus" && codec != "vp8" {
+		s.log.Warn("recording: codec not recorded", "track_id", info.ID, "codec", info.Codec)
+		return nil
+	}
+	if info.ClockRate == 0 {
+		info.ClockRate = 90000
+		if codec == "opus" {
+			info.ClockRate = 48000
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	if requestKeyframe == nil {
+		requestKeyframe = func() {}
+	}
+	t := &Track{s: s, info: info, vp8: codec == "vp8", kf: requestKeyframe, q: make(chan packet, s.r.cfg.QueueLen), quit: make(chan struct{})}
+	s.tracks.Add(1)
+	s.r.tracks.Add(1)
+	go t.run()
+	return t
+}
+
+// packet is a copy of one RTP packet taken on the packet path.
+type packet struct {
+	buf    *[]byte // from bufPool; payload is (*buf)[:n]
+	n      int
+	seq    uint16
+	ts     uint32
+	ssrc   uint32
+	marker bool
+	now    int64
+}
+
+// kfAsk is how often a video track waiting for a keyframe asks for one again.
+const kfAsk = 500 * time.Millisecond
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 1500); return &b }}
+
+// Track records one published track. WriteRTP is called on the packet path and never
+// blocks; everything else happens on the track's own goroutine.
+type Track struct {
+	s       *Session
+	info    TrackInfo
+	vp8     bool
+	kf      func()
+	q       chan packet
+	quit    chan struct{}
+	once    sync.Once
+	dropped atomic.Uint64
+}
+
+// WriteRTP copies a packet into the track's queue, or drops and counts it when the queue
+// is full. It must not block (called while forwarding).
+func (t *Track) WriteRTP(p *rtp.Packet, now int64) {
+	if t.s.state.Load() != stateActive {
+		return
+	}
+	if len(p.Payload) > 1500 {
+		t.dropped.Add(1)
+		return
+	}
+	b := bufPool.Get().(*[]byte)
+	n := copy(*b, p.Payload)
+	select {
+	case t.q <- packet{buf: b, n: n, seq: p.SequenceNumber, ts: p.Timestamp, ssrc: p.SSRC, marker: p.Marker, now: now}:
+		t.s.r.queued.Add(1)
+	default:
+		bufPool.Put(b)
+		t.dropped.Add(1)
+		t.s.r.dropped.Add(1)
+	}
+}
+
+// Close ends the track's recording (unpublished, or the room closed); its file is
+// finished and stored in the background.
+func (t *Track) Close() {
+	if t != nil {
+		t.once.Do(func() { close(t.quit) })
+	}
+}
+
+func (t *Track) run() {
+	defer t.s.tracks.Done()
+	defer t.s.r.tracks.Add(-1)
+	w := &trackWriter{info: t.info, vp8: t.vp8, spool: t.s.r.cfg.SpoolDir, log: t.s.log.With("track_id", t.info.ID)}
+	handle := func(p packet) {
+		if t.s.state.Load() == stateActive || w.started() {
+			w.packet(p, t.s.start)
+		}
+		bufPool.Put(p.buf)
+	}
+	tk := time.NewTicker(kfAsk)
+	defer tk.Stop()
+loop:
+	for {
+		select {
+		case p := <-t.q:
+			handle(p)
+		case <-tk.C:
+			if t.vp8 && t.s.state.Load() == stateActive && w.waitingKeyframe() {
+				t.kf()
+			}
+		case <-t.quit:
+			break loop
+		case <-t.s.quit:
+			break loop
+		}
+	}
+	for {
+		select {
+		case p := <-t.q:
+			handle(p)
+			continue
+		default:
+		}
+		break
+	}
+	f, path, err := w.finish()
+	if path != "" {
+		defer os.Remove(path)
+	}
+	if err != nil {
+		t.s.r.failures.Add(1)
+		t.s.log.Error("recording: track file lost", "track_id", t.info.ID, "err", err)
+		return
+	}
+	if f == nil {
+		return // nothing was recorded
+	}
+	f.SessionID = t.s.id
+	f.Offset = time.Duration(w.firstMS) * time.Millisecond
+	f.Start = t.s.start.Add(f.Offset)
+	f.Dropped += t.dropped.Load()
+	ctx := context.Background()
+	rd, err := os.Open(path)
+	if err != nil {
+		t.s.r.failures.Add(1)
+		t.s.log.Error("recording: track file lost", "track_id", t.info.ID, "err", err)
+		return
+	}
+	defer rd.Close()
+	blob, err := t.s.r.cfg.Store.Put(ctx, rd)
+	if err != nil {
+		t.s.r.failures.Add(1)
+		t.s.log.Error("recording: store track file", "track_id", t.info.ID, "err", err)
+		return
+	}
+	f.Blob = blob
+	if err := t.s.r.sess.RecordingFile(ctx, *f); err != nil {
+		t.s.log.Error("recording: trail", "track_id", t.info.ID, "err", err)
+	}
+	t.s.r.files.Add(1)
+	t.s.mu.Lock()
+	t.s.files++
+	t.s.drops += f.Dropped
+	t.s.mu.Unlock()
+}

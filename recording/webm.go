@@ -1,0 +1,220 @@
+package recording
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/at-wat/ebml-go/mkvcore"
+	"github.com/at-wat/ebml-go/webm"
+	"github.com/pion/rtp/codecs"
+)
+
+// cuesReserve is the room kept at the front of each file for the seek index (Cues), so
+// that a browser seeks without reading the whole file. 64 KiB holds a cue per keyframe
+// cluster for several hours; a longer file's index is thinned to fit.
+const cuesReserve = 64 << 10
+
+// maxLag is how far (ms) a stream's RTP clock may fall behind its arrival times before
+// its frames are re-anchored on arrival time.
+const maxLag = 500
+
+// trackWriter turns one track's RTP packets into WebM frames in a spool file. It runs on
+// the track's goroutine only.
+//
+// Timing: each frame's time is the wall-clock time at which the first packet of the
+// current RTP stream (SSRC) arrived, plus the RTP timestamp advance since then. A new SSRC
+// (the publisher reconnected, or the recorded simulcast layer changed) starts a new
+// epoch, so the tracks of one session stay aligned whatever the publishers' clocks. A gap
+// (caucus, mute, loss) leaves a gap in time, not a splice: what is absent is visibly
+// absent.
+type trackWriter struct {
+	info  TrackInfo
+	vp8   bool
+	spool string
+	log   *slog.Logger
+	start time.Time // the session's recording start
+	date  time.Time // DateUTC of the file: the wall-clock time of its first frame
+
+	f    *os.File
+	bw   webm.BlockWriteCloser
+	path string
+
+	have    bool
+	ssrc    uint32
+	baseMS  int64
+	lastRTP uint32
+	extRTP  int64
+	lastSeq uint16
+	needKF  bool
+
+	frame   []byte
+	frameTS uint32
+	frameOK bool // the current frame started with its first partition and has no gap
+
+	firstMS, lastMS int64
+	frames          uint64
+	dropped         uint64
+	err             error
+}
+
+func (w *trackWriter) started() bool { return w.bw != nil }
+
+func (w *trackWriter) waitingKeyframe() bool { return w.bw == nil || w.needKF }
+
+func (w *trackWriter) packet(p packet, start time.Time) {
+	if w.err != nil {
+		return
+	}
+	w.start = start
+	payload := (*p.buf)[:p.n]
+	nowMS := (p.now - start.UnixNano()) / 1e6
+	if !w.have || p.ssrc != w.ssrc {
+		w.have, w.ssrc = true, p.ssrc
+		w.baseMS = max(nowMS, w.lastMS+1)
+		if w.bw == nil {
+			w.baseMS = max(nowMS, 0)
+		}
+		w.lastRTP, w.extRTP, w.lastSeq = p.ts, 0, p.seq-1
+		w.needKF = w.vp8
+		w.frame, w.frameOK = w.frame[:0], false
+	}
+	if d := int16(p.seq - w.lastSeq); d <= 0 {
+		return // duplicate or late (a retransmission after we moved on)
+	} else if d > 1 && w.vp8 {
+		w.frameOK = false // the frame being collected lost a packet
+		w.needKF = true // (a gap is not counted as dropped: it is a caucus, a mute or upstream loss)
+	}
+	w.lastSeq = p.seq
+	w.extRTP += int64(int32(p.ts - w.lastRTP))
+	w.lastRTP = p.ts
+	ms := w.baseMS + w.extRTP*1000/int64(w.info.ClockRate)
+	if nowMS-ms > maxLag {
+		// The sender's clock fell behind real time (it stalled, or skipped ticks): re-anchor
+		// on arrival time, so that the file keeps to the session's clock.
+		w.baseMS += nowMS - ms
+		ms = nowMS
+	}
+	if !w.vp8 {
+		w.write(ms, true, payload)
+		return
+	}
+	var vp codecs.VP8Packet
+	data, err := vp.Unmarshal(payload)
+	if err != nil || len(data) == 0 {
+		return
+	}
+	if vp.S == 1 && vp.PID == 0 {
+		w.frame, w.frameTS, w.frameOK = append(w.frame[:0], data...), p.ts, true
+	} else if w.frameOK && p.ts == w.frameTS {
+		w.frame = append(w.frame, data...)
+	} else {
+		w.frameOK = false
+	}
+	if !p.marker || !w.frameOK {
+		return
+	}
+	w.frameOK = false
+	kf := len(w.frame) > 0 && w.frame[0]&0x01 == 0
+	if w.needKF && !kf {
+		w.dropped++
+		return
+	}
+	w.needKF = false
+	w.write(ms, kf, w.frame)
+}
+
+// write appends one frame, creating the file at the first one (a video file starts
+// with a keyframe, which gives its size).
+func (w *trackWriter) write(ms int64, kf bool, frame []byte) {
+	if w.bw == nil {
+		w.date = w.start.Add(time.Duration(ms) * time.Millisecond).UTC()
+		if err := w.create(frame); err != nil {
+			w.err = err
+			return
+		}
+		w.firstMS = ms
+	}
+	if ms < w.lastMS {
+		ms = w.lastMS
+	}
+	// The writer hands the frame to its own goroutine: it gets a copy of its own.
+	if _, err := w.bw.Write(kf, ms-w.firstMS, append([]byte(nil), frame...)); err != nil {
+		w.err = fmt.Errorf("recording: write frame: %w", err)
+		return
+	}
+	w.lastMS = ms
+	w.frames++
+}
+
+func (w *trackWriter) create(first []byte) error {
+	entry := webm.TrackEntry{Name: w.info.ID, TrackNumber: 1, TrackUID: 1}
+	if w.vp8 {
+		width, height := vp8Size(first)
+		entry.CodecID, entry.TrackType = "V_VP8", 1
+		entry.Video = &webm.Video{PixelWidth: uint64(width), PixelHeight: uint64(height)}
+	} else {
+		entry.CodecID, entry.TrackType = "A_OPUS", 2
+		entry.Audio = &webm.Audio{SamplingFrequency: 48000, Channels: 2}
+		entry.CodecPrivate = opusHead()
+	}
+	f, err := os.CreateTemp(w.spool, "rec-*.webm")
+	if err != nil {
+		return fmt.Errorf("recording: spool: %w", err)
+	}
+	// A segment info of its own (the library's default is one shared value it writes the
+	// duration into) and no block interceptor (its default sorter is shared too; one
+	// track per file needs no sorting).
+	info := &webm.Info{TimecodeScale: 1000000, MuxingApp: "parley", WritingApp: "parley", DateUTC: w.date}
+	ws, err := webm.NewSimpleBlockWriter(f, []webm.TrackEntry{entry},
+		mkvcore.WithSegmentInfo(info), mkvcore.WithBlockInterceptor(nil),
+		mkvcore.WithSeekHead(true), mkvcore.WithCues(cuesReserve),
+		mkvcore.WithOnErrorHandler(func(err error) { w.log.Warn("recording: webm", "err", err) }),
+		mkvcore.WithOnFatalHandler(func(err error) { w.log.Error("recording: webm", "err", err) }))
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("recording: webm: %w", err)
+	}
+	w.f, w.bw, w.path = f, ws[0], f.Name()
+	return nil
+}
+
+// finish closes the file and returns its description (without blob and session), and the
+// spool path to remove; a nil File means nothing was recorded.
+func (w *trackWriter) finish() (*File, string, error) {
+	if w.bw == nil {
+		return nil, "", w.err
+	}
+	cerr := w.bw.Close() // closes the file too
+	if w.err == nil && cerr != nil {
+		w.err = fmt.Errorf("recording: close webm: %w", cerr)
+	}
+	if w.err != nil {
+		return nil, w.path, w.err
+	}
+	if w.frames == 0 {
+		return nil, w.path, errors.New("recording: no frames")
+	}
+	return &File{TrackID: w.info.ID, Participant: w.info.Participant, Kind: w.info.Kind, Codec: w.info.Codec,
+		Container: "webm", Duration: time.Duration(w.lastMS-w.firstMS) * time.Millisecond, Frames: w.frames,
+		Dropped: w.dropped}, w.path, nil
+}
+
+// vp8Size reads the frame size from a VP8 keyframe header (RFC 6386 §9.1).
+func vp8Size(f []byte) (int, int) {
+	if len(f) < 10 || f[3] != 0x9d || f[4] != 0x01 || f[5] != 0x2a {
+		return 640, 480
+	}
+	w := int(f[6]) | int(f[7]&0x3f)<<8
+	h := int(f[8]) | int(f[9]&0x3f)<<8
+	return w, h
+}
+
+// opusHead is the OpusHead a Matroska Opus track carries as CodecPrivate (RFC 7845 §5.1):
+// two channels, no pre-skip (a WebRTC stream carries none; the recording keeps its timing), 48 kHz.
+func opusHead() []byte {
+	return []byte{'O', 'p', 'u', 's', 'H', 'e', 'a', 'd', 1, 2, 0x00, 0x00, 0x80, 0xbb, 0, 0, 0, 0, 0}
+}
