@@ -3,6 +3,7 @@ module github.com/parley-mediation/parley
 go 1.26.8
 
 require (
+	github.com/at-wat/ebml-go v0.19.4
 	github.com/chromedp/chromedp v0.23.0
 	github.com/digitorus/timestamp v0.0.0-20250524132541-c45532741eea
 	github.com/gorilla/websocket v1.5.3
@@ -26,7 +27,6 @@ require (
 )
 
 require (
-	github.com/at-wat/ebml-go v0.19.4 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/chromedp/cdproto v0.159.0 // indirect
