@@ -120,6 +120,8 @@ type NewSession struct {
 	Title       string     `json:"title"`
 	ScheduledAt *time.Time `json:"scheduled_at,omitempty"`
 	Start       bool       `json:"start"`
+	// Record is the mediator's choice to record the session or not (nil: the organisation's setting).
+	Record *bool `json:"record,omitempty"`
 }
 
 // sessionStates are the case states in which sessions may be held.
@@ -158,8 +160,8 @@ func (s *Store) CreateSession(ctx context.Context, p Principal, caseID string, n
 		if n.Start {
 			out.Status, out.StartedAt = SessionLive, &now
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO mediation_sessions (case_id, title, status, scheduled_at, started_at, created_by, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, c.ID, out.Title, out.Status, out.ScheduledAt, out.StartedAt, p.ID, now).Scan(&out.ID); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO mediation_sessions (case_id, title, status, scheduled_at, started_at, created_by, created_at, record)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, c.ID, out.Title, out.Status, out.ScheduledAt, out.StartedAt, p.ID, now, n.Record).Scan(&out.ID); err != nil {
 			return err
 		}
 		typ := "session.scheduled"
@@ -167,6 +169,9 @@ func (s *Store) CreateSession(ctx context.Context, p Principal, caseID string, n
 			typ = "session.started"
 		}
 		data := map[string]any{"session_id": out.ID, "title": out.Title}
+		if n.Record != nil {
+			data["record"] = *n.Record
+		}
 		if out.ScheduledAt != nil {
 			data["scheduled_at"] = out.ScheduledAt.UTC().Format(time.RFC3339)
 		}
