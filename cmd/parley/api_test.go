@@ -93,7 +93,12 @@ func newTestEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &app{cfg: cfg, log: slog.New(slog.DiscardHandler), store: store, notify: n, limiter: newLimiter(6000, 1000), docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
+	cfg.DataDir = t.TempDir()
+	recs, err := newRecording(cfg, store, store.Pool(), rms, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{cfg: cfg, log: slog.New(slog.DiscardHandler), store: store, notify: n, limiter: newLimiter(6000, 1000), docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now(), recs: recs}
 	srv := httptest.NewUnstartedServer(NewServer(a, nil))
 	srv.Listener.Close()
 	srv.Listener = ln
@@ -103,6 +108,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		rms.close(ctx)
+		recs.close(ctx)
 		srv.Close()
 	})
 	return &testEnv{t: t, srv: srv, app: a, store: store, clock: clock, w: casestest.Populate(t, store), notify: n}
@@ -295,6 +301,21 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{testEnv: e, c: c, session: ss, doc: doc}
+}
+
+// newRecording stores a small file as a recording of the fixture's session and returns its ID.
+func (f *fixture) newRecording() string {
+	ctx := context.Background()
+	b, err := f.app.recs.blobs.Put(ctx, strings.NewReader("not really webm"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	r, err := f.store.AddRecording(ctx, cases.Recording{SessionID: f.session.ID, TrackID: "p/audio", ParticipantID: "p", Kind: "audio",
+		Codec: "opus", Container: "webm", BlobRef: b.Ref, Size: b.Size, SHA256: b.SHA256, StartedAt: time.Now()})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return r.ID
 }
 
 func (f *fixture) newSession(start bool) string {
@@ -525,6 +546,13 @@ func matrix() []matrixCall {
 		{route: "POST /api/v1/sessions/{id}/start", path: func(f *fixture) string { return "/api/v1/sessions/" + f.newSession(false) + "/start" }, allow: []string{"mediator"}},
 		{route: "POST /api/v1/sessions/{id}/end", path: func(f *fixture) string { return "/api/v1/sessions/" + f.newSession(true) + "/end" }, allow: []string{"mediator"}},
 		{route: "GET /api/v1/sessions/{id}/record", path: sessP("/record"), allow: staffView},
+		{route: "GET /api/v1/sessions/{id}/recordings", path: sessP("/recordings"), allow: viewers},
+		{route: "PUT /api/v1/sessions/{id}/recording", path: func(f *fixture) string { return "/api/v1/sessions/" + f.newSession(false) + "/recording" },
+			body: func(*fixture, string) any { return cases.SessionRecordingChoice{Record: true} }, allow: []string{"mediator"}},
+		{route: "GET /api/v1/organisations/{id}/recording-settings", path: func(f *fixture) string { return "/api/v1/organisations/" + f.w.Org.ID + "/recording-settings" }, allow: allStaff},
+		{route: "PUT /api/v1/organisations/{id}/recording-settings", path: func(f *fixture) string { return "/api/v1/organisations/" + f.w.Org.ID + "/recording-settings" },
+			body: func(*fixture, string) any { return cases.RecordingSettings{} }, allow: []string{"admin", "org_admin"}},
+		{route: "GET /api/v1/recordings/{id}/media", path: func(f *fixture) string { return "/api/v1/recordings/" + f.newRecording() + "/media" }, allow: []string{"judge", "mediator"}},
 		{route: "POST /api/v1/sessions/{id}/messages/{message}/share", path: func(f *fixture) string {
 			ref, msg := f.newCaucusMessage()
 			_ = ref

@@ -82,6 +82,12 @@ type Config struct {
 	PlacementSelector string
 	MetricsAddr       string
 	MetricsToken      string
+	// Recording (issue 14).
+	RecordingStore     string
+	RecordingQuota     int64
+	RecordingFreeFloor int64
+	RecordingRetention time.Duration
+	RecordingQueue     int
 }
 
 // setting describes one configuration setting.
@@ -202,6 +208,11 @@ func settings() []setting {
 		s("placement-selector", "least_loaded", "how a new room picks its node: least_loaded (fewest participants, then CPU, then rooms), cpu (lowest CPU) or rooms (fewest rooms)", func(c *Config) *string { return &c.PlacementSelector }),
 		s("metrics-addr", "", "separate listen address for Prometheus /metrics (e.g. 127.0.0.1:9090); empty serves it only on addr, and only with metrics-token", func(c *Config) *string { return &c.MetricsAddr }),
 		s("metrics-token", "", "bearer token that opens /metrics on the main address; empty keeps /metrics off the main address", func(c *Config) *string { return &c.MetricsToken }),
+		s("recording-store", "pg", "where session recordings are kept: pg (PostgreSQL large objects, seen by every node) or dir (<data-dir>/recordings on this node)", func(c *Config) *string { return &c.RecordingStore }),
+		i("recording-quota", "0", "bytes the recordings may take in PostgreSQL (recording-store pg); with 0 the free-space floor is checked only on the spool directory", func(c *Config) *int64 { return &c.RecordingQuota }),
+		i("recording-free-floor", "1073741824", "a recording refuses to start (and says why in the trail) when the store or the spool directory has less free space than this, in bytes; 0 turns the check off", func(c *Config) *int64 { return &c.RecordingFreeFloor }),
+		d("recording-retention", "0s", "how long recordings are kept; after it their bytes are deleted, their hash and a deletion event stay in the trail; 0s keeps them", func(c *Config) *time.Duration { return &c.RecordingRetention }),
+		n("recording-queue", "2048", "packets queued per recorded track between forwarding and the writer; when full, packets are dropped and counted, never waited for", func(c *Config) *int { return &c.RecordingQueue }),
 		s("demo-password", "parley-demo-2026", "password the demo subcommand gives every demo account", func(c *Config) *string { return &c.DemoPassword }),
 	}
 }
@@ -322,6 +333,15 @@ func (c *Config) check() error {
 	}
 	if c.NodeMediaIP != "" && net.ParseIP(c.NodeMediaIP) == nil {
 		add("node-media-ip %q is not an IP address", c.NodeMediaIP)
+	}
+	if c.RecordingStore != "pg" && c.RecordingStore != "dir" {
+		add("recording-store must be pg or dir")
+	}
+	if c.RecordingQuota < 0 || c.RecordingFreeFloor < 0 || c.RecordingRetention < 0 {
+		add("recording-quota, recording-free-floor and recording-retention must not be negative")
+	}
+	if c.RecordingQueue < 16 || c.RecordingQueue > 1<<16 {
+		add("recording-queue must be between 16 and 65536")
 	}
 	switch c.PlacementSelector {
 	case "least_loaded", "cpu", "rooms":

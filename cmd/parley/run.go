@@ -261,6 +261,21 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		return exitError{1, ""}
 	}
 	fmt.Fprintf(stdout, "case %s: audit trail intact, %d events, head %s\n", ref, rep.Events, rep.Head)
+	blobs, err := newBlobStore(b.cfg, b.pool)
+	if err != nil {
+		return err
+	}
+	checked, bad, err := verifyRecordings(ctx, b.store, blobs, id, stdout)
+	if err != nil {
+		return err
+	}
+	if bad > 0 {
+		fmt.Fprintf(stdout, "case %s: %d of %d recordings do NOT match their hash in the trail\n", ref, bad, checked)
+		return exitError{1, ""}
+	}
+	if checked > 0 {
+		fmt.Fprintf(stdout, "case %s: %d recordings match their hash in the trail\n", ref, checked)
+	}
 	return nil
 }
 
@@ -302,7 +317,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	mx.setRooms(rms)
-	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, tsaLimit: tsaLim, phoneLimit: phoneLim, docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now(), metrics: mx}
+	recs, err := newRecording(cfg, b.store, b.pool, rms, logger)
+	if err != nil {
+		rms.close(context.Background())
+		return err
+	}
+	defer func() { // after the rooms closed: store the last files before the pool closes
+		rctx, rcancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer rcancel()
+		recs.close(rctx)
+	}()
+	a := &app{cfg: cfg, log: logger, store: b.store, notify: newNotifier(cfg, logger), limiter: lim, tsaLimit: tsaLim, phoneLimit: phoneLim, docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now(), metrics: mx, recs: recs}
 	if cfg.IdentityVerifierURL != "" {
 		a.verifier = &httpVerifier{url: cfg.IdentityVerifierURL, name: cfg.IdentityVerifierName, client: &http.Client{Timeout: 30 * time.Second}}
 	}
@@ -349,6 +374,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		defer close(jobsDone)
 		docs.RunSweeper(sweepCtx, cfg.SweepInterval, logger.With("component", "document-jobs"))
 	}()
+	retentionDone := make(chan struct{})
+	go func() { // recording retention (recording.go); stopped with the sweeper
+		defer close(retentionDone)
+		runRetention(sweepCtx, b.store, recs.blobs, cfg.RecordingRetention, time.Hour, logger.With("component", "recording-retention"))
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -358,6 +388,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		<-sweepDone
 		<-archiveDone
 		<-jobsDone
+		<-retentionDone
 		rms.close(context.Background())
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -386,6 +417,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	<-sweepDone
 	<-archiveDone
 	<-jobsDone
+	<-retentionDone
 	logger.Info("stopped")
 	return nil
 }

@@ -43,6 +43,7 @@ type app struct {
 	// verifier is the identity-verification service, nil when none is configured (PARLEY_IDENTITY_VERIFIER_URL).
 	verifier cases.IdentityVerifier
 	metrics  *metrics
+	recs     *recorder // recording (issue 14); nil in tests that build an app by hand
 }
 
 // access says who may call a route before the handler looks at the case.
