@@ -95,7 +95,7 @@ type Recorder struct {
 	closed bool
 	wg     sync.WaitGroup
 
-	tracks                          atomic.Int64
+	tracks                           atomic.Int64
 	queued, dropped, files, failures atomic.Uint64
 }
 

@@ -85,7 +85,7 @@ func (w *trackWriter) packet(p packet, start time.Time) {
 		return // duplicate or late (a retransmission after we moved on)
 	} else if d > 1 && w.vp8 {
 		w.frameOK = false // the frame being collected lost a packet
-		w.needKF = true // (a gap is not counted as dropped: it is a caucus, a mute or upstream loss)
+		w.needKF = true   // (a gap is not counted as dropped: it is a caucus, a mute or upstream loss)
 	}
 	w.lastSeq = p.seq
 	w.extRTP += int64(int32(p.ts - w.lastRTP))
