@@ -59,6 +59,7 @@ var pages = []page{
 	{"/desk", ""},
 	{"/cases/{id}", ""},
 	{"/sessions/{id}/record", ""},
+	{"/sessions/{id}/recordings", ""},
 	{"/clerk", ""},
 	{"/clerk/new", ""},
 	{"/org", ""},

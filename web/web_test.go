@@ -63,6 +63,7 @@ func TestPagesAnswerWithTheShell(t *testing.T) {
 		{plain, "/desk/", 200},
 		{plain, "/cases/0b9e1c8e-8f2c-4a53-9d0e-1a2b3c4d5e6f", 200},
 		{plain, "/sessions/x/record", 200},
+		{plain, "/sessions/x/recordings", 200},
 		{plain, "/clerk/new", 200},
 		{plain, "/stats?from=2026-01-01", 200},
 		{plain, "/apply", 200},

@@ -14,6 +14,7 @@ export const routes = [
   { path: '/desk', who: ['mediator', 'org_admin', 'admin', 'clerk', 'judge'], title: 'desk.title', view: () => import('./views/desk.js') },
   { path: '/cases/{id}', who: 'staff', title: 'case.title', view: () => import('./views/case.js') },
   { path: '/sessions/{id}/record', who: 'staff', title: 'record.title', view: () => import('./views/record.js') },
+  { path: '/sessions/{id}/recordings', who: 'any', title: 'recordings.title', view: () => import('./views/recordings.js') },
   { path: '/clerk', who: ['clerk'], title: 'clerk.title', view: () => import('./views/clerk.js') },
   { path: '/clerk/new', who: ['clerk'], title: 'referral.title', view: () => import('./views/referral.js') },
   { path: '/org', who: ['org_admin'], title: 'org.title', view: () => import('./views/org.js') },

@@ -74,6 +74,7 @@ export default async function casePage(main, { params, me, query }) {
           mediator && s.status === 'scheduled' ? h('button', { type: 'button', class: 'btn', onclick: change('start') }, t('session.start')) : null,
           mediator && s.status === 'live' ? h('button', { type: 'button', class: 'btn secondary', onclick: change('end') }, t('session.end')) : null,
           h('a', { class: 'btn secondary', href: `/sessions/${s.id}/record` }, t('session.record')),
+          s.status === 'ended' ? h('a', { class: 'btn secondary', href: `/sessions/${s.id}/recordings` }, t('session.recordings')) : null,
         ),
         out,
       );

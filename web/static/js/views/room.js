@@ -38,6 +38,13 @@ export default async function room(main, { params, query, me }) {
     return () => document.body.classList.remove('room-mode');
   }
   setTitle(info.title || t('room.title'));
+  // Whether the session is recorded: told before joining, and shown in the room the whole time (issue 14).
+  let recorded = false;
+  try {
+    recorded = !!(await get(`/sessions/${enc(sessionId)}/recordings`)).recorded;
+  } catch {
+    // an older server: no recording
+  }
 
   function backLink() {
     const href = isParty(me) ? '/party' : info ? `/cases/${info.case_id}` : '/';
@@ -95,6 +102,7 @@ export default async function room(main, { params, query, me }) {
         { class: 'narrow room-card card' },
         h('p', { class: 'muted small' }, t('room.kicker')),
         h('h1', null, info.title || t('room.title')),
+        recorded ? h('p', { class: 'alert warn', id: 'recording-notice', role: 'note' }, t('room.recording_notice')) : null,
         h('div', { class: 'preview' }, preview),
         status,
         h('label', { class: 'check', for: 'data-saver' }, saver, h('span', null, t('room.data_saver'))),
@@ -247,6 +255,7 @@ export default async function room(main, { params, query, me }) {
     const pc = session.status === 'reconnecting' ? 'lost' : selfQ ? selfQ.quality : '';
     mount(
       barChips,
+      recorded ? h('span', { class: 'chip rec-chip', id: 'recording-indicator', title: t('room.recording_title') }, h('span', { class: 'rec-dot', 'aria-hidden': 'true' }), t('room.recording')) : null,
       session.judgePresent ? h('span', { class: 'chip judge-badge', id: 'judge-badge' }, t('room.judge_present')) : null,
       session.scope ? h('span', { class: 'chip caucus-chip' }, t('room.private_chip')) : null,
       pc ? h('span', { class: ['chip', 'quality', `q-${pc}`], id: 'quality', title: selfQ && selfQ.rtt_ms ? t('room.rtt', { ms: Math.round(selfQ.rtt_ms) }) : null }, h('span', { class: 'bars', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), label('quality', pc)) : null,
