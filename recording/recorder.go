@@ -329,6 +329,10 @@ type packet struct {
 // kfAsk is how often a video track waiting for a keyframe asks for one again.
 const kfAsk = 500 * time.Millisecond
 
+// drainEvery is how often a track's writer empties its queue: at 1,000 packets/s (a 1 Mbit/s video) a queue of
+// QueueLen 2048 holds two seconds, so only a writer stalled that long (a slow disk) drops.
+const drainEvery = 20 * time.Millisecond
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 1500); return &b }}
 
 // Track records one published track. WriteRTP is called on the packet path and never
@@ -384,15 +388,28 @@ func (t *Track) run() {
 		}
 		bufPool.Put(p.buf)
 	}
-	tk := time.NewTicker(kfAsk)
+	// The writer wakes on a ticker and drains the queue, rather than waking for every packet: a send into a
+	// buffered channel nobody waits on is the cheapest thing the packet path can do.
+	tk := time.NewTicker(drainEvery)
 	defer tk.Stop()
+	drain := func() {
+		for {
+			select {
+			case p := <-t.q:
+				handle(p)
+			default:
+				return
+			}
+		}
+	}
+	lastAsk := time.Now()
 loop:
 	for {
 		select {
-		case p := <-t.q:
-			handle(p)
 		case <-tk.C:
-			if t.vp8 && t.s.state.Load() == stateActive && w.waitingKeyframe() {
+			drain()
+			if t.vp8 && t.s.state.Load() == stateActive && w.waitingKeyframe() && time.Since(lastAsk) >= kfAsk {
+				lastAsk = time.Now()
 				t.kf()
 			}
 		case <-t.quit:
@@ -401,15 +418,7 @@ loop:
 			break loop
 		}
 	}
-	for {
-		select {
-		case p := <-t.q:
-			handle(p)
-			continue
-		default:
-		}
-		break
-	}
+	drain()
 	f, path, err := w.finish()
 	if path != "" {
 		defer os.Remove(path)

@@ -1,6 +1,7 @@
 package recording
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,7 +39,6 @@ type trackWriter struct {
 	start time.Time // the session's recording start
 	date  time.Time // DateUTC of the file: the wall-clock time of its first frame
 
-	f    *os.File
 	bw   webm.BlockWriteCloser
 	path string
 
@@ -160,10 +160,11 @@ func (w *trackWriter) create(first []byte) error {
 		entry.Audio = &webm.Audio{SamplingFrequency: 48000, Channels: 2}
 		entry.CodecPrivate = opusHead()
 	}
-	f, err := os.CreateTemp(w.spool, "rec-*.webm")
+	raw, err := os.CreateTemp(w.spool, "rec-*.webm")
 	if err != nil {
 		return fmt.Errorf("recording: spool: %w", err)
 	}
+	f := &spoolFile{f: raw, w: bufio.NewWriterSize(raw, 64<<10)}
 	// A segment info of its own (the library's default is one shared value it writes the
 	// duration into) and no block interceptor (its default sorter is shared too; one
 	// track per file needs no sorting).
@@ -174,11 +175,11 @@ func (w *trackWriter) create(first []byte) error {
 		mkvcore.WithOnErrorHandler(func(err error) { w.log.Warn("recording: webm", "err", err) }),
 		mkvcore.WithOnFatalHandler(func(err error) { w.log.Error("recording: webm", "err", err) }))
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		raw.Close()
+		os.Remove(raw.Name())
 		return fmt.Errorf("recording: webm: %w", err)
 	}
-	w.f, w.bw, w.path = f, ws[0], f.Name()
+	w.bw, w.path = ws[0], raw.Name()
 	return nil
 }
 
@@ -217,4 +218,28 @@ func vp8Size(f []byte) (int, int) {
 // two channels, no pre-skip (a WebRTC stream carries none; the recording keeps its timing), 48 kHz.
 func opusHead() []byte {
 	return []byte{'O', 'p', 'u', 's', 'H', 'e', 'a', 'd', 1, 2, 0x00, 0x00, 0x80, 0xbb, 0, 0, 0, 0, 0}
+}
+
+// spoolFile buffers the writer's many small writes (one per frame) into few system calls; the writes at an
+// offset that finish the file (the seek index, the duration) flush first.
+type spoolFile struct {
+	f *os.File
+	w *bufio.Writer
+}
+
+func (s *spoolFile) Write(p []byte) (int, error) { return s.w.Write(p) }
+
+func (s *spoolFile) WriteAt(p []byte, off int64) (int, error) {
+	if err := s.w.Flush(); err != nil {
+		return 0, err
+	}
+	return s.f.WriteAt(p, off)
+}
+
+func (s *spoolFile) Close() error {
+	err := s.w.Flush()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
