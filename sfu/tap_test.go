@@ -115,11 +115,13 @@ func TestTapJointRoomOnly(t *testing.T) {
 // benchSessions records every session, and forgets the trail.
 type benchSessions struct{}
 
-func (benchSessions) ShouldRecord(context.Context, string) (bool, error)                    { return true, nil }
-func (benchSessions) RecordingStarted(context.Context, string, time.Time) error             { return nil }
-func (benchSessions) RecordingRefused(context.Context, string, time.Time, string) error     { return nil }
-func (benchSessions) RecordingStopped(context.Context, string, time.Time, int, uint64) error { return nil }
-func (benchSessions) RecordingFile(context.Context, recording.File) error                   { return nil }
+func (benchSessions) ShouldRecord(context.Context, string) (bool, error)                { return true, nil }
+func (benchSessions) RecordingStarted(context.Context, string, time.Time) error         { return nil }
+func (benchSessions) RecordingRefused(context.Context, string, time.Time, string) error { return nil }
+func (benchSessions) RecordingStopped(context.Context, string, time.Time, int, uint64) error {
+	return nil
+}
+func (benchSessions) RecordingFile(context.Context, recording.File) error { return nil }
 
 func cpuNanos() int64 {
 	var ru syscall.Rusage
