@@ -235,6 +235,20 @@ func (s *Store) SessionRecordings(ctx context.Context, p Principal, sessionID st
 	return out, dbErr("recordings", err)
 }
 
+// RecordingsOfSession lists a session's recordings, deleted ones included, for documents made by the case's
+// staff (the session record lists every file with its hash); no access check.
+func (s *Store) RecordingsOfSession(ctx context.Context, sessionID string) ([]Recording, error) {
+	if !isUUID(sessionID) {
+		return nil, Errorf(ENOTFOUND, "session not found")
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+recordingCols+` FROM session_recordings WHERE session_id = $1 ORDER BY started_at, track_id`, sessionID)
+	if err != nil {
+		return nil, dbErr("recordings", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Recording, error) { return scanRecording(r) })
+	return out, dbErr("recordings", err)
+}
+
 // RecordingFor returns one recording if p may watch it (checked on every request).
 func (s *Store) RecordingFor(ctx context.Context, p Principal, id string) (*Recording, error) {
 	if !isUUID(id) {

@@ -325,6 +325,26 @@ func (s *Service) CreateRecord(ctx context.Context, p cases.Principal, c *cases.
 		sr.Sections = append(sr.Sections, facts)
 	}
 	sr.ConfirmedFacts = rec.ConfirmedFacts
+	recs, err := s.Store.RecordingsOfSession(ctx, ss.ID)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, at := range ss.Attendance {
+		names[at.ParticipantID] = at.Name
+	}
+	for _, r := range recs {
+		who := names[r.ParticipantID]
+		if who == "" {
+			who = r.ParticipantID
+		}
+		kind := map[string]string{"audio": "音频", "video": "视频"}[r.Kind]
+		if lang == "en" || kind == "" {
+			kind = r.Kind
+		}
+		sr.Recordings = append(sr.Recordings, signing.RecordedFile{Participant: who, Kind: kind, Start: r.StartedAt.In(s.Zone),
+			Duration: time.Duration(r.DurationMS) * time.Millisecond, SHA256: r.SHA256})
+	}
 	doc, err := (&signing.Generator{Font: s.Font}).SessionRecord(sr)
 	if err != nil {
 		return nil, cases.Errorf(cases.EUNPROCESSABLE, "the record could not be laid out: %v", err)

@@ -559,6 +559,17 @@ type SessionRecord struct {
 	Attendance     []Attendance
 	Sections       []RecordSection
 	ConfirmedFacts []string
+	// Recordings are the session's recorded files (issue 14), listed with their SHA-256.
+	Recordings []RecordedFile
+}
+
+// RecordedFile is one recorded track of a session, as the record lists it.
+type RecordedFile struct {
+	Participant string
+	Kind        string // shown as given
+	Start       time.Time
+	Duration    time.Duration
+	SHA256      string // hex
 }
 
 func (r *SessionRecord) check() error {
@@ -646,6 +657,20 @@ func (g *Generator) SessionRecord(r *SessionRecord) (*Document, error) {
 				rows = append(rows, []string{a.Participant, stamp(a.Joined), stamp(a.Left)})
 			}
 			l.table([]string{lab.name, lab.joined, lab.left}, []float64{0.3, 0.35, 0.35}, rows, sizeSmall)
+		}
+		if len(r.Recordings) > 0 {
+			l.heading(lab.enumerate(n) + lab.recordings)
+			n++
+			rows = nil
+			for _, f := range r.Recordings {
+				h := f.SHA256
+				if len(h) == 64 { // two lines of 32, so that a narrow column wraps it
+					h = h[:32] + " " + h[32:]
+				}
+				rows = append(rows, []string{f.Participant, f.Kind, stamp(f.Start), f.Duration.Round(time.Second).String(), h})
+			}
+			l.table([]string{lab.name, lab.recKind, lab.recStart, lab.recDuration, lab.recHash},
+				[]float64{0.17, 0.09, 0.22, 0.1, 0.42}, rows, sizeSmall)
 		}
 		if len(r.Sections) > 0 {
 			l.heading(lab.enumerate(n) + lab.proceedings)

@@ -399,3 +399,25 @@ func TestRenderedSignatures(t *testing.T) {
 		t.Errorf("QR code area has %d dark pixels", n)
 	}
 }
+
+// TestSessionRecordListsRecordings: the record lists each recorded file of the session with its SHA-256 (issue 14).
+func TestSessionRecordListsRecordings(t *testing.T) {
+	t.Parallel()
+	p := getPKI(t)
+	r := sampleRecord("zh")
+	hash := strings.Repeat("0123456789abcdef", 4)
+	r.Recordings = []RecordedFile{
+		{Participant: "张三", Kind: "视频", Start: testNow, Duration: 41*time.Minute + 12*time.Second, SHA256: hash},
+		{Participant: "张三", Kind: "音频", Start: testNow, Duration: 41*time.Minute + 13*time.Second, SHA256: strings.Repeat("f", 64)},
+	}
+	doc, err := (&Generator{Font: p.font}).SessionRecord(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := squash(pdftotext(t, doc.PDF, 0, 0))
+	for _, s := range []string{"录音录像", "SHA-256", hash[:32], hash[32:], "41m12s", "视频", "音频"} {
+		if !strings.Contains(text, squash(s)) {
+			t.Errorf("record text lacks %q", s)
+		}
+	}
+}

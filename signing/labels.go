@@ -27,6 +27,8 @@ type labels struct {
 	identity, checkMethod, checkResult         string
 	checkBy, checkAt, attendance, joined, left string
 	proceedings, confirmedFacts, recordClose   string
+	recordings, recKind, recStart, recDuration string
+	recHash                                    string
 	certIntro, docTitle, docHash, pageCount    string
 	signerCount, completed, signersHeading     string
 	signer, idMethod, signedAt, tsAt, certFP   string
@@ -145,6 +147,11 @@ var labelsZH = labels{
 	joined:         "进入时间",
 	left:           "离开时间",
 	proceedings:    "调解过程记录",
+	recordings:     "录音录像",
+	recKind:        "类型",
+	recStart:       "开始时间",
+	recDuration:    "时长",
+	recHash:        "SHA-256",
 	confirmedFacts: "经各方确认的事实",
 	recordClose:    "以上笔录已经各参加人在线阅读，确认无误。",
 	certIntro:      "Parley 在线调解平台证明下列文书已由以下签署人依次完成电子签名。每一签名均为 PAdES 签名（ETSI.CAdES.detached），附有 RFC 3161 时间戳；签名证书由 Parley 证书机构签发，签名私钥由签署人本人持有（机构印章及法院签名除外）。本证明本身由平台密钥签名。",
@@ -250,6 +257,11 @@ var labelsEN = labels{
 	joined:         "Joined",
 	left:           "Left",
 	proceedings:    "Record of the session",
+	recordings:     "Recordings",
+	recKind:        "Kind",
+	recStart:       "Start",
+	recDuration:    "Duration",
+	recHash:        "SHA-256",
 	confirmedFacts: "Facts confirmed by the parties",
 	recordClose:    "The participants have read this record online and confirm that it is accurate.",
 	certIntro:      "Parley certifies that the document below was signed electronically by the signers listed, in this order. Each signature is a PAdES signature (ETSI.CAdES.detached) with an RFC 3161 timestamp; the certificates were issued by Parley's certificate authority and each signing key is held by the signer alone (except organisation seals and court signatures). This certificate is itself signed with the platform key.",

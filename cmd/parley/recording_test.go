@@ -145,6 +145,22 @@ func TestRecordingThroughTheCaseAPI(t *testing.T) {
 		t.Errorf("%d viewings in the trail, want 2", views)
 	}
 
+	// The session record lists the recordings with their hashes.
+	var doc documentResponse
+	if st := mediatorHTTP.do("POST", "/api/v1/sessions/"+f.session.ID+"/record-document", recordDocRequest{}, &doc); st != 201 {
+		t.Fatalf("record document: %d", st)
+	}
+	if _, err := exec.LookPath("pdftotext"); err == nil {
+		st, pdf := mediatorHTTP.raw("GET", "/api/v1/documents/"+doc.Document.ID+"/pdf", nil)
+		p := filepath.Join(t.TempDir(), "r.pdf")
+		os.WriteFile(p, pdf, 0o600)
+		out, err := exec.Command("pdftotext", "-enc", "UTF-8", p, "-").Output()
+		text := strings.Join(strings.Fields(string(out)), "")
+		if st != 200 || err != nil || !strings.Contains(text, "录音录像") || !strings.Contains(text, video.SHA256[:32]) {
+			t.Errorf("the session record does not list the recordings (%d, %v):\n%s", st, err, text)
+		}
+	}
+
 	if rep, err := f.store.VerifyChain(ctx, f.c.ID); err != nil || !rep.Valid {
 		t.Fatalf("chain: %+v %v", rep, err)
 	}
