@@ -53,7 +53,8 @@ type Sessions interface {
 	// RecordingStarted / RecordingRefused / RecordingStopped are events in the case trail.
 	RecordingStarted(ctx context.Context, sessionID string, at time.Time) error
 	RecordingRefused(ctx context.Context, sessionID string, at time.Time, reason string) error
-	RecordingStopped(ctx context.Context, sessionID string, at time.Time, files int, dropped uint64) error
+	// unrecorded lists the tracks that were published but could not be recorded (a codec with no container here).
+	RecordingStopped(ctx context.Context, sessionID string, at time.Time, files int, dropped uint64, unrecorded []string) error
 	// RecordingFile stores a finished file's reference, size, SHA-256 and duration (in
 	// the hash chain).
 	RecordingFile(ctx context.Context, f File) error
@@ -152,6 +153,7 @@ type Session struct {
 	tracks sync.WaitGroup
 	files  int
 	drops  uint64
+	skip   []string // tracks not recorded (codec)
 	quit   chan struct{}
 }
 
@@ -251,9 +253,9 @@ func (s *Session) run() {
 	s.state.Store(stateOff)
 	s.tracks.Wait() // every file stored (or lost, and logged)
 	s.mu.Lock()
-	files, drops := s.files, s.drops
+	files, drops, skip := s.files, s.drops, s.skip
 	s.mu.Unlock()
-	if err := s.r.sess.RecordingStopped(ctx, s.id, s.r.cfg.Now(), files, drops); err != nil {
+	if err := s.r.sess.RecordingStopped(ctx, s.id, s.r.cfg.Now(), files, drops, skip); err != nil {
 		s.log.Error("recording: trail", "err", err)
 	}
 	s.log.Info("recording stopped", "files", files, "dropped", drops)
@@ -292,6 +294,9 @@ func (s *Session) OpenTrack(info TrackInfo, requestKeyframe func()) *Track {
 	codec := strings.ToLower(info.Codec)
 	if codec != "opus" && codec != "vp8" {
 		s.log.Warn("recording: codec not recorded", "track_id", info.ID, "codec", info.Codec)
+		s.mu.Lock()
+		s.skip = append(s.skip, info.ID+" ("+info.Codec+")")
+		s.mu.Unlock()
 		return nil
 	}
 	if info.ClockRate == 0 {

@@ -18,6 +18,10 @@ import (
 // cluster for several hours; a longer file's index is thinned to fit.
 const cuesReserve = 64 << 10
 
+// maxFrame bounds one video frame (a publisher that never sets the marker bit cannot make the writer grow
+// without end); 4 MiB is far above any VP8 frame a camera sends.
+const maxFrame = 4 << 20
+
 // maxLag is how far (ms) a stream's RTP clock may fall behind its arrival times before
 // its frames are re-anchored on arrival time.
 const maxLag = 500
@@ -108,7 +112,7 @@ func (w *trackWriter) packet(p packet, start time.Time) {
 	}
 	if vp.S == 1 && vp.PID == 0 {
 		w.frame, w.frameTS, w.frameOK = append(w.frame[:0], data...), p.ts, true
-	} else if w.frameOK && p.ts == w.frameTS {
+	} else if w.frameOK && p.ts == w.frameTS && len(w.frame)+len(data) <= maxFrame {
 		w.frame = append(w.frame, data...)
 	} else {
 		w.frameOK = false

@@ -118,7 +118,7 @@ type benchSessions struct{}
 func (benchSessions) ShouldRecord(context.Context, string) (bool, error)                { return true, nil }
 func (benchSessions) RecordingStarted(context.Context, string, time.Time) error         { return nil }
 func (benchSessions) RecordingRefused(context.Context, string, time.Time, string) error { return nil }
-func (benchSessions) RecordingStopped(context.Context, string, time.Time, int, uint64) error {
+func (benchSessions) RecordingStopped(context.Context, string, time.Time, int, uint64, []string) error {
 	return nil
 }
 func (benchSessions) RecordingFile(context.Context, recording.File) error { return nil }

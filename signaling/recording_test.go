@@ -34,7 +34,7 @@ func (m *memSessions) RecordingStarted(_ context.Context, _ string, at time.Time
 	return nil
 }
 func (m *memSessions) RecordingRefused(context.Context, string, time.Time, string) error { return nil }
-func (m *memSessions) RecordingStopped(context.Context, string, time.Time, int, uint64) error {
+func (m *memSessions) RecordingStopped(context.Context, string, time.Time, int, uint64, []string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stopped = true

@@ -86,8 +86,12 @@ func (s *recSessions) RecordingRefused(ctx context.Context, sessionID string, at
 	return s.store.RecordSessionEvent(ctx, sessionID, "recording.refused", map[string]any{"reason": reason})
 }
 
-func (s *recSessions) RecordingStopped(ctx context.Context, sessionID string, at time.Time, files int, dropped uint64) error {
-	return s.store.RecordSessionEvent(ctx, sessionID, "recording.stopped", map[string]any{"at": at.UTC().Format(time.RFC3339Nano), "files": files, "dropped": dropped})
+func (s *recSessions) RecordingStopped(ctx context.Context, sessionID string, at time.Time, files int, dropped uint64, unrecorded []string) error {
+	data := map[string]any{"at": at.UTC().Format(time.RFC3339Nano), "files": files, "dropped": dropped}
+	if len(unrecorded) > 0 {
+		data["unrecorded_tracks"] = unrecorded
+	}
+	return s.store.RecordSessionEvent(ctx, sessionID, "recording.stopped", data)
 }
 
 func (s *recSessions) RecordingFile(ctx context.Context, f recording.File) error {
