@@ -235,6 +235,20 @@ func (s *Store) SessionRecordings(ctx context.Context, p Principal, sessionID st
 	return out, dbErr("recordings", err)
 }
 
+// ParticipantName returns the name a participant of a session had in its attendance ("" if none).
+func (s *Store) ParticipantName(ctx context.Context, sessionID, participantID string) (string, error) {
+	if !isUUID(sessionID) {
+		return "", nil
+	}
+	var name string
+	err := s.pool.QueryRow(ctx, `SELECT name FROM session_attendance WHERE session_id = $1 AND participant_id = $2 ORDER BY joined_at DESC LIMIT 1`,
+		sessionID, participantID).Scan(&name)
+	if err == pgx.ErrNoRows {
+		return "", nil
+	}
+	return name, dbErr("participant name", err)
+}
+
 // RecordingsOfSession lists a session's recordings, deleted ones included, for documents made by the case's
 // staff (the session record lists every file with its hash); no access check.
 func (s *Store) RecordingsOfSession(ctx context.Context, sessionID string) ([]Recording, error) {

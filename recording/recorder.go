@@ -72,6 +72,8 @@ type Config struct {
 	// writer; when full, packets are dropped and counted.
 	QueueLen int
 	Now      func() time.Time
+	// Composer, when set, makes the composed playback file after each session's recording stops.
+	Composer *Composer
 }
 
 // Stats are the recorder's counters.
@@ -82,6 +84,11 @@ type Stats struct {
 	Dropped  uint64 `json:"dropped"`  // packets dropped (queue full)
 	Files    uint64 `json:"files"`    // files stored
 	Failures uint64 `json:"failures"` // files lost (spool or store error)
+	// Composed counts composed playback files made; ComposeSeconds is the time ffmpeg took for them and
+	// ComposedSeconds the length of session they cover.
+	Composed        uint64  `json:"composed"`
+	ComposeSeconds  float64 `json:"compose_seconds"`
+	ComposedSeconds float64 `json:"composed_seconds"`
 }
 
 // Recorder records sessions. It owns a goroutine per session being recorded and one per
@@ -95,6 +102,10 @@ type Recorder struct {
 	open   map[*Session]struct{}
 	closed bool
 	wg     sync.WaitGroup
+	stop   context.Context // cancelled by Close: ends a composition under way
+	cancel context.CancelFunc
+
+	composed, composeNanos, composedNanos atomic.Uint64
 
 	tracks                           atomic.Int64
 	queued, dropped, files, failures atomic.Uint64
@@ -120,7 +131,8 @@ func New(cfg Config, sessions Sessions, logger *slog.Logger) (*Recorder, error) 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Recorder{cfg: cfg, log: logger, sess: sessions, open: map[*Session]struct{}{}}, nil
+	stop, cancel := context.WithCancel(context.Background())
+	return &Recorder{cfg: cfg, log: logger, sess: sessions, open: map[*Session]struct{}{}, stop: stop, cancel: cancel}, nil
 }
 
 // Stats returns the counters.
@@ -129,7 +141,8 @@ func (r *Recorder) Stats() Stats {
 	n := len(r.open)
 	r.mu.Unlock()
 	return Stats{Sessions: n, Tracks: int(r.tracks.Load()), Queued: r.queued.Load(), Dropped: r.dropped.Load(),
-		Files: r.files.Load(), Failures: r.failures.Load()}
+		Files: r.files.Load(), Failures: r.failures.Load(), Composed: r.composed.Load(),
+		ComposeSeconds: float64(r.composeNanos.Load()) / 1e9, ComposedSeconds: float64(r.composedNanos.Load()) / 1e9}
 }
 
 // Session states.
@@ -154,6 +167,7 @@ type Session struct {
 	files  int
 	drops  uint64
 	skip   []string // tracks not recorded (codec)
+	stored []File   // files stored, for the composed file
 	quit   chan struct{}
 }
 
@@ -185,6 +199,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 	for _, s := range open {
 		s.Close()
 	}
+	r.cancel()
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	select {
@@ -259,6 +274,52 @@ func (s *Session) run() {
 		s.log.Error("recording: trail", "err", err)
 	}
 	s.log.Info("recording stopped", "files", files, "dropped", drops)
+	s.compose()
+}
+
+// compose makes the composed playback file of the session, when a Composer is configured, and puts it into the
+// store and the trail like the per-track files.
+func (s *Session) compose() {
+	c := s.r.cfg.Composer
+	s.mu.Lock()
+	stored := append([]File(nil), s.stored...)
+	s.mu.Unlock()
+	if c == nil || len(stored) == 0 {
+		return
+	}
+	var length time.Duration
+	for _, f := range stored {
+		length = max(length, f.Offset+f.Duration)
+	}
+	began := time.Now()
+	path, err := c.compose(s.r.stop, s.r.cfg.Store, s.id, stored, s.r.cfg.SpoolDir)
+	if err != nil {
+		s.log.Error("recording: compose", "err", err)
+		return
+	}
+	defer os.Remove(path)
+	took := time.Since(began)
+	rd, err := os.Open(path)
+	if err != nil {
+		s.log.Error("recording: compose", "err", err)
+		return
+	}
+	defer rd.Close()
+	blob, err := s.r.cfg.Store.Put(s.r.stop, rd)
+	if err != nil {
+		s.log.Error("recording: store composed file", "err", err)
+		return
+	}
+	s.r.composed.Add(1)
+	s.r.composeNanos.Add(uint64(took))
+	s.r.composedNanos.Add(uint64(length))
+	f := File{SessionID: s.id, TrackID: "composed", Kind: "composed", Codec: "vp8+opus", Container: "webm", Blob: blob,
+		Start: s.start, Duration: length}
+	if err := s.r.sess.RecordingFile(context.Background(), f); err != nil {
+		s.log.Error("recording: trail", "err", err)
+	}
+	s.log.Info("composed playback file", "took", took.Round(time.Millisecond), "session", length.Round(time.Second),
+		"per_minute", (time.Duration(float64(took)/max(length.Minutes(), 1.0/60))).Round(time.Millisecond))
 }
 
 // off marks the session as not recorded and lets its tracks' goroutines end.
@@ -462,5 +523,6 @@ loop:
 	t.s.mu.Lock()
 	t.s.files++
 	t.s.drops += f.Dropped
+	t.s.stored = append(t.s.stored, *f)
 	t.s.mu.Unlock()
 }

@@ -3,6 +3,7 @@ package signaling_test
 import (
 	"context"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,7 +84,13 @@ func TestRecordingJointRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	sess := &memSessions{}
-	rec, err := recording.New(recording.Config{Store: store, SpoolDir: t.TempDir()}, sess, testLogger())
+	font := "/usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf"
+	if _, err := os.Stat(font); err != nil {
+		font = ""
+	}
+	composer := recording.NewComposer("", font)
+	composer.Label = func(_, id string) string { return "参加人 " + id }
+	rec, err := recording.New(recording.Config{Store: store, SpoolDir: t.TempDir(), Composer: composer}, sess, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +131,7 @@ func TestRecordingJointRoom(t *testing.T) {
 		defer sess.mu.Unlock()
 		return sess.stopped
 	})
+	waitFor(t, 90*time.Second, "the composed playback file", func() bool { return rec.Stats().Composed == 1 })
 
 	sess.mu.Lock()
 	files, started := sess.files, sess.started
@@ -180,10 +188,29 @@ func TestRecordingJointRoom(t *testing.T) {
 			t.Errorf("%s: recording did not resume after the caucus (last packet at %.1f s)", tr, pts[len(pts)-1])
 		}
 	}
+	// The composed file: one picture (a grid with names and the clock) and the mixed sound, as long as the session.
+	if f, ok := byTrack["composed"]; !ok {
+		t.Errorf("no composed file")
+	} else {
+		path := filepath.Join(t.TempDir(), "composed.webm")
+		copyBlob(t, store, f.Ref, path)
+		out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name:format=duration", "-of", "csv=p=0", path).Output()
+		if err != nil {
+			t.Fatalf("ffprobe composed: %v", err)
+		}
+		fields := strings.Fields(string(out))
+		if len(fields) != 3 || fields[0] != "vp8" || fields[1] != "opus" {
+			t.Errorf("composed streams %q, want vp8, opus and a duration", out)
+		} else if d, _ := strconv.ParseFloat(fields[2], 64); math.Abs(d-f.Duration.Seconds()) > 1 || math.Abs(d-ended.Sub(started).Seconds()) > 1.5 {
+			t.Errorf("composed duration %.2f s, want %.2f s (the session's %.2f s)", d, f.Duration.Seconds(), ended.Sub(started).Seconds())
+		}
+		st := rec.Stats()
+		t.Logf("composed %d bytes in %.2f s for %.1f s of session: %.1f s per minute of session", f.Size, st.ComposeSeconds, st.ComposedSeconds, 60*st.ComposeSeconds/st.ComposedSeconds)
+	}
 	if started.IsZero() {
 		t.Errorf("no recording started event")
 	}
-	if st := rec.Stats(); st.Files != uint64(len(files)) || st.Failures != 0 {
+	if st := rec.Stats(); st.Files+st.Composed != uint64(len(files)) || st.Failures != 0 {
 		t.Errorf("recorder stats %+v, want %d files and no failures", st, len(files))
 	}
 }

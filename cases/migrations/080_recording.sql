@@ -1,5 +1,6 @@
 -- Recording of sessions (issue 14): the organisation's setting, the mediator's choice per session, and the
--- recorded files (the bytes live in the blob store; their SHA-256 and duration are in the case's trail, event_seq).
+-- recorded files (the bytes live in the blob store; their SHA-256 and duration are in the case's trail, event_seq):
+-- one per track, and the composed playback file (kind 'composed') made from them.
 
 ALTER TABLE organisations
     ADD COLUMN record_sessions         boolean NOT NULL DEFAULT false,
@@ -14,7 +15,7 @@ CREATE TABLE session_recordings (
     case_id        uuid NOT NULL REFERENCES cases (id),
     track_id       text NOT NULL,
     participant_id text NOT NULL,
-    kind           text NOT NULL CHECK (kind IN ('audio', 'video')),
+    kind           text NOT NULL CHECK (kind IN ('audio', 'video', 'composed')),
     codec          text NOT NULL,
     container      text NOT NULL,
     blob_ref       text NOT NULL,

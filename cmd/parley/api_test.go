@@ -94,6 +94,7 @@ func newTestEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	cfg.DataDir = t.TempDir()
+	cfg.RecordingCompose = false // the signalling test composes (TestRecordingJointRoom)
 	recs, err := newRecording(cfg, store, store.Pool(), rms, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

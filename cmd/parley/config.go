@@ -88,6 +88,7 @@ type Config struct {
 	RecordingFreeFloor int64
 	RecordingRetention time.Duration
 	RecordingQueue     int
+	RecordingCompose   bool
 }
 
 // setting describes one configuration setting.
@@ -213,6 +214,7 @@ func settings() []setting {
 		i("recording-free-floor", "1073741824", "a recording refuses to start (and says why in the trail) when the store or the spool directory has less free space than this, in bytes; 0 turns the check off", func(c *Config) *int64 { return &c.RecordingFreeFloor }),
 		d("recording-retention", "0s", "how long recordings are kept; after it their bytes are deleted, their hash and a deletion event stay in the trail; 0s keeps them", func(c *Config) *time.Duration { return &c.RecordingRetention }),
 		n("recording-queue", "2048", "packets queued per recorded track between forwarding and the writer; when full, packets are dropped and counted, never waited for", func(c *Config) *int { return &c.RecordingQueue }),
+		b("recording-compose", "true", "after a recorded session, compose one playback file (grid with names and clock, mixed sound) with ffmpeg at nice 19, one at a time per node; off, or without ffmpeg, only the per-track files are kept", func(c *Config) *bool { return &c.RecordingCompose }),
 		s("demo-password", "parley-demo-2026", "password the demo subcommand gives every demo account", func(c *Config) *string { return &c.DemoPassword }),
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/parley-mediation/parley/cases"
 	"github.com/parley-mediation/parley/recording"
 	"github.com/parley-mediation/parley/recording/sfutap"
+	"github.com/parley-mediation/parley/signing"
 )
 
 // recorder is the recording part of the server (issue 14): the blob store and the recorder the SFU feeds.
@@ -31,8 +33,21 @@ func newRecording(cfg *Config, store *cases.Store, pool *pgxpool.Pool, rms *room
 		return nil, err
 	}
 	log := logger.With("component", "recording")
+	var composer *recording.Composer
+	if cfg.RecordingCompose {
+		if composer = recording.NewComposer("", composeFont(cfg)); composer == nil {
+			log.Warn("ffmpeg not found: recorded sessions get no composed playback file (install ffmpeg)")
+		} else {
+			composer.Label = func(sessionID, participantID string) string {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				name, _ := store.ParticipantName(ctx, sessionID, participantID)
+				return name
+			}
+		}
+	}
 	rec, err := recording.New(recording.Config{Store: blobs, SpoolDir: filepath.Join(recordingDataDir(cfg), "recording-spool"),
-		Floor: cfg.RecordingFreeFloor, QueueLen: cfg.RecordingQueue}, &recSessions{store: store, log: log}, log)
+		Floor: cfg.RecordingFreeFloor, QueueLen: cfg.RecordingQueue, Composer: composer}, &recSessions{store: store, log: log}, log)
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +63,20 @@ func newBlobStore(cfg *Config, pool *pgxpool.Pool) (recording.Store, error) {
 		return recording.NewDirStore(filepath.Join(recordingDataDir(cfg), "recordings"))
 	}
 	return &recording.PGStore{Pool: pool, Quota: cfg.RecordingQuota}, nil
+}
+
+// composeFont is the font of the names and the clock in the composed file: PARLEY_FONT, else the first of the
+// fonts documents use that is installed (it must have Chinese), else none (no text).
+func composeFont(cfg *Config) string {
+	for _, p := range append([]string{cfg.Font}, signing.DefaultFontPaths...) {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
 }
 
 func recordingDataDir(cfg *Config) string {

@@ -32,12 +32,13 @@ export default async function recordings(main, { params }) {
     mount(main, h('h1', null, t('recordings.title')), h('p', { class: 'alert info', id: 'recordings-none' }, list.recorded ? t('recordings.not_allowed') : t('recordings.not_recorded')), back);
     return;
   }
-  const recs = list.recordings || [];
+  // The composed view first (when there is one), then the per-track originals.
+  const recs = (list.recordings || []).slice().sort((a, b) => (a.kind === 'composed' ? 0 : 1) - (b.kind === 'composed' ? 0 : 1));
   const start = recs.length ? Math.min(...recs.map((r) => Date.parse(r.started_at) - r.offset_ms)) : 0;
   const players = [];
   const items = recs.map((r) => {
-    const player = h(r.kind === 'video' ? 'video' : 'audio', { controls: true, preload: 'metadata', src: `/api/v1/recordings/${enc(r.id)}/media`, class: 'rec-player', dataset: { recording: r.id, offset: String(r.offset_ms) } });
-    if (r.kind === 'video') player.playsInline = true;
+    const player = h(r.kind === 'audio' ? 'audio' : 'video', { controls: true, preload: 'metadata', src: `/api/v1/recordings/${enc(r.id)}/media`, class: 'rec-player', dataset: { recording: r.id, offset: String(r.offset_ms) } });
+    if (r.kind !== 'audio') player.playsInline = true;
     players.push(player);
     return h(
       'li',
