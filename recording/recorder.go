@@ -319,7 +319,7 @@ func (s *Session) compose() {
 		s.log.Error("recording: trail", "err", err)
 	}
 	s.log.Info("composed playback file", "took", took.Round(time.Millisecond), "session", length.Round(time.Second),
-		"per_minute", (time.Duration(float64(took)/max(length.Minutes(), 1.0/60))).Round(time.Millisecond))
+		"per_minute", (time.Duration(float64(took) / max(length.Minutes(), 1.0/60))).Round(time.Millisecond))
 }
 
 // off marks the session as not recorded and lets its tracks' goroutines end.
