@@ -168,6 +168,7 @@ type Session struct {
 	drops  uint64
 	skip   []string // tracks not recorded (codec)
 	stored []File   // files stored, for the composed file
+	open   []*Track // tracks opened while the session was being decided
 	quit   chan struct{}
 }
 
@@ -259,6 +260,7 @@ func (s *Session) run() {
 	}
 	s.start = s.r.cfg.Now()
 	s.state.Store(stateActive)
+	s.open = nil
 	s.mu.Unlock()
 	if err := s.r.sess.RecordingStarted(ctx, s.id, s.start); err != nil {
 		s.log.Error("recording: trail", "err", err)
@@ -322,11 +324,17 @@ func (s *Session) compose() {
 		"per_minute", (time.Duration(float64(took) / max(length.Minutes(), 1.0/60))).Round(time.Millisecond))
 }
 
-// off marks the session as not recorded and lets its tracks' goroutines end.
+// off marks the session as not recorded and ends the goroutines of the tracks opened while it was being decided
+// (new ones are not opened), then waits for the room to close.
 func (s *Session) off() {
 	s.mu.Lock()
 	s.state.Store(stateOff)
+	open := s.open
+	s.open = nil
 	s.mu.Unlock()
+	for _, t := range open {
+		t.Close()
+	}
 	<-s.quit
 	s.tracks.Wait()
 }
@@ -368,13 +376,16 @@ func (s *Session) OpenTrack(info TrackInfo, requestKeyframe func()) *Track {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.state.Load() == stateOff {
 		return nil
 	}
 	if requestKeyframe == nil {
 		requestKeyframe = func() {}
 	}
 	t := &Track{s: s, info: info, vp8: codec == "vp8", kf: requestKeyframe, q: make(chan packet, s.r.cfg.QueueLen), quit: make(chan struct{})}
+	if s.state.Load() == statePending {
+		s.open = append(s.open, t)
+	}
 	s.tracks.Add(1)
 	s.r.tracks.Add(1)
 	go t.run()

@@ -65,6 +65,20 @@ func TestRecorderDecides(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := r.Open("s1")
+			early := s.OpenTrack(TrackInfo{ID: "p/a", Kind: "audio", Codec: "opus"}, nil) // while it is being decided
+			if !tc.rec {
+				// Not recorded: the track opened meanwhile ends its goroutine at once, and no new one opens.
+				deadline := time.Now().Add(10 * time.Second)
+				for r.Stats().Tracks != 0 && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+				if n := r.Stats().Tracks; n != 0 || early == nil {
+					t.Errorf("tracks still running: %d (early track %v), want 0", n, early != nil)
+				}
+				if s.OpenTrack(TrackInfo{ID: "p/b", Kind: "audio", Codec: "opus"}, nil) != nil {
+					t.Errorf("a track opened on a session that is not recorded")
+				}
+			}
 			if tc.want == "started" {
 				deadline := time.Now().Add(10 * time.Second)
 				for !s.Recording() && time.Now().Before(deadline) {

@@ -141,8 +141,8 @@ func (w *trackWriter) write(ms int64, kf bool, frame []byte) {
 		}
 		w.firstMS = ms
 	}
-	if ms < w.lastMS {
-		ms = w.lastMS
+	if w.frames > 0 && ms <= w.lastMS {
+		ms = w.lastMS + 1 // times strictly increase (a muxer refuses equal ones), whatever the sender's clock did
 	}
 	// The writer hands the frame to its own goroutine: it gets a copy of its own.
 	if _, err := w.bw.Write(kf, ms-w.firstMS, append([]byte(nil), frame...)); err != nil {
