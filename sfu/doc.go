@@ -87,6 +87,14 @@
 // are not renegotiated on caucus changes: gated tracks simply carry no packets, and
 // reopening the gate waits for a keyframe.
 //
+// # Recording tap
+//
+// Engine.SetTap gives each new room a Tap (cmd/parley plugs in the recorder through recording/sfutap; this
+// package knows nothing of it). Each published track opens a TrackTap; the packet path hands it the packets of
+// one layer (the highest being received, re-chosen after each once-a-second measurement) only while the
+// publisher is in the joint room — the flag is recomputed with the caucus gates in SetScopes — and not muted.
+// WriteRTP must copy and never block: the recorder queues and drops, and does its writing elsewhere.
+//
 // # Video codec
 //
 // The room settles on one video codec. Every current browser decodes both VP8 and
