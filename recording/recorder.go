@@ -355,13 +355,13 @@ func (r *Recorder) refusal(ctx context.Context) string {
 // OpenTrack starts recording a published track; requestKeyframe asks its publisher for a
 // keyframe (a video file starts on one, and resumes on one after a loss or a gap). It
 // returns nil for a track that is not recorded: the session is not (or no longer)
-// recorded, or the codec has no container here (H.264: see docs/recording.md).
+// recorded, or the codec is none of Opus, VP8 and H.264.
 func (s *Session) OpenTrack(info TrackInfo, requestKeyframe func()) *Track {
 	if s == nil || s.state.Load() == stateOff {
 		return nil
 	}
 	codec := strings.ToLower(info.Codec)
-	if codec != "opus" && codec != "vp8" {
+	if codec != "opus" && codec != "vp8" && codec != "h264" {
 		s.log.Warn("recording: codec not recorded", "track_id", info.ID, "codec", info.Codec)
 		s.mu.Lock()
 		s.skip = append(s.skip, info.ID+" ("+info.Codec+")")
@@ -382,7 +382,7 @@ func (s *Session) OpenTrack(info TrackInfo, requestKeyframe func()) *Track {
 	if requestKeyframe == nil {
 		requestKeyframe = func() {}
 	}
-	t := &Track{s: s, info: info, vp8: codec == "vp8", kf: requestKeyframe, q: make(chan packet, s.r.cfg.QueueLen), quit: make(chan struct{})}
+	t := &Track{s: s, info: info, video: codec != "opus", h264: codec == "h264", kf: requestKeyframe, q: make(chan packet, s.r.cfg.QueueLen), quit: make(chan struct{})}
 	if s.state.Load() == statePending {
 		s.open = append(s.open, t)
 	}
@@ -417,7 +417,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 1500); return &b }}
 type Track struct {
 	s       *Session
 	info    TrackInfo
-	vp8     bool
+	video   bool
+	h264    bool
 	kf      func()
 	q       chan packet
 	quit    chan struct{}
@@ -458,7 +459,7 @@ func (t *Track) Close() {
 func (t *Track) run() {
 	defer t.s.tracks.Done()
 	defer t.s.r.tracks.Add(-1)
-	w := &trackWriter{info: t.info, vp8: t.vp8, spool: t.s.r.cfg.SpoolDir, log: t.s.log.With("track_id", t.info.ID)}
+	w := &trackWriter{info: t.info, video: t.video, h264: t.h264, spool: t.s.r.cfg.SpoolDir, log: t.s.log.With("track_id", t.info.ID)}
 	handle := func(p packet) {
 		if t.s.state.Load() == stateActive || w.started() {
 			w.packet(p, t.s.start)
@@ -485,7 +486,7 @@ loop:
 		select {
 		case <-tk.C:
 			drain()
-			if t.vp8 && t.s.state.Load() == stateActive && w.waitingKeyframe() && time.Since(lastAsk) >= kfAsk {
+			if t.video && t.s.state.Load() == stateActive && w.waitingKeyframe() && time.Since(lastAsk) >= kfAsk {
 				lastAsk = time.Now()
 				t.kf()
 			}

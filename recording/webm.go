@@ -37,7 +37,14 @@ const maxLag = 500
 // absent.
 type trackWriter struct {
 	info  TrackInfo
-	vp8   bool
+	video bool // VP8 or H.264
+	h264  bool
+	hp    codecs.H264Packet // H.264 depacketizer (FU-A state), AVC output
+	sps   []byte            // the first SPS and PPS seen: the avcC of a Matroska H.264 track
+	pps   []byte
+	// skipping drops the rest of an H.264 access unit (timestamp skipTS) that lost a packet.
+	skipTS   uint32
+	skipping bool
 	spool string
 	log   *slog.Logger
 	start time.Time // the session's recording start
@@ -82,12 +89,15 @@ func (w *trackWriter) packet(p packet, start time.Time) {
 			w.baseMS = max(nowMS, 0)
 		}
 		w.lastRTP, w.extRTP, w.lastSeq = p.ts, 0, p.seq-1
-		w.needKF = w.vp8
+		w.needKF = w.video
+		w.hp = codecs.H264Packet{IsAVC: true}
 		w.frame, w.frameOK = w.frame[:0], false
 	}
 	if d := int16(p.seq - w.lastSeq); d <= 0 {
 		return // duplicate or late (a retransmission after we moved on)
-	} else if d > 1 && w.vp8 {
+	} else if d > 1 && w.video {
+		w.hp = codecs.H264Packet{IsAVC: true}
+		w.skipTS, w.skipping = p.ts, true // the rest of this access unit is incomplete
 		w.frameOK = false // the frame being collected lost a packet
 		w.needKF = true   // (a gap is not counted as dropped: it is a caucus, a mute or upstream loss)
 	}
@@ -101,8 +111,12 @@ func (w *trackWriter) packet(p packet, start time.Time) {
 		w.baseMS += nowMS - ms
 		ms = nowMS
 	}
-	if !w.vp8 {
+	if !w.video {
 		w.write(ms, true, payload)
+		return
+	}
+	if w.h264 {
+		w.h264Packet(p, payload, ms)
 		return
 	}
 	var vp codecs.VP8Packet
@@ -123,6 +137,57 @@ func (w *trackWriter) packet(p packet, start time.Time) {
 	w.frameOK = false
 	kf := len(w.frame) > 0 && w.frame[0]&0x01 == 0
 	if w.needKF && !kf {
+		w.dropped++
+		return
+	}
+	w.needKF = false
+	w.write(ms, kf, w.frame)
+}
+
+// h264Packet collects the NAL units of one access unit (one RTP timestamp, up to the marker bit) in AVC form,
+// keeps the first SPS and PPS for the track's configuration, and writes complete access units, starting with an
+// IDR picture.
+func (w *trackWriter) h264Packet(p packet, payload []byte, ms int64) {
+	if w.skipping && p.ts == w.skipTS {
+		w.frameOK = false
+		return
+	}
+	w.skipping = false
+	if p.ts != w.frameTS || !w.frameOK {
+		// A new access unit (an unfinished previous one is dropped: its marker was lost).
+		w.frame, w.frameTS, w.frameOK = w.frame[:0], p.ts, true
+	}
+	data, err := w.hp.Unmarshal(payload)
+	if err != nil {
+		w.frameOK = false
+		w.hp = codecs.H264Packet{IsAVC: true}
+		return
+	}
+	if len(w.frame)+len(data) > maxFrame {
+		w.frameOK = false
+		return
+	}
+	w.frame = append(w.frame, data...)
+	if !p.marker {
+		return
+	}
+	w.frameOK = false
+	kf := false
+	for _, nal := range avcNALs(w.frame) {
+		switch nal[0] & 0x1f {
+		case nalIDR:
+			kf = true
+		case nalSPS:
+			if w.sps == nil {
+				w.sps = append([]byte(nil), nal...)
+			}
+		case nalPPS:
+			if w.pps == nil {
+				w.pps = append([]byte(nil), nal...)
+			}
+		}
+	}
+	if len(w.frame) == 0 || (w.needKF || w.bw == nil) && (!kf || w.sps == nil || w.pps == nil) {
 		w.dropped++
 		return
 	}
@@ -155,16 +220,31 @@ func (w *trackWriter) write(ms int64, kf bool, frame []byte) {
 
 func (w *trackWriter) create(first []byte) error {
 	entry := webm.TrackEntry{Name: w.info.ID, TrackNumber: 1, TrackUID: 1}
-	if w.vp8 {
+	header := webm.DefaultEBMLHeader
+	ext := ".webm"
+	switch {
+	case w.h264:
+		// WebM has no H.264: a Matroska file, which ffmpeg and the composer read.
+		width, height, ok := spsSize(w.sps)
+		if !ok {
+			width, height = 640, 480
+		}
+		entry.CodecID, entry.TrackType = "V_MPEG4/ISO/AVC", 1
+		entry.Video = &webm.Video{PixelWidth: uint64(width), PixelHeight: uint64(height)}
+		entry.CodecPrivate = avcC(w.sps, w.pps)
+		h := *webm.DefaultEBMLHeader
+		h.DocType = "matroska"
+		header, ext = &h, ".mkv"
+	case w.video:
 		width, height := vp8Size(first)
 		entry.CodecID, entry.TrackType = "V_VP8", 1
 		entry.Video = &webm.Video{PixelWidth: uint64(width), PixelHeight: uint64(height)}
-	} else {
+	default:
 		entry.CodecID, entry.TrackType = "A_OPUS", 2
 		entry.Audio = &webm.Audio{SamplingFrequency: 48000, Channels: 2}
 		entry.CodecPrivate = opusHead()
 	}
-	raw, err := os.CreateTemp(w.spool, "rec-*.webm")
+	raw, err := os.CreateTemp(w.spool, "rec-*"+ext)
 	if err != nil {
 		return fmt.Errorf("recording: spool: %w", err)
 	}
@@ -174,7 +254,7 @@ func (w *trackWriter) create(first []byte) error {
 	// track per file needs no sorting).
 	info := &webm.Info{TimecodeScale: 1000000, MuxingApp: "parley", WritingApp: "parley", DateUTC: w.date}
 	ws, err := webm.NewSimpleBlockWriter(f, []webm.TrackEntry{entry},
-		mkvcore.WithSegmentInfo(info), mkvcore.WithBlockInterceptor(nil),
+		mkvcore.WithEBMLHeader(header), mkvcore.WithSegmentInfo(info), mkvcore.WithBlockInterceptor(nil),
 		mkvcore.WithSeekHead(true), mkvcore.WithCues(cuesReserve),
 		mkvcore.WithOnErrorHandler(func(err error) { w.log.Warn("recording: webm", "err", err) }),
 		mkvcore.WithOnFatalHandler(func(err error) { w.log.Error("recording: webm", "err", err) }))
@@ -203,8 +283,12 @@ func (w *trackWriter) finish() (*File, string, error) {
 	if w.frames == 0 {
 		return nil, w.path, errors.New("recording: no frames")
 	}
+	container := "webm"
+	if w.h264 {
+		container = "matroska"
+	}
 	return &File{TrackID: w.info.ID, Participant: w.info.Participant, Kind: w.info.Kind, Codec: w.info.Codec,
-		Container: "webm", Duration: time.Duration(w.lastMS-w.firstMS) * time.Millisecond, Frames: w.frames,
+		Container: container, Duration: time.Duration(w.lastMS-w.firstMS) * time.Millisecond, Frames: w.frames,
 		Dropped: w.dropped}, w.path, nil
 }
 

@@ -15,12 +15,17 @@ func FuzzTrackWriter(f *testing.F) {
 	f.Add([]byte{0x90, 0x80, 0x01, 0x10, 0x00, 0x00, 0x00}, true)
 	f.Add([]byte{0xfc, 0xff, 0xfe}, false)
 	f.Add([]byte{}, true)
-	f.Fuzz(func(t *testing.T, data []byte, vp8 bool) {
+	f.Add([]byte{0, 1, 0, 0, 0, 0, 1, 0x85, 0x78, 0, 4, 0x67, 0x42, 0, 0x1e, 0, 2, 0x68, 0xce, 0, 1, 0x65}, false)
+	f.Fuzz(func(t *testing.T, data []byte, video bool) {
 		info := TrackInfo{ID: "p/t", Participant: "p", Kind: "video", Codec: "VP8", ClockRate: 90000}
-		if !vp8 {
+		h264 := video && len(data) > 0 && data[0]&1 == 1
+		switch {
+		case h264:
+			info.Codec = "H264"
+		case !video:
 			info.Kind, info.Codec, info.ClockRate = "audio", "opus", 48000
 		}
-		w := &trackWriter{info: info, vp8: vp8, spool: t.TempDir(), log: slog.New(slog.DiscardHandler)}
+		w := &trackWriter{info: info, video: video, h264: h264, spool: t.TempDir(), log: slog.New(slog.DiscardHandler)}
 		start := time.Unix(1700000000, 0)
 		// Each chunk of the input is one packet: 2 bytes seq, 4 timestamp, 1 SSRC, 1 flags, then up to 40 bytes.
 		for len(data) >= 8 {

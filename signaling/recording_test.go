@@ -235,3 +235,56 @@ func copyBlob(t *testing.T, s recording.Store, ref, path string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRecordingH264: in a room settled on H.264 (its participants decode nothing else), the video is recorded
+// into Matroska (V_MPEG4/ISO/AVC with the stream's SPS and PPS), which ffmpeg decodes at the clip's size.
+func TestRecordingH264(t *testing.T) {
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		t.Skip("ffprobe not installed (scripts/lib.sh ensure_test_tools installs ffmpeg)")
+	}
+	t.Parallel()
+	h := newHarness(t, nil)
+	store, err := recording.NewDirStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := &memSessions{}
+	rec, err := recording.New(recording.Config{Store: store, SpoolDir: t.TempDir()}, sess, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	h.engine.SetTap(sfutap.For(rec))
+	ctx := testCtx(t, 60*time.Second)
+	med := h.dial(ctx, h.claims("med", signaling.RoleMediator, ""), signaling.CodecH264)
+	app := h.enter(ctx, med, h.claims("app", signaling.RoleParty, signaling.SideApplicant), signaling.CodecH264)
+	publish(ctx, t, app, client.PublishOptions{Video: true})
+	waitFor(t, 30*time.Second, "H.264 video at the mediator", func() bool {
+		s := med.Stats()["app/video"]
+		return strings.EqualFold(s.Codec, "video/H264") && s.Keyframes > 0 && s.Packets > 30
+	})
+	time.Sleep(2 * time.Second)
+	if _, err := med.Request(ctx, signaling.TypeEndSession, nil); err != nil {
+		t.Fatalf("end_session: %v", err)
+	}
+	waitFor(t, 30*time.Second, "the recording to stop", func() bool {
+		sess.mu.Lock()
+		defer sess.mu.Unlock()
+		return sess.stopped
+	})
+	sess.mu.Lock()
+	files := sess.files
+	sess.mu.Unlock()
+	if len(files) != 1 || files[0].Container != "matroska" {
+		t.Fatalf("files %+v, want one Matroska file", files)
+	}
+	path := filepath.Join(t.TempDir(), "v.mkv")
+	copyBlob(t, store, files[0].Ref, path)
+	if pts := probedPackets(t, path); len(pts) < 10 {
+		t.Errorf("ffprobe read %d packets, want many", len(pts))
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", path).Output()
+	if err != nil || strings.TrimSpace(string(out)) != "h264,320,180" {
+		t.Errorf("ffprobe: %q %v, want h264,320,180", out, err)
+	}
+}

@@ -144,7 +144,7 @@ func (a *app) recordingRoutes() []route {
 		{"PUT", "/api/v1/sessions/{id}/recording", "Record this session or not (the case's mediator, before the session starts; otherwise the organisation's setting decides)", "recordings", staff, nil, cases.SessionRecordingChoice{}, cases.Session{}, 200, handleSessionRecordingChoice(a)},
 		{"GET", "/api/v1/organisations/{id}/recording-settings", "The organisation's recording settings", "recordings", staff, nil, nil, cases.RecordingSettings{}, 200, handleOrgRecordingSettings(a)},
 		{"PUT", "/api/v1/organisations/{id}/recording-settings", "Change the organisation's recording settings (its admin)", "recordings", staff, nil, cases.RecordingSettings{}, cases.RecordingSettings{}, 200, handleOrgRecordingSettingsSet(a)},
-		{"GET", "/api/v1/recordings/{id}/media", "The recorded file (WebM) with range requests for seeking; access is checked on every request and each viewing is an event in the trail", "recordings", anyone, nil, nil, rawBody("video/webm"), 200, handleRecordingMedia(a)},
+		{"GET", "/api/v1/recordings/{id}/media", "The recorded file (WebM; Matroska for H.264 video) with range requests for seeking; access is checked on every request and each viewing is an event in the trail", "recordings", anyone, nil, nil, rawBody("video/webm"), 200, handleRecordingMedia(a)},
 	}
 }
 
@@ -256,14 +256,17 @@ func handleRecordingMedia(a *app) http.Handler {
 				return
 			}
 		}
-		ct := "video/webm"
-		if rec.Kind == "audio" {
+		ct, ext := "video/webm", "webm"
+		switch {
+		case rec.Container == "matroska": // H.264
+			ct, ext = "video/x-matroska", "mkv"
+		case rec.Kind == "audio":
 			ct = "audio/webm"
 		}
 		w.Header().Set("Content-Type", ct)
 		w.Header().Set("Cache-Control", "private, no-store")
 		w.Header().Set("X-Content-SHA256", rec.SHA256)
-		w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=\"recording-%s.webm\"", rec.ID))
+		w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=\"recording-%s.%s\"", rec.ID, ext))
 		http.ServeContent(w, r, "", rec.StartedAt, blob)
 	})
 }
