@@ -45,10 +45,10 @@ type trackWriter struct {
 	// skipping drops the rest of an H.264 access unit (timestamp skipTS) that lost a packet.
 	skipTS   uint32
 	skipping bool
-	spool string
-	log   *slog.Logger
-	start time.Time // the session's recording start
-	date  time.Time // DateUTC of the file: the wall-clock time of its first frame
+	spool    string
+	log      *slog.Logger
+	start    time.Time // the session's recording start
+	date     time.Time // DateUTC of the file: the wall-clock time of its first frame
 
 	bw   webm.BlockWriteCloser
 	path string
@@ -98,8 +98,8 @@ func (w *trackWriter) packet(p packet, start time.Time) {
 	} else if d > 1 && w.video {
 		w.hp = codecs.H264Packet{IsAVC: true}
 		w.skipTS, w.skipping = p.ts, true // the rest of this access unit is incomplete
-		w.frameOK = false // the frame being collected lost a packet
-		w.needKF = true   // (a gap is not counted as dropped: it is a caucus, a mute or upstream loss)
+		w.frameOK = false                 // the frame being collected lost a packet
+		w.needKF = true                   // (a gap is not counted as dropped: it is a caucus, a mute or upstream loss)
 	}
 	w.lastSeq = p.seq
 	w.extRTP += int64(int32(p.ts - w.lastRTP))
