@@ -1112,7 +1112,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		"parley_media_subscriber_loss_ratio ", "parley_join_to_media_seconds_bucket", "parley_reconnects_total ",
 		"parley_placement_moves_in_total ", `parley_http_request_duration_seconds_count{code="2xx",route="GET /readyz"}`,
 		"parley_db_pool_connections ", "parley_cluster_redis_errors_total ", "parley_redis_request_errors_total ", "go_goroutines ",
-		"process_cpu_seconds_total "} {
+		"process_cpu_seconds_total ", "parley_recording_packets_dropped_total ", "parley_recording_files_total "} {
 		if !strings.Contains(body, want) || !strings.Contains(body2, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

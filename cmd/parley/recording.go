@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parley-mediation/parley/cases"
 	"github.com/parley-mediation/parley/recording"
@@ -325,4 +326,28 @@ func runRetention(ctx context.Context, store *cases.Store, blobs recording.Store
 		case <-tk.C:
 		}
 	}
+}
+
+// addRecording puts the recorder's counters on /metrics as parley_recording_<name>[_total].
+func (m *metrics) addRecording(r *recorder) {
+	if m == nil || r == nil {
+		return
+	}
+	read := func(f func(recording.Stats) float64) func() float64 {
+		return func() float64 { return f(r.rec.Stats()) }
+	}
+	gauge := func(name, help string, f func(recording.Stats) float64) {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, read(f)))
+	}
+	counter := func(name, help string, f func(recording.Stats) float64) {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, read(f)))
+	}
+	gauge("parley_recording_sessions", "Sessions being recorded on this node.", func(s recording.Stats) float64 { return float64(s.Sessions) })
+	gauge("parley_recording_tracks", "Tracks being written on this node.", func(s recording.Stats) float64 { return float64(s.Tracks) })
+	counter("parley_recording_packets_total", "Packets the recorder took from forwarding.", func(s recording.Stats) float64 { return float64(s.Queued) })
+	counter("parley_recording_packets_dropped_total", "Packets the recorder dropped because a track's queue was full (it never blocks forwarding).", func(s recording.Stats) float64 { return float64(s.Dropped) })
+	counter("parley_recording_files_total", "Per-track files stored.", func(s recording.Stats) float64 { return float64(s.Files) })
+	counter("parley_recording_failures_total", "Files lost (spool or store error).", func(s recording.Stats) float64 { return float64(s.Failures) })
+	counter("parley_recording_composed_total", "Composed playback files made.", func(s recording.Stats) float64 { return float64(s.Composed) })
+	counter("parley_recording_compose_seconds_total", "Time ffmpeg took composing.", func(s recording.Stats) float64 { return s.ComposeSeconds })
 }

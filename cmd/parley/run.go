@@ -322,6 +322,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		rms.close(context.Background())
 		return err
 	}
+	mx.addRecording(recs)
 	defer func() { // after the rooms closed: store the last files before the pool closes
 		rctx, rcancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer rcancel()
