@@ -195,7 +195,7 @@ export default async function party(main, { me }) {
               hasFeature('rooms') && s.status === 'live' ? h('a', { class: 'btn', href: `/rooms/${s.id}` }, t('session.enter')) : null,
               h('a', { class: 'btn secondary', href: '/device' }, t('session.device_check')),
             )
-          : null,
+          : h('div', { class: 'actions-row' }, h('a', { class: 'btn secondary', href: `/sessions/${s.id}/recordings` }, t('session.recordings'))),
         s.status !== 'scheduled' ? caucusShare(s.id, me) : null,
       ),
     );

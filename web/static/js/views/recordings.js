@@ -15,7 +15,7 @@ function clock(ms) {
   return `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}`;
 }
 
-export default async function recordings(main, { params }) {
+export default async function recordings(main, { params, me }) {
   const id = params.id;
   mount(main, loadingBox());
   let info;
@@ -27,7 +27,8 @@ export default async function recordings(main, { params }) {
     return;
   }
   setTitle(t('recordings.title'));
-  const back = h('p', null, h('a', { href: `/cases/${enc(info.case_id)}`, id: 'recordings-back' }, t('recordings.back')));
+  const party = me && (me.kind === 'party' || me.kind === 'agent');
+  const back = h('p', null, h('a', { href: party ? '/party' : `/cases/${enc(info.case_id)}`, id: 'recordings-back' }, t('recordings.back')));
   if (!list.may_view) {
     mount(main, h('h1', null, t('recordings.title')), h('p', { class: 'alert info', id: 'recordings-none' }, list.recorded ? t('recordings.not_allowed') : t('recordings.not_recorded')), back);
     return;
