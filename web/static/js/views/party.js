@@ -181,6 +181,13 @@ export default async function party(main, { me }) {
     );
   }
 
+  // recordingNote tells the party, before the session, that it will be recorded (filled in when the server says so).
+  function recordingNote(sessionId) {
+    const note = h('p', { class: 'alert warn small', role: 'note', hidden: true, dataset: { recordingNote: sessionId } }, t('room.recording_notice'));
+    get(`/sessions/${enc(sessionId)}/recordings`).then((r) => { note.hidden = !r.recorded; }).catch(() => {});
+    return note;
+  }
+
   function sessionsCard(sessions) {
     const rows = sessions.map((s) =>
       h(
@@ -188,6 +195,7 @@ export default async function party(main, { me }) {
         { class: 'caseitem' },
         h('div', { class: 'top-line' }, h('strong', null, s.title || t('session.untitled')), h('span', { class: ['chip', s.status === 'live' ? 'live' : ''] }, label('sessionstatus', s.status))),
         h('div', { class: 'meta' }, s.scheduled_at ? h('span', null, t('session.at', { at: fmtDateTime(s.scheduled_at) })) : null, s.started_at ? h('span', null, t('session.started_at', { at: fmtDateTime(s.started_at) })) : null),
+        s.status !== 'ended' ? recordingNote(s.id) : null,
         s.status !== 'ended'
           ? h(
               'div',
