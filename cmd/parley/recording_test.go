@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -229,5 +230,44 @@ func TestRecordingRetention(t *testing.T) {
 	var out bytes.Buffer
 	if checked, bad, err := verifyRecordings(ctx, f.store, f.app.recs.blobs, f.c.ID, &out); err != nil || checked != 1 || bad != 0 {
 		t.Errorf("verify: %d checked, %d bad, %v: %s; want the recent one checked", checked, bad, err, out.String())
+	}
+}
+
+// TestRecordingBadInput: the recording endpoints answer bad input with a stable error code and change nothing.
+func TestRecordingBadInput(t *testing.T) {
+	f := newFixture(t)
+	mediator := f.login(f.w.Mediator)
+	scheduled := f.newSession(false)
+	id := f.newRecording()
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		status             int
+		code               string
+	}{
+		{"record not a boolean", "PUT", "/api/v1/sessions/" + scheduled + "/recording", map[string]any{"record": "yes"}, 400, "invalid"},
+		{"unknown field", "PUT", "/api/v1/sessions/" + scheduled + "/recording", map[string]any{"record": true, "when": "now"}, 400, "invalid"},
+		{"live session", "PUT", "/api/v1/sessions/" + f.session.ID + "/recording", cases.SessionRecordingChoice{Record: true}, 409, "conflict"},
+		{"unknown session", "PUT", "/api/v1/sessions/not-a-session/recording", cases.SessionRecordingChoice{}, 404, "not_found"},
+		{"settings of a court", "PUT", "/api/v1/organisations/" + f.w.Court.ID + "/recording-settings", cases.RecordingSettings{}, 403, "forbidden"},
+		{"settings not a boolean", "PUT", "/api/v1/organisations/" + f.w.Org.ID + "/recording-settings", map[string]any{"record_sessions": 1}, 400, "invalid"},
+		{"unknown recording", "GET", "/api/v1/recordings/0b9e1c8e-8f2c-4a53-9d0e-1a2b3c4d5e6f/media", nil, 404, "not_found"},
+		{"malformed recording ID", "GET", "/api/v1/recordings/..%2f..%2fetc/media", nil, 404, ""},
+		{"recordings of an unknown session", "GET", "/api/v1/sessions/12345/recordings", nil, 404, "not_found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, raw := mediator.raw(tc.method, tc.path, tc.body)
+			var e apiError
+			_ = json.Unmarshal(raw, &e)
+			if st != tc.status || (tc.code != "" && e.Error.Code != tc.code) {
+				t.Errorf("got %d %s, want %d %s", st, raw, tc.status, tc.code)
+			}
+		})
+	}
+	if st, _, _ := mediator.get("/api/v1/recordings/"+id+"/media", map[string]string{"Range": "bytes=999999-"}); st != http.StatusRequestedRangeNotSatisfiable {
+		t.Errorf("range past the end: %d, want 416", st)
+	}
+	if st, _, _ := f.anonymous().get("/api/v1/recordings/"+id+"/media", nil); st != http.StatusUnauthorized {
+		t.Errorf("anonymous: %d, want 401", st)
 	}
 }
