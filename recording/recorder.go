@@ -459,7 +459,7 @@ func (t *Track) Close() {
 func (t *Track) run() {
 	defer t.s.tracks.Done()
 	defer t.s.r.tracks.Add(-1)
-	w := &trackWriter{info: t.info, video: t.video, h264: t.h264, spool: t.s.r.cfg.SpoolDir, log: t.s.log.With("track_id", t.info.ID)}
+	w := &trackWriter{session: t.s.id, info: t.info, video: t.video, h264: t.h264, spool: t.s.r.cfg.SpoolDir, log: t.s.log.With("track_id", t.info.ID)}
 	handle := func(p packet) {
 		if t.s.state.Load() == stateActive || w.started() {
 			w.packet(p, t.s.start)

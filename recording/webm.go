@@ -47,6 +47,7 @@ type trackWriter struct {
 	skipping bool
 	spool    string
 	log      *slog.Logger
+	session  string    // the session's ID (names the spool file)
 	start    time.Time // the session's recording start
 	date     time.Time // DateUTC of the file: the wall-clock time of its first frame
 
@@ -244,7 +245,9 @@ func (w *trackWriter) create(first []byte) error {
 		entry.Audio = &webm.Audio{SamplingFrequency: 48000, Channels: 2}
 		entry.CodecPrivate = opusHead()
 	}
-	raw, err := os.CreateTemp(w.spool, "rec-*"+ext)
+	// The spool name says whose it is: after a crash (kill -9, power) an unfinished file stays in the spool
+	// directory, playable up to its last cluster, for an operator to recover.
+	raw, err := os.CreateTemp(w.spool, "rec-"+safeName(w.session)+"-"+safeName(w.info.ID)+"-*"+ext)
 	if err != nil {
 		return fmt.Errorf("recording: spool: %w", err)
 	}
@@ -330,4 +333,19 @@ func (s *spoolFile) Close() error {
 		err = cerr
 	}
 	return err
+}
+
+// safeName keeps the letters, digits, '-' and '_' of an ID for a file name (at most 64).
+func safeName(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s) && len(b) < 64; i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			b = append(b, c)
+		default:
+			b = append(b, '_')
+		}
+	}
+	return string(b)
 }
