@@ -22,6 +22,10 @@ const cuesReserve = 64 << 10
 // without end); 4 MiB is far above any VP8 frame a camera sends.
 const maxFrame = 4 << 20
 
+// aheadSlack and maxSlew: a frame time more than aheadSlack ms after its packet's arrival is pulled back by at
+// most maxSlew ms per packet (audio packets are 20 ms apart: times still increase).
+const aheadSlack, maxSlew = 20, 2
+
 // maxLag is how far (ms) a stream's RTP clock may fall behind its arrival times before
 // its frames are re-anchored on arrival time.
 const maxLag = 500
@@ -111,6 +115,13 @@ func (w *trackWriter) packet(p packet, start time.Time) {
 		// on arrival time, so that the file keeps to the session's clock.
 		w.baseMS += nowMS - ms
 		ms = nowMS
+	}
+	if ahead := ms - nowMS - aheadSlack; ahead > 0 {
+		// Ahead of arrival: the stream's first packet, its anchor, came late (a busy server). Slew back a
+		// little per packet, so that times keep increasing and converge on the arrival times.
+		d := min(ahead, maxSlew)
+		w.baseMS -= d
+		ms -= d
 	}
 	if !w.video {
 		w.write(ms, true, payload)
