@@ -93,9 +93,9 @@ func newTestEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.DataDir = t.TempDir()
-	cfg.RecordingCompose = false // the signalling test composes (TestRecordingJointRoom)
-	recs, err := newRecording(cfg, store, store.Pool(), rms, slog.New(slog.DiscardHandler))
+	rc := *cfg // the recorder's spool in a directory of the test's own (cfg's data dir holds the key file)
+	rc.DataDir, rc.RecordingCompose = t.TempDir(), false // the signalling test composes (TestRecordingJointRoom)
+	recs, err := newRecording(&rc, store, store.Pool(), rms, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
