@@ -191,6 +191,10 @@ func (s *Store) PostThreadMessage(ctx context.Context, p Principal, caseID strin
 			c.ID, th, m.AuthorKind, m.AuthorID, m.AuthorName, m.AuthorRole, string(m.AuthorSide), m.Body, m.At, prev, hash).Scan(&m.ID); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, `INSERT INTO case_thread_heads (case_id, thread, messages, head) VALUES ($1, $2, 1, $3)
+			ON CONFLICT (case_id, thread) DO UPDATE SET messages = case_thread_heads.messages + 1, head = EXCLUDED.head`, c.ID, th, hash); err != nil {
+			return err
+		}
 		// The author has read what it wrote.
 		if _, err := tx.Exec(ctx, `INSERT INTO case_thread_readers (case_id, thread, reader_id, last_read) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (case_id, thread, reader_id) DO UPDATE SET last_read = GREATEST(case_thread_readers.last_read, EXCLUDED.last_read)`, c.ID, th, p.ID, m.ID); err != nil {
@@ -318,30 +322,72 @@ func (s *Store) ThreadMessages(ctx context.Context, p Principal, caseID string, 
 }
 
 // VerifyThreads recomputes the hash chain of every thread of case caseID and reports the first message that does
-// not match what was stored (changed, removed or inserted afterwards).
+// not match what was stored (changed, removed or inserted afterwards), or a thread whose count or last hash is not
+// its head's (its last messages removed).
 func (s *Store) VerifyThreads(ctx context.Context, caseID string) error {
 	rows, err := s.pool.Query(ctx, `SELECT id, thread, author_kind, author_id, author_name, author_role, author_side, body, at, prev_hash, hash
 		FROM case_messages WHERE case_id = $1 ORDER BY thread, id`, caseID)
 	if err != nil {
 		return dbErr("verify threads", err)
 	}
-	defer rows.Close()
 	last := map[Thread][]byte{}
+	count := map[Thread]int{}
 	for rows.Next() {
 		var m ThreadMessage
 		var side string
 		var prev, hash []byte
 		if err := rows.Scan(&m.ID, &m.Thread, &m.AuthorKind, &m.AuthorID, &m.AuthorName, &m.AuthorRole, &side, &m.Body, &m.At, &prev, &hash); err != nil {
+			rows.Close()
 			return dbErr("verify threads", err)
 		}
 		m.AuthorSide = Side(side)
 		if string(prev) != string(last[m.Thread]) {
+			rows.Close()
 			return Errorf(ECONFLICT, "thread %s: message %d does not follow the one before it (a message was removed or inserted)", m.Thread, m.ID)
 		}
 		if want := messageHash(prev, caseID, &m); string(want) != string(hash) {
+			rows.Close()
 			return Errorf(ECONFLICT, "thread %s: message %d was changed after it was written", m.Thread, m.ID)
 		}
 		last[m.Thread] = hash
+		count[m.Thread]++
 	}
-	return dbErr("verify threads", rows.Err())
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return dbErr("verify threads", err)
+	}
+	heads := map[Thread]bool{}
+	hr, err := s.pool.Query(ctx, `SELECT thread, messages, head FROM case_thread_heads WHERE case_id = $1`, caseID)
+	if err != nil {
+		return dbErr("verify threads", err)
+	}
+	defer hr.Close()
+	for hr.Next() {
+		var th Thread
+		var n int
+		var head []byte
+		if err := hr.Scan(&th, &n, &head); err != nil {
+			return dbErr("verify threads", err)
+		}
+		heads[th] = true
+		if n != count[th] || string(head) != string(last[th]) {
+			return Errorf(ECONFLICT, "thread %s: %d messages where %d were written (messages were removed)", th, count[th], n)
+		}
+	}
+	if err := hr.Err(); err != nil {
+		return dbErr("verify threads", err)
+	}
+	for th := range count {
+		if !heads[th] {
+			return Errorf(ECONFLICT, "thread %s: messages without a head (inserted outside Parley)", th)
+		}
+	}
+	return nil
+}
+
+// ThreadCount returns how many messages the threads of case caseID hold (for parley audit verify).
+func (s *Store) ThreadCount(ctx context.Context, caseID string) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM case_messages WHERE case_id = $1`, caseID).Scan(&n)
+	return n, dbErr("thread count", err)
 }

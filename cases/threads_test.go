@@ -171,22 +171,47 @@ func TestThreadMessages(t *testing.T) {
 		t.Errorf("unread after reading both pages: %d", list[0].Unread)
 	}
 
-	// A message changed in the database, or one removed, is found.
+	// A message changed in the database, one removed, or the last one removed, is found (around the append-only
+	// trigger, as a database administrator could).
+	tamper := func(sql string, args ...any) {
+		t.Helper()
+		tx, err := s.Pool().Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("tamper %q: %v", sql, err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.VerifyThreads(ctx, c.ID); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
-	if _, err := s.Pool().Exec(ctx, `UPDATE case_messages SET body = '我方同意在三十日内提交。' WHERE id = $1`, rest[0].ID); err != nil {
-		t.Fatal(err)
+	if _, err := s.Pool().Exec(ctx, `UPDATE case_messages SET body = 'x' WHERE id = $1`, rest[0].ID); err == nil {
+		t.Error("an ordinary UPDATE of a message succeeded")
 	}
+	if _, err := s.Pool().Exec(ctx, `DELETE FROM case_messages WHERE id = $1`, rest[0].ID); err == nil {
+		t.Error("an ordinary DELETE of a message succeeded")
+	}
+	tamper(`UPDATE case_messages SET body = '我方同意在三十日内提交。' WHERE id = $1`, rest[0].ID)
 	if err := s.VerifyThreads(ctx, c.ID); err == nil || !strings.Contains(err.Error(), "changed") {
 		t.Errorf("verify after a message was changed: %v", err)
 	}
-	if _, err := s.Pool().Exec(ctx, `UPDATE case_messages SET body = $2 WHERE id = $1`, rest[0].ID, "我方同意在十五日内提交。"); err != nil {
-		t.Fatal(err)
+	tamper(`UPDATE case_messages SET body = $2 WHERE id = $1`, rest[0].ID, "我方同意在十五日内提交。")
+	if err := s.VerifyThreads(ctx, c.ID); err != nil {
+		t.Fatalf("verify after the change was undone: %v", err)
 	}
-	if _, err := s.Pool().Exec(ctx, `DELETE FROM case_messages WHERE id = $1`, page[1].ID); err != nil {
-		t.Fatal(err)
+	tamper(`DELETE FROM case_messages WHERE id = $1`, rest[0].ID) // the joint thread's last message
+	if err := s.VerifyThreads(ctx, c.ID); err == nil || !strings.Contains(err.Error(), "removed") {
+		t.Errorf("verify after the last message was removed: %v", err)
 	}
+	tamper(`DELETE FROM case_messages WHERE id = $1`, page[0].ID) // the joint thread's first message
 	if err := s.VerifyThreads(ctx, c.ID); err == nil || !strings.Contains(err.Error(), "removed") {
 		t.Errorf("verify after a message was removed: %v", err)
 	}

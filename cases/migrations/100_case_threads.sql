@@ -29,3 +29,21 @@ CREATE TABLE case_thread_readers (
     notified_at timestamptz,
     PRIMARY KEY (case_id, thread, reader_id)
 );
+
+-- Each thread's count and last hash, so that a removed last message shows too.
+CREATE TABLE case_thread_heads (
+    case_id  uuid NOT NULL REFERENCES cases (id),
+    thread   text NOT NULL,
+    messages integer NOT NULL,
+    head     bytea NOT NULL,
+    PRIMARY KEY (case_id, thread)
+);
+
+-- Append-only, like the audit trail: ordinary UPDATE and DELETE are refused.
+CREATE FUNCTION case_messages_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'case_messages is append-only';
+END;
+$$;
+CREATE TRIGGER case_messages_no_change BEFORE UPDATE OR DELETE ON case_messages
+    FOR EACH ROW EXECUTE FUNCTION case_messages_append_only();
