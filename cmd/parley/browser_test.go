@@ -437,6 +437,19 @@ func (tb *tab) action(name string, fields map[string]string) {
 	tb.wait(`document.querySelector('.page-head') && !document.querySelector('.page-head').dataset.stale`)
 }
 
+// scheduleSession starts a session now from the case page (as the mediator does) and returns its id once
+// the case page shows it live with its room link.
+func (tb *tab) scheduleSession(caseID, title string) string {
+	tb.e.t.Helper()
+	tb.open("/cases/" + caseID)
+	tb.click(`#schedule summary`)
+	tb.fill(`#schedule [name=title]`, title)
+	tb.click(`#schedule [name=start]`)
+	tb.click(`#schedule button[type=submit]`)
+	tb.wait(`document.querySelector('li[data-session] .chip.live') && document.querySelector('li[data-session] a[href^="/rooms/"]')`)
+	return js[string](tb, `document.querySelector('li[data-session]').dataset.session`)
+}
+
 // enter goes through an invitation link quickly (consenting), as the party with that phone.
 func (tb *tab) enter(link, phone string) {
 	tb.e.t.Helper()

@@ -12,6 +12,7 @@ import { mediatorSearch } from '../parts/roster.js';
 import { documentsSection } from '../sign/documents.js';
 import { ownContact } from '../parts/contacts.js';
 import { caucusShare } from '../parts/caucusshare.js';
+import { threadsSection } from '../parts/threads.js';
 
 export default async function party(main, { me }) {
   const caseId = me.case_id;
@@ -244,6 +245,7 @@ export default async function party(main, { me }) {
       deadlines(c),
       h('section', { 'aria-labelledby': 'todo-h' }, h('h2', { id: 'todo-h' }, t('party.todo')), todo.length ? todo : h('p', { class: 'card muted' }, t('party.nothing_todo'))),
       sessionsCard(sessions),
+      threadsSection(c.id, me),
       docs ? section(t('docs.title'), docs.el) : null,
       section(t('party.trail'), trail(events)),
       section(
