@@ -306,7 +306,7 @@ func handleVerify(a *app) http.Handler {
 			return
 		}
 		if int64(len(data)) > a.cfg.MaxPDFBytes {
-			fail(w, r, a.log, &cases.Error{Code: "too_large", Message: fmt.Sprintf("the file is larger than %d bytes", a.cfg.MaxPDFBytes)})
+			fail(w, r, a.log, cases.Errorf("too_large", "the file is larger than %d bytes", a.cfg.MaxPDFBytes))
 			return
 		}
 		out, err := a.docs.Verify(r.Context(), data)

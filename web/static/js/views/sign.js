@@ -10,7 +10,7 @@
 import { h, mount } from '../dom.js';
 import { t, label, fmtDateTime } from '../i18n.js';
 import { get, post, enc } from '../api.js';
-import { alertBox, loadingBox, section, setTitle, toast, errorTitle } from '../ui.js';
+import { alertBox, loadingBox, section, setTitle, toast, errorTitle, errorDetail } from '../ui.js';
 import { pageViewer } from '../sign/pages.js';
 import { signaturePad } from '../sign/pad.js';
 import { deviceKey, sign, keyProof, unb64, available, KeyError } from '../sign/devicekey.js';
@@ -179,7 +179,7 @@ export default async function signPage(main, { params, me }) {
       else if (e.fields && e.fields.identity) msg = [h('p', null, h('strong', null, t(`sign.err_identity_${e.fields.identity}`))), h('p', null, t('sign.fix_identity'))];
       else if (e instanceof KeyError) msg = [h('p', null, h('strong', null, t(`sign.err_${e.code}`))), h('p', null, t('sign.fix_key'))];
       else if (e.fields && e.fields.image) msg = [h('p', null, h('strong', null, t('sign.err_blank')))];
-      else msg = [h('p', null, h('strong', null, errorTitle(e))), e.message && e.code !== 'network' ? h('p', { class: 'detail', lang: 'en' }, e.message) : null, h('p', null, t('sign.fix_retry'))];
+      else msg = [h('p', null, h('strong', null, errorTitle(e))), errorDetail(e) ? h('p', { class: 'detail' }, errorDetail(e)) : null, h('p', null, t('sign.fix_retry'))];
       box.replaceChildren(h('div', { class: 'alert error', role: 'alert' }, msg));
       progress.hidden = true;
       go.disabled = false;
