@@ -287,6 +287,7 @@ function documentItem(d, { completion, scan, mayAdmin, reload }) {
   const sealField = d.fields.find((f) => f.role === 'organisation');
   const actions = [
     h('a', { class: ['btn', d.next ? '' : 'secondary'], href: `/sign/${doc.id}`, dataset: { sign: doc.id } }, d.next ? t('docs.sign_now') : t('docs.open')),
+    d.blocked ? h('span', { class: 'small muted', dataset: { blocked: d.blocked } }, t(`sign.blocked_${d.blocked}`)) : null,
     h('a', { class: 'btn secondary', href: `/api/v1/documents/${enc(doc.id)}/pdf`, download: '' }, t('docs.download')),
   ];
   if (mayAdmin && sealField && !sealField.signed && doc.status === 'signing') {

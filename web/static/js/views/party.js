@@ -34,7 +34,7 @@ export default async function party(main, { me }) {
       ({ case: c, actions } = cr);
       events = ev;
       sessions = ss;
-      toSign = ds.filter((d) => d.next || d.waiting);
+      toSign = ds.filter((d) => d.next || d.waiting || d.blocked);
     } catch (e) {
       mount(main, h('h1', null, t('party.title')), alertBox(e), h('button', { type: 'button', class: 'btn', onclick: load }, t('common.retry')));
       return;
@@ -212,9 +212,15 @@ export default async function party(main, { me }) {
     return h(
       'section',
       { class: 'card attention', id: 'todo-sign' },
-      h('h3', null, t('docs.to_sign')),
-      h('p', null, t('docs.to_sign_explain')),
-      h('ul', { class: 'plain-list' }, toSign.map((d) => h('li', null, h('p', null, h('strong', null, d.document.title)), d.waiting ? h('p', { class: 'small muted' }, t('docs.wait_turn')) : null, h('div', { class: 'actions-row' }, h('a', { class: ['btn', d.waiting ? 'secondary' : ''], href: `/sign/${d.document.id}`, dataset: { sign: d.document.id } }, d.waiting ? t('docs.open') : t('docs.sign_now')))))),
+      h('h3', null, toSign.some((d) => d.next) ? t('docs.to_sign') : t('docs.to_sign_later')),
+      h('p', null, toSign.some((d) => d.next) ? t('docs.to_sign_explain') : t('docs.to_sign_later_explain')),
+      // Signing is offered only when the server says the field can be signed now (next); otherwise the card
+      // says what the caller waits for and who must act.
+      h('ul', { class: 'plain-list' }, toSign.map((d) => h('li', null,
+        h('p', null, h('strong', null, d.document.title)),
+        d.waiting ? h('p', { class: 'small muted' }, t('docs.wait_turn')) : null,
+        d.blocked ? h('p', { class: 'small', dataset: { blocked: d.blocked } }, t(`sign.blocked_${d.blocked}`)) : null,
+        h('div', { class: 'actions-row' }, h('a', { class: ['btn', d.next ? '' : 'secondary'], href: `/sign/${d.document.id}`, dataset: { sign: d.document.id } }, d.next ? t('docs.sign_now') : t('docs.open')))))),
     );
   }
 

@@ -205,6 +205,7 @@ export default async function signPage(main, { params, me }) {
       h('p', { class: 'lead' }, t('sign.progress', { n: signedCount, total: d.fields.length }), ' · ', t('sign.version', { v: doc.current_version })),
       justSigned || mineSigned ? h('div', { class: 'alert ok', id: 'sign-done', role: 'status' }, h('p', null, h('strong', null, t('sign.done'))), h('p', null, doc.status === 'complete' ? t('sign.done_complete') : t('sign.done_others'))) : null,
       waitingFor ? h('div', { class: 'alert info', id: 'sign-waiting' }, t('sign.waiting_order', { name: waitingFor.name })) : null,
+      d.blocked ? h('div', { class: 'alert info', id: 'sign-blocked', role: 'status' }, t(`sign.blocked_${d.blocked}`)) : null,
       doc.status === 'superseded' ? h('div', { class: 'alert warn' }, t('sign.superseded')) : null,
       changed ? h('div', { class: 'alert warn', id: 'sign-changed', role: 'alert' }, h('p', null, h('strong', null, t('sign.changed'))), h('p', null, t('sign.changed_hint', { v: doc.current_version }))) : null,
       // A confirmation sheet confirms a scan of an agreement signed on paper: the scan is one tap away.
