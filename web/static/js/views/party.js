@@ -193,7 +193,7 @@ export default async function party(main, { me }) {
               'div',
               { class: 'actions-row' },
               hasFeature('rooms') && s.status === 'live' ? h('a', { class: 'btn', href: `/rooms/${s.id}` }, t('session.enter')) : null,
-              h('a', { class: 'btn secondary', href: '/device' }, t('session.device_check')),
+              h('a', { class: 'btn secondary', href: s.status === 'live' ? `/device?session=${enc(s.id)}` : '/device' }, t('session.device_check')),
             )
           : null,
         s.status !== 'scheduled' ? caucusShare(s.id, me) : null,

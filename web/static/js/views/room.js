@@ -101,7 +101,7 @@ export default async function room(main, { params, query, me }) {
         me.kind === 'account' && me.role === 'clerk' ? null : modeBox,
         h('p', { class: 'small muted' }, isParty(me) ? t('room.prejoin_party') : me.role === 'judge' ? t('room.prejoin_judge') : t('room.prejoin_staff')),
         joinBtn,
-        h('p', { class: 'small' }, h('a', { href: '/device' }, t('room.device_check'))),
+        h('p', { class: 'small' }, h('a', { href: `/device?session=${encodeURIComponent(sessionId)}` }, t('room.device_check'))),
       ),
     );
     // A court clerk watches (no publishing): no camera or microphone to open.
