@@ -434,7 +434,23 @@ func (tb *tab) action(name string, fields map[string]string) {
 	}
 	js[bool](tb, `(document.querySelector('.page-head').dataset.stale = '1') === '1'`)
 	tb.click(panel + ` button[type=submit]`)
+	switch name {
+	case "end", "end_agreement", "confirm", "reject_confirmation":
+		tb.confirmSheet()
+	}
 	tb.wait(`document.querySelector('.page-head') && !document.querySelector('.page-head').dataset.stale`)
+}
+
+// confirmSheet answers the confirmation sheet of an irreversible act (it must state the consequence) with its
+// confirm button.
+func (tb *tab) confirmSheet() {
+	tb.e.t.Helper()
+	tb.wait(`document.querySelector('dialog.sheet[open] #sheet-ok')`)
+	if txt := tb.text(`dialog.sheet[open] .sheet-consequence`); len([]rune(txt)) < 10 {
+		tb.fail("the confirmation sheet states no consequence: %q", txt)
+	}
+	tb.click(`dialog.sheet[open] #sheet-ok`)
+	tb.wait(`!document.querySelector('dialog.sheet')`)
 }
 
 // enter goes through an invitation link quickly (consenting), as the party with that phone.

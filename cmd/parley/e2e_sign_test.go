@@ -107,7 +107,7 @@ func TestBrowserSigning(t *testing.T) {
 	med := e.newTab("mediator", 1280, 900)
 	med.login(w.Mediator)
 	med.open("/cases/" + c.ID)
-	med.action("end", map[string]string{"ground": "agreement_reached"})
+	med.action("end_agreement", nil)
 	med.wait(`document.querySelector('.page-head .chip.s-signing')`)
 	med.click(`#agreement-editor summary`)
 	med.wait(`document.querySelector('#agreement-form textarea[name="terms[0].text"]') && document.querySelector('#agreement-form textarea[name="terms[0].text"]').value`)
@@ -197,6 +197,7 @@ func TestBrowserSigning(t *testing.T) {
 	org.login(w.OrgAdmin)
 	org.open("/cases/" + c.ID)
 	org.click(`#seal-` + docID)
+	org.confirmSheet()
 	org.wait(`document.querySelector('#document-list li[data-document="` + docID + `"][data-status=complete]') && document.querySelector('#document-list a[data-completion]')`)
 	org.shot("case-sealed-1280x900")
 
@@ -233,6 +234,7 @@ func TestBrowserSigning(t *testing.T) {
 	// Both parties apply for judicial confirmation; the judge reads the verification report and confirms.
 	partyA.open("/party")
 	partyA.click(`#apply-confirmation`)
+	partyA.confirmSheet()
 	partyA.wait(`document.querySelector('#todo-confirmation .alert.ok')`)
 	_, err = e.store.Act(ctx, casestest.PartyPrincipal(c, 1), c.ID, cases.ActApplyConfirmation, cases.Params{})
 	must(err)
@@ -249,6 +251,7 @@ func TestBrowserSigning(t *testing.T) {
 	judge.click(item + ` #action-confirm summary`)
 	judge.fill(item+` #action-confirm [name=note]`, "（2026）京73民特2号")
 	judge.click(item + ` #action-confirm button[type=submit]`)
+	judge.confirmSheet()
 	judge.wait(`!document.querySelector('#confirmation-queue')`)
 	cs, err = e.store.Case(ctx, c.ID)
 	must(err)

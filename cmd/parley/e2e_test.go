@@ -198,7 +198,7 @@ func TestBrowser(t *testing.T) {
 	// An agreement signed on paper: mediation ends with one, the mediator uploads its scan, and it takes effect
 	// only when every party has signed the confirmation sheet online (the applicant on the phone).
 	med.open("/cases/" + caseID)
-	med.action("end", map[string]string{"ground": "agreement_reached"})
+	med.action("end_agreement", nil)
 	med.wait(`document.querySelector('.page-head .chip.s-signing')`)
 	sheetID := med.uploadOffline(e.scanFile(t))
 	// Signing is bound to a checked identity (the mediator saw each identity card on camera).
@@ -226,6 +226,7 @@ func TestBrowser(t *testing.T) {
 	// Both parties apply for judicial confirmation: the applicant on the phone, the respondent elsewhere.
 	party.open("/party")
 	party.click(`#apply-confirmation`)
+	party.confirmSheet()
 	party.wait(`document.querySelector('#todo-confirmation .alert.ok')`)
 	party.phoneShots("party-confirmation", 390, 844)
 	c, err = e.store.Case(ctx, caseID)
@@ -244,6 +245,7 @@ func TestBrowser(t *testing.T) {
 	judge.click(item + ` #action-confirm summary`)
 	judge.fill(item+` #action-confirm [name=note]`, "（2026）京73民特1号")
 	judge.click(item + ` #action-confirm button[type=submit]`)
+	judge.confirmSheet()
 	judge.wait(`!document.querySelector('#confirmation-queue')`)
 	c, err = e.store.Case(ctx, caseID)
 	must(err)

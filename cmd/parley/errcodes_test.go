@@ -77,6 +77,21 @@ func apiMessages(t *testing.T) []apiMessage {
 					}
 					return
 				}
+				// "no consent yet from: " + names: the words before the names make the code.
+				if b, ok := e.(*ast.BinaryExpr); ok && b.Op == token.ADD {
+					for {
+						x, ok := b.X.(*ast.BinaryExpr)
+						if !ok || x.Op != token.ADD {
+							break
+						}
+						b = x
+					}
+					if s, ok := lit(b.X); ok {
+						key, _ := cases.ReasonKey(s)
+						out = append(out, apiMessage{key, numbered(digitRE, s), fset.Position(e.Pos()).String()})
+					}
+					return
+				}
 				if s, ok := lit(e); ok {
 					key, _ := cases.ReasonKey(s)
 					out = append(out, apiMessage{key, numbered(digitRE, s), fset.Position(e.Pos()).String()})
@@ -125,6 +140,9 @@ func apiMessages(t *testing.T) []apiMessage {
 					}
 				case *ast.AssignStmt:
 					for i, l := range n.Lhs {
+						if sel, ok := l.(*ast.SelectorExpr); ok && sel.Sel.Name == "Fields" && i < len(n.Rhs) {
+							reasons(n.Rhs[i])
+						}
 						ix, ok := l.(*ast.IndexExpr)
 						if !ok || i >= len(n.Rhs) {
 							continue

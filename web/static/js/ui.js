@@ -297,3 +297,46 @@ export function copyButton(getText) {
 export function setTitle(text) {
   document.title = text ? `${text} · ${t('app.name')}` : t('app.name');
 }
+
+// confirmSheet asks before an irreversible legal act: a sheet (a bottom sheet on a phone) that names the act and
+// states its consequence in one sentence. It resolves true when the user confirms, false when they go back
+// (the button, Escape or a tap outside).
+export function confirmSheet({ title, consequence, ok, danger = false }) {
+  return new Promise((resolve) => {
+    const okBtn = h('button', { type: 'button', class: ['btn', danger ? 'danger' : ''], id: 'sheet-ok' }, ok);
+    const backBtn = h('button', { type: 'button', class: 'btn secondary', id: 'sheet-back' }, t('sheet.back'));
+    const titleId = uid('sheet');
+    const textId = uid('sheet');
+    const dlg = h(
+      'dialog',
+      { class: 'sheet', 'aria-labelledby': titleId, 'aria-describedby': textId },
+      h('h2', { id: titleId }, title),
+      h('p', { id: textId, class: 'sheet-consequence' }, consequence),
+      h('div', { class: 'actions-row' }, okBtn, backBtn),
+    );
+    let answered = false;
+    const finish = (v) => {
+      if (answered) return;
+      answered = true;
+      dlg.close();
+      dlg.remove();
+      resolve(v);
+    };
+    okBtn.addEventListener('click', () => finish(true));
+    backBtn.addEventListener('click', () => finish(false));
+    dlg.addEventListener('cancel', (ev) => {
+      ev.preventDefault();
+      finish(false);
+    });
+    dlg.addEventListener('click', (ev) => {
+      if (ev.target === dlg) finish(false);
+    });
+    document.body.appendChild(dlg);
+    dlg.showModal();
+    backBtn.focus();
+  });
+}
+
+// cancelled is what a submit handler throws when the user went back from a confirmation sheet: the form shows
+// nothing.
+export const cancelled = () => new DOMException('', 'AbortError');

@@ -6,7 +6,7 @@
 import { h, uid, mount } from '../dom.js';
 import { t, label, fmtDateTime, fmtDate, paren } from '../i18n.js';
 import { get, post, enc } from '../api.js';
-import { field, onSubmit, formAlert, alertBox, busy, toast, empty } from '../ui.js';
+import { field, onSubmit, formAlert, alertBox, busy, toast, empty, confirmSheet } from '../ui.js';
 
 // Each template term is [kind, text key]; the kinds are the server's (cases.TermKinds).
 const TEMPLATES = {
@@ -294,6 +294,7 @@ function documentItem(d, { completion, scan, mayAdmin, reload }) {
     const seal = h('button', { type: 'button', class: 'btn', id: `seal-${doc.id}`, disabled: !allDevice, title: allDevice ? null : t('docs.seal_wait') }, t('docs.seal'));
     seal.addEventListener('click', async () => {
       out.replaceChildren();
+      if (!(await confirmSheet({ title: t('docs.seal'), consequence: t('sheet.seal'), ok: t('docs.seal') }))) return;
       try {
         await busy(seal, () => post(`/documents/${enc(doc.id)}/seal`), t('docs.sealing'));
         toast(t('docs.sealed'));

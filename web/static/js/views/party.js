@@ -5,7 +5,7 @@ import { h, mount } from '../dom.js';
 import { t, label, fmtDateTime, fmtDate } from '../i18n.js';
 import { get, enc } from '../api.js';
 import { hasFeature } from '../env.js';
-import { alertBox, busy, loadingBox, section, toast, setTitle } from '../ui.js';
+import { alertBox, busy, loadingBox, section, toast, setTitle, confirmSheet } from '../ui.js';
 import { stateChip, deadlines, trail, caseFacts, partyBlock } from '../parts/casebits.js';
 import { act } from '../parts/actions.js';
 import { mediatorSearch } from '../parts/roster.js';
@@ -46,6 +46,8 @@ export default async function party(main, { me }) {
   // run takes an action from one of the cards and reloads the page on success; failures show in the card.
   async function run(btn, box, action, params, doneText) {
     box.replaceChildren();
+    // Applying for judicial confirmation cannot be taken back: a sheet says so first.
+    if (action === 'apply_confirmation' && !(await confirmSheet({ title: t('confirmation.apply'), consequence: t('sheet.apply_confirmation'), ok: t('confirmation.apply') }))) return;
     try {
       await busy(btn, () => act(caseId, action, params));
       toast(doneText);
