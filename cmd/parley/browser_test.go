@@ -382,6 +382,7 @@ const phoneCheck = `(() => {
 		const l = line.trim();
 		if (/^(null|undefined|NaN)$|\[object /.test(l) || /^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/.test(l)) bad.push('the page shows ' + JSON.stringify(l));
 	}
+	bad.push(...` + untranslated + `);
 	const sel = 'a[href], button, select, textarea, input:not([type=checkbox]):not([type=radio]):not([type=hidden]), summary, label.check';
 	for (const el of document.querySelectorAll(sel)) {
 		const r = el.getBoundingClientRect();
@@ -392,6 +393,28 @@ const phoneCheck = `(() => {
 	}
 	return bad;
 })()`
+
+// untranslated lists what a Chinese page shows people in English or as a raw value of the domain: an error,
+// a field's reason, a toast, a trail entry (an English phrase of four words or more, an enum such as
+// id_card_on_camera).
+const untranslated = `(() => {
+	const bad = [];
+	if (document.documentElement.lang !== 'zh-CN') return bad;
+	for (const el of document.querySelectorAll('.alert, .field-error, .form-alert, .toast, .timeline .what, .timeline .detail, dialog.sheet')) {
+		const tx = el.innerText || '';
+		if (/[A-Za-z]{2,}(?:[ ,]+[A-Za-z']{2,}){3,}/.test(tx)) bad.push('untranslated text ' + JSON.stringify(tx.slice(0, 120)));
+		if (/(^|[^A-Za-z0-9_])[a-z]+_[a-z0-9_]+($|[^A-Za-z0-9_])/.test(tx)) bad.push('a raw value shown ' + JSON.stringify(tx.slice(0, 120)));
+	}
+	return bad;
+})()`
+
+// checkTranslated fails the test on any error, reason, toast or trail entry the page shows untranslated.
+func (tb *tab) checkTranslated(where string) {
+	tb.e.t.Helper()
+	for _, problem := range js[[]string](tb, untranslated) {
+		tb.e.t.Errorf("%s: %s", where, problem)
+	}
+}
 
 // phoneShots screenshots the current page at 360×640 and 390×844, checking that it fits the screen and that
 // its controls are big enough to touch, then restores the tab's size.

@@ -202,7 +202,7 @@ func handleApplication(a *app) http.Handler {
 			return
 		}
 		link := a.cfg.BaseURL + "/join/" + string(tok)
-		a.serve(r.Context(), c, applicant.ID, "", "申请已受理 / application received",
+		a.serve(r.Context(), c, applicant.ID, "", "申请已登记 / application registered",
 			fmt.Sprintf("【Parley 在线调解】您向%s提交的调解申请已登记，案号%s。查看进度：%s / Your application %s was registered: %s", c.OrganisationName, c.Number, link, c.Number, link))
 		encode(w, http.StatusAccepted, applicationResponse{CaseNumber: c.Number, SentTo: maskContact(applicant.Phone),
 			Message: "申请已登记。我们已将案件链接发送到您的手机，请通过该链接查看进度。/ Registered: we sent a link to your phone to follow the case."})

@@ -2,7 +2,7 @@
 // long actions, toasts, countdowns.
 
 import { h, uid, $, $$ } from './dom.js';
-import { t, has, label, fmtSpan } from './i18n.js';
+import { t, has, label, fmtSpan, fmtDate, fmtDateTime, fromLocalInput } from './i18n.js';
 
 // field builds a labelled control. kind: text (default), password, tel, email, number, date, datetime-local,
 // search, textarea, select, checkbox. The control gets name, id, aria-describedby for its hint and, later, its
@@ -30,11 +30,24 @@ export function field(o) {
   } else {
     control = h('input', { type: o.type || 'text', ...common, value: o.value ?? '' });
   }
+  // A date picker draws its value in the browser's own locale: the page says it again in the page's language.
+  let shown = null;
+  if (o.type === 'date' || o.type === 'datetime-local') {
+    shown = h('div', { class: 'hint date-shown', 'aria-hidden': 'true' });
+    const say = () => {
+      const v = control.value;
+      shown.textContent = !v ? '' : o.type === 'date' ? fmtDate(`${v}T12:00:00Z`) : fmtDateTime(fromLocalInput(v));
+    };
+    control.addEventListener('input', say);
+    control.addEventListener('change', say);
+    say();
+  }
   return h(
     'div',
     { class: ['field', o.class] },
     h('label', { for: id }, o.label, o.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, '*') : null),
     control,
+    shown,
     o.hint ? h('div', { class: 'hint', id: hintId }, o.hint) : null,
   );
 }

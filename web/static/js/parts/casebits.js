@@ -1,7 +1,7 @@
 // How cases look everywhere: state chips, deadlines with countdowns, list items, parties and the trail.
 
 import { h } from '../dom.js';
-import { t, has, label, fmtDateTime, fmtDate, fmtMoney, list, paren } from '../i18n.js';
+import { t, has, label, getLang, fmtDateTime, fmtDate, fmtMoney, list, paren } from '../i18n.js';
 import { countdown } from '../ui.js';
 
 export const STATES = ['registered', 'referred', 'returned', 'in_mediation', 'appraisal', 'signing', 'settled', 'confirmation_pending', 'confirmed', 'confirmation_rejected', 'statement_issued', 'suit_withdrawn', 'failed', 'filed', 'trial_resumed'];
@@ -137,7 +137,13 @@ export function eventDetail(ev) {
   const d = ev.data || {};
   const bits = [];
   if (ev.type === 'service.sent') {
-    bits.push(t('trail.service', { subject: d.subject || '', to: d.to || '', channel: d.channel || '', result: d.result || '' }));
+    // The subject is written in both languages ("中文 / English"): the half in the page's language. The channel
+    // and the result are shown by their labels (a failure's technical detail is for the log).
+    const halves = (d.subject || '').split(' / ');
+    const subject = getLang() === 'en' && halves.length > 1 ? halves.slice(1).join(' / ') : halves[0];
+    const result = /^failed/.test(d.result || '') ? t('trail.service_failed') : d.result === 'delivered' ? t('trail.service_delivered') : t('idmethod.other');
+    const channel = ['sms', 'email', 'log'].includes(d.channel) ? label('channel', d.channel) : t('trail.channel_other');
+    bits.push(t('trail.service', { subject, to: d.to || '', channel, result }));
     return bits;
   }
   if (d.from && d.to && d.from !== d.to) bits.push(t('trail.state_change', { from: label('state', d.from), to: label('state', d.to) }));

@@ -2,7 +2,7 @@
 // consent to online mediation, give a service address, pass an identity check), with a button that sends its
 // invitation again, and what blocks a session from starting.
 
-import { h } from '../dom.js';
+import { h, mount } from '../dom.js';
 import { t, label, list } from '../i18n.js';
 import { get, enc } from '../api.js';
 import { alertBox } from '../ui.js';
@@ -27,7 +27,8 @@ export function checklistSection(c, invite) {
     (cl) => {
       const open = cl.parties.filter((p) => !p.done);
       const noConsent = cl.parties.filter((p) => p.consent !== 'done');
-      el.replaceChildren(
+      mount(
+        el,
         cl.session_ready
           ? h('p', { class: 'alert ok', id: 'checklist-ready' }, t('checklist.session_ready'))
           : h('p', { class: 'alert warn', id: 'checklist-blocked' }, t('checklist.session_blocked', { names: list(noConsent.map((p) => p.name)) })),

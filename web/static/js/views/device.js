@@ -37,7 +37,8 @@ export default function device(main, { query, me } = {}) {
   const exit = h('div', { id: 'device-exit', 'aria-live': 'polite' });
   function drawExit() {
     const done = Object.values(status).every((s) => s !== 'todo');
-    exit.replaceChildren(
+    mount(
+      exit,
       done ? h('p', { class: 'alert ok', id: 'device-done' }, Object.values(status).every((s) => s === 'ok') ? t('device.all_ok') : t('device.all_checked')) : null,
       h(
         'div',
