@@ -371,6 +371,24 @@ func (tb *tab) shot(name string) {
 	tb.e.mu.Unlock()
 }
 
+// viewShot saves what the screen shows now (a sheet over the page, a room), without scrolling.
+func (tb *tab) viewShot(name string) {
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		tb.e.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(tb.e.shots, name+".png"), buf, 0o644); err != nil {
+		tb.e.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	tb.e.mu.Lock()
+	tb.e.shotCount++
+	tb.e.mu.Unlock()
+}
+
 // phoneCheck lists what makes the current page hard to use on a phone: a page wider than the screen, and
 // controls smaller than 44×44 px (links inside running text are exempt, as WCAG 2.5.8 allows).
 const phoneCheck = `(() => {

@@ -35,7 +35,7 @@ export function checklistSection(c, invite) {
         open.length ? null : h('p', { class: 'small muted' }, t('checklist.all_done')),
         h(
           'ul',
-          { class: 'plain-list checklist' },
+          { class: 'plain-list party-checklist' },
           cl.parties.map((p) => {
             const party = c.parties.find((q) => q.id === p.party_id);
             return h(

@@ -90,6 +90,7 @@ export default async function signPage(main, { params, me }) {
     const agree = h('input', { type: 'checkbox', id: 'sign-agree' });
     const go = h('button', { type: 'button', class: 'btn block', id: 'sign-submit' }, t('sign.submit'));
     pad = signaturePad({
+      keep: `${d.document.id}:${f.field}`,
       onChange: (drawn) => {
         if (drawn && box.querySelector('.field-error')) box.replaceChildren();
       },
@@ -156,6 +157,7 @@ export default async function signPage(main, { params, me }) {
         throw e;
       }
       out = done;
+      pad.forget();
       shown = null;
       changed = false;
       toast(t('sign.done_toast'));
