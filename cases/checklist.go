@@ -3,6 +3,8 @@ package cases
 import (
 	"context"
 	"slices"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // What a party still has to do before the mediation can go on, for the mediator's checklist.
@@ -124,4 +126,45 @@ func (s *Store) Checklist(ctx context.Context, p Principal, caseID string) (*Che
 	}
 	out := ChecklistFor(c, entered, identity)
 	return &out, nil
+}
+
+// probed are the actions a caller takes with no input of their own: Blocked tries them for the page.
+var probed = []Action{ActApplyConfirmation, ActConsentExtension, ActAccept, ActResume}
+
+// Blocked tries, for p and without changing anything, the actions open to p that need no input, and answers
+// those a rule refuses now with the reason (a conflict or a domain rule, as Act would answer): the page shows the
+// reason, and who must act, instead of a button the server would refuse.
+func (s *Store) Blocked(ctx context.Context, p Principal, c *Case) (map[Action]error, error) {
+	var try []Action
+	for _, a := range Available(p, c) {
+		if slices.Contains(probed, a) {
+			try = append(try, a)
+		}
+	}
+	if len(try) == 0 {
+		return nil, nil
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, dbErr("blocked actions", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	out := map[Action]error{}
+	for _, a := range try {
+		env, err := s.env(ctx, tx, c, Params{})
+		if err != nil {
+			return nil, dbErr("blocked actions", err)
+		}
+		if a == ActApplyConfirmation {
+			if env.Agreement, err = s.agreementFacts(ctx, tx, c.ID); err != nil {
+				return nil, dbErr("blocked actions", err)
+			}
+		}
+		if _, err := Apply(cloneCase(c), a, p, Params{}, env); err != nil {
+			if code := ErrorCode(err); code == EUNPROCESSABLE || code == ECONFLICT {
+				out[a] = err
+			}
+		}
+	}
+	return out, nil
 }

@@ -21,6 +21,8 @@ type caseList struct {
 type caseResponse struct {
 	Case    *cases.Case    `json:"case"`
 	Actions []cases.Action `json:"actions"`
+	// Blocked: actions open to the caller that a rule refuses now, with the reason (GET /cases/{id} only).
+	Blocked map[cases.Action]errorBody `json:"blocked,omitempty"`
 	// For staff: the court's own deadline on the case, and the deadlines that lie past the last year of the
 	// holiday calendar (computed from weekends only).
 	CourtDeadline    *cases.CourtDeadline `json:"court_deadline,omitempty"`
@@ -222,6 +224,17 @@ func handleCase(a *app) http.Handler {
 			return
 		}
 		out := caseResponse{Case: cases.ViewFor(p, c), Actions: orEmpty(cases.Available(p, c))}
+		blocked, err := a.store.Blocked(r.Context(), p, c)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		for act, why := range blocked {
+			if out.Blocked == nil {
+				out.Blocked = map[cases.Action]errorBody{}
+			}
+			out.Blocked[act] = bodyOf(why)
+		}
 		if p.Kind == cases.KindAccount {
 			now := a.store.Now()
 			out.CourtDeadline = cases.CourtDeadlineFor(c, a.store.Cal, now)

@@ -102,6 +102,19 @@ func TestJourneyAPI(t *testing.T) {
 		t.Errorf("a party reads the checklist: %d, want 403", st)
 	}
 
+	// An action open to the party that a rule refuses now comes with the reason instead of a button: a party
+	// that already consented to an extension.
+	if _, err := e.store.Act(ctx, w.Mediator, c.ID, cases.ActRequestExtension, cases.Params{Days: 10, Reason: "等待鉴定意见"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := party.do("POST", "/api/v1/cases/"+c.ID+"/actions/consent_extension", cases.Params{}, nil); st != 200 {
+		t.Fatalf("the party's consent to the extension: %d", st)
+	}
+	var cr caseResponse
+	if st := party.do("GET", "/api/v1/cases/"+c.ID, nil, &cr); st != 200 || cr.Blocked["consent_extension"].Key != "apierr.this_party_has_already_consented_to_the_extension" || zh[cr.Blocked["consent_extension"].Key] == "" {
+		t.Errorf("the case for the party: %d blocked %+v, want consent_extension blocked as already given", st, cr.Blocked)
+	}
+
 	// An agreement drafted during mediation is not offered for signing until the mediator records it.
 	c, err = e.store.Case(ctx, c.ID)
 	if err != nil {

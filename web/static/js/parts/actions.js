@@ -3,7 +3,7 @@
 import { h } from '../dom.js';
 import { t, label, fromLocalInput, paren } from '../i18n.js';
 import { post, enc } from '../api.js';
-import { field, options, onSubmit, formAlert, toast, confirmSheet, cancelled } from '../ui.js';
+import { field, options, onSubmit, formAlert, toast, confirmSheet, cancelled, serverText } from '../ui.js';
 import { GROUNDS, entrusted } from './casebits.js';
 import { rosterPicker, orgMediatorPicker } from './roster.js';
 
@@ -180,6 +180,11 @@ export function actionPanel(c, actions, ctx, done, open) {
     'div',
     null,
     list.map((a) => {
+      // An action a rule refuses now says why (and who must act) instead of offering a form.
+      const why = ctx && ctx.blocked && ctx.blocked[apiAction(a)];
+      if (why) {
+        return h('details', { class: 'action', id: `action-${a}`, dataset: { blocked: 'true' } }, h('summary', null, actionName(a, c)), h('div', { class: 'body' }, h('p', { class: 'alert info', role: 'note' }, serverText(why.key, why.params, why.param_kinds) || t('case.action_blocked'))));
+      }
       const spec = forms[a](c, ctx);
       const form = h(
         'form',

@@ -36,6 +36,7 @@ export default async function casePage(main, { params, me, query }) {
     }
     setTitle(cr.case.number);
     ctx.courtDeadline = cr.court_deadline;
+    ctx.blocked = cr.blocked || {};
     ctx.calendarWarnings = cr.calendar_warnings || [];
     draw(cr.case, cr.actions, events, sessions, ctx);
   }

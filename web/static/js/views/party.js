@@ -5,7 +5,7 @@ import { h, mount } from '../dom.js';
 import { t, label, fmtDateTime, fmtDate } from '../i18n.js';
 import { get, enc } from '../api.js';
 import { hasFeature } from '../env.js';
-import { alertBox, busy, loadingBox, section, toast, setTitle, confirmSheet } from '../ui.js';
+import { alertBox, busy, loadingBox, section, toast, setTitle, confirmSheet, serverText } from '../ui.js';
 import { stateChip, deadlines, trail, caseFacts, partyBlock } from '../parts/casebits.js';
 import { act } from '../parts/actions.js';
 import { mediatorSearch } from '../parts/roster.js';
@@ -17,6 +17,7 @@ export default async function party(main, { me }) {
   const caseId = me.case_id;
   let c;
   let actions;
+  let blocked = {};
   let toSign = [];
   let docs = null;
 
@@ -32,6 +33,7 @@ export default async function party(main, { me }) {
         hasFeature('signing') ? get(`/cases/${enc(caseId)}/documents`) : Promise.resolve([]),
       ]);
       ({ case: c, actions } = cr);
+      blocked = cr.blocked || {};
       events = ev;
       sessions = ss;
       toSign = ds.filter((d) => d.next || d.waiting || d.blocked);
@@ -176,7 +178,9 @@ export default async function party(main, { me }) {
       c.confirmation_due_at ? h('p', null, h('strong', null, t('confirmation.until', { at: fmtDate(c.confirmation_due_at) }))) : null,
       applied
         ? h('p', { class: 'alert ok' }, t('confirmation.applied', { at: fmtDateTime(applied) }))
-        : c.court_id
+        : blocked.apply_confirmation
+          ? h('p', { class: 'alert info', id: 'confirmation-blocked', role: 'note' }, serverText(blocked.apply_confirmation.key, blocked.apply_confirmation.params, blocked.apply_confirmation.param_kinds) || t('case.action_blocked'))
+          : c.court_id
           ? h('div', { class: 'actions-row' }, h('button', { type: 'button', class: 'btn', id: 'apply-confirmation', onclick: (ev) => run(ev.currentTarget, box, 'apply_confirmation', {}, t('confirmation.recorded')) }, t('confirmation.apply')))
           : courtChoice(box),
       box,
