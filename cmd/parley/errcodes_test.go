@@ -230,3 +230,27 @@ func TestEveryAPIErrorIsTranslated(t *testing.T) {
 func squash(s string) string {
 	return strings.Join(strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '{' || r == '}') }), " ")
 }
+
+var signalCode = regexp.MustCompile(`(?m)^\s+Code\w+\s+=\s+"([a-z_]+)"`)
+
+// TestEveryRoomErrorIsTranslated fails on any error code of the signalling protocol (signaling/message.go) that
+// the room page cannot say in both languages (roomerr.<code>).
+func TestEveryRoomErrorIsTranslated(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("../../signaling/message.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := signalCode.FindAllStringSubmatch(string(src), -1)
+	if len(codes) < 15 {
+		t.Fatalf("found %d signalling error codes; want them all", len(codes))
+	}
+	for _, lang := range []string{"zh-CN", "en"} {
+		d := readDictionary(t, lang)
+		for _, m := range codes {
+			if d["roomerr."+m[1]] == "" {
+				t.Errorf("%s.json has no roomerr.%s", lang, m[1])
+			}
+		}
+	}
+}
