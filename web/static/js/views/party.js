@@ -230,6 +230,20 @@ export default async function party(main, { me }) {
     );
   }
 
+  // nextSteps is the "what happens next" strip: the next two steps of the case and their dates, in plain words.
+  const NEXT = { registered: 'registered', referred: 'referred', returned: 'returned', in_mediation: 'in_mediation', appraisal: 'appraisal', signing: 'signing', settled: 'settled', confirmation_pending: 'confirmation_pending' };
+  function nextSteps() {
+    const st = NEXT[c.state];
+    if (!st) return null;
+    const at = fmtDate(c.state === 'referred' ? c.answer_due_at : c.state === 'settled' ? c.confirmation_due_at : c.due_at);
+    return h(
+      'section',
+      { class: 'card next-steps', id: 'next-steps', 'aria-labelledby': 'next-h' },
+      h('h2', { id: 'next-h' }, t('whatnext.title')),
+      h('ol', null, h('li', null, t(`whatnext.${st}_1`, { at: at || '—' })), h('li', null, t(`whatnext.${st}_2`, { at: at || '—' }))),
+    );
+  }
+
   function draw(events, sessions) {
     const p = mine();
     const todo = [signCard(), consentCard(), chooseCard(), disclosureCard(), extensionCard(), confirmationCard()].filter(Boolean);
@@ -246,6 +260,7 @@ export default async function party(main, { me }) {
       h('p', { class: 'lead' }, me.kind === 'agent' ? t('party.you_agent', { name: me.name, party: p ? p.name : '' }) : t('party.you', { name: me.name, side: label('side', me.side) })),
       h('p', null, t(`stateinfo.${c.state}`)),
       deadlines(c),
+      nextSteps(),
       h('section', { 'aria-labelledby': 'todo-h' }, h('h2', { id: 'todo-h' }, t('party.todo')), todo.length ? todo : h('p', { class: 'card muted' }, t('party.nothing_todo'))),
       sessionsCard(sessions),
       docs ? section(t('docs.title'), docs.el) : null,
