@@ -389,6 +389,15 @@ func (tb *tab) viewShot(name string) {
 	tb.e.mu.Unlock()
 }
 
+// pointShot scrolls sel to the middle of the screen and saves the screen (issue 13's screenshots per point).
+func (tb *tab) pointShot(name, sel string) {
+	tb.e.t.Helper()
+	tb.wait(fmt.Sprintf(`document.querySelector(%q)`, sel))
+	js[bool](tb, fmt.Sprintf(`(() => { document.querySelector(%q).scrollIntoView({block: 'center'}); return true; })()`, sel))
+	tb.do(chromedp.Sleep(150 * time.Millisecond))
+	tb.viewShot(name)
+}
+
 // phoneCheck lists what makes the current page hard to use on a phone: a page wider than the screen, and
 // controls smaller than 44×44 px (links inside running text are exempt, as WCAG 2.5.8 allows).
 const phoneCheck = `(() => {

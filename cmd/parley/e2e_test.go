@@ -109,6 +109,9 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the checklist's warning reads %q, want both parties named", txt)
 	}
 	med.phoneShots("case-mediator", 1280, 900)
+	med.do(med.viewport(390, 844))
+	med.pointShot("point02-checklist-390x844", "#checklist")
+	med.do(med.viewport(1280, 900))
 
 	// The applicant, on a phone, enters through the link: who it is for, consent, the one-time code.
 	party := e.newTab("party", 390, 844)
@@ -179,6 +182,7 @@ func TestBrowser(t *testing.T) {
 	party.open("/party")
 	party.click(`li.caseitem a[href^="/device?session="]`)
 	party.wait(`location.pathname === '/device' && document.querySelector('#device-enter')`)
+	party.pointShot("point04-device-exit-390x844", "#device-exit")
 	if txt, href := party.text(`#device-enter`), js[string](party, `document.querySelector('#device-enter').getAttribute('href')`); txt != "进入调解室" || href != "/rooms/"+sessionID {
 		t.Errorf("the device check ends with %q → %s, want 进入调解室 → /rooms/%s", txt, href, sessionID)
 	}
@@ -216,6 +220,11 @@ func TestBrowser(t *testing.T) {
 	if !js[bool](med, `getComputedStyle(document.querySelector('#action-end_agreement button[type=submit]')).backgroundColor === 'rgb(18, 107, 55)' && ![...document.querySelectorAll('#action-end [name=ground] option')].some((o) => o.value === 'agreement_reached')`) {
 		t.Error("ending with an agreement is not a green action of its own")
 	}
+	med.do(med.viewport(390, 844))
+	med.click(`#action-end_agreement summary`)
+	med.pointShot("point07-agreement-action-390x844", "#action-end_agreement")
+	med.click(`#action-end_agreement summary`)
+	med.do(med.viewport(1280, 900))
 	med.action("end_agreement", nil)
 	med.wait(`document.querySelector('.page-head .chip.s-signing')`)
 	sheetID := med.uploadOffline(e.scanFile(t))
@@ -311,6 +320,7 @@ func TestBrowser(t *testing.T) {
 	visitor.click(`#submit-application`)
 	visitor.wait(`document.querySelector('[name=organisation_id][aria-invalid="true"]') && document.querySelector('[name="applicant.phone"][aria-invalid="true"]')`)
 	visitor.phoneShots("apply-errors", 390, 844)
+	visitor.pointShot("point03-10-apply-errors-390x844", "#apply-form .form-alert")
 	visitor.fill(`[name=organisation_id]`, w.Org.ID)
 	visitor.fill(`#apply-form [name=title]`, "王某与某网店著作权侵权纠纷")
 	visitor.fill(`[name=dispute_type]`, "copyright")

@@ -166,8 +166,9 @@ export default async function signPage(main, { params, me }) {
       let e = err;
       console.warn('sign:', e);
       if (e instanceof DigestMismatch && e.code === 'stale') {
-        // A newer version: read it and sign again. Nothing was signed.
+        // A newer version: read it and sign again, with a new drawing (a gesture of its own). Nothing was signed.
         try {
+          pad.forget();
           await load();
           changed = true;
           draw(false);
