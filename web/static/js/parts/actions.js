@@ -79,7 +79,7 @@ const forms = {
   }),
   end_agreement: () => ({
     intro: t('actionhelp.end_agreement'),
-    fields: [field({ label: t('fieldname.note'), name: 'note', type: 'textarea', hint: t('actionhelp.end_note') })],
+    fields: [field({ label: t('fieldname.note'), name: 'note', type: 'textarea', hint: t('actionhelp.end_agreement_note') })],
     read: (f) => ({ ground: 'agreement_reached', note: f.note.value }),
   }),
   confirm: () => ({
