@@ -112,7 +112,7 @@ export class Tiles {
     const name = person ? person.name : '';
     // The name may be cut in its middle, never the "（我）" after it (its own span).
     tile.who.textContent = middleCut(name);
-    tile.whoShort.textContent = middleCut(name, 7); // the strip's small tiles
+    tile.whoShort.textContent = middleCut(name, 6); // the strip's small tiles
     tile.meMark.textContent = t('room.me_mark');
     tile.meMark.hidden = !isSelf;
     tile.name.title = isSelf ? t('room.you', { name }) : name;
