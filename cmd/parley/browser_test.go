@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -149,6 +150,60 @@ type e2e struct {
 	mu        sync.Mutex
 	jsErrors  []string
 	shotCount int
+	refused   *refusals
+}
+
+// refusals records the API requests the server refused with 409 or 422: an action the pages offered that the
+// workflow did not allow (a dead end for the person who tapped it).
+type refusals struct {
+	mu   sync.Mutex
+	list []string
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+// Unwrap lets http.ResponseController reach the connection (deadlines, flushing).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (r *refusals) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !strings.HasPrefix(req.URL.Path, "/api/v1/") {
+			h.ServeHTTP(w, req)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, req)
+		if rec.status == http.StatusConflict || rec.status == http.StatusUnprocessableEntity {
+			r.mu.Lock()
+			r.list = append(r.list, fmt.Sprintf("%s %s → %d", req.Method, req.URL.Path, rec.status))
+			r.mu.Unlock()
+		}
+	})
+}
+
+// checkNoRefusals fails the test for every request the server refused with 409 or 422, except those matching
+// expected (the test provokes them on purpose).
+func (e *e2e) checkNoRefusals(expected ...*regexp.Regexp) {
+	e.refused.mu.Lock()
+	defer e.refused.mu.Unlock()
+next:
+	for _, r := range e.refused.list {
+		for _, re := range expected {
+			if re.MatchString(r) {
+				continue next
+			}
+		}
+		e.t.Errorf("the server refused what a page offered: %s", r)
+	}
+	e.refused.list = nil
 }
 
 // startE2E starts the server (the same wiring as runServe: API and front end) and Chromium.
@@ -184,7 +239,8 @@ func startE2E(t *testing.T) *e2e {
 	}
 	rms.wsURL = "ws://" + ln.Addr().String() + "/rtc"
 	a := &app{cfg: cfg, log: logger, store: store, notify: n, limiter: newLimiter(6000, 1000), docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
-	srv := &http.Server{Handler: NewServer(a, map[string]http.Handler{"/": web.Handler(webOptions(cfg, logger))}), ReadHeaderTimeout: 10 * time.Second}
+	refused := &refusals{}
+	srv := &http.Server{Handler: refused.wrap(NewServer(a, map[string]http.Handler{"/": web.Handler(webOptions(cfg, logger))})), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -225,7 +281,7 @@ func startE2E(t *testing.T) *e2e {
 		cancelBrowser()
 		cancelAlloc()
 	})
-	return &e2e{t: t, base: cfg.BaseURL, store: store, w: w, notify: n, browser: bctx, shots: shots, app: a}
+	return &e2e{t: t, base: cfg.BaseURL, store: store, w: w, notify: n, browser: bctx, shots: shots, app: a, refused: refused}
 }
 
 // tab is one person's browser tab, in a browser context of its own.

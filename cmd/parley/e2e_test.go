@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -240,10 +241,13 @@ func TestBrowser(t *testing.T) {
 	js[bool](party, `(document.querySelector('#sigpad').scrollIntoView({block: 'center'}), true)`)
 	js[bool](party, drawJS)
 	party.wait(`document.querySelector('.sigpad-hint').hidden`)
+	// (The pad drawn before a switch is marked, so the waits see the page drawn again, not the old one.)
+	js[bool](party, `(document.querySelector('#sigpad').dataset.old = '1') === '1'`)
 	party.click(`.lang-btn`)
-	party.wait(`document.documentElement.lang === 'en' && document.querySelector('#sign-box #sigpad') && document.querySelector('.sigpad-hint').hidden && !document.querySelector('#pad-clear').disabled`)
+	party.wait(`document.documentElement.lang === 'en' && document.querySelector('#sign-box #sigpad:not([data-old])') && document.querySelector('.sigpad-hint').hidden && !document.querySelector('#pad-clear').disabled`)
+	js[bool](party, `(document.querySelector('#sigpad').dataset.old = '1') === '1'`)
 	party.click(`.lang-btn`)
-	party.wait(`document.documentElement.lang === 'zh-CN' && document.querySelector('#sign-box #sigpad') && document.querySelector('.sigpad-hint').hidden`)
+	party.wait(`document.documentElement.lang === 'zh-CN' && document.querySelector('#sign-box #sigpad:not([data-old])') && document.querySelector('.sigpad-hint').hidden`)
 	party.click(`#pad-clear`)
 	party.signOnPage("sign-confirmation-sheet")
 	c, err = e.store.Case(ctx, caseID)
@@ -397,5 +401,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	e.checkNoJSErrors()
+	// No page offered an action the server then refused (the record's conflicting save is provoked on purpose).
+	e.checkNoRefusals(regexp.MustCompile(`^PUT /api/v1/sessions/[^/]+/record → 409$`))
 	t.Logf("browser tests: %d screenshots in %s; %s", e.shotCount, e.shots, time.Since(began).Round(time.Millisecond))
 }
