@@ -542,6 +542,7 @@ func matrix() []matrixCall {
 		}, allow: []string{"clerk", "mediator", "party", "agent", "api_token"}},
 		{route: "GET /api/v1/cases/{id}/events", path: caseP("/events"), allow: viewers},
 		{route: "GET /api/v1/cases/{id}/audit", path: caseP("/audit"), allow: staffView},
+		{route: "GET /api/v1/cases/{id}/checklist", path: caseP("/checklist"), allow: editors},
 		{route: "POST /api/v1/cases/{id}/invitations", path: caseP("/invitations"), body: func(f *fixture, role string) any {
 			return invitationRequest{PartyID: f.c.Parties[1].ID, Send: true}
 		}, allow: editors},
