@@ -82,6 +82,11 @@ type Config struct {
 	PlacementSelector string
 	MetricsAddr       string
 	MetricsToken      string
+	// The case file (issue 12).
+	MaterialMaxBytes     int64
+	MaterialCaseMaxBytes int64
+	MaterialMaxPixels    int64
+	MaterialMaxInflated  int64
 }
 
 // setting describes one configuration setting.
@@ -202,6 +207,10 @@ func settings() []setting {
 		s("placement-selector", "least_loaded", "how a new room picks its node: least_loaded (fewest participants, then CPU, then rooms), cpu (lowest CPU) or rooms (fewest rooms)", func(c *Config) *string { return &c.PlacementSelector }),
 		s("metrics-addr", "", "separate listen address for Prometheus /metrics (e.g. 127.0.0.1:9090); empty serves it only on addr, and only with metrics-token", func(c *Config) *string { return &c.MetricsAddr }),
 		s("metrics-token", "", "bearer token that opens /metrics on the main address; empty keeps /metrics off the main address", func(c *Config) *string { return &c.MetricsToken }),
+		i("material-max-bytes", "67108864", "largest material (evidence file) one upload may be, in bytes", func(c *Config) *int64 { return &c.MaterialMaxBytes }),
+		i("material-case-max-bytes", "1073741824", "most bytes of materials one case may hold", func(c *Config) *int64 { return &c.MaterialCaseMaxBytes }),
+		i("material-max-pixels", "100000000", "most pixels (width × height) an uploaded JPEG or PNG may declare; more is refused as an image bomb", func(c *Config) *int64 { return &c.MaterialMaxPixels }),
+		i("material-max-inflated", "1073741824", "most bytes the Flate streams of an uploaded PDF may inflate to together; more (or one stream inflating over 200 times past 16 MiB) is refused as a PDF bomb", func(c *Config) *int64 { return &c.MaterialMaxInflated }),
 		s("demo-password", "parley-demo-2026", "password the demo subcommand gives every demo account", func(c *Config) *string { return &c.DemoPassword }),
 	}
 }
@@ -284,6 +293,11 @@ func (c *Config) check() error {
 	}
 	if c.MediaTCPPort < -1 || c.MediaTCPPort > 65535 {
 		add("media-tcp-port must be a port number, or -1 for off")
+	}
+	for name, v := range map[string]int64{"material-max-bytes": c.MaterialMaxBytes, "material-case-max-bytes": c.MaterialCaseMaxBytes, "material-max-pixels": c.MaterialMaxPixels, "material-max-inflated": c.MaterialMaxInflated} {
+		if v < 1 {
+			add("%s must be a positive number", name)
+		}
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		add("max-body-bytes must be between 1024 and 67108864")
