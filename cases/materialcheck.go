@@ -214,35 +214,35 @@ func (c *countingReader) ReadByte() (byte, error) {
 // MaxRatio times its compressed size, or all streams together past MaxInflated, make the file a bomb.
 func checkPDF(r io.Reader, lim MaterialLimits) error {
 	cr := &countingReader{br: bufio.NewReaderSize(r, 64<<10)}
-	var last [9]byte // the bytes before the current one
+	var tail []byte // the last bytes before the current line's end, across buffer boundaries
 	var total int64
 	const floor = 16 << 20
 	for {
-		b, err := cr.ReadByte()
-		if err == io.EOF {
+		line, err := cr.br.ReadSlice('\n')
+		cr.n += int64(len(line))
+		switch {
+		case err == io.EOF:
 			return nil
-		}
-		if err != nil {
+		case errors.Is(err, bufio.ErrBufferFull):
+			tail = append(tail[:0], line[max(0, len(line)-10):]...)
+			continue
+		case err != nil:
 			return err
 		}
-		copy(last[:], last[1:])
-		last[8] = b
-		if b != '\n' {
-			continue
-		}
-		w := last[:8]
-		if last[7] == '\r' {
-			w = last[:7]
-		}
+		w := append(tail, line[max(0, len(line)-11):]...)
+		tail = tail[:0]
+		w = bytes.TrimSuffix(bytes.TrimSuffix(w, []byte("\n")), []byte("\r"))
 		if !bytes.HasSuffix(w, []byte("stream")) || bytes.HasSuffix(w, []byte("endstream")) {
 			continue
 		}
-		last = [9]byte{}
 		start := cr.n
 		zr, err := zlib.NewReader(cr)
 		if err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return nil
+			}
+			if !isFlateData(err) {
+				return err // the upload itself failed
 			}
 			continue // not Flate: an image (DCT), or another filter
 		}

@@ -18,9 +18,12 @@ import (
 	"net/http"
 	"math/rand/v2"
 	"net/url"
+	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-mediation/parley/cases"
 	"github.com/parley-mediation/parley/cases/casestest"
@@ -384,4 +387,132 @@ func materialMatrix() []matrixCall {
 		{route: "GET /api/v1/materials/{id}", path: func(f *fixture) string { return "/api/v1/materials/" + shared(f) }, allow: viewers},
 		{route: "GET /api/v1/materials/{id}/content", path: func(f *fixture) string { return "/api/v1/materials/" + shared(f) + "/content" }, allow: viewers},
 	}
+}
+
+// pdfStream is an endless-looking PDF of n bytes made as it is read (the test holds none of it in memory).
+type pdfStream struct {
+	n, off int64
+	r      *rand.Rand
+}
+
+func newPDFStream(n int64) *pdfStream { return &pdfStream{n: n, r: rand.New(rand.NewPCG(3, 4))} }
+
+func (p *pdfStream) Read(b []byte) (int, error) {
+	if p.off >= p.n {
+		return 0, io.EOF
+	}
+	b = b[:min(int64(len(b)), p.n-p.off)]
+	for i := range b {
+		b[i] = byte(p.r.Uint32())
+	}
+	if p.off == 0 {
+		copy(b, "%PDF-1.7\n")
+	}
+	p.off += int64(len(b))
+	return len(b), nil
+}
+
+// TestMaterialTooLargeUnannounced: a body sent without Content-Length (chunked) that runs past the limit is cut
+// there, answered material_too_large, and leaves nothing.
+func TestMaterialTooLargeUnannounced(t *testing.T) {
+	e := newTestEnv(t)
+	e.app.cfg.MaterialMaxBytes = 1 << 20
+	c := casestest.InMediation(t, e.store, e.w)
+	f := &fixture{testEnv: e, c: c}
+	party := f.clientFor("party")
+	req, err := http.NewRequest("POST", e.srv.URL+"/api/v1/cases/"+c.ID+"/materials?filename=big.pdf&visibility=shared", io.MultiReader(newPDFStream(1<<20+1000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-CSRF-Token", party.csrf)
+	req.Header.Set("Content-Type", "application/pdf")
+	resp, err := party.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if req.ContentLength > 0 || resp.StatusCode != 413 || errCode(raw) != cases.EMaterialTooLarge {
+		t.Errorf("chunked upload over the limit: %d %s (length %d), want 413 %s", resp.StatusCode, raw, req.ContentLength, cases.EMaterialTooLarge)
+	}
+	if m, ch := materialRows(t, e); m != 0 || ch != 0 {
+		t.Errorf("%d materials and %d chunks stored, want none", m, ch)
+	}
+}
+
+// TestMaterialThroughput uploads and downloads a 50 MB PDF through the HTTP API into PostgreSQL and prints the
+// throughput of each and the process's peak resident memory during each (client, server and checks together; the
+// file is generated as it is sent and discarded as it is received, so the growth is what Parley holds). It
+// measures, it does not judge: it runs only when asked.
+//
+//	PARLEY_MATERIAL_BENCH=1 go test ./cmd/parley -run TestMaterialThroughput -v
+func TestMaterialThroughput(t *testing.T) {
+	if os.Getenv("PARLEY_MATERIAL_BENCH") == "" {
+		t.Skip("set PARLEY_MATERIAL_BENCH=1 to measure")
+	}
+	const size = 50 << 20
+	e := newTestEnv(t)
+	c := casestest.InMediation(t, e.store, e.w)
+	f := &fixture{testEnv: e, c: c}
+	med := f.clientFor("mediator")
+	runtime.GC()
+	base := resetPeakRSS()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/cases/"+c.ID+"/materials?filename=big.pdf&visibility=shared", newPDFStream(size))
+	req.ContentLength = size
+	req.Header.Set("X-CSRF-Token", med.csrf)
+	start := time.Now()
+	resp, err := med.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m cases.Material
+	json.NewDecoder(resp.Body).Decode(&m)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	up := time.Since(start)
+	upPeak := peakRSS()
+	runtime.GC()
+	base2 := resetPeakRSS()
+	start = time.Now()
+	req, _ = http.NewRequest("GET", e.srv.URL+"/api/v1/materials/"+m.ID+"/content", nil)
+	resp, err = med.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	down := time.Since(start)
+	if n != size {
+		t.Fatalf("download: %d bytes", n)
+	}
+	downPeak := peakRSS()
+	mib := func(v int64) float64 { return float64(v) / (1 << 20) }
+	t.Logf("50 MiB upload:   %.1f MB/s (%v), peak RSS %.0f MiB (%.0f MiB before, +%.0f MiB)", float64(size)/1e6/up.Seconds(), up.Round(time.Millisecond), mib(upPeak), mib(base), mib(upPeak-base))
+	t.Logf("50 MiB download: %.1f MB/s (%v), peak RSS %.0f MiB (%.0f MiB before, +%.0f MiB)", float64(size)/1e6/down.Seconds(), down.Round(time.Millisecond), mib(downPeak), mib(base2), mib(downPeak-base2))
+}
+
+// resetPeakRSS resets the process's peak resident set to its current one (Linux clear_refs 5) and returns it.
+func resetPeakRSS() int64 {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	return procStatus("VmRSS:")
+}
+
+// peakRSS is the process's peak resident set (VmHWM) in bytes; 0 where /proc is not there.
+func peakRSS() int64 { return procStatus("VmHWM:") }
+
+func procStatus(field string) int64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, field); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }
