@@ -10,6 +10,7 @@ import { stateChip, deadlines, trail, caseFacts, partyBlock } from '../parts/cas
 import { actionPanel, scheduleForm } from '../parts/actions.js';
 import { documentsSection } from '../sign/documents.js';
 import { staffContacts } from '../parts/contacts.js';
+import { materialsSection } from '../parts/materials.js';
 
 export default async function casePage(main, { params, me, query }) {
   const id = params.id;
@@ -196,6 +197,7 @@ export default async function casePage(main, { params, me, query }) {
           pendingSection(c),
           sessionsSection(c, sessions),
           hasFeature('signing') ? docsSection(c) : null,
+          section(t('material.title'), materialsSection(c)),
           section(t('case.trail'), trail(events), h('hr', { class: 'sep' }), auditSection(c)),
         ),
         h(

@@ -12,6 +12,7 @@ import { mediatorSearch } from '../parts/roster.js';
 import { documentsSection } from '../sign/documents.js';
 import { ownContact } from '../parts/contacts.js';
 import { caucusShare } from '../parts/caucusshare.js';
+import { materialsSection } from '../parts/materials.js';
 
 export default async function party(main, { me }) {
   const caseId = me.case_id;
@@ -237,6 +238,7 @@ export default async function party(main, { me }) {
       h('section', { 'aria-labelledby': 'todo-h' }, h('h2', { id: 'todo-h' }, t('party.todo')), todo.length ? todo : h('p', { class: 'card muted' }, t('party.nothing_todo'))),
       sessionsCard(sessions),
       docs ? section(t('docs.title'), docs.el) : null,
+      section(t('material.title'), materialsSection(c)),
       section(t('party.trail'), trail(events)),
       section(
         t('party.case_info'),
