@@ -609,6 +609,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	f := newFixture(t)
 	calls := matrix()
 	calls = append(calls, materialMatrix()...)
+	calls = append(calls, webhookMatrix()...)
 	// Every route is in the matrix, and the matrix names no route that does not exist.
 	listed := map[string]bool{}
 	for _, mc := range calls {

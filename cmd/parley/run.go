@@ -349,6 +349,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		defer close(jobsDone)
 		docs.RunSweeper(sweepCtx, cfg.SweepInterval, logger.With("component", "document-jobs"))
 	}()
+	webhooksDone := make(chan struct{})
+	go func() { // webhook deliveries (webhook/); stopped with the sweeper
+		defer close(webhooksDone)
+		newWebhookSender(cfg, b.store, logger).Run(sweepCtx)
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -358,6 +363,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		<-sweepDone
 		<-archiveDone
 		<-jobsDone
+		<-webhooksDone
 		rms.close(context.Background())
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -386,6 +392,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	<-sweepDone
 	<-archiveDone
 	<-jobsDone
+	<-webhooksDone
 	logger.Info("stopped")
 	return nil
 }
