@@ -610,6 +610,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	calls := matrix()
 	calls = append(calls, materialMatrix()...)
 	calls = append(calls, webhookMatrix()...)
+	calls = append(calls, serviceMatrix()...)
 	// Every route is in the matrix, and the matrix names no route that does not exist.
 	listed := map[string]bool{}
 	for _, mc := range calls {

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/cases/casestest"
+)
+
+var servedLink = regexp.MustCompile(`/api/v1/served/(sv_[A-Za-z0-9_-]+)`)
+
+func (n *captureNotifier) lastTo(t *testing.T, to string) Message {
+	t.Helper()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i := len(n.msgs) - 1; i >= 0; i-- {
+		if n.msgs[i].To == to {
+			return n.msgs[i]
+		}
+	}
+	t.Fatalf("nothing sent to %s", to)
+	return Message{}
+}
+
+func serviceRecords(t *testing.T, c *client, caseID string) []cases.ServiceRecord {
+	t.Helper()
+	var rs []cases.ServiceRecord
+	if st := c.do("GET", "/api/v1/cases/"+caseID+"/service-records", nil, &rs); st != 200 {
+		t.Fatalf("service records: %d", st)
+	}
+	return rs
+}
+
+// TestServiceAddressAndRecords: a party confirms its own service address (staff cannot); a scheduled session's
+// notice is served on it (sent, accepted by the channel, reached and opened through its personal link, with the
+// date in Beijing time), withheld from the party that has not confirmed, reached at once for the party that
+// chose its page on Parley; the log notifier records "logged", never "delivered"; the ending notice names the
+// ground in words.
+func TestServiceAddressAndRecords(t *testing.T) {
+	e := newTestEnv(t)
+	c := casestest.InMediation(t, e.store, e.w)
+	f := &fixture{testEnv: e, c: c}
+	party, agent, med, clerk := f.clientFor("party"), f.clientFor("agent"), f.clientFor("mediator"), f.clientFor("clerk")
+	base := "/api/v1/cases/" + c.ID + "/service-address"
+	if st, _ := clerk.raw("POST", base, cases.ServiceAddressInput{Channel: "sms", Address: "13900000001", Consent: true}); st != 403 {
+		t.Errorf("a clerk confirmed a party's address: %d, want 403", st)
+	}
+	if st, raw := party.raw("POST", base, cases.ServiceAddressInput{Channel: "sms", Address: "call me", Consent: true}); st != 400 || !strings.Contains(string(raw), "address") {
+		t.Errorf("a bad number: %d %s, want 400 naming address", st, raw)
+	}
+	var conf cases.ServiceConfirmation
+	if st := party.do("POST", base, cases.ServiceAddressInput{Channel: "sms", Address: "139 0000 0001", Consent: true}, &conf); st != 201 || conf.Address != "13900000001" || !conf.Consent {
+		t.Fatalf("confirm: %d %+v", st, conf)
+	}
+	// A scheduled session: the applicant is served, the respondent (no confirmation yet) is not.
+	at := time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC) // 10:00 in Beijing
+	if st, raw := med.raw("POST", "/api/v1/cases/"+c.ID+"/sessions", cases.NewSession{Title: "第一次调解", ScheduledAt: &at}); st != 201 {
+		t.Fatalf("schedule: %d %s", st, raw)
+	}
+	msg := e.notify.lastTo(t, "13900000001")
+	for _, want := range []string{"2026年11月20日 10:00（北京时间）", "20 Nov 2026 10:00 (Beijing time)", "第一次调解", c.Number} {
+		if !strings.Contains(msg.Body, want) {
+			t.Errorf("the notice %q lacks %q", msg.Body, want)
+		}
+	}
+	if strings.Contains(msg.Body, "session.") || strings.Contains(msg.Body, "case.") {
+		t.Errorf("the notice names a raw event: %q", msg.Body)
+	}
+	recs := serviceRecords(t, clerk, c.ID)
+	if len(recs) != 2 {
+		t.Fatalf("%d service records, want 2", len(recs))
+	}
+	byParty := map[string]cases.ServiceRecord{}
+	for _, r := range recs {
+		byParty[r.PartyID] = r
+	}
+	app, resp := byParty[c.Parties[0].ID], byParty[c.Parties[1].ID]
+	if app.Status != cases.ServiceAccepted || app.SentAt == nil || app.AcceptedAt == nil || app.EffectiveAt != nil || app.Kind != "session_notice" {
+		t.Errorf("applicant's service %+v, want accepted by the channel, not yet effective", app)
+	}
+	if resp.Status != cases.ServiceWithheld || resp.SentAt != nil {
+		t.Errorf("respondent's service %+v, want withheld (no confirmed address)", resp)
+	}
+	// The applicant opens its personal link: opened, and so reached (effective).
+	m := servedLink.FindStringSubmatch(msg.Body)
+	if m == nil {
+		t.Fatalf("no personal link in %q", msg.Body)
+	}
+	var opened cases.ServiceRecord
+	if st := e.anonymous().do("GET", "/api/v1/served/"+m[1], nil, &opened); st != 200 || opened.Status != cases.ServiceOpened || opened.OpenedAt == nil || opened.EffectiveAt == nil {
+		t.Errorf("open the link: %d %+v", st, opened)
+	}
+	if st, _ := e.anonymous().raw("GET", "/api/v1/served/sv_forged", nil); st != 404 {
+		t.Errorf("a forged link: %d, want 404", st)
+	}
+	// Each side reads its own services only.
+	if rs := serviceRecords(t, agent, c.ID); len(rs) != 1 || rs[0].PartyID != c.Parties[1].ID {
+		t.Errorf("the respondent's agent reads %+v, want only its party's", rs)
+	}
+	// The respondent's agent chooses service on the party's page: reached at once; it opens it there.
+	if st, raw := agent.raw("POST", base, cases.ServiceAddressInput{Channel: "in_app", Consent: true}); st != 201 {
+		t.Fatalf("in-app: %d %s", st, raw)
+	}
+	// The log notifier: a notice it "sends" is logged, and the record says so — never delivered.
+	e.app.notify = logNotifier{slog.New(slog.DiscardHandler)}
+	if st, raw := med.raw("POST", "/api/v1/cases/"+c.ID+"/actions/end", cases.Params{Ground: cases.GroundApart, Note: "双方对赔偿数额分歧过大"}); st != 200 {
+		t.Fatalf("end: %d %s", st, raw)
+	}
+	recs = serviceRecords(t, clerk, c.ID)
+	var ending []cases.ServiceRecord
+	for _, r := range recs {
+		if r.Kind == "ending_notice" {
+			ending = append(ending, r)
+		}
+	}
+	if len(ending) != 2 {
+		t.Fatalf("%d ending notices, want 2", len(ending))
+	}
+	for _, r := range ending {
+		if !strings.Contains(r.Body, "各方分歧较大") || !strings.Contains(r.Body, "too far apart") {
+			t.Errorf("ending notice %q does not name the ground in words", r.Body)
+		}
+		switch r.PartyID {
+		case c.Parties[0].ID:
+			if r.Status != cases.ServiceSent || r.Result != "logged" {
+				t.Errorf("through the log notifier: %s %q, want sent, logged", r.Status, r.Result)
+			}
+		case c.Parties[1].ID:
+			if r.Status != cases.ServiceReached || r.EffectiveAt == nil {
+				t.Errorf("in-app: %+v, want reached and effective", r)
+			}
+			var o cases.ServiceRecord
+			if st := agent.do("POST", "/api/v1/service-records/"+r.ID+"/open", nil, &o); st != 200 || o.Status != cases.ServiceOpened {
+				t.Errorf("open in-app: %d %+v", st, o)
+			}
+			if st, _ := party.raw("POST", "/api/v1/service-records/"+r.ID+"/open", nil); st != 404 {
+				t.Errorf("the other side opened it: %d, want 404", st)
+			}
+		}
+	}
+	evs, _ := e.store.Events(context.Background(), c.ID)
+	for _, ev := range evs {
+		if strings.HasPrefix(ev.Type, "service.") && ev.Data["result"] == "delivered" {
+			t.Errorf("event %d %s says delivered", ev.Seq, ev.Type)
+		}
+	}
+	if rep, err := e.store.VerifyChain(context.Background(), c.ID); err != nil || !rep.Valid {
+		t.Errorf("chain: %+v %v", rep, err)
+	}
+}
+
+// serviceMatrix adds the service endpoints to TestAuthorisationMatrix.
+func serviceMatrix() []matrixCall {
+	caseP := func(suffix string) func(*fixture) string {
+		return func(f *fixture) string { return "/api/v1/cases/" + f.c.ID + suffix }
+	}
+	partyRecord := func(f *fixture) string {
+		rec, _, err := f.store.BeginService(context.Background(), f.c.ID, cases.NewService{PartyID: f.c.Parties[0].ID, Kind: "session_notice", Title: "t", Body: "b"})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		return rec.ID
+	}
+	return []matrixCall{
+		{route: "POST /api/v1/cases/{id}/service-address", path: caseP("/service-address"), body: func(*fixture, string) any {
+			return cases.ServiceAddressInput{Channel: "in_app", Consent: true}
+		}, allow: []string{"party", "agent"}},
+		{route: "GET /api/v1/cases/{id}/service-address", path: caseP("/service-address"), allow: []string{"clerk", "judge", "org_admin", "mediator", "party", "agent", "api_token"}},
+		{route: "GET /api/v1/cases/{id}/service-records", path: caseP("/service-records"), allow: viewers},
+		{route: "POST /api/v1/service-records/{id}/open", path: func(f *fixture) string { return "/api/v1/service-records/" + partyRecord(f) + "/open" }, allow: []string{"party"}},
+		{route: "GET /api/v1/served/{token}", path: fixed("/api/v1/served/sv_unknown"), allow: []string{}},
+	}
+}
