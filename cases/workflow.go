@@ -129,6 +129,8 @@ type Params struct {
 	Reason         string    `json:"reason,omitempty"`
 	Ground         EndGround `json:"ground,omitempty"`
 	Note           string    `json:"note,omitempty"`
+	// Report is the mediator's failure report (ending on a ground other than agreement_reached).
+	Report *FailureReport `json:"report,omitempty"`
 	Text           string    `json:"text,omitempty"`
 	Answer         string    `json:"answer,omitempty"` // answer_disclosure: continue | replace
 	MediatorID     string    `json:"mediator_id,omitempty"`
@@ -958,6 +960,10 @@ func applyEnd(c *Case, p Principal, in Params, env Env) (Outcome, error) {
 		fields["ground"] = "must be one of " + joinGrounds()
 	}
 	requireText(fields, "note", in.Note, false, 4000)
+	if in.Ground != GroundAgreement && slices.Contains(EndGrounds, in.Ground) && p.Kind != KindSystem {
+		// The failure report is mandatory (issue 12 §3); the system's end at the time limit has none.
+		in.Report.problems(fields)
+	}
 	if err := Invalid(fields); err != nil {
 		return Outcome{}, err
 	}
@@ -990,6 +996,9 @@ func applyEnd(c *Case, p Principal, in Params, env Env) (Outcome, error) {
 		c.tidyPending()
 	}
 	data := map[string]any{"ground": string(in.Ground), "note": in.Note}
+	if in.Report != nil && in.Ground != GroundAgreement {
+		data["report"] = map[string]any{"facts": strings.TrimSpace(in.Report.Facts), "reasons": strings.TrimSpace(in.Report.Reasons), "suggestions": strings.TrimSpace(in.Report.Suggestions)}
+	}
 	if in.Ground == GroundAgreement {
 		c.State = StateSigning
 		return Outcome{EventType: "case.agreement_reached", Data: data}, nil

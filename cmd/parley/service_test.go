@@ -108,7 +108,7 @@ func TestServiceAddressAndRecords(t *testing.T) {
 	}
 	// The log notifier: a notice it "sends" is logged, and the record says so — never delivered.
 	e.app.notify = logNotifier{slog.New(slog.DiscardHandler)}
-	if st, raw := med.raw("POST", "/api/v1/cases/"+c.ID+"/actions/end", cases.Params{Ground: cases.GroundApart, Note: "双方对赔偿数额分歧过大"}); st != 200 {
+	if st, raw := med.raw("POST", "/api/v1/cases/"+c.ID+"/actions/end", cases.Params{Ground: cases.GroundApart, Note: "双方对赔偿数额分歧过大", Report: &cases.FailureReport{Facts: "双方就赔偿数额进行了三轮协商", Reasons: "双方对赔偿数额分歧过大", Suggestions: "建议法院尽快立案审理"}}); st != 200 {
 		t.Fatalf("end: %d %s", st, raw)
 	}
 	recs = serviceRecords(t, clerk, c.ID)
@@ -174,5 +174,50 @@ func serviceMatrix() []matrixCall {
 		{route: "GET /api/v1/cases/{id}/service-records", path: caseP("/service-records"), allow: viewers},
 		{route: "POST /api/v1/service-records/{id}/open", path: func(f *fixture) string { return "/api/v1/service-records/" + partyRecord(f) + "/open" }, allow: []string{"party"}},
 		{route: "GET /api/v1/served/{token}", path: fixed("/api/v1/served/sv_unknown"), allow: []string{}},
+	}
+}
+
+// TestCaseNumberAndFailureReport: the court's case number is checked against its format for the kind of case,
+// and a failed mediation needs the mediator's report (facts, reasons, suggestions), which goes into the trail.
+func TestCaseNumberAndFailureReport(t *testing.T) {
+	e := newTestEnv(t)
+	clerk := e.login(e.w.Clerk)
+	for _, tc := range []struct {
+		src    cases.Source
+		number string
+		status int
+	}{
+		{cases.SourceEntrustedOrdinary, "（2026）京73民初123号", 201},
+		{cases.SourceEntrustedOrdinary, "京73民初123", 400},
+		{cases.SourceEntrustedSimplified, "（2026）京73民诉前调12号", 400},
+		{cases.SourceDelegated, "（2026）京73民诉前调12号", 201},
+		{cases.SourceDelegated, "（2026）京73民初123号", 400},
+	} {
+		n := casestest.NewCase(tc.src)
+		n.CourtCaseNumber = tc.number
+		st, raw := clerk.raw("POST", "/api/v1/cases", n)
+		if st != tc.status || (st == 400 && !strings.Contains(string(raw), "court_case_number")) {
+			t.Errorf("%s with %q: %d %s, want %d", tc.src, tc.number, st, truncate(raw), tc.status)
+		}
+	}
+	c := casestest.InMediation(t, e.store, e.w)
+	med := e.login(e.w.Mediator)
+	path := "/api/v1/cases/" + c.ID + "/actions/end"
+	st, raw := med.raw("POST", path, cases.Params{Ground: cases.GroundApart, Note: "分歧较大"})
+	if st != 400 || !strings.Contains(string(raw), `"report"`) {
+		t.Errorf("a failure without a report: %d %s, want 400 naming report", st, raw)
+	}
+	st, raw = med.raw("POST", path, cases.Params{Ground: cases.GroundApart, Report: &cases.FailureReport{Facts: "双方就赔偿数额进行了三轮协商", Reasons: "", Suggestions: "建议立案"}})
+	if st != 400 || !strings.Contains(string(raw), "report.reasons") {
+		t.Errorf("a report without reasons: %d %s, want 400 naming report.reasons", st, raw)
+	}
+	var out actionResponse
+	rep := &cases.FailureReport{Facts: "双方就赔偿数额进行了三轮协商", Reasons: "申请人坚持 500 万元，被申请人仅愿支付 50 万元", Suggestions: "建议法院尽快立案，并委托鉴定侵权产品销售额"}
+	if st := med.do("POST", path, cases.Params{Ground: cases.GroundApart, Report: rep}, &out); st != 200 || out.Case.State != cases.StateFailed {
+		t.Fatalf("end with a report: %d %+v", st, out.Case)
+	}
+	got, _ := out.Event.Data["report"].(map[string]any)
+	if got["facts"] != rep.Facts || got["reasons"] != rep.Reasons || got["suggestions"] != rep.Suggestions {
+		t.Errorf("the trail's report %v, want %+v", out.Event.Data["report"], rep)
 	}
 }
