@@ -2,6 +2,8 @@ package cases
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -234,6 +236,11 @@ func (s *Store) BeginService(ctx context.Context, caseID string, in NewService) 
 			return err
 		}
 		now := s.now()
+		if in.DocumentSHA256 == "" {
+			// A notice is its text: the hash covers the title and the body served.
+			sum := sha256.Sum256([]byte(in.Title + "\n" + in.Body))
+			in.DocumentSHA256 = hex.EncodeToString(sum[:])
+		}
 		rec = &ServiceRecord{CaseID: caseID, PartyID: in.PartyID, Kind: in.Kind, Title: in.Title, Body: in.Body, DocumentID: in.DocumentID, DocumentSHA256: in.DocumentSHA256, CreatedAt: now}
 		var hash []byte
 		switch {
@@ -475,4 +482,25 @@ func orgOrCourtName(c *Case) string {
 		return c.OrganisationName
 	}
 	return c.CourtName
+}
+
+// ServiceRecordFor returns one service and its case if p may read it: the served party (or its agent) and the
+// case's staff.
+func (s *Store) ServiceRecordFor(ctx context.Context, p Principal, id string) (*ServiceRecord, *Case, error) {
+	if !isUUID(id) {
+		return nil, nil, Errorf(ENOTFOUND, "service not found")
+	}
+	rec, err := scanService(s.pool.QueryRow(ctx, `SELECT `+serviceCols+` FROM service_records WHERE id = $1`, id))
+	if err != nil {
+		return nil, nil, Errorf(ENOTFOUND, "service not found")
+	}
+	c, err := s.Case(ctx, rec.CaseID)
+	if err != nil {
+		return nil, nil, err
+	}
+	own := p.IsPartySide() && p.CaseID == c.ID && p.PartyID == rec.PartyID
+	if !own && !CaseStaff(p, c) {
+		return nil, nil, Errorf(ENOTFOUND, "service not found")
+	}
+	return rec, c, nil
 }

@@ -17,6 +17,7 @@ func (a *app) serviceRoutes() []route {
 		{"GET", "/api/v1/cases/{id}/service-address", "The confirmations in force (a party: its own; the case's staff: every party's)", "service", anyone, nil, nil, []cases.ServiceConfirmation{}, 200, handleServiceAddresses(a)},
 		{"GET", "/api/v1/cases/{id}/service-records", "The case's electronic services: sent, accepted by the channel, reached, opened (a party: its own)", "service", anyone, nil, nil, []cases.ServiceRecord{}, 200, handleServiceRecords(a)},
 		{"POST", "/api/v1/service-records/{id}/open", "The served party opens a notice on its page", "service", anyone, nil, nil, cases.ServiceRecord{}, 200, handleServiceOpen(a)},
+		{"GET", "/api/v1/service-records/{id}/certificate", "The service certificate (送达证明) PDF of one service, signed by the platform (the served party and the case's staff)", "service", anyone, nil, nil, rawBody("application/pdf"), 200, handleServiceCertificate(a)},
 		{"GET", "/api/v1/served/{token}", "The personal link of a served notice: shows it and records that it was opened", "service", public, nil, nil, cases.ServiceRecord{}, 200, handleServedLink(a)},
 	}
 }
@@ -127,4 +128,28 @@ func channelResult(channel string) string {
 		return "logged"
 	}
 	return "accepted by " + channel
+}
+
+func handleServiceCertificate(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec, c, err := a.store.ServiceRecordFor(r.Context(), principal(r), r.PathValue("id"))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		addr := "—"
+		if rec.Address != "" {
+			addr = maskContact(rec.Address)
+		}
+		pdf, err := a.docs.ServiceCertificate(r.Context(), c, rec, addr)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", attachment("送达证明-"+rec.ID[:8]+".pdf"))
+		w.Header().Set("X-Content-SHA256", sha256Hex(pdf))
+		w.Header().Set("Cache-Control", "private, no-store")
+		w.Write(pdf)
+	})
 }

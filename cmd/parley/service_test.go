@@ -10,6 +10,7 @@ import (
 
 	"github.com/parley-mediation/parley/cases"
 	"github.com/parley-mediation/parley/cases/casestest"
+	"github.com/parley-mediation/parley/signing"
 )
 
 var servedLink = regexp.MustCompile(`/api/v1/served/(sv_[A-Za-z0-9_-]+)`)
@@ -143,7 +144,32 @@ func TestServiceAddressAndRecords(t *testing.T) {
 			}
 		}
 	}
+	// The service certificate of the applicant's opened session notice: a PDF signed by the platform, valid,
+	// for the served party and the staff; not for the other side.
+	cr, pdf := party.get("/api/v1/service-records/" + app.ID + "/certificate")
+	if cr.StatusCode != 200 || cr.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(cr.Header.Get("Content-Disposition"), "attachment;") {
+		t.Fatalf("certificate: %d %s %s", cr.StatusCode, cr.Header.Get("Content-Type"), pdf[:min(len(pdf), 200)])
+	}
+	rep, err := signing.Verify(pdf, e.app.docs.Keys.Roots(), time.Now())
+	if err != nil || !rep.Valid || len(rep.Signatures) != 1 || rep.Signatures[0].Role != signing.RolePlatform {
+		t.Errorf("certificate verification: %v %+v", err, rep)
+	}
+	if r1, _ := agent.get("/api/v1/service-records/" + app.ID + "/certificate"); r1.StatusCode != 404 {
+		t.Errorf("the other side read the applicant's certificate: %d, want 404", r1.StatusCode)
+	}
+	if r2, _ := clerk.get("/api/v1/service-records/" + resp.ID + "/certificate"); r2.StatusCode != 200 {
+		t.Errorf("the clerk reads the withheld service's certificate: %d, want 200", r2.StatusCode)
+	}
 	evs, _ := e.store.Events(context.Background(), c.ID)
+	issued := 0
+	for _, ev := range evs {
+		if ev.Type == "service.certificate_issued" {
+			issued++
+		}
+	}
+	if issued != 2 {
+		t.Errorf("%d certificates in the trail, want 2", issued)
+	}
 	for _, ev := range evs {
 		if strings.HasPrefix(ev.Type, "service.") && ev.Data["result"] == "delivered" {
 			t.Errorf("event %d %s says delivered", ev.Seq, ev.Type)
@@ -173,6 +199,8 @@ func serviceMatrix() []matrixCall {
 		{route: "GET /api/v1/cases/{id}/service-address", path: caseP("/service-address"), allow: []string{"clerk", "judge", "org_admin", "mediator", "party", "agent", "api_token"}},
 		{route: "GET /api/v1/cases/{id}/service-records", path: caseP("/service-records"), allow: viewers},
 		{route: "POST /api/v1/service-records/{id}/open", path: func(f *fixture) string { return "/api/v1/service-records/" + partyRecord(f) + "/open" }, allow: []string{"party"}},
+		{route: "GET /api/v1/service-records/{id}/certificate", path: func(f *fixture) string { return "/api/v1/service-records/" + partyRecord(f) + "/certificate" },
+			allow: []string{"clerk", "judge", "org_admin", "mediator", "party", "api_token"}},
 		{route: "GET /api/v1/served/{token}", path: fixed("/api/v1/served/sv_unknown"), allow: []string{}},
 	}
 }
