@@ -11,6 +11,7 @@ import { actionPanel, scheduleForm } from '../parts/actions.js';
 import { documentsSection } from '../sign/documents.js';
 import { staffContacts } from '../parts/contacts.js';
 import { materialsSection } from '../parts/materials.js';
+import { serviceSection } from '../parts/service.js';
 
 export default async function casePage(main, { params, me, query }) {
   const id = params.id;
@@ -198,6 +199,7 @@ export default async function casePage(main, { params, me, query }) {
           sessionsSection(c, sessions),
           hasFeature('signing') ? docsSection(c) : null,
           section(t('material.title'), materialsSection(c)),
+          section(t('service.title'), serviceSection(c, me)),
           section(t('case.trail'), trail(events), h('hr', { class: 'sep' }), auditSection(c)),
         ),
         h(

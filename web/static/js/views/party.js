@@ -13,6 +13,7 @@ import { documentsSection } from '../sign/documents.js';
 import { ownContact } from '../parts/contacts.js';
 import { caucusShare } from '../parts/caucusshare.js';
 import { materialsSection } from '../parts/materials.js';
+import { serviceSection } from '../parts/service.js';
 
 export default async function party(main, { me }) {
   const caseId = me.case_id;
@@ -239,6 +240,7 @@ export default async function party(main, { me }) {
       sessionsCard(sessions),
       docs ? section(t('docs.title'), docs.el) : null,
       section(t('material.title'), materialsSection(c)),
+      section(t('service.title'), serviceSection(c, me)),
       section(t('party.trail'), trail(events)),
       section(
         t('party.case_info'),
