@@ -15,7 +15,7 @@ func TestCaseNumbers(t *testing.T) {
 		{"(2025)京0108民诉前调1234号", true, true},
 		{"（2026）京73民诉前调12号", true, true},
 		{"（2026）京73民诉前调12号", false, false}, // a pre-filing number on an entrusted case
-		{"（2026）京73民初123号", true, false},    // a filed number on a referral before filing
+		{"（2026）京73民初123号", true, false},   // a filed number on a referral before filing
 		{"2026京73民初123号", false, false},
 		{"（2026）京73民初123", false, false},
 		{"（26）京73民初123号", false, false},

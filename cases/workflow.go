@@ -129,8 +129,6 @@ type Params struct {
 	Reason         string    `json:"reason,omitempty"`
 	Ground         EndGround `json:"ground,omitempty"`
 	Note           string    `json:"note,omitempty"`
-	// Report is the mediator's failure report (ending on a ground other than agreement_reached).
-	Report *FailureReport `json:"report,omitempty"`
 	Text           string    `json:"text,omitempty"`
 	Answer         string    `json:"answer,omitempty"` // answer_disclosure: continue | replace
 	MediatorID     string    `json:"mediator_id,omitempty"`
@@ -141,6 +139,9 @@ type Params struct {
 	PartyID        string    `json:"party_id,omitempty"` // staff recording a party's consent given offline
 	Days           int       `json:"days,omitempty"`
 	Consent        *bool     `json:"consent,omitempty"`
+
+	// Report is the mediator's failure report (end on a ground other than agreement_reached; issue 12 §3).
+	Report *FailureReport `json:"report,omitempty"`
 }
 
 // MediatorInfo is what the workflow needs to know about a mediator named in Params; the store looks it up.
