@@ -136,6 +136,7 @@ func (a *app) routes() []route {
 	rs = append(rs, a.materialRoutes()...)
 	rs = append(rs, a.webhookRoutes()...)
 	rs = append(rs, a.serviceRoutes()...)
+	rs = append(rs, a.evaluationRoutes()...)
 	rs = append(rs, a.extra...)
 	rs = append(rs, route{"GET", "/api/v1/openapi.json", "This document", "system", public, nil, nil, nil, 200, handleOpenAPI(a)})
 	return rs

@@ -249,3 +249,105 @@ func TestCaseNumberAndFailureReport(t *testing.T) {
 		t.Errorf("the trail's report %v, want %+v", out.Event.Data["report"], rep)
 	}
 }
+
+// TestEvaluationAndSatisfaction: after a case ends each party rates it once, as its own act; the mediator it
+// rates cannot read the ratings; the statistics give the satisfaction by organisation and mediator, as JSON and
+// CSV, counting a court's referral to an individual mediator for the mediator's organisation.
+func TestEvaluationAndSatisfaction(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	// A court's referral to an individual mediator, no organisation named.
+	c, err := e.store.CreateCase(ctx, e.w.Clerk, casestest.NewCase(cases.SourceDelegated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = casestest.WaiveChoice(t, e.store, c)
+	for _, st := range []struct {
+		p  cases.Principal
+		a  cases.Action
+		in cases.Params
+	}{
+		{e.w.Clerk, cases.ActRefer, cases.Params{MediatorIDs: []string{e.w.Mediator.ID}}},
+		{e.w.Mediator, cases.ActAccept, cases.Params{}},
+	} {
+		res, err := e.store.Act(ctx, st.p, c.ID, st.a, st.in)
+		if err != nil {
+			t.Fatalf("%s: %v", st.a, err)
+		}
+		c = res.Case
+	}
+	if c.OrganisationID != "" {
+		t.Fatalf("the referral named organisation %s", c.OrganisationID)
+	}
+	f := &fixture{testEnv: e, c: c}
+	party, agent, med, judge := f.clientFor("party"), f.clientFor("agent"), f.clientFor("mediator"), f.clientFor("judge")
+	path := "/api/v1/cases/" + c.ID + "/evaluation"
+	if st, _ := party.raw("POST", path, cases.NewEvaluation{Satisfaction: 4, Heard: true, Fair: true}); st != 409 {
+		t.Errorf("rating an open case: %d, want 409", st)
+	}
+	if st, raw := med.raw("POST", "/api/v1/cases/"+c.ID+"/actions/end", cases.Params{Ground: cases.GroundApart, Report: &cases.FailureReport{Facts: "双方协商三次", Reasons: "赔偿数额差距过大", Suggestions: "建议立案审理"}}); st != 200 {
+		t.Fatalf("end: %d %s", st, raw)
+	}
+	if st, _ := party.raw("POST", path, cases.NewEvaluation{Satisfaction: 9}); st != 400 {
+		t.Errorf("satisfaction 9: %d, want 400", st)
+	}
+	if st, _ := med.raw("POST", path, cases.NewEvaluation{Satisfaction: 5, Heard: true, Fair: true}); st != 403 {
+		t.Errorf("the mediator rated itself: %d, want 403", st)
+	}
+	if st, _ := party.raw("POST", path, cases.NewEvaluation{Satisfaction: 4, Heard: true, Fair: true, Comment: "调解员很耐心"}); st != 201 {
+		t.Errorf("the applicant's rating: %d", st)
+	}
+	if st, _ := party.raw("POST", path, cases.NewEvaluation{Satisfaction: 5, Heard: true, Fair: true}); st != 409 {
+		t.Errorf("a second rating: %d, want 409", st)
+	}
+	if st, _ := agent.raw("POST", path, cases.NewEvaluation{Satisfaction: 2, Heard: false, Fair: true}); st != 201 {
+		t.Errorf("the respondent's rating: %d", st)
+	}
+	var evs []cases.Evaluation
+	if st := judge.do("GET", "/api/v1/cases/"+c.ID+"/evaluations", nil, &evs); st != 200 || len(evs) != 2 {
+		t.Errorf("the court reads %d ratings (%d), want 2", len(evs), st)
+	}
+	if st, _ := med.raw("GET", "/api/v1/cases/"+c.ID+"/evaluations", nil); st != 403 {
+		t.Errorf("the mediator read its ratings: %d, want 403", st)
+	}
+	if st := party.do("GET", "/api/v1/cases/"+c.ID+"/evaluations", nil, &evs); st != 200 || len(evs) != 1 || evs[0].PartyID != c.Parties[0].ID {
+		t.Errorf("the applicant reads %+v, want its own rating only", evs)
+	}
+	var sat cases.SatisfactionStats
+	if st := judge.do("GET", "/api/v1/stats/satisfaction", nil, &sat); st != 200 {
+		t.Fatalf("satisfaction: %d", st)
+	}
+	if sat.Total.Ratings != 2 || sat.Total.Average != 3 || sat.Total.HeardShare != 0.5 || sat.Total.FairShare != 1 {
+		t.Errorf("total %+v, want 2 ratings averaging 3, half heard, all fair", sat.Total)
+	}
+	if len(sat.ByOrganisation) != 1 || sat.ByOrganisation[0].Key != e.w.Org.ID {
+		t.Errorf("by organisation %+v, want the mediator's organisation %s", sat.ByOrganisation, e.w.Org.ID)
+	}
+	if len(sat.ByMediator) != 1 || sat.ByMediator[0].Key != e.w.Mediator.ID || sat.ByMediator[0].Ratings != 2 {
+		t.Errorf("by mediator %+v", sat.ByMediator)
+	}
+	// The case statistics count the referral for the mediator's organisation too.
+	var stats cases.Stats
+	if st := judge.do("GET", "/api/v1/stats", nil, &stats); st != 200 || len(stats.ByOrganisation) != 1 || stats.ByOrganisation[0].Key != e.w.Org.ID {
+		t.Errorf("case statistics by organisation %+v, want the mediator's organisation", stats.ByOrganisation)
+	}
+	resp, body := judge.get("/api/v1/stats/satisfaction.csv")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.Contains(string(body), "organisation,"+e.w.Org.ID+","+e.w.Org.Name+",2,3.00,0.500,1.000") {
+		t.Errorf("CSV %d:\n%s", resp.StatusCode, body)
+	}
+}
+
+// evaluationMatrix adds the evaluation endpoints to TestAuthorisationMatrix.
+func evaluationMatrix() []matrixCall {
+	caseP := func(suffix string) func(*fixture) string {
+		return func(f *fixture) string { return "/api/v1/cases/" + f.c.ID + suffix }
+	}
+	statsRoles := []string{"admin", "ip_officer", "clerk", "judge", "other_clerk", "org_admin", "mediator", "other_mediator", "api_token"}
+	return []matrixCall{
+		// The fixture's case is in mediation: a party is answered 409 (allowed, not yet), everyone else is denied.
+		{route: "POST /api/v1/cases/{id}/evaluation", path: caseP("/evaluation"), body: func(*fixture, string) any { return cases.NewEvaluation{Satisfaction: 4} }, allow: []string{"party", "agent"}},
+		{route: "GET /api/v1/cases/{id}/evaluations", path: caseP("/evaluations"), allow: []string{"admin", "clerk", "judge", "party", "agent", "api_token"}},
+		{route: "GET /api/v1/stats/satisfaction", path: fixed("/api/v1/stats/satisfaction"), allow: statsRoles},
+		{route: "GET /api/v1/stats/satisfaction.csv", path: fixed("/api/v1/stats/satisfaction.csv"), allow: statsRoles},
+	}
+}
