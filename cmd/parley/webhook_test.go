@@ -290,12 +290,13 @@ func TestWebhookSlowAndSilentReceivers(t *testing.T) {
 	e := newTestEnv(t)
 	admin := e.login(e.w.Admin)
 	slow := newReceiver(t)
-	slow.delay.Store(int64(5 * time.Second))
+	slow.delay.Store(int64(20 * time.Second)) // far past the timeout; it stops when the sender gives up
 	healthy := newReceiver(t)
 	epSlow := register(t, admin, slow.srv.URL, "", "case.registered")
 	epSilent := register(t, admin, silentReceiver(t), "", "case.registered")
 	epOK := register(t, admin, healthy.srv.URL, "", "case.registered")
-	startSenders(t, e, 1, cases.RetryPolicy{Base: 100 * time.Millisecond, Max: time.Second, MaxAttempts: 2}, 400*time.Millisecond)
+	// A timeout a healthy local receiver meets even on a loaded machine.
+	startSenders(t, e, 1, cases.RetryPolicy{Base: 100 * time.Millisecond, Max: time.Second, MaxAttempts: 2}, 1500*time.Millisecond)
 	if _, err := e.store.CreateCase(context.Background(), e.w.Clerk, casestest.NewCase(cases.SourceDelegated)); err != nil {
 		t.Fatal(err)
 	}
