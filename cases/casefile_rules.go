@@ -1,10 +1,13 @@
 package cases
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Rules of the case file that are not workflow steps (issue 12 §3): the format of the court's case numbers, and
@@ -78,4 +81,56 @@ func (r *FailureReport) problems(fields map[string]string) {
 			fields[name] = "is at most 4000 characters"
 		}
 	}
+}
+
+// MayTakeBundle reports whether p may download the case file as a signed bundle (issue 12 §5): the case's court
+// (its clerks and judges, or the court a direct application was pushed or applied to), once mediation has
+// ended — failed, or an agreement signed — and not while the agreement is still being signed.
+func MayTakeBundle(p Principal, c *Case) bool {
+	if !c.State.Ended() || c.State == StateSigning {
+		return false
+	}
+	for _, w := range Relations(p, c) {
+		if w == WhoClerk || w == WhoJudge || w == WhoRequestedCourt {
+			return true
+		}
+	}
+	return false
+}
+
+// MayPushBundle reports whether p may push a ended case's file to its court: the case's mediators, the
+// organisation's admin, or the court's own clerks.
+func MayPushBundle(p Principal, c *Case) bool {
+	if !c.State.Ended() || c.State == StateSigning || c.CourtID == "" {
+		return false
+	}
+	for _, w := range Relations(p, c) {
+		switch w {
+		case WhoMediator, WhoOrgAdmin, WhoClerk:
+			return true
+		}
+	}
+	return false
+}
+
+// PushBundle records that the case file was pushed to the case's court (issue 12 §5): the event
+// case.bundle_pushed, which webhooks carry to the court's system with the address to download the signed
+// bundle from (with the court's API token).
+func (s *Store) PushBundle(ctx context.Context, p Principal, caseID, url string) (*Event, error) {
+	if !isUUID(caseID) {
+		return nil, Errorf(ENOTFOUND, "case not found")
+	}
+	var ev *Event
+	err := s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
+		if !MayPushBundle(p, c) {
+			return Errorf(EFORBIDDEN, "the case's mediators, its organisation's admin or the court's clerks push an ended case's file to its court")
+		}
+		var err error
+		ev, err = s.appendEvent(ctx, tx, caseID, p, "case.bundle_pushed", VisStaff, map[string]any{"court_id": c.CourtID, "bundle_url": url, "state": string(c.State)}, s.now())
+		return err
+	})
+	if err != nil {
+		return nil, dbErr("push bundle", err)
+	}
+	return ev, nil
 }

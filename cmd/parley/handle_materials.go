@@ -29,6 +29,8 @@ func (a *app) materialRoutes() []route {
 		{"GET", "/api/v1/cases/{id}/materials", "The case's materials the caller may see (the other side's mediators-only and court-only materials are not listed)", "materials", anyone, nil, nil, []cases.Material{}, 200, handleMaterials(a)},
 		{"POST", "/api/v1/cases/{id}/materials", "Upload a material: the body is the file (PDF, JPEG, PNG, Word, Excel, PowerPoint), streamed; errors material_empty, material_filename, material_too_large, case_materials_full, material_type, material_bomb", "materials", anyone, upload, rawBody("application/octet-stream"), cases.Material{}, 201, handleMaterialUpload(a)},
 		{"GET", "/api/v1/materials/{id}", "One material's description", "materials", anyone, nil, nil, cases.Material{}, 200, handleMaterial(a)},
+		{"GET", "/api/v1/cases/{id}/bundle", "The case file for the court as a signed zip: events, documents, the materials the court reads, manifest.json with every SHA-256, manifest.sig and platform.pem (the case's court, once mediation has ended)", "materials", anyone, nil, nil, rawBody("application/zip"), 200, handleBundle(a)},
+		{"POST", "/api/v1/cases/{id}/bundle/push", "Push an ended case's file to its court: the webhook event case.bundle_pushed carries the bundle's address (mediator, organisation admin, court clerk)", "materials", staff, nil, nil, cases.Event{}, 200, handleBundlePush(a)},
 		{"GET", "/api/v1/materials/{id}/content", "Download a material (always as an attachment, with its SHA-256 in X-Content-SHA256)", "materials", anyone, nil, nil, rawBody("application/octet-stream"), 200, handleMaterialContent(a)},
 	}
 }
@@ -132,4 +134,41 @@ func attachment(name string) string {
 		}
 	}
 	return fmt.Sprintf("attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii.String(), urlPathEscape(name))
+}
+
+func handleBundle(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principal(r)
+		c, err := a.store.Case(r.Context(), r.PathValue("id"))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		if !cases.CanView(p, c) {
+			fail(w, r, a.log, cases.Errorf(cases.ENOTFOUND, "case not found"))
+			return
+		}
+		if !cases.MayTakeBundle(p, c) {
+			fail(w, r, a.log, cases.Errorf(cases.EFORBIDDEN, "the case file goes to the case's court once mediation has ended"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/zip")
+		w.Header().Set("Content-Disposition", attachment("case-"+c.ID+".zip"))
+		w.Header().Set("Cache-Control", "private, no-store")
+		if _, err := a.docs.Bundle(r.Context(), p, c.ID, w); err != nil && r.Context().Err() == nil {
+			// The answer has begun: the broken zip tells the client; the log tells us.
+			a.log.Error("case bundle", "case", c.ID, "err", err)
+		}
+	})
+}
+
+func handleBundlePush(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ev, err := a.store.PushBundle(r.Context(), principal(r), r.PathValue("id"), a.cfg.BaseURL+"/api/v1/cases/"+r.PathValue("id")+"/bundle")
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, ev)
+	})
 }

@@ -384,6 +384,9 @@ func materialMatrix() []matrixCall {
 			return "/api/v1/cases/" + f.c.ID + "/materials?filename=a.pdf&visibility=shared"
 		}, body: func(*fixture, string) any { return rawRequest{"application/pdf", testPDF(10)} },
 			allow: []string{"clerk", "judge", "org_admin", "mediator", "party", "agent", "api_token"}},
+		// The fixture's case is in mediation: nobody takes its bundle yet, and a push is refused to all.
+		{route: "GET /api/v1/cases/{id}/bundle", path: func(f *fixture) string { return "/api/v1/cases/" + f.c.ID + "/bundle" }, allow: []string{}},
+		{route: "POST /api/v1/cases/{id}/bundle/push", path: func(f *fixture) string { return "/api/v1/cases/" + f.c.ID + "/bundle/push" }, allow: []string{}},
 		{route: "GET /api/v1/materials/{id}", path: func(f *fixture) string { return "/api/v1/materials/" + shared(f) }, allow: viewers},
 		{route: "GET /api/v1/materials/{id}/content", path: func(f *fixture) string { return "/api/v1/materials/" + shared(f) + "/content" }, allow: viewers},
 	}
