@@ -260,6 +260,9 @@ func (s *Store) UploadMaterial(ctx context.Context, p Principal, caseID string, 
 	}
 	m.Size, m.SHA256, m.ContentType = size, hex.EncodeToString(sum), ct
 	err = s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
+		if !MayUploadMaterial(p, c) { // the uploader may have lost its seat while the file arrived
+			return Errorf(EFORBIDDEN, "only the case's parties, their agents and the case's staff add materials")
+		}
 		used, err := s.caseMaterialBytes(ctx, tx, caseID)
 		if err != nil {
 			return err
