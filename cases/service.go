@@ -504,3 +504,40 @@ func (s *Store) ServiceRecordFor(ctx context.Context, p Principal, id string) (*
 	}
 	return rec, c, nil
 }
+
+// AgreementNotice is the notice that an agreement was reached and awaits the party's signature.
+func AgreementNotice(c *Case, link string, at time.Time, loc *time.Location) Notice {
+	return Notice{
+		Title: "调解协议待签署通知 / the agreement awaits your signature",
+		ZH:    fmt.Sprintf("【Parley 在线调解】案件%s的各方已于%s达成调解协议，协议文本待您在线签署。请登录后阅读并签署：%s。协议自最后一方签署时生效。", c.Number, zhTime(at, loc), link),
+		EN:    fmt.Sprintf("The parties to case %s reached an agreement on %s; it awaits your signature online. Log in to read and sign it: %s. It takes effect when the last party signs.", c.Number, enTime(at, loc), link),
+	}
+}
+
+// ConfirmationNotice is the notice of the court's decision on an application for judicial confirmation.
+func ConfirmationNotice(c *Case, confirmed bool, reason string, at time.Time, loc *time.Location) Notice {
+	if confirmed {
+		return Notice{
+			Title: "司法确认结果通知 / the court confirmed the agreement",
+			ZH:    fmt.Sprintf("【Parley 在线调解】%s已于%s裁定确认案件%s的调解协议有效。一方拒绝履行或者未全部履行的，对方当事人可以向人民法院申请强制执行。", c.CourtName, zhTime(at, loc), c.Number),
+			EN:    fmt.Sprintf("%s confirmed the agreement of case %s on %s. If a party does not perform it, the other may apply to the court for enforcement.", c.CourtName, c.Number, enTime(at, loc)),
+		}
+	}
+	if strings.TrimSpace(reason) == "" {
+		reason = "未说明"
+	}
+	return Notice{
+		Title: "司法确认结果通知 / the court rejected the application for confirmation",
+		ZH:    fmt.Sprintf("【Parley 在线调解】%s已于%s裁定驳回案件%s的司法确认申请，理由：%s。当事人可以通过调解方式变更原调解协议或者达成新的调解协议，也可以向人民法院提起诉讼。", c.CourtName, zhTime(at, loc), c.Number, reason),
+		EN:    fmt.Sprintf("%s rejected the application to confirm the agreement of case %s on %s; reason: %s. The parties may mediate again to change it or reach a new one, or sue.", c.CourtName, c.Number, enTime(at, loc), reason),
+	}
+}
+
+// StatementNotice is the notice that the court issued its mediation statement (调解书).
+func StatementNotice(c *Case, at time.Time, loc *time.Location) Notice {
+	return Notice{
+		Title: "调解书送达通知 / the mediation statement was issued",
+		ZH:    fmt.Sprintf("【Parley 在线调解】%s已于%s就案件%s（%s）出具民事调解书。请登录查看。", c.CourtName, zhTime(at, loc), c.Number, c.CourtCaseNumber),
+		EN:    fmt.Sprintf("%s issued the mediation statement of case %s (%s) on %s. Log in to read it.", c.CourtName, c.Number, c.CourtCaseNumber, enTime(at, loc)),
+	}
+}

@@ -417,6 +417,21 @@ func handleAction(a *app) http.Handler {
 				return cases.EndingNotice(res.Case, res.Case.EndGround, res.Event.At, a.store.Cal.Loc)
 			})
 		}
+		// The other documents Parley serves electronically (issue 12 §2).
+		switch {
+		case act == cases.ActEnd && res.Case.State == cases.StateSigning:
+			a.serveNotice(r.Context(), res.Case, "agreement_to_sign", func(cases.Party) cases.Notice {
+				return cases.AgreementNotice(res.Case, a.cfg.BaseURL+"/party", res.Event.At, a.store.Cal.Loc)
+			})
+		case act == cases.ActConfirm || act == cases.ActRejectConfirmation:
+			a.serveNotice(r.Context(), res.Case, "confirmation_decision", func(cases.Party) cases.Notice {
+				return cases.ConfirmationNotice(res.Case, act == cases.ActConfirm, in.Reason, res.Event.At, a.store.Cal.Loc)
+			})
+		case act == cases.ActIssueStatement:
+			a.serveNotice(r.Context(), res.Case, "mediation_statement", func(cases.Party) cases.Notice {
+				return cases.StatementNotice(res.Case, res.Event.At, a.store.Cal.Loc)
+			})
+		}
 		encode(w, http.StatusOK, actionResponse{Case: cases.ViewFor(p, res.Case), Event: res.Event, Actions: orEmpty(cases.Available(p, res.Case))})
 	})
 }

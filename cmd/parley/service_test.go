@@ -351,3 +351,32 @@ func evaluationMatrix() []matrixCall {
 		{route: "GET /api/v1/stats/satisfaction.csv", path: fixed("/api/v1/stats/satisfaction.csv"), allow: statsRoles},
 	}
 }
+
+// TestServiceOfTheAgreement: when an agreement is reached, the party that accepts electronic service is served the
+// notice that the agreement awaits its signature, in sentences; the one that does not is withheld.
+func TestServiceOfTheAgreement(t *testing.T) {
+	e := newTestEnv(t)
+	c := casestest.InMediation(t, e.store, e.w)
+	f := &fixture{testEnv: e, c: c}
+	party, med, clerk := f.clientFor("party"), f.clientFor("mediator"), f.clientFor("clerk")
+	if st, raw := party.raw("POST", "/api/v1/cases/"+c.ID+"/service-address", cases.ServiceAddressInput{Channel: "email", Address: "legal@example.cn", Consent: true}); st != 201 {
+		t.Fatalf("confirm: %d %s", st, raw)
+	}
+	if st, raw := med.raw("POST", "/api/v1/cases/"+c.ID+"/actions/end", cases.Params{Ground: cases.GroundAgreement}); st != 200 {
+		t.Fatalf("end: %d %s", st, raw)
+	}
+	msg := e.notify.lastTo(t, "legal@example.cn")
+	if !strings.Contains(msg.Body, "达成调解协议") || !strings.Contains(msg.Body, "awaits your signature") || !strings.Contains(msg.Body, "北京时间") {
+		t.Errorf("agreement notice %q", msg.Body)
+	}
+	recs := serviceRecords(t, clerk, c.ID)
+	got := map[string]string{}
+	for _, r := range recs {
+		if r.Kind == "agreement_to_sign" {
+			got[r.PartyID] = r.Status
+		}
+	}
+	if got[c.Parties[0].ID] != cases.ServiceAccepted || got[c.Parties[1].ID] != cases.ServiceWithheld {
+		t.Errorf("agreement services %v, want accepted for the applicant and withheld for the respondent", got)
+	}
+}
