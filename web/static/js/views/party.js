@@ -14,6 +14,7 @@ import { ownContact } from '../parts/contacts.js';
 import { caucusShare } from '../parts/caucusshare.js';
 import { materialsSection } from '../parts/materials.js';
 import { serviceSection } from '../parts/service.js';
+import { evaluationSection } from '../parts/evaluation.js';
 
 export default async function party(main, { me }) {
   const caseId = me.case_id;
@@ -241,6 +242,7 @@ export default async function party(main, { me }) {
       docs ? section(t('docs.title'), docs.el) : null,
       section(t('material.title'), materialsSection(c)),
       section(t('service.title'), serviceSection(c, me)),
+      c.ended_at ? section(t('evaluation.title'), evaluationSection(c)) : null,
       section(t('party.trail'), trail(events)),
       section(
         t('party.case_info'),
