@@ -541,3 +541,12 @@ func StatementNotice(c *Case, at time.Time, loc *time.Location) Notice {
 		EN:    fmt.Sprintf("%s issued the mediation statement of case %s (%s) on %s. Log in to read it.", c.CourtName, c.Number, c.CourtCaseNumber, enTime(at, loc)),
 	}
 }
+
+// GroundText names a ground of ending in a Chinese and an English phrase.
+func GroundText(g EndGround) (zh, en string) {
+	w, ok := groundWords[g]
+	if !ok {
+		w = groundWords[GroundOther]
+	}
+	return w[0], w[1]
+}

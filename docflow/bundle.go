@@ -128,6 +128,19 @@ func (s *Service) Bundle(ctx context.Context, p cases.Principal, caseID string, 
 			return nil, fmt.Errorf("docflow: bundle: %w", err)
 		}
 	}
+	if c.EndGround != "" && c.EndGround != cases.GroundAgreement {
+		// The mediator's failure report, signed (OMR Art. 21).
+		if pdf, err := s.failureReport(ctx, c); err == nil {
+			if err := add(BundleFile{Path: "documents/failure-report.pdf", Kind: "failure_report", Title: "调解不成告知书"}, func(w io.Writer) error {
+				_, err := w.Write(pdf)
+				return err
+			}); err != nil {
+				return nil, fmt.Errorf("docflow: bundle: %w", err)
+			}
+		} else if cases.ErrorCode(err) != cases.ENOTFOUND {
+			return nil, err
+		}
+	}
 	for _, mat := range mats {
 		name := path.Base(mat.Filename) // sanitised at upload; the ID keeps names apart
 		if err := add(BundleFile{Path: "materials/" + mat.ID + "-" + name, Kind: "material", ID: mat.ID, Title: mat.Filename}, func(w io.Writer) error {

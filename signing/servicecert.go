@@ -2,6 +2,7 @@ package signing
 
 import (
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -71,6 +72,57 @@ func (g *Generator) ServiceCertificate(c *ServiceCertificate) (*Document, error)
 		}
 		l.space(8)
 		l.signatureBlock("sig-platform", RolePlatform, lab.platform, -1, []string{lab.platform})
+		return nil
+	})
+}
+
+// FailureReport is the input of the mediator's report to the court when mediation fails (调解不成告知书 / notes
+// for the court, OMR Art. 21): the case, the ground, the facts, why it failed and the suggestions, signed by the
+// mediation organisation (or the platform when no organisation mediates).
+type FailureReport struct {
+	Meta
+	Title        string
+	Parties      []string // "申请人：…", "被申请人：…"
+	Mediators    string
+	Organisation string
+	Ground       string // in words
+	EndedAt      time.Time
+	Facts        string
+	Reasons      string
+	Suggestions  string
+	SignerRole   string // RoleOrganisation or RolePlatform
+	SignerName   string
+}
+
+// FailureReport renders the report with one signature field, sig-report.
+func (g *Generator) FailureReport(r *FailureReport) (*Document, error) {
+	if err := r.Meta.check("failure report"); err != nil {
+		return nil, err
+	}
+	if r.Facts == "" || r.Reasons == "" || r.Suggestions == "" {
+		return nil, errors.New("signing: failure report: facts, reasons and suggestions are required")
+	}
+	lab := labelsFor("zh")
+	title := "调解不成告知书"
+	return g.render(r.Meta, title, func(l *layout) error {
+		l.titleBlock(title, r.CaseNumber)
+		l.table([]string{"项目", "内容"}, []float64{0.3, 0.7}, [][]string{
+			{"案号", r.CaseNumber},
+			{"案由", r.Title},
+			{"当事人", strings.Join(r.Parties, "\n")},
+			{"调解组织", r.Organisation},
+			{"调解员", r.Mediators},
+			{"终结时间", lab.dateTime(r.EndedAt)},
+			{"终结事由", r.Ground},
+		}, sizeSmall+0.5)
+		l.heading("一、案件事实")
+		l.para(r.Facts, sizeBody, 0, 0)
+		l.heading("二、未能达成调解协议的原因")
+		l.para(r.Reasons, sizeBody, 0, 0)
+		l.heading("三、对法院的建议")
+		l.para(r.Suggestions, sizeBody, 0, 0)
+		l.space(8)
+		l.signatureBlock("sig-report", r.SignerRole, r.SignerName, -1, []string{r.SignerName})
 		return nil
 	})
 }

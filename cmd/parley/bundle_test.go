@@ -19,6 +19,7 @@ import (
 	"github.com/parley-mediation/parley/cases"
 	"github.com/parley-mediation/parley/cases/casestest"
 	"github.com/parley-mediation/parley/docflow"
+	"github.com/parley-mediation/parley/signing"
 )
 
 // TestMaterialBundleForTheCourt: once mediation failed, the mediator pushes the case file to the court; the
@@ -96,6 +97,17 @@ func TestMaterialBundleForTheCourt(t *testing.T) {
 	}
 	if files["events.json"] == nil || !strings.Contains(string(files["events.json"]), "case.ended") {
 		t.Errorf("no trail in the bundle")
+	}
+	// The mediator's failure report is in it, signed by the organisation's seal key.
+	rep, err := signing.Verify(files["documents/failure-report.pdf"], e.app.docs.Keys.Roots(), time.Now())
+	if err != nil || !rep.Valid || len(rep.Signatures) != 1 || rep.Signatures[0].Role != signing.RoleOrganisation {
+		t.Errorf("failure report in the bundle: %v %+v", err, rep)
+	}
+	if r, body := med.get("/api/v1/cases/" + c.ID + "/failure-report"); r.StatusCode != 200 || !bytes.HasPrefix(body, []byte("%PDF-")) {
+		t.Errorf("the mediator's failure report: %d", r.StatusCode)
+	}
+	if r, _ := party.get("/api/v1/cases/" + c.ID + "/failure-report"); r.StatusCode != 403 {
+		t.Errorf("a party read the failure report: %d, want 403", r.StatusCode)
 	}
 	// The manifest's signature verifies with the platform certificate in the bundle.
 	blk, _ := pem.Decode(files["platform.pem"])

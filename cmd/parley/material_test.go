@@ -387,6 +387,8 @@ func materialMatrix() []matrixCall {
 		// The fixture's case is in mediation: nobody takes its bundle yet, and a push is refused to all.
 		{route: "GET /api/v1/cases/{id}/bundle", path: func(f *fixture) string { return "/api/v1/cases/" + f.c.ID + "/bundle" }, allow: []string{}},
 		{route: "POST /api/v1/cases/{id}/bundle/push", path: func(f *fixture) string { return "/api/v1/cases/" + f.c.ID + "/bundle/push" }, allow: []string{}},
+		// Not failed: its staff are answered 404 (no report), everyone else 403 or 404.
+		{route: "GET /api/v1/cases/{id}/failure-report", path: func(f *fixture) string { return "/api/v1/cases/" + f.c.ID + "/failure-report" }, allow: []string{}},
 		{route: "GET /api/v1/materials/{id}", path: func(f *fixture) string { return "/api/v1/materials/" + shared(f) }, allow: viewers},
 		{route: "GET /api/v1/materials/{id}/content", path: func(f *fixture) string { return "/api/v1/materials/" + shared(f) + "/content" }, allow: viewers},
 	}
