@@ -493,7 +493,7 @@ func TestMaterialThroughput(t *testing.T) {
 		t.Fatalf("download: %d bytes", n)
 	}
 	downPeak := peakRSS()
-	mib := func(v int64) float64 { return float64(v) / (1 << 20) }
+	mib := func(v int64) float64 { return float64(max(v, 0)) / (1 << 20) }
 	t.Logf("50 MiB upload:   %.1f MB/s (%v), peak RSS %.0f MiB (%.0f MiB before, +%.0f MiB)", float64(size)/1e6/up.Seconds(), up.Round(time.Millisecond), mib(upPeak), mib(base), mib(upPeak-base))
 	t.Logf("50 MiB download: %.1f MB/s (%v), peak RSS %.0f MiB (%.0f MiB before, +%.0f MiB)", float64(size)/1e6/down.Seconds(), down.Round(time.Millisecond), mib(downPeak), mib(base2), mib(downPeak-base2))
 }
