@@ -86,10 +86,9 @@ func handleMaterialUpload(a *app) http.Handler {
 		}
 		m, err := a.store.UploadMaterial(r.Context(), principal(r), r.PathValue("id"), in, slowUpload{r.Body}, a.materialLimits())
 		if err != nil {
-			if cases.ErrorCode(err) != cases.EINTERNAL {
-				// The rest of a refused body is not worth reading: answer and close.
-				w.Header().Set("Connection", "close")
-			}
+			// net/http reads up to 256 KiB of what is left of a refused body, so that the client reads this answer,
+			// and closes the connection when more remains (a client sending Expect: 100-continue never sends a
+			// body refused on its declared length).
 			fail(w, r, a.log, err)
 			return
 		}
