@@ -61,7 +61,7 @@ export function serviceSection(c, me) {
       const [confs, recs] = await Promise.all([get(`/cases/${enc(c.id)}/service-address`).catch(() => []), get(`/cases/${enc(c.id)}/service-records`)]);
       const mine = party ? confs.find((x) => x.party_id === me.party_id) : null;
       const current = party
-        ? h('p', { id: 'service-current' }, mine ? t(mine.consent ? 'service.current' : 'service.withdrawn', { channel: label('channel', mine.channel), address: mine.address || '', at: fmtDateTime(mine.confirmed_at) }) : t('service.none'))
+        ? h('p', { id: 'service-current' }, mine ? t(mine.consent ? 'service.current' : 'service.withdrawn', { channel: label('svcchannel', mine.channel), address: mine.address || '', at: fmtDateTime(mine.confirmed_at) }) : t('service.none'))
         : null;
       mount(
         box,
@@ -79,7 +79,7 @@ export function serviceSection(c, me) {
       'form',
       { novalidate: true, id: 'service-form' },
       formAlert(),
-      field({ label: t('service.channel'), name: 'channel', type: 'select', value: (mine && mine.channel) || 'sms', options: options(CHANNELS, 'channel') }),
+      field({ label: t('service.channel'), name: 'channel', type: 'select', value: (mine && mine.channel) || 'sms', options: options(CHANNELS, 'svcchannel') }),
       field({ label: t('service.address'), name: 'address', value: (mine && mine.address) || '', hint: t('service.address_hint') }),
       field({ label: t('service.consent'), name: 'consent', type: 'checkbox', value: !mine || mine.consent }),
       h('button', { type: 'submit', class: 'btn' }, t('service.confirm')),
