@@ -496,8 +496,9 @@ func rateLimited(wait time.Duration, format string, args ...any) *Error {
 	if secs < 1 {
 		secs = 1
 	}
-	return &Error{Code: ERATELIMIT, Message: fmt.Sprintf(format, args...) + fmt.Sprintf(": try again in %d seconds", secs),
-		Fields: map[string]string{"retry_after": strconv.Itoa(secs)}}
+	e := Errorf(ERATELIMIT, format+": try again in %d seconds", append(args, secs)...)
+	e.Fields = map[string]string{"retry_after": strconv.Itoa(secs)}
+	return e
 }
 
 // Authenticate checks a username and password from the client address clientKey, under the login throttle.

@@ -138,6 +138,11 @@ func (n NewCase) Valid() map[string]string {
 	}
 	for i, p := range n.Parties {
 		p.valid(f, fmt.Sprintf("parties[%d].", i))
+		// Who applies directly may not know the other side's phone: the organisation completes it before it
+		// invites them (the checklist shows the missing contact).
+		if n.Source == SourceDirect && p.Side == Respondent && strings.TrimSpace(p.Phone) == "" {
+			delete(f, fmt.Sprintf("parties[%d].phone", i))
+		}
 		sides[p.Side]++
 	}
 	if _, ok := f["parties"]; !ok && (sides[Applicant] == 0 || sides[Respondent] == 0) {

@@ -385,7 +385,9 @@ func (s *Store) ConfirmContactCorrection(ctx context.Context, p Principal, caseI
 			if _, err := tx.Exec(ctx, `UPDATE contact_corrections SET code_attempts = code_attempts + 1 WHERE id = $1`, cc.ID); err != nil {
 				return err
 			}
-			verr = &Error{Code: EUNPROCESSABLE, Message: fmt.Sprintf("the code is wrong (%d tries left)", 4-attempts), Fields: map[string]string{"code": "is wrong"}}
+			e := Errorf(EUNPROCESSABLE, "the code is wrong (%d tries left)", 4-attempts)
+			e.Fields = map[string]string{"code": "is wrong"}
+			verr = e
 			return nil
 		}
 		how := ConfirmOldContact

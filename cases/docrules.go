@@ -280,6 +280,24 @@ func SigningView(p Principal, d *Document) (fields []FieldStatus, next, waiting 
 	return fields, next, waiting
 }
 
+// Sign blockers: why a caller cannot sign the field SigningView offers, for the page to say so before the
+// caller tries (CheckSign refuses the same).
+const (
+	SignBlockAgreementNotReached = "agreement_not_reached" // the mediator records the agreement first (end with agreement_reached)
+)
+
+// SignBlock says why no field of d can be signed now in case c, and who must act first ("" when nothing
+// blocks): an agreement is signed only once the mediator recorded that it was reached (CheckSign).
+func SignBlock(c *Case, d *Document) (reason string, actor Who) {
+	if c == nil || d.Status != DocSigning {
+		return "", ""
+	}
+	if d.IsAgreement() && c.State != StateSigning && c.State != StateSettled {
+		return SignBlockAgreementNotReached, WhoMediator
+	}
+	return "", ""
+}
+
 // CheckDraft applies the rules for drafting a case's agreement (or uploading one signed on paper): a mediator who
 // accepted the case, while it is in mediation or being signed.
 func CheckDraft(p Principal, c *Case) error {

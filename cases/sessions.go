@@ -151,7 +151,9 @@ func (s *Store) CreateSession(ctx context.Context, p Principal, caseID string, n
 			}
 		}
 		if len(missing) > 0 {
-			return &Error{Code: EUNPROCESSABLE, Message: "every party must consent to online mediation first (OMR Art. 4)", Fields: map[string]string{"parties": "no consent yet from: " + joinNames(missing)}}
+			e := Errorf(EUNPROCESSABLE, "every party must consent to online mediation first (OMR Art. 4); no consent yet from: %s", joinNames(missing))
+			e.Fields = map[string]string{"parties": "no consent yet from: " + joinNames(missing)}
+			return e
 		}
 		now := s.now()
 		out = &Session{CaseID: c.ID, Title: n.Title, Status: SessionScheduled, ScheduledAt: n.ScheduledAt, CreatedBy: p.ID, CreatedAt: now}

@@ -354,7 +354,12 @@ func Apply(c *Case, a Action, p Principal, in Params, env Env) (Outcome, error) 
 		}
 	}
 	if !ok {
-		return Outcome{}, Errorf(EFORBIDDEN, "%s may not %s on this case", describe(p), a)
+		e := Errorf(EFORBIDDEN, "%s may not %s on this case", describe(p), a)
+		e.Params["1"], e.Kinds["1"] = string(p.Kind), "who"
+		if p.Kind == KindAccount {
+			e.Params["1"], e.Kinds["1"] = string(p.Role), "role"
+		}
+		return Outcome{}, e
 	}
 	work := cloneCase(c)
 	out, err := t.apply(work, p, in, env)
@@ -613,8 +618,10 @@ func applyRefer(c *Case, p Principal, in Params, env Env) (Outcome, error) {
 			}
 		}
 		if len(waiting) > 0 {
-			return Outcome{}, &Error{Code: EUNPROCESSABLE, Message: fmt.Sprintf("the parties may choose a mediator jointly until %s (OMR Art. 10): the court refers after that, or once every party waived the choice",
-				c.ChooseDueAt.In(env.Cal.Loc).Format("2006-01-02 15:04")), Fields: map[string]string{"parties": "not waived yet: " + strings.Join(waiting, ", ")}}
+			e := Errorf(EUNPROCESSABLE, "the parties may choose a mediator jointly until %s (OMR Art. 10): the court refers after that, or once every party waived the choice; not waived yet: %s",
+				c.ChooseDueAt.In(env.Cal.Loc).Format("2006-01-02 15:04"), strings.Join(waiting, ", "))
+			e.Fields = map[string]string{"parties": "not waived yet: " + strings.Join(waiting, ", ")}
+			return Outcome{}, e
 		}
 	}
 	data := map[string]any{}
@@ -1262,8 +1269,9 @@ func applyDirectConfirmation(c *Case, p Principal, in Params, env Env) (Outcome,
 	}
 	for pid, court := range pend.CourtChoices {
 		if court != o.ID {
-			return Outcome{}, &Error{Code: EUNPROCESSABLE, Message: "the application is joint: apply to the court the other parties chose, or agree with them on another",
-				Fields: map[string]string{"court_id": "another party applied to a different court (" + c.Party(pid).Name + ")"}}
+			e := Errorf(EUNPROCESSABLE, "the application is joint: apply to the court the other parties chose (%s applied to another), or agree with them on another", c.Party(pid).Name)
+			e.Fields = map[string]string{"court_id": "another party applied to a different court (" + c.Party(pid).Name + ")"}
+			return Outcome{}, e
 		}
 	}
 	pend.ConfirmationApps[p.PartyID] = env.Now

@@ -56,12 +56,23 @@ type View struct {
 	Fields   []cases.FieldStatus `json:"fields"`
 	Next     string              `json:"next,omitempty"` // the field the caller may sign now
 	Waiting  string              `json:"waiting,omitempty"`
+	// Blocked says why the caller's field cannot be signed yet (cases.SignBlock…) and BlockedBy who must act
+	// first; Next is then empty.
+	Blocked   string    `json:"blocked,omitempty"`
+	BlockedBy cases.Who `json:"blocked_by,omitempty"`
 }
 
-// Describe returns the view of d for p.
-func Describe(p cases.Principal, d *cases.Document) View {
+// Describe returns the view of d for p in case c (nil when the case's state does not matter to the caller,
+// right after a signature).
+func Describe(p cases.Principal, c *cases.Case, d *cases.Document) View {
 	f, next, waiting := cases.SigningView(p, d)
-	return View{Document: d, Fields: f, Next: next, Waiting: waiting}
+	v := View{Document: d, Fields: f, Next: next, Waiting: waiting}
+	if next != "" || waiting != "" {
+		if why, who := cases.SignBlock(c, d); why != "" {
+			v.Next, v.Blocked, v.BlockedBy = "", why, who
+		}
+	}
+	return v
 }
 
 // RoleLabel is how a role is printed on a signature.

@@ -84,6 +84,15 @@ type Participant struct {
 	paused  map[string]*pauseState
 	backoff map[string]time.Duration
 	short   map[string]int // consecutive allocation ticks a track's share fell short
+
+	// Owned by the room loop (allocate): what was sent to this subscriber, to tell a
+	// REMB that limits the link from one that only follows what little it receives.
+	sentOctets uint64
+	sentAt     time.Time
+	sentRate   int // bits/s of media payload sent in the last allocation period
+	lastREMB   int // the REMB seen at the previous allocation
+	rembGrew   bool
+	lossAge    int // allocation periods since the last receiver report (lossPM holds its loss)
 }
 
 // pauseState is a video track paused for this subscriber because its estimate cannot
@@ -96,8 +105,9 @@ type pauseState struct {
 // Bandwidth pause rule: a video track pauses when its share of the estimate has been
 // below 90 % of its lowest layer's bitrate for pauseTicks allocation periods (3 s: a
 // sustained shortage, not a blip) while the link shows it is really constrained — the
-// subscriber's own REMB caps the estimate below rembConstrained (a delay-based estimate
-// or loss alone also come from a busy CPU, not only from a thin link) — and resumes when the share reaches 120 % of it,
+// subscriber's own REMB caps the estimate below rembConstrained, below what is being sent,
+// is not climbing, and its receiver reports show loss (see constrained; a delay-based estimate or loss alone also come
+// from a busy CPU, not only from a thin link) — and resumes when the share reaches 120 % of it,
 // or, to probe, after the retry time (4 s, doubling up to 32 s while pauses recur).
 const (
 	pauseRetryMin = 4 * time.Second
@@ -630,8 +640,11 @@ func (p *Participant) updateLossEstimate() {
 	if cur == 0 {
 		cur = int64(min(1_500_000, p.room.e.cfg.MaxVideoBitrate))
 	}
-	p.lossPM.Store(0)
+	if p.lossAge++; p.lossAge > 3 {
+		p.lossPM.Store(0) // no receiver report for 3 periods: no loss known
+	}
 	if n > 0 {
+		p.lossAge = 0
 		loss := float64(sum) / float64(n) / 256
 		p.lossPM.Store(int64(loss * 1000))
 		switch {
@@ -670,6 +683,7 @@ func (p *Participant) allocate() {
 	}
 	p.mu.Unlock()
 	p.updateLossEstimate()
+	p.measureSent(downs, time.Now())
 	est := p.estimate()
 	video, audio := p.videoShareCount()
 	for _, d := range downs {
@@ -685,14 +699,43 @@ func (p *Participant) allocate() {
 // nor loss alone pauses video (loss lowers the layer instead): only a REMB below this does.
 const rembConstrained = 200_000
 
+// pauseLossPM is the downstream loss (per mille, from the subscriber's receiver reports)
+// that must come with a constraining REMB before video pauses: a link that cannot carry
+// the lowest layer loses packets at its queue; a REMB that only dips (a delay-based
+// estimator draining a queue after a layer switch) loses none, and the low layer then
+// plays on.
+const pauseLossPM = 50
+
+// measureSent updates the media rate sent to this subscriber over the last allocation
+// period and whether its REMB grew since the previous one (called by allocate only).
+func (p *Participant) measureSent(downs []*DownTrack, now time.Time) {
+	var total uint64
+	for _, d := range downs {
+		d.mu.Lock()
+		total += d.octets
+		d.mu.Unlock()
+	}
+	if el := now.Sub(p.sentAt); !p.sentAt.IsZero() && el > 0 && total >= p.sentOctets {
+		p.sentRate = int(float64(total-p.sentOctets) * 8 / el.Seconds())
+	}
+	p.sentOctets, p.sentAt = total, now
+	remb := int(p.remb.Load())
+	p.rembGrew = p.lastREMB > 0 && remb > p.lastREMB*103/100
+	p.lastREMB = remb
+}
+
 // constrained reports whether the subscriber's link shows a real limit: a recent REMB at
-// or below the estimate, below rembConstrained and below the lowest layer (low) itself: the
-// whole estimate cannot carry one such video. A browser's REMB follows what it receives, so
-// a share of it just under each layer's rate is the normal state, not a thin link.
+// or below the estimate, below rembConstrained and below the lowest layer (low) itself (the
+// whole estimate cannot carry one such video), while more is being sent than the REMB
+// allows, the REMB is not climbing, and packets are being lost (pauseLossPM). A browser's REMB is its receive-side estimate and
+// follows what it receives (Chrome caps it near 1.5 × the incoming rate): with only audio
+// arriving (a caucus elsewhere, a probe after a pause) it is low without any thin link,
+// and after a probe starts it climbs; neither is a reason to pause.
 func (p *Participant) constrained(est, low int) bool {
 	at := p.rembAt.Load()
 	remb := int(p.remb.Load())
-	return at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second && remb <= est && remb < min(rembConstrained, low)
+	return at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second && remb <= est && remb < min(rembConstrained, low) &&
+		p.sentRate > remb*5/4 && !p.rembGrew && p.lossPM.Load() >= pauseLossPM
 }
 
 // isPaused reports whether trackID is paused for this subscriber for lack of bandwidth.

@@ -403,8 +403,9 @@ func TestVoiceMode(t *testing.T) {
 // TestBandwidthPause (issue 10 §2): a subscriber whose estimate cannot carry even the
 // lowest layer of a video track is told video_paused and gets no video from it while
 // its audio goes on; when the estimate recovers the video resumes (from a keyframe)
-// and it is told so. The limit is the subscriber's own REMB, as a browser on a slow
-// link sends it; cmd/parley's netem browser test does the same with a real network.
+// and it is told so. The limit is the subscriber's own REMB and receiver reports with
+// loss, as a browser on a slow link sends them; cmd/parley's TestBrowserThinLink does
+// the same with a shaped link. A low REMB without loss does not pause.
 func TestBandwidthPause(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
@@ -414,12 +415,14 @@ func TestBandwidthPause(t *testing.T) {
 	publish(ctx, t, med, client.PublishOptions{Audio: true, Video: true, VideoBitrate: 300_000})
 	waitFor(t, 15*time.Second, "video at app", func() bool { return app.Stats()["med/video"].Keyframes > 0 && packets(app, "med/audio") > 10 })
 	mark := app.Mark()
-	stop := make(chan struct{})
-	remb := func(bps uint64) {
+	remb := func(stop chan struct{}, bps uint64, lost uint8) {
 		tk := time.NewTicker(250 * time.Millisecond)
 		defer tk.Stop()
 		for {
 			_ = app.SendREMB(bps)
+			if lost > 0 {
+				_ = app.SendLossReport(lost)
+			}
 			select {
 			case <-stop:
 				return
@@ -427,7 +430,16 @@ func TestBandwidthPause(t *testing.T) {
 			}
 		}
 	}
-	go remb(60_000) // 60 kbit/s: audio, not video
+	// A REMB of 60 kbit/s alone (a delay-based estimate dipping, nothing lost): no pause.
+	stop := make(chan struct{})
+	go remb(stop, 60_000, 0)
+	if _, err := app.WaitSince(testCtx(t, 6*time.Second), mark, func(e signaling.Envelope) bool { return e.Type == signaling.TypeVideoPaused }); err == nil {
+		close(stop)
+		t.Fatal("video_paused under a low REMB without any loss")
+	}
+	close(stop)
+	stop = make(chan struct{})
+	go remb(stop, 60_000, 128) // 60 kbit/s with half the packets lost: audio, not video
 	env, err := app.WaitSince(ctx, mark, func(e signaling.Envelope) bool { return e.Type == signaling.TypeVideoPaused })
 	if err != nil {
 		close(stop)

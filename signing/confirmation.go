@@ -76,9 +76,17 @@ func (g *Generator) ConfirmationSheet(s *ConfirmationSheet) (*Document, error) {
 			name := defaultFieldName(p.Field, p.Role, counts)
 			signer := p.Name
 			lines := []string{lab.roleName(p.Role) + lab.colon + p.Name + lab.sign}
-			if p.Agent != nil {
+			// A company: its seal, and the natural person who signs for it by name.
+			if p.Kind == Company {
+				lines[0] = strings.TrimSuffix(lines[0], lab.sign) + lab.seal
+			}
+			switch {
+			case p.Agent != nil:
 				signer = p.Agent.Name
 				lines = append(lines, lab.agent+p.Agent.Name+lab.sign)
+			case p.Kind == Company && p.Representative != "":
+				signer = p.Representative
+				lines = append(lines, lab.legalRep+p.Representative+lab.sign)
 			}
 			l.signatureBlock(name, p.Role, signer, i, lines)
 		}

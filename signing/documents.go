@@ -484,9 +484,15 @@ func (g *Generator) Agreement(a *Agreement) (*Document, error) {
 			if p.Kind == Company {
 				lines[0] = strings.TrimSuffix(lines[0], lab.sign) + lab.seal
 			}
-			if p.Agent != nil {
+			// A company signs by a natural person, named under its seal: its agent, or else its legal
+			// representative.
+			switch {
+			case p.Agent != nil:
 				signer = p.Agent.Name
 				lines = append(lines, lab.agent+p.Agent.Name+lab.sign)
+			case p.Kind == Company && p.Representative != "":
+				signer = p.Representative
+				lines = append(lines, lab.legalRep+p.Representative+lab.sign)
 			}
 			l.signatureBlock(name, p.Role, signer, i, lines)
 		}

@@ -399,3 +399,25 @@ func TestRenderedSignatures(t *testing.T) {
 		t.Errorf("QR code area has %d dark pixels", n)
 	}
 }
+
+// TestCompanySignsByItsRepresentative: a company without an agent signs under its seal by its legal
+// representative, named in the signature block (and on the field).
+func TestCompanySignsByItsRepresentative(t *testing.T) {
+	t.Parallel()
+	p := getPKI(t)
+	a := sampleAgreement("zh")
+	a.Parties[1].Agent = nil
+	doc, err := (&Generator{Font: p.font}).Agreement(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := squash(pdftotext(t, doc.PDF, 0, 0))
+	for _, s := range []string{"被申请人：北京某某科技有限公司（盖章）", "法定代表人：赵六（签名）"} {
+		if !strings.Contains(text, squash(s)) {
+			t.Errorf("the signature block lacks %q", s)
+		}
+	}
+	if f := doc.Fields[1]; f.Signer != "赵六" {
+		t.Errorf("the company's field is signed by %q, want its representative", f.Signer)
+	}
+}

@@ -499,6 +499,11 @@ func matrix() []matrixCall {
 		{route: "POST /api/v1/cases/{id}/identity-checks", path: caseP("/identity-checks"), body: func(f *fixture, _ string) any {
 			return cases.NewIdentityCheck{ParticipantID: f.c.Parties[0].ID, Method: "court_verified", Result: "passed"}
 		}, allow: editors},
+		// The case's message threads (issue 12 §4; cases/threads_test.go walks every role × thread).
+		{route: "GET /api/v1/cases/{id}/threads", path: caseP("/threads"), allow: viewers},
+		{route: "GET /api/v1/cases/{id}/threads/{thread}/messages", path: caseP("/threads/joint/messages"), allow: []string{"clerk", "judge", "org_admin", "mediator", "party", "agent", "api_token"}},
+		{route: "POST /api/v1/cases/{id}/threads/{thread}/messages", path: caseP("/threads/joint/messages"), body: func(*fixture, string) any { return threadMessageRequest{Body: "请双方补充证据。"} },
+			allow: []string{"clerk", "judge", "org_admin", "mediator", "party", "agent", "api_token"}},
 		// No verification service is configured here: the route answers 404 to parties and 403 to staff.
 		{route: "POST /api/v1/identity/verify", path: fixed("/api/v1/identity/verify"), body: func(*fixture, string) any { return verifyIdentityRequest{} }, allow: []string{}},
 		{route: "POST /api/v1/cases/{id}/parties/{party}/agents", path: func(f *fixture) string {
@@ -515,6 +520,7 @@ func matrix() []matrixCall {
 		}, allow: []string{"clerk", "mediator", "party", "agent", "api_token"}},
 		{route: "GET /api/v1/cases/{id}/events", path: caseP("/events"), allow: viewers},
 		{route: "GET /api/v1/cases/{id}/audit", path: caseP("/audit"), allow: staffView},
+		{route: "GET /api/v1/cases/{id}/checklist", path: caseP("/checklist"), allow: editors},
 		{route: "POST /api/v1/cases/{id}/invitations", path: caseP("/invitations"), body: func(f *fixture, role string) any {
 			return invitationRequest{PartyID: f.c.Parties[1].ID, Send: true}
 		}, allow: editors},

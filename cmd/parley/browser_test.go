@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -149,6 +150,60 @@ type e2e struct {
 	mu        sync.Mutex
 	jsErrors  []string
 	shotCount int
+	refused   *refusals
+}
+
+// refusals records the API requests the server refused with 409 or 422: an action the pages offered that the
+// workflow did not allow (a dead end for the person who tapped it).
+type refusals struct {
+	mu   sync.Mutex
+	list []string
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+// Unwrap lets http.ResponseController reach the connection (deadlines, flushing).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (r *refusals) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !strings.HasPrefix(req.URL.Path, "/api/v1/") {
+			h.ServeHTTP(w, req)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, req)
+		if rec.status == http.StatusConflict || rec.status == http.StatusUnprocessableEntity {
+			r.mu.Lock()
+			r.list = append(r.list, fmt.Sprintf("%s %s → %d", req.Method, req.URL.Path, rec.status))
+			r.mu.Unlock()
+		}
+	})
+}
+
+// checkNoRefusals fails the test for every request the server refused with 409 or 422, except those matching
+// expected (the test provokes them on purpose).
+func (e *e2e) checkNoRefusals(expected ...*regexp.Regexp) {
+	e.refused.mu.Lock()
+	defer e.refused.mu.Unlock()
+next:
+	for _, r := range e.refused.list {
+		for _, re := range expected {
+			if re.MatchString(r) {
+				continue next
+			}
+		}
+		e.t.Errorf("the server refused what a page offered: %s", r)
+	}
+	e.refused.list = nil
 }
 
 // startE2E starts the server (the same wiring as runServe: API and front end) and Chromium.
@@ -184,7 +239,8 @@ func startE2E(t *testing.T) *e2e {
 	}
 	rms.wsURL = "ws://" + ln.Addr().String() + "/rtc"
 	a := &app{cfg: cfg, log: logger, store: store, notify: n, limiter: newLimiter(6000, 1000), docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
-	srv := &http.Server{Handler: NewServer(a, map[string]http.Handler{"/": web.Handler(webOptions(cfg, logger))}), ReadHeaderTimeout: 10 * time.Second}
+	refused := &refusals{}
+	srv := &http.Server{Handler: refused.wrap(NewServer(a, map[string]http.Handler{"/": web.Handler(webOptions(cfg, logger))})), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	t.Cleanup(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -225,7 +281,7 @@ func startE2E(t *testing.T) *e2e {
 		cancelBrowser()
 		cancelAlloc()
 	})
-	return &e2e{t: t, base: cfg.BaseURL, store: store, w: w, notify: n, browser: bctx, shots: shots, app: a}
+	return &e2e{t: t, base: cfg.BaseURL, store: store, w: w, notify: n, browser: bctx, shots: shots, app: a, refused: refused}
 }
 
 // tab is one person's browser tab, in a browser context of its own.
@@ -371,6 +427,33 @@ func (tb *tab) shot(name string) {
 	tb.e.mu.Unlock()
 }
 
+// viewShot saves what the screen shows now (a sheet over the page, a room), without scrolling.
+func (tb *tab) viewShot(name string) {
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		tb.e.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(tb.e.shots, name+".png"), buf, 0o644); err != nil {
+		tb.e.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	tb.e.mu.Lock()
+	tb.e.shotCount++
+	tb.e.mu.Unlock()
+}
+
+// pointShot scrolls sel to the middle of the screen and saves the screen (issue 13's screenshots per point).
+func (tb *tab) pointShot(name, sel string) {
+	tb.e.t.Helper()
+	tb.wait(fmt.Sprintf(`document.querySelector(%q)`, sel))
+	js[bool](tb, fmt.Sprintf(`(() => { document.querySelector(%q).scrollIntoView({block: 'center'}); return true; })()`, sel))
+	tb.do(chromedp.Sleep(150 * time.Millisecond))
+	tb.viewShot(name)
+}
+
 // phoneCheck lists what makes the current page hard to use on a phone: a page wider than the screen, and
 // controls smaller than 44×44 px (links inside running text are exempt, as WCAG 2.5.8 allows).
 const phoneCheck = `(() => {
@@ -382,6 +465,7 @@ const phoneCheck = `(() => {
 		const l = line.trim();
 		if (/^(null|undefined|NaN)$|\[object /.test(l) || /^[a-z][a-z0-9_]*\.[a-z0-9_.]+$/.test(l)) bad.push('the page shows ' + JSON.stringify(l));
 	}
+	bad.push(...` + untranslated + `);
 	const sel = 'a[href], button, select, textarea, input:not([type=checkbox]):not([type=radio]):not([type=hidden]), summary, label.check';
 	for (const el of document.querySelectorAll(sel)) {
 		const r = el.getBoundingClientRect();
@@ -392,6 +476,28 @@ const phoneCheck = `(() => {
 	}
 	return bad;
 })()`
+
+// untranslated lists what a Chinese page shows people in English or as a raw value of the domain: an error,
+// a field's reason, a toast, a trail entry (an English phrase of four words or more, an enum such as
+// id_card_on_camera).
+const untranslated = `(() => {
+	const bad = [];
+	if (document.documentElement.lang !== 'zh-CN') return bad;
+	for (const el of document.querySelectorAll('.alert, .field-error, .form-alert, .toast, .timeline .what, .timeline .detail, dialog.sheet')) {
+		const tx = el.innerText || '';
+		if (/[A-Za-z]{2,}(?:[ ,]+[A-Za-z']{2,}){3,}/.test(tx)) bad.push('untranslated text ' + JSON.stringify(tx.slice(0, 120)));
+		if (/(^|[^A-Za-z0-9_])[a-z]+_[a-z0-9_]+($|[^A-Za-z0-9_])/.test(tx)) bad.push('a raw value shown ' + JSON.stringify(tx.slice(0, 120)));
+	}
+	return bad;
+})()`
+
+// checkTranslated fails the test on any error, reason, toast or trail entry the page shows untranslated.
+func (tb *tab) checkTranslated(where string) {
+	tb.e.t.Helper()
+	for _, problem := range js[[]string](tb, untranslated) {
+		tb.e.t.Errorf("%s: %s", where, problem)
+	}
+}
 
 // phoneShots screenshots the current page at 360×640 and 390×844, checking that it fits the screen and that
 // its controls are big enough to touch, then restores the tab's size.
@@ -434,7 +540,36 @@ func (tb *tab) action(name string, fields map[string]string) {
 	}
 	js[bool](tb, `(document.querySelector('.page-head').dataset.stale = '1') === '1'`)
 	tb.click(panel + ` button[type=submit]`)
+	switch name {
+	case "end", "end_agreement", "confirm", "reject_confirmation":
+		tb.confirmSheet()
+	}
 	tb.wait(`document.querySelector('.page-head') && !document.querySelector('.page-head').dataset.stale`)
+}
+
+// scheduleSession starts a session now from the case page (as the mediator does) and returns its id once
+// the case page shows it live with its room link.
+func (tb *tab) scheduleSession(caseID, title string) string {
+	tb.e.t.Helper()
+	tb.open("/cases/" + caseID)
+	tb.click(`#schedule summary`)
+	tb.fill(`#schedule [name=title]`, title)
+	tb.click(`#schedule [name=start]`)
+	tb.click(`#schedule button[type=submit]`)
+	tb.wait(`document.querySelector('li[data-session] .chip.live') && document.querySelector('li[data-session] a[href^="/rooms/"]')`)
+	return js[string](tb, `document.querySelector('li[data-session]').dataset.session`)
+}
+
+// confirmSheet answers the confirmation sheet of an irreversible act (it must state the consequence) with its
+// confirm button.
+func (tb *tab) confirmSheet() {
+	tb.e.t.Helper()
+	tb.wait(`document.querySelector('dialog.sheet[open] #sheet-ok')`)
+	if txt := tb.text(`dialog.sheet[open] .sheet-consequence`); len([]rune(txt)) < 10 {
+		tb.fail("the confirmation sheet states no consequence: %q", txt)
+	}
+	tb.click(`dialog.sheet[open] #sheet-ok`)
+	tb.wait(`!document.querySelector('dialog.sheet')`)
 }
 
 // enter goes through an invitation link quickly (consenting), as the party with that phone.

@@ -159,13 +159,7 @@ func TestBrowserRoom(t *testing.T) {
 	med := e.newTab("mediator", 1280, 800)
 	med.login(w.Mediator)
 	med.debug()
-	med.open("/cases/" + c.ID)
-	med.click(`#schedule summary`)
-	med.fill(`#schedule [name=title]`, "第一次调解")
-	med.click(`#schedule [name=start]`)
-	med.click(`#schedule button[type=submit]`)
-	med.wait(`document.querySelector('li[data-session] .chip.live') && document.querySelector('li[data-session] a[href^="/rooms/"]')`)
-	sessionID := js[string](med, `document.querySelector('li[data-session]').dataset.session`)
+	sessionID := med.scheduleSession(c.ID, "第一次调解")
 	med.click(`li[data-session] a[href^="/rooms/"]`)
 	med.wait(`location.pathname === '/rooms/` + sessionID + `' && document.querySelector('#join-room') && !document.querySelector('#join-room').disabled`)
 	med.click(`#join-room`)
@@ -241,6 +235,11 @@ func TestBrowserRoom(t *testing.T) {
 		joins = append(joins, ms)
 	}
 	partyA.phoneShots("room-joint", 390, 844)
+	// On a phone the call has the whole screen; each tile says its role or side, and "（我）" is never cut.
+	if !partyA.js(`getComputedStyle(document.querySelector('.top')).display === 'none' && document.querySelector('.tile.self .tile-me').innerText === '（我）' && document.querySelector('.tile.self .tile-me').getBoundingClientRect().right <= document.querySelector('.tile.self').getBoundingClientRect().right + 0.5 && [...document.querySelectorAll('#stage .tile')].every((x) => x.querySelector('.tile-badges .badge.side, .tile-badges .badge.role'))`) {
+		t.Error("the applicant's phone room: the header shows, a tile has no role or side, or （我） is cut")
+	}
+	partyA.viewShot("room-joint-phone-390x844")
 	partyB.phoneShots("room-joint-judge-badge", 360, 640)
 	judge.shot("room-judge-1280x800")
 
@@ -248,7 +247,7 @@ func TestBrowserRoom(t *testing.T) {
 	partyB.click(`#toggle-layout`)
 	partyB.wait(`document.querySelector('#stage').dataset.layout === 'grid'`)
 	partyB.phoneShots("room-grid", 360, 640)
-	partyB.click(`.lang-btn`)
+	partyB.click(`#room-lang`)
 	partyB.wait(`document.documentElement.lang === 'en' && document.querySelector('#toggle-mic .ctrl-label').innerText === 'Mic' && window.__parley.session.status === 'joined'`)
 	partyB.expectMedia("respondent after switching to English", []string{applicant.ID, w.Mediator.ID, w.Judge.ID}, nil)
 	partyB.phoneShots("room-grid-en", 360, 640)
@@ -265,6 +264,11 @@ func TestBrowserRoom(t *testing.T) {
 	judge.expectMedia("judge during the caucus", []string{respondent.ID}, []string{applicant.ID, w.Mediator.ID})
 	partyA.expectMedia("applicant during the caucus", []string{w.Mediator.ID}, []string{respondent.ID, w.Judge.ID})
 	partyB.phoneShots("room-caucus-away", 360, 640)
+	// The judge, left with one side, is told what happens without taking a side.
+	judge.wait(`document.querySelector('#caucus-away')`)
+	if txt := judge.text(`#caucus-away`); !strings.Contains(txt, "一方当事人") {
+		t.Errorf("the judge's caucus notice reads %q, want the neutral one", txt)
+	}
 	partyA.phoneShots("room-caucus-in", 390, 844)
 	// The mediator steps back into the joint room (the respondent hears them again, still not the applicant),
 	// then returns to the caucus.
@@ -291,6 +295,24 @@ func TestBrowserRoom(t *testing.T) {
 		t.Error("the other side received a message sent in the caucus")
 	}
 	med.click(`#close-panel`)
+
+	// The parties agree during the call: the applicant signs the agreement in a sheet over the call, which goes
+	// on, and the mediator's card shows the signature as it comes in.
+	c, err := e.store.Case(ctx, c.ID)
+	must(err)
+	_, err = e.app.docs.CreateAgreement(ctx, w.Mediator, c, agreementRequest{Terms: []cases.Term{{Kind: cases.TermCessation, Text: "被申请人停止销售涉案产品。"}}})
+	must(err)
+	_, err = e.store.Act(ctx, w.Mediator, c.ID, cases.ActEnd, cases.Params{Ground: cases.GroundAgreement})
+	must(err)
+	partyA.wait(`document.querySelector('#room-sign-open')`)
+	partyA.click(`#room-sign-open`)
+	partyA.wait(`document.querySelector('#room-sign-sheet #sigpad')`)
+	partyA.viewShot("room-sign-sheet-390x844")
+	partyA.signOnPage("")
+	partyA.wait(`window.__parley.session.status === 'joined' && document.querySelector('.room .tile.self')`)
+	partyA.click(`#room-sign-close`)
+	med.wait(`document.querySelector('#room-sign-chips li.done')`)
+	med.shot("room-mediator-signatures-1280x800")
 
 	// The applicant's connection drops: "reconnecting…" shows, then clears by itself and media resumes.
 	js[bool](partyA, `(window.__parley.session.dropConnection(2500), true)`)

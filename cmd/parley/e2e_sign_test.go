@@ -103,12 +103,10 @@ func TestBrowserSigning(t *testing.T) {
 	applicant, respondent := c.Parties[0], c.Parties[1]
 	identityChecked(t, e.store, c, w.Mediator)
 
-	// The mediator records that an agreement was reached and drafts it from the template.
+	// The mediator drafts the agreement from the template while mediating.
 	med := e.newTab("mediator", 1280, 900)
 	med.login(w.Mediator)
 	med.open("/cases/" + c.ID)
-	med.action("end", map[string]string{"ground": "agreement_reached"})
-	med.wait(`document.querySelector('.page-head .chip.s-signing')`)
 	med.click(`#agreement-editor summary`)
 	med.wait(`document.querySelector('#agreement-form textarea[name="terms[0].text"]') && document.querySelector('#agreement-form textarea[name="terms[0].text"]').value`)
 	// Each term has its kind; a declaration of validity or ownership warns that it bars judicial confirmation.
@@ -129,7 +127,22 @@ func TestBrowserSigning(t *testing.T) {
 	med.shot("agreement-editor-1280x900")
 	med.click(`#agreement-submit`)
 	med.wait(`document.querySelector('#document-list li[data-kind=agreement][data-status=signing]')`)
-	docID := js[string](med, `document.querySelector('#document-list li[data-kind=agreement]').dataset.document`)
+	docID := js[string](med, `document.querySelector('#document-list li[data-kind=agreement][data-status=signing]').dataset.document`)
+
+	// The draft is not offered for signing before the mediator records the agreement: the applicant's page says
+	// who must act first, and offers to read it, not to sign it.
+	link := func(partyID string) string {
+		_, tok, err := e.store.CreateInvitation(ctx, w.Clerk, c.ID, partyID, "", time.Hour)
+		must(err)
+		return e.base + "/join/" + string(tok)
+	}
+	partyA := e.newTab("applicant", 390, 844)
+	partyA.enter(link(applicant.ID), applicant.Phone)
+	partyA.wait(`document.querySelector('#todo-sign [data-blocked=agreement_not_reached]') && !document.querySelector('#todo-sign a.btn:not(.secondary)')`)
+	partyA.pointShot("point01-sign-blocked-390x844", "#todo-sign")
+	// The mediator records that an agreement was reached: now it can be signed.
+	med.action("end_agreement", nil)
+	med.wait(`document.querySelector('.page-head .chip.s-signing')`)
 	med.wait(`document.querySelector('#request-signatures button[data-invite]')`)
 	med.phoneShots("case-documents", 1280, 900)
 	d, err := e.store.Document(ctx, docID)
@@ -142,14 +155,8 @@ func TestBrowserSigning(t *testing.T) {
 	}
 
 	// The applicant signs on a phone: the case page says there is something to sign.
-	link := func(partyID string) string {
-		_, tok, err := e.store.CreateInvitation(ctx, w.Clerk, c.ID, partyID, "", time.Hour)
-		must(err)
-		return e.base + "/join/" + string(tok)
-	}
-	partyA := e.newTab("applicant", 390, 844)
-	partyA.enter(link(applicant.ID), applicant.Phone)
-	partyA.wait(`document.querySelector('#todo-sign a[data-sign]')`)
+	partyA.open("/party")
+	partyA.wait(`document.querySelector('#todo-sign a.btn[data-sign]:not(.secondary)')`)
 	partyA.phoneShots("party-to-sign", 390, 844)
 	partyA.click(`#todo-sign a[data-sign]`)
 	partyA.wait(`location.pathname === '/sign/` + docID + `'`)
@@ -197,6 +204,7 @@ func TestBrowserSigning(t *testing.T) {
 	org.login(w.OrgAdmin)
 	org.open("/cases/" + c.ID)
 	org.click(`#seal-` + docID)
+	org.confirmSheet()
 	org.wait(`document.querySelector('#document-list li[data-document="` + docID + `"][data-status=complete]') && document.querySelector('#document-list a[data-completion]')`)
 	org.shot("case-sealed-1280x900")
 
@@ -233,6 +241,7 @@ func TestBrowserSigning(t *testing.T) {
 	// Both parties apply for judicial confirmation; the judge reads the verification report and confirms.
 	partyA.open("/party")
 	partyA.click(`#apply-confirmation`)
+	partyA.confirmSheet()
 	partyA.wait(`document.querySelector('#todo-confirmation .alert.ok')`)
 	_, err = e.store.Act(ctx, casestest.PartyPrincipal(c, 1), c.ID, cases.ActApplyConfirmation, cases.Params{})
 	must(err)
@@ -249,6 +258,7 @@ func TestBrowserSigning(t *testing.T) {
 	judge.click(item + ` #action-confirm summary`)
 	judge.fill(item+` #action-confirm [name=note]`, "（2026）京73民特2号")
 	judge.click(item + ` #action-confirm button[type=submit]`)
+	judge.confirmSheet()
 	judge.wait(`!document.querySelector('#confirmation-queue')`)
 	cs, err = e.store.Case(ctx, c.ID)
 	must(err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -57,6 +58,7 @@ func TestBrowser(t *testing.T) {
 	clerk.fill(`[name="parties[1].name"]`, "李某")
 	clerk.click(`#register`)
 	clerk.wait(`document.querySelector('[name="parties[1].phone"][aria-invalid="true"]') && document.querySelector('[name="parties[1].phone"]').closest('.field').querySelector('.field-error')`)
+	clerk.checkTranslated("the referral's errors")
 	clerk.fill(`[name="parties[1].phone"]`, "13900000012")
 	clerk.click(`#register`)
 	clerk.wait(`/^\/cases\//.test(location.pathname) && document.querySelector('#action-refer[open]')`)
@@ -102,7 +104,15 @@ func TestBrowser(t *testing.T) {
 	if !strings.HasPrefix(link, e.base+"/join/pi_") {
 		t.Fatalf("invitation link %q", link)
 	}
+	// The checklist says what each party still has to do, and no session can start before every consent.
+	med.wait(`document.querySelector('#checklist-blocked') && document.querySelector('#schedule input[name=start]').disabled`)
+	if txt := med.text(`#checklist-blocked`); !strings.Contains(txt, applicant.Name) || !strings.Contains(txt, respondent.Name) {
+		t.Errorf("the checklist's warning reads %q, want both parties named", txt)
+	}
 	med.phoneShots("case-mediator", 1280, 900)
+	med.do(med.viewport(390, 844))
+	med.pointShot("point02-checklist-390x844", "#checklist")
+	med.do(med.viewport(1280, 900))
 
 	// The applicant, on a phone, enters through the link: who it is for, consent, the one-time code.
 	party := e.newTab("party", 390, 844)
@@ -162,12 +172,21 @@ func TestBrowser(t *testing.T) {
 	_, err = e.store.Act(ctx, w.Clerk, caseID, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: respondent.ID, Note: "书面同意"})
 	must(err)
 	med.open("/cases/" + caseID)
+	med.wait(fmt.Sprintf(`document.querySelector('#checklist-ready') && document.querySelector('#checklist li[data-party=%q] [data-item=consent][data-state=done]') && document.querySelector('#checklist li[data-party=%q] [data-item=entered][data-state=done]')`, applicant.ID, applicant.ID))
 	med.click(`#schedule summary`)
 	med.fill(`#schedule [name=title]`, "第一次调解")
 	med.click(`#schedule [name=start]`)
 	med.click(`#schedule button[type=submit]`)
 	med.wait(`document.querySelector('li[data-session] .chip.live')`)
 	sessionID := js[string](med, `document.querySelector('li[data-session]').dataset.session`)
+	// The device check opened for the live session ends with "进入调解室".
+	party.open("/party")
+	party.click(`li.caseitem a[href^="/device?session="]`)
+	party.wait(`location.pathname === '/device' && document.querySelector('#device-enter')`)
+	party.pointShot("point04-device-exit-390x844", "#device-exit")
+	if txt, href := party.text(`#device-enter`), js[string](party, `document.querySelector('#device-enter').getAttribute('href')`); txt != "进入调解室" || href != "/rooms/"+sessionID {
+		t.Errorf("the device check ends with %q → %s, want 进入调解室 → /rooms/%s", txt, href, sessionID)
+	}
 	med.open("/sessions/" + sessionID + "/record")
 	med.fill(`[name=facts]`, "2026年11月16日在线调解，双方均已核验身份。")
 	med.click(`#add-statement`)
@@ -198,7 +217,16 @@ func TestBrowser(t *testing.T) {
 	// An agreement signed on paper: mediation ends with one, the mediator uploads its scan, and it takes effect
 	// only when every party has signed the confirmation sheet online (the applicant on the phone).
 	med.open("/cases/" + caseID)
-	med.action("end", map[string]string{"ground": "agreement_reached"})
+	// Ending with an agreement is a green action of its own; the other endings stay behind the red one.
+	if !js[bool](med, `getComputedStyle(document.querySelector('#action-end_agreement button[type=submit]')).backgroundColor === 'rgb(18, 107, 55)' && ![...document.querySelectorAll('#action-end [name=ground] option')].some((o) => o.value === 'agreement_reached')`) {
+		t.Error("ending with an agreement is not a green action of its own")
+	}
+	med.do(med.viewport(390, 844))
+	med.click(`#action-end_agreement summary`)
+	med.pointShot("point07-agreement-action-390x844", "#action-end_agreement")
+	med.click(`#action-end_agreement summary`)
+	med.do(med.viewport(1280, 900))
+	med.action("end_agreement", nil)
 	med.wait(`document.querySelector('.page-head .chip.s-signing')`)
 	sheetID := med.uploadOffline(e.scanFile(t))
 	// Signing is bound to a checked identity (the mediator saw each identity card on camera).
@@ -208,6 +236,19 @@ func TestBrowser(t *testing.T) {
 	party.open("/party")
 	party.click(`#todo-sign a[data-sign]`)
 	party.wait(`location.pathname === '/sign/` + sheetID + `' && document.querySelector('#sheet-scan a[href$="/pdf"]')`)
+	// A drawing not yet submitted survives a switch of language (and back).
+	party.wait(`document.querySelector('#sign-box #sigpad')`)
+	js[bool](party, `(document.querySelector('#sigpad').scrollIntoView({block: 'center'}), true)`)
+	js[bool](party, drawJS)
+	party.wait(`document.querySelector('.sigpad-hint').hidden`)
+	// (The pad drawn before a switch is marked, so the waits see the page drawn again, not the old one.)
+	js[bool](party, `(document.querySelector('#sigpad').dataset.old = '1') === '1'`)
+	party.click(`.lang-btn`)
+	party.wait(`document.documentElement.lang === 'en' && document.querySelector('#sign-box #sigpad:not([data-old])') && document.querySelector('.sigpad-hint').hidden && !document.querySelector('#pad-clear').disabled`)
+	js[bool](party, `(document.querySelector('#sigpad').dataset.old = '1') === '1'`)
+	party.click(`.lang-btn`)
+	party.wait(`document.documentElement.lang === 'zh-CN' && document.querySelector('#sign-box #sigpad:not([data-old])') && document.querySelector('.sigpad-hint').hidden`)
+	party.click(`#pad-clear`)
 	party.signOnPage("sign-confirmation-sheet")
 	c, err = e.store.Case(ctx, caseID)
 	must(err)
@@ -226,6 +267,9 @@ func TestBrowser(t *testing.T) {
 	// Both parties apply for judicial confirmation: the applicant on the phone, the respondent elsewhere.
 	party.open("/party")
 	party.click(`#apply-confirmation`)
+	party.wait(`document.querySelector('dialog.sheet[open]')`)
+	party.viewShot("sheet-apply-confirmation-390x844")
+	party.confirmSheet()
 	party.wait(`document.querySelector('#todo-confirmation .alert.ok')`)
 	party.phoneShots("party-confirmation", 390, 844)
 	c, err = e.store.Case(ctx, caseID)
@@ -244,6 +288,7 @@ func TestBrowser(t *testing.T) {
 	judge.click(item + ` #action-confirm summary`)
 	judge.fill(item+` #action-confirm [name=note]`, "（2026）京73民特1号")
 	judge.click(item + ` #action-confirm button[type=submit]`)
+	judge.confirmSheet()
 	judge.wait(`!document.querySelector('#confirmation-queue')`)
 	c, err = e.store.Case(ctx, caseID)
 	must(err)
@@ -279,6 +324,7 @@ func TestBrowser(t *testing.T) {
 	visitor.click(`#submit-application`)
 	visitor.wait(`document.querySelector('[name=organisation_id][aria-invalid="true"]') && document.querySelector('[name="applicant.phone"][aria-invalid="true"]')`)
 	visitor.phoneShots("apply-errors", 390, 844)
+	visitor.pointShot("point03-10-apply-errors-390x844", "#apply-form .form-alert")
 	visitor.fill(`[name=organisation_id]`, w.Org.ID)
 	visitor.fill(`#apply-form [name=title]`, "王某与某网店著作权侵权纠纷")
 	visitor.fill(`[name=dispute_type]`, "copyright")
@@ -355,5 +401,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	e.checkNoJSErrors()
+	// No page offered an action the server then refused (the record's conflicting save is provoked on purpose).
+	e.checkNoRefusals(regexp.MustCompile(`^PUT /api/v1/sessions/[^/]+/record → 409$`))
 	t.Logf("browser tests: %d screenshots in %s; %s", e.shotCount, e.shots, time.Since(began).Round(time.Millisecond))
 }

@@ -20,10 +20,38 @@ type apiError struct {
 	Error errorBody `json:"error"`
 }
 
+// Code is coarse (it sets the status); Key is the stable code of the message, with its Params (and the Kinds
+// of those that are domain values), and Reasons the stable code of each field's reason: the front end shows
+// them in the user's language, never the English Message.
 type errorBody struct {
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
 	Fields  map[string]string `json:"fields,omitempty"`
+	Key     string            `json:"key,omitempty"`
+	Params  map[string]string `json:"params,omitempty"`
+	Kinds   map[string]string `json:"param_kinds,omitempty"`
+	Reasons map[string]reason `json:"reasons,omitempty"`
+}
+
+type reason struct {
+	Key    string            `json:"key"`
+	Params map[string]string `json:"params,omitempty"`
+}
+
+// bodyOf is the error body of err.
+func bodyOf(err error) errorBody {
+	b := errorBody{Code: cases.ErrorCode(err), Message: cases.ErrorMessage(err), Fields: cases.ErrorFields(err)}
+	if b.Code != cases.EINTERNAL {
+		b.Key, b.Params, b.Kinds = cases.ErrorKey(err)
+	}
+	for f, why := range b.Fields {
+		if b.Reasons == nil {
+			b.Reasons = map[string]reason{}
+		}
+		k, p := cases.ReasonKey(why)
+		b.Reasons[f] = reason{k, p}
+	}
+	return b
 }
 
 var statusFor = map[string]int{
@@ -81,7 +109,7 @@ func fail(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error
 	if status >= 500 {
 		logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	encode(w, status, apiError{errorBody{Code: code, Message: cases.ErrorMessage(err), Fields: cases.ErrorFields(err)}})
+	encode(w, status, apiError{bodyOf(err)})
 }
 
 // validator is implemented by request types that check themselves.
@@ -107,7 +135,7 @@ func decode[T any](r *http.Request, limit int64) (T, error) {
 		return v, cases.Errorf(cases.EINVALID, "could not read the request body")
 	}
 	if int64(len(body)) > limit {
-		return v, &cases.Error{Code: "too_large", Message: fmt.Sprintf("the request body is larger than %d bytes", limit)}
+		return v, cases.Errorf("too_large", "the request body is larger than %d bytes", limit)
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return v, cases.Errorf(cases.EINVALID, "the request body is empty: send a JSON object")

@@ -21,6 +21,8 @@ type caseList struct {
 type caseResponse struct {
 	Case    *cases.Case    `json:"case"`
 	Actions []cases.Action `json:"actions"`
+	// Blocked: actions open to the caller that a rule refuses now, with the reason (GET /cases/{id} only).
+	Blocked map[cases.Action]errorBody `json:"blocked,omitempty"`
 	// For staff: the court's own deadline on the case, and the deadlines that lie past the last year of the
 	// holiday calendar (computed from weekends only).
 	CourtDeadline    *cases.CourtDeadline `json:"court_deadline,omitempty"`
@@ -202,7 +204,7 @@ func handleApplication(a *app) http.Handler {
 			return
 		}
 		link := a.cfg.BaseURL + "/join/" + string(tok)
-		a.serve(r.Context(), c, applicant.ID, "", "申请已受理 / application received",
+		a.serve(r.Context(), c, applicant.ID, "", "申请已登记 / application registered",
 			fmt.Sprintf("【Parley 在线调解】您向%s提交的调解申请已登记，案号%s。查看进度：%s / Your application %s was registered: %s", c.OrganisationName, c.Number, link, c.Number, link))
 		encode(w, http.StatusAccepted, applicationResponse{CaseNumber: c.Number, SentTo: maskContact(applicant.Phone),
 			Message: "申请已登记。我们已将案件链接发送到您的手机，请通过该链接查看进度。/ Registered: we sent a link to your phone to follow the case."})
@@ -222,6 +224,17 @@ func handleCase(a *app) http.Handler {
 			return
 		}
 		out := caseResponse{Case: cases.ViewFor(p, c), Actions: orEmpty(cases.Available(p, c))}
+		blocked, err := a.store.Blocked(r.Context(), p, c)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		for act, why := range blocked {
+			if out.Blocked == nil {
+				out.Blocked = map[cases.Action]errorBody{}
+			}
+			out.Blocked[act] = bodyOf(why)
+		}
 		if p.Kind == cases.KindAccount {
 			now := a.store.Now()
 			out.CourtDeadline = cases.CourtDeadlineFor(c, a.store.Cal, now)

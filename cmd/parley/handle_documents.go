@@ -33,8 +33,8 @@ type (
 
 var keyProofMessage = docflow.KeyProofMessage
 
-func describeDocument(p cases.Principal, d *cases.Document) documentResponse {
-	return docflow.Describe(p, d)
+func describeDocument(p cases.Principal, c *cases.Case, d *cases.Document) documentResponse {
+	return docflow.Describe(p, c, d)
 }
 
 func sha256Hex(b []byte) string { return docflow.SHA256Hex(b) }
@@ -86,7 +86,7 @@ func handleAgreementCreate(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
-		encode(w, http.StatusCreated, describeDocument(p, d))
+		encode(w, http.StatusCreated, describeDocument(p, c, d))
 	})
 }
 
@@ -114,7 +114,7 @@ func handleOfflineAgreement(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
-		encode(w, http.StatusCreated, describeDocument(p, d))
+		encode(w, http.StatusCreated, describeDocument(p, c, d))
 	})
 }
 
@@ -157,7 +157,7 @@ func handleRecordDocument(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
-		encode(w, http.StatusCreated, describeDocument(p, d))
+		encode(w, http.StatusCreated, describeDocument(p, c, d))
 	})
 }
 
@@ -175,7 +175,7 @@ func handleDocuments(a *app) http.Handler {
 		}
 		out := []documentResponse{}
 		for i := range docs {
-			out = append(out, describeDocument(principal(r), &docs[i]))
+			out = append(out, describeDocument(principal(r), c, &docs[i]))
 		}
 		encode(w, http.StatusOK, out)
 	})
@@ -183,12 +183,12 @@ func handleDocuments(a *app) http.Handler {
 
 func handleDocument(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d, _, err := a.documentFor(r)
+		d, c, err := a.documentFor(r)
 		if err != nil {
 			fail(w, r, a.log, err)
 			return
 		}
-		encode(w, http.StatusOK, describeDocument(principal(r), d))
+		encode(w, http.StatusOK, describeDocument(principal(r), c, d))
 	})
 }
 
@@ -269,7 +269,7 @@ func handleFinish(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
-		encode(w, http.StatusOK, describeDocument(p, out))
+		encode(w, http.StatusOK, describeDocument(p, nil, out))
 	})
 }
 
@@ -286,7 +286,7 @@ func handleSeal(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
-		encode(w, http.StatusOK, describeDocument(p, out))
+		encode(w, http.StatusOK, describeDocument(p, nil, out))
 	})
 }
 
@@ -306,7 +306,7 @@ func handleVerify(a *app) http.Handler {
 			return
 		}
 		if int64(len(data)) > a.cfg.MaxPDFBytes {
-			fail(w, r, a.log, &cases.Error{Code: "too_large", Message: fmt.Sprintf("the file is larger than %d bytes", a.cfg.MaxPDFBytes)})
+			fail(w, r, a.log, cases.Errorf("too_large", "the file is larger than %d bytes", a.cfg.MaxPDFBytes))
 			return
 		}
 		out, err := a.docs.Verify(r.Context(), data)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -97,9 +98,21 @@ func signaturesOf(t *testing.T, pdf []byte) []pdfSig {
 			t.Fatalf("/Contents: %v", err)
 		}
 		signed := append(append([]byte{}, pdf[:r[1]]...), pdf[r[2]:r[2]+r[3]]...)
-		out = append(out, pdfSig{subFilter: string(m[1]), signed: signed, cms: bytes.TrimRight(raw, "\x00")})
+		out = append(out, pdfSig{subFilter: string(m[1]), signed: signed, cms: derPrefix(t, raw)})
 	}
 	return out
+}
+
+// derPrefix cuts /Contents to the DER value it starts with, by the value's own length: the zero padding after it
+// goes, a zero byte that ends the DER stays (trimming trailing zeros cut a timestamp token that ended in 00).
+func derPrefix(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	var v asn1.RawValue
+	rest, err := asn1.Unmarshal(raw, &v)
+	if err != nil {
+		t.Fatalf("/Contents does not start with a DER value: %v", err)
+	}
+	return raw[:len(raw)-len(rest)]
 }
 
 // independentCheck runs the four validators on pdf, which must hold wantSigs signatures (CAdES) and at least

@@ -89,6 +89,7 @@ func (a *app) routes() []route {
 		{"POST", "/api/v1/cases/{id}/actions/{action}", "Take a workflow action (see GET /api/v1/workflow)", "cases", anyone, nil, cases.Params{}, actionResponse{}, 200, handleAction(a)},
 		{"GET", "/api/v1/cases/{id}/events", "The case's audit trail, as the caller may see it", "cases", anyone, nil, nil, []cases.Event{}, 200, handleEvents(a)},
 		{"GET", "/api/v1/cases/{id}/audit", "Verify the case's hash-chained audit trail", "cases", staff, nil, nil, cases.ChainReport{}, 200, handleAudit(a)},
+		{"GET", "/api/v1/cases/{id}/checklist", "What each party still has to do (consent, service address, identity check), for the case's staff", "cases", staff, nil, nil, cases.Checklist{}, 200, handleChecklist(a)},
 		{"POST", "/api/v1/cases/{id}/invitations", "Invite a party or agent (a personal link, sent to them)", "cases", staff, nil, invitationRequest{}, invitationResponse{}, 201, handleInvitationCreate(a)},
 		{"GET", "/api/v1/cases/{id}/sessions", "The case's mediation sessions", "sessions", anyone, nil, nil, []cases.Session{}, 200, handleSessions(a)},
 		{"POST", "/api/v1/cases/{id}/sessions", "Schedule or start a session (accepted mediator; every party consented)", "sessions", staff, nil, cases.NewSession{}, cases.Session{}, 201, handleSessionCreate(a)},
@@ -137,6 +138,7 @@ func (a *app) routes() []route {
 	rs = append(rs, a.webhookRoutes()...)
 	rs = append(rs, a.serviceRoutes()...)
 	rs = append(rs, a.evaluationRoutes()...)
+	rs = append(rs, a.threadRoutes()...)
 	rs = append(rs, a.extra...)
 	rs = append(rs, route{"GET", "/api/v1/openapi.json", "This document", "system", public, nil, nil, nil, 200, handleOpenAPI(a)})
 	return rs

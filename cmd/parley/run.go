@@ -261,6 +261,18 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		return exitError{1, ""}
 	}
 	fmt.Fprintf(stdout, "case %s: audit trail intact, %d events, head %s\n", ref, rep.Events, rep.Head)
+	if err := b.store.VerifyThreads(ctx, id); err != nil {
+		if cases.ErrorCode(err) != cases.ECONFLICT {
+			return err
+		}
+		fmt.Fprintf(stdout, "case %s: message threads BROKEN: %s\n", ref, cases.ErrorMessage(err))
+		return exitError{1, ""}
+	}
+	n, err := b.store.ThreadCount(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "case %s: message threads intact, %d messages\n", ref, n)
 	return nil
 }
 

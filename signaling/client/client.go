@@ -686,6 +686,25 @@ func (c *Client) SendREMB(bitrate uint64) error {
 	return sub.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{SenderSSRC: 1, Bitrate: float32(bitrate), SSRCs: ssrcs}})
 }
 
+// SendLossReport sends the server a receiver report with fraction lost (of 256) for every
+// stream received, as a receiver behind a lossy link would (the transport's own reports
+// go on too).
+func (c *Client) SendLossReport(fraction uint8) error {
+	c.mu.Lock()
+	sub := c.sub
+	var reports []rtcp.ReceptionReport
+	for _, st := range c.remote {
+		if st.SSRC != 0 {
+			reports = append(reports, rtcp.ReceptionReport{SSRC: st.SSRC, FractionLost: fraction})
+		}
+	}
+	c.mu.Unlock()
+	if sub == nil || len(reports) == 0 {
+		return errors.New("client: nothing received to report on")
+	}
+	return sub.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: 1, Reports: reports}})
+}
+
 // Started is when the client was created (for join → first frame latency).
 func (c *Client) Started() time.Time { return c.started }
 

@@ -2,11 +2,16 @@
 // error answers ({"error": {code, message, fields}}) turned into ApiError.
 
 export class ApiError extends Error {
-  constructor(status, code, message, fields) {
+  constructor(status, code, message, fields, detail) {
     super(message || code);
     this.status = status;
     this.code = code;
     this.fields = fields || {};
+    // The stable code of the message and of each field's reason, with their params: what the page shows.
+    this.key = (detail && detail.key) || '';
+    this.params = (detail && detail.params) || {};
+    this.kinds = (detail && detail.param_kinds) || {};
+    this.reasons = (detail && detail.reasons) || {};
   }
 }
 
@@ -62,7 +67,7 @@ export async function api(method, path, body, { signal } = {}) {
   if (!resp.ok) {
     const err = data && data.error ? data.error : {};
     const code = err.code || (resp.status === 413 ? 'too_large' : resp.status >= 500 ? 'internal' : 'http_' + resp.status);
-    const e = new ApiError(resp.status, code, err.message, err.fields);
+    const e = new ApiError(resp.status, code, err.message, err.fields, err);
     if (resp.status === 401 && me) for (const fn of unauthorized) fn(e);
     throw e;
   }

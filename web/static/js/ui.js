@@ -2,7 +2,7 @@
 // long actions, toasts, countdowns.
 
 import { h, uid, $, $$ } from './dom.js';
-import { t, has, fmtSpan } from './i18n.js';
+import { t, has, label, fmtSpan, fmtDate, fmtDateTime, fromLocalInput } from './i18n.js';
 
 // field builds a labelled control. kind: text (default), password, tel, email, number, date, datetime-local,
 // search, textarea, select, checkbox. The control gets name, id, aria-describedby for its hint and, later, its
@@ -30,11 +30,24 @@ export function field(o) {
   } else {
     control = h('input', { type: o.type || 'text', ...common, value: o.value ?? '' });
   }
+  // A date picker draws its value in the browser's own locale: the page says it again in the page's language.
+  let shown = null;
+  if (o.type === 'date' || o.type === 'datetime-local') {
+    shown = h('div', { class: 'hint date-shown', 'aria-hidden': 'true' });
+    const say = () => {
+      const v = control.value;
+      shown.textContent = !v ? '' : o.type === 'date' ? fmtDate(`${v}T12:00:00Z`) : fmtDateTime(fromLocalInput(v));
+    };
+    control.addEventListener('input', say);
+    control.addEventListener('change', say);
+    say();
+  }
   return h(
     'div',
     { class: ['field', o.class] },
     h('label', { for: id }, o.label, o.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, '*') : null),
     control,
+    shown,
     o.hint ? h('div', { class: 'hint', id: hintId }, o.hint) : null,
   );
 }
@@ -46,10 +59,42 @@ export function options(values, kind, empty) {
   return out;
 }
 
-// reasonText puts a field problem the server reported into the user's language when it is one of the common
-// ones; otherwise it shows the server's words.
-export function reasonText(msg) {
+// paramLabel shows a value the server named in an error by its label when it is a domain value.
+function paramLabel(kind, v) {
+  switch (kind) {
+    case 'state':
+      return label('state', v);
+    case 'action':
+      return label('action', v);
+    case 'role':
+      return label('role', v);
+    case 'ground':
+      return label('ground', v);
+    case 'who':
+      return label('who', v);
+  }
+  return v;
+}
+
+// serverText says a message or a field reason the API named by its stable code (apierr.…, apireason.…) in the
+// user's language, or '' when the dictionary does not know it (the test of the Go code keeps them in step).
+export function serverText(code, params, kinds) {
+  const m = /^(apierr|apireason)\.([a-z0-9_]+)$/.exec(code || '');
+  if (!m) return '';
+  const key = m[1] === 'apierr' ? `apierr.${m[2]}` : `apireason.${m[2]}`;
+  if (!has(key)) return '';
+  const p = {};
+  for (const [k, v] of Object.entries(params || {})) p[k] = paramLabel(kinds && kinds[k], v);
+  return t(key, p);
+}
+
+// reasonText puts a field problem the server reported into the user's language: by its stable code (r, from
+// the error's reasons), else by the common phrasings; a reason it cannot say reads "not valid", never the
+// server's English.
+export function reasonText(msg, r) {
   if (!msg) return '';
+  const coded = r ? serverText(r.key, r.params) : '';
+  if (coded) return coded;
   let m;
   if (msg === 'is required') return t('reason.required');
   if ((m = /^must be at most (\d+) characters$/.exec(msg))) return t('reason.max_chars', { n: m[1] });
@@ -63,7 +108,7 @@ export function reasonText(msg) {
   if (/^an online application needs your consent/.test(msg)) return t('reason.consent');
   if (msg === 'name at least one respondent') return t('reason.respondent');
   if (msg === 'validity_ownership') return t('reason.validity_ownership');
-  return msg;
+  return t('reason.invalid');
 }
 
 // errorTitle is what went wrong, in the user's language, by error code.
@@ -72,17 +117,18 @@ export function errorTitle(err) {
   return has(key) ? t(key) : t('err.unknown');
 }
 
-// errorDetail is the server's specific explanation when it adds something (conflicts, domain rules).
+// errorDetail is the server's specific explanation when it adds something (conflicts, domain rules), in the
+// user's language by its stable code; an explanation the dictionary does not know is left out.
 export function errorDetail(err) {
-  if (!err || !err.message || err.code === 'network' || err.code === 'internal' || err.code === 'invalid') return '';
-  return err.message;
+  if (!err || !err.key || err.code === 'network' || err.code === 'internal' || err.code === 'invalid') return '';
+  return serverText(err.key, err.params, err.kinds);
 }
 
 // alertBox renders an error as a block: what happened and what to do.
 export function alertBox(err, extra) {
   return h('div', { class: 'alert error', role: 'alert' },
     h('p', null, h('strong', null, errorTitle(err))),
-    errorDetail(err) ? h('p', { class: 'detail', lang: 'en' }, errorDetail(err)) : null,
+    errorDetail(err) ? h('p', { class: 'detail' }, errorDetail(err)) : null,
     extra || null);
 }
 
@@ -113,14 +159,14 @@ export function showErrors(form, err) {
   for (const [name, why] of Object.entries(err.fields || {})) {
     const el = form.querySelector(`[name="${CSS.escape(name)}"]`);
     if (!el) {
-      unmatched.push(h('li', null, `${fieldName(name)}: ${reasonText(why)}`));
+      unmatched.push(h('li', null, `${fieldName(name)}: ${reasonText(why, err.reasons && err.reasons[name])}`));
       continue;
     }
     const errId = `${el.id || uid('e')}-err`;
     el.setAttribute('aria-invalid', 'true');
     el.setAttribute('aria-describedby', [el.getAttribute('aria-describedby'), errId].filter(Boolean).join(' '));
     const holder = el.closest('.field') || el.parentElement;
-    holder.appendChild(h('div', { class: 'field-error', id: errId }, reasonText(why)));
+    holder.appendChild(h('div', { class: 'field-error', id: errId }, reasonText(why, err.reasons && err.reasons[name])));
   }
   first = form.querySelector('[aria-invalid="true"]:not(fieldset)');
   const fieldCount = Object.keys(err.fields || {}).length;
@@ -264,3 +310,46 @@ export function copyButton(getText) {
 export function setTitle(text) {
   document.title = text ? `${text} · ${t('app.name')}` : t('app.name');
 }
+
+// confirmSheet asks before an irreversible legal act: a sheet (a bottom sheet on a phone) that names the act and
+// states its consequence in one sentence. It resolves true when the user confirms, false when they go back
+// (the button, Escape or a tap outside).
+export function confirmSheet({ title, consequence, ok, danger = false }) {
+  return new Promise((resolve) => {
+    const okBtn = h('button', { type: 'button', class: ['btn', danger ? 'danger' : ''], id: 'sheet-ok' }, ok);
+    const backBtn = h('button', { type: 'button', class: 'btn secondary', id: 'sheet-back' }, t('sheet.back'));
+    const titleId = uid('sheet');
+    const textId = uid('sheet');
+    const dlg = h(
+      'dialog',
+      { class: 'sheet', 'aria-labelledby': titleId, 'aria-describedby': textId },
+      h('h2', { id: titleId }, title),
+      h('p', { id: textId, class: 'sheet-consequence' }, consequence),
+      h('div', { class: 'actions-row' }, okBtn, backBtn),
+    );
+    let answered = false;
+    const finish = (v) => {
+      if (answered) return;
+      answered = true;
+      dlg.close();
+      dlg.remove();
+      resolve(v);
+    };
+    okBtn.addEventListener('click', () => finish(true));
+    backBtn.addEventListener('click', () => finish(false));
+    dlg.addEventListener('cancel', (ev) => {
+      ev.preventDefault();
+      finish(false);
+    });
+    dlg.addEventListener('click', (ev) => {
+      if (ev.target === dlg) finish(false);
+    });
+    document.body.appendChild(dlg);
+    dlg.showModal();
+    backBtn.focus();
+  });
+}
+
+// cancelled is what a submit handler throws when the user went back from a confirmation sheet: the form shows
+// nothing.
+export const cancelled = () => new DOMException('', 'AbortError');

@@ -3,7 +3,7 @@
 import { h } from '../dom.js';
 import { t, label, fromLocalInput, paren } from '../i18n.js';
 import { post, enc } from '../api.js';
-import { field, options, onSubmit, formAlert, toast } from '../ui.js';
+import { field, options, onSubmit, formAlert, toast, confirmSheet, cancelled, serverText } from '../ui.js';
 import { GROUNDS, entrusted } from './casebits.js';
 import { rosterPicker, orgMediatorPicker } from './roster.js';
 
@@ -70,7 +70,8 @@ const forms = {
         name: 'ground',
         type: 'select',
         required: true,
-        options: options(c.state === 'signing' ? ['party_refused_to_sign', 'applicant_withdrew', 'other'] : GROUNDS.filter((g) => g !== 'time_limit_passed' || new Date(c.due_at) < new Date()), 'ground', t('common.choose')),
+        // Ending with an agreement is its own green action (end_agreement); here are the other endings.
+        options: options(c.state === 'signing' ? ['party_refused_to_sign', 'applicant_withdrew', 'other'] : GROUNDS.filter((g) => g !== 'agreement_reached' && (g !== 'time_limit_passed' || new Date(c.due_at) < new Date())), 'ground', t('common.choose')),
       }),
       field({ label: t('fieldname.note'), name: 'note', type: 'textarea', hint: t('actionhelp.end_note') }),
       field({ label: t('fieldname.report_facts'), name: 'report_facts', type: 'textarea', hint: t('actionhelp.end_report') }),
@@ -83,6 +84,11 @@ const forms = {
       if (f.ground.value && f.ground.value !== 'agreement_reached') body.report = { facts: f.report_facts.value, reasons: f.report_reasons.value, suggestions: f.report_suggestions.value };
       return body;
     },
+  }),
+  end_agreement: () => ({
+    intro: t('actionhelp.end_agreement'),
+    fields: [field({ label: t('fieldname.note'), name: 'note', type: 'textarea', hint: t('actionhelp.end_agreement_note') })],
+    read: (f) => ({ ground: 'agreement_reached', note: f.note.value }),
   }),
   confirm: () => ({
     intro: t('actionhelp.confirm'),
@@ -149,22 +155,44 @@ function noteForm(action) {
 }
 
 // actionName names an action on this case: referring a direct application is assigning its mediators.
-export const actionName = (a, c) => (a === 'refer' && c.source === 'direct' ? label('action', 'assign') : label('action', a));
+export const actionName = (a, c) => (a === 'refer' && c.source === 'direct' ? label('action', 'assign') : a === 'end_agreement' ? t('action.end_agreement') : label('action', a));
 
 // Actions a party takes on the party page, and actions nobody takes by hand.
 const notHere = new Set(['choose_mediator', 'answer_disclosure', 'apply_confirmation', 'return_unanswered']);
 
 const dangerous = new Set(['decline', 'withdraw', 'end', 'reject_confirmation', 'file', 'resume_trial', 'refuse_confirmation_request']);
 
+// The good outcome: a green action of its own, first in the list.
+const good = new Set(['end_agreement']);
+
+// Irreversible legal acts: a sheet states the consequence before the act is taken.
+const sheets = new Set(['end_agreement', 'end', 'confirm', 'reject_confirmation']);
+
+// apiAction is the workflow action behind a panel (end_agreement is end with the ground agreement_reached).
+const apiAction = (a) => (a === 'end_agreement' ? 'end' : a);
+
+// sheetFor asks before an irreversible act; it answers whether to go on.
+function sheetFor(a, c, params) {
+  if (!sheets.has(a)) return Promise.resolve(true);
+  const consequence = a === 'end' ? t('sheet.end', { ground: label('ground', params.ground) }) : t(`sheet.${a}`);
+  return confirmSheet({ title: actionName(a, c), consequence, ok: t(`actionbtn.${a}`), danger: dangerous.has(a) });
+}
+
 // actionPanel lists the actions the case offers the caller, each as a panel with its form; after one succeeds
 // done(result) is called. open names an action whose panel starts open.
 export function actionPanel(c, actions, ctx, done, open) {
-  const list = actions.filter((a) => !notHere.has(a) && forms[a]);
+  const offered = actions.includes('end') && c.state === 'in_mediation' ? ['end_agreement', ...actions] : actions;
+  const list = offered.filter((a) => !notHere.has(a) && forms[a]);
   if (!list.length) return h('p', { class: 'muted' }, t('case.no_actions'));
   return h(
     'div',
     null,
     list.map((a) => {
+      // An action a rule refuses now says why (and who must act) instead of offering a form.
+      const why = ctx && ctx.blocked && ctx.blocked[apiAction(a)];
+      if (why) {
+        return h('details', { class: 'action', id: `action-${a}`, dataset: { blocked: 'true' } }, h('summary', null, actionName(a, c)), h('div', { class: 'body' }, h('p', { class: 'alert info', role: 'note' }, serverText(why.key, why.params, why.param_kinds) || t('case.action_blocked'))));
+      }
       const spec = forms[a](c, ctx);
       const form = h(
         'form',
@@ -172,17 +200,21 @@ export function actionPanel(c, actions, ctx, done, open) {
         formAlert(),
         spec.intro ? h('p', { class: 'small muted' }, spec.intro) : null,
         spec.fields || [],
-        h('button', { type: 'submit', class: ['btn', dangerous.has(a) ? 'danger' : ''] }, t(`actionbtn.${a}`)),
+        h('button', { type: 'submit', class: ['btn', dangerous.has(a) ? 'danger' : '', good.has(a) ? 'success' : ''] }, t(`actionbtn.${a}`)),
       );
       onSubmit(
         form,
-        () => act(c.id, a, spec.read(form)),
+        async () => {
+          const params = spec.read(form);
+          if (!(await sheetFor(a, c, params))) throw cancelled();
+          return act(c.id, apiAction(a), params);
+        },
         (out) => {
           toast(t('case.action_done', { action: actionName(a, c) }));
           done(out);
         },
       );
-      return h('details', { class: 'action', open: a === open, id: `action-${a}` }, h('summary', null, actionName(a, c)), h('div', { class: 'body' }, form));
+      return h('details', { class: ['action', good.has(a) ? 'good' : ''], open: a === open, id: `action-${a}` }, h('summary', null, actionName(a, c)), h('div', { class: 'body' }, form));
     }),
   );
 }

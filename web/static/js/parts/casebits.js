@@ -1,7 +1,7 @@
 // How cases look everywhere: state chips, deadlines with countdowns, list items, parties and the trail.
 
 import { h } from '../dom.js';
-import { t, label, fmtDateTime, fmtDate, fmtMoney, list, paren } from '../i18n.js';
+import { t, has, label, getLang, fmtDateTime, fmtDate, fmtMoney, list, paren } from '../i18n.js';
 import { countdown } from '../ui.js';
 
 export const STATES = ['registered', 'referred', 'returned', 'in_mediation', 'appraisal', 'signing', 'settled', 'confirmation_pending', 'confirmed', 'confirmation_rejected', 'statement_issued', 'suit_withdrawn', 'failed', 'filed', 'trial_resumed'];
@@ -137,7 +137,13 @@ export function eventDetail(ev) {
   const d = ev.data || {};
   const bits = [];
   if (ev.type === 'service.sent') {
-    bits.push(t('trail.service', { subject: d.subject || '', to: d.to || '', channel: d.channel || '', result: d.result || '' }));
+    // The subject is written in both languages ("中文 / English"): the half in the page's language. The channel
+    // and the result are shown by their labels (a failure's technical detail is for the log).
+    const halves = (d.subject || '').split(' / ');
+    const subject = getLang() === 'en' && halves.length > 1 ? halves.slice(1).join(' / ') : halves[0];
+    const result = /^failed/.test(d.result || '') ? t('trail.service_failed') : d.result === 'delivered' ? t('trail.service_delivered') : t('idmethod.other');
+    const channel = ['sms', 'email', 'log'].includes(d.channel) ? label('channel', d.channel) : t('trail.channel_other');
+    bits.push(t('trail.service', { subject, to: d.to || '', channel, result }));
     return bits;
   }
   if (d.from && d.to && d.from !== d.to) bits.push(t('trail.state_change', { from: label('state', d.from), to: label('state', d.to) }));
@@ -154,7 +160,8 @@ export function eventDetail(ev) {
   if (d.due_at) bits.push(t('trail.due', { at: fmtDateTime(d.due_at) }));
   if (d.text) bits.push(t('trail.text', { text: d.text }));
   if (d.reason) bits.push(t('trail.reason', { text: d.reason }));
-  if (d.note) bits.push(t('trail.note', { text: d.note }));
+  // A note by the system is Parley's own English explanation of what the ground and state already say.
+  if (d.note && ev.actor_kind !== 'system') bits.push(t('trail.note', { text: d.note }));
   if (d.title && ev.type.startsWith('document.')) bits.push(t('trail.document', { title: d.title }));
   if (d.signer && ev.type.startsWith('document.')) bits.push(t('trail.signer', { name: d.signer, role: label('sigrole', d.role) }));
   if (d.method) {
@@ -162,7 +169,10 @@ export function eventDetail(ev) {
     // what the other side reads.
     const m = /^invitation link \+ one-time code(?: to (.+))?$/.exec(d.method);
     const to = d.to || m?.[1];
-    const named = label('idmethod', d.method);
+    // A method is shown by its label, never as the enum or the server's English.
+    let named = has(`idmethod.${d.method}`) ? label('idmethod', d.method) : t('idmethod.other');
+    if (d.method === 'in the app') named = t('trail.method_app');
+    if (d.method === 'by the link in the served notice') named = t('trail.method_notice_link');
     bits.push(m ? (to ? t('trail.method_code', { to }) : t('trail.method_code_only')) : t('trail.method', { text: named }));
   }
   if (d.result === 'passed' || d.result === 'failed') bits.push(t(`trail.check_${d.result}`));

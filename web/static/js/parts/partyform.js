@@ -40,7 +40,7 @@ function agentItem(a, onRemove) {
 }
 
 // partyItem is one party's fields. side: the fixed side, or null to offer a choice. heading: the item's title.
-export function partyItem({ side = null, heading, removable = true, onRemove, agents = true, person = false }) {
+export function partyItem({ side = null, heading, removable = true, onRemove, agents = true, person = false, phoneOptional = false }) {
   const kindField = field({ label: t('party.kind'), name: 'x', type: 'select', value: person ? 'person' : 'company', options: options(['person', 'company'], 'partykind'), attrs: { 'data-part': 'kind' } });
   const legalRep = field({ label: t('party.legal_rep'), name: 'x', required: true, attrs: { 'data-part': 'legal_rep', maxlength: 100 } });
   const kindSel = kindField.querySelector('select');
@@ -63,7 +63,7 @@ export function partyItem({ side = null, heading, removable = true, onRemove, ag
       field({ label: t('party.name'), name: 'x', required: true, attrs: { 'data-part': 'name', maxlength: 200, autocomplete: 'off' } }),
       legalRep,
       field({ label: t('party.id_number'), name: 'x', hint: t('party.id_hint'), attrs: { 'data-part': 'id_number', maxlength: 50, autocomplete: 'off' } }),
-      field({ label: t('party.phone'), name: 'x', type: 'tel', required: true, hint: t('party.phone_hint'), attrs: { 'data-part': 'phone', inputmode: 'tel', autocomplete: 'off' } }),
+      field({ label: t('party.phone'), name: 'x', type: 'tel', required: !phoneOptional, hint: phoneOptional ? t('party.phone_hint_optional') : t('party.phone_hint'), attrs: { 'data-part': 'phone', inputmode: 'tel', autocomplete: 'off' } }),
       field({ label: t('party.service_address'), name: 'x', hint: t('party.service_hint'), attrs: { 'data-part': 'service_address', maxlength: 200 } }),
     ),
     field({ label: t('party.address'), name: 'x', attrs: { 'data-part': 'address', maxlength: 500 } }),

@@ -2,7 +2,7 @@
 // holds the lobby with the identity check, muting and removing, the caucus controls and the end of the session.
 
 import { h, uid } from '../dom.js';
-import { t, label, fmtDateTime, list } from '../i18n.js';
+import { t, has, label, fmtDateTime, list } from '../i18n.js';
 import { toast } from '../ui.js';
 
 const METHODS = ['id_card_on_camera', 'face_match', 'sms_code', 'known_to_mediator', 'court_verified', 'other'];
@@ -28,9 +28,10 @@ function rememberMethod(session, m) {
 
 // failText turns a refused room request into words.
 export function failText(e) {
+  // Every code the signalling server sends has its words (TestEveryRoomErrorIsTranslated); an unknown one
+  // never shows as the raw code.
   const key = `roomerr.${e && e.code}`;
-  const known = ['forbidden', 'not_found', 'bad_state', 'identity_check', 'record_failed', 'rate_limited', 'not_joined', 'timeout', 'network', 'bad_message'];
-  return known.includes(e && e.code) ? t(key) : t('roomerr.other', { code: (e && e.code) || '?' });
+  return e && e.code && has(key) ? t(key) : t('roomerr.other');
 }
 
 // act runs a room request from a button, showing progress and the outcome.

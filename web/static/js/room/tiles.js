@@ -6,6 +6,16 @@ import { h } from '../dom.js';
 import { t, label } from '../i18n.js';
 import { icon } from './icons.js';
 
+// middleCut shortens a long name in its middle (北京星云…有限公司), keeping its start and its end, which tell
+// companies apart; the full name stays in the tile's title.
+export function middleCut(name, max = 14) {
+  const chars = [...(name || '')];
+  if (chars.length <= max) return name || '';
+  const head = Math.ceil((max - 1) / 2);
+  const tail = max - 1 - head;
+  return `${chars.slice(0, head).join('')}…${chars.slice(chars.length - tail).join('')}`;
+}
+
 export class Tiles {
   constructor(session, { onFrame, onAudioBlocked }) {
     this.session = session;
@@ -28,9 +38,13 @@ export class Tiles {
     const initial = h('span', { class: 'avatar', 'aria-hidden': 'true' });
     const note = h('span', { class: 'tile-note' });
     const name = h('span', { class: 'tile-name' });
+    const who = h('span', { class: 'tile-who' });
+    const whoShort = h('span', { class: 'tile-who-short' });
+    const meMark = h('span', { class: 'tile-me', hidden: !self }, t('room.me_mark'));
+    name.append(who, whoShort, meMark);
     const badges = h('span', { class: 'tile-badges' });
     const el = h('div', { class: ['tile', self ? 'self' : ''], dataset: { participant: id } }, video, h('div', { class: 'tile-placeholder' }, initial, note), h('div', { class: 'tile-label' }, name, badges), audio);
-    tile = { id, el, video, audio, initial, note, name, badges, videoTrack: null, audioTrack: null, videoId: '' };
+    tile = { id, el, video, audio, initial, note, name, who, whoShort, meMark, badges, videoTrack: null, audioTrack: null, videoId: '' };
     if (!self) {
       const first = () => {
         if (video.videoWidth > 0) {
@@ -96,14 +110,20 @@ export class Tiles {
   // update fills a tile from the participant's state.
   update(tile, { person, isSelf, videoOn, note, speaking, quality, micOff, judge }) {
     const name = person ? person.name : '';
-    tile.name.textContent = isSelf ? t('room.you', { name }) : name;
+    // The name may be cut in its middle, never the "（我）" after it (its own span).
+    tile.who.textContent = middleCut(name);
+    tile.whoShort.textContent = middleCut(name, 6); // the strip's small tiles
+    tile.meMark.textContent = t('room.me_mark');
+    tile.meMark.hidden = !isSelf;
+    tile.name.title = isSelf ? t('room.you', { name }) : name;
     tile.initial.textContent = (name || '?').trim().slice(0, 1);
     tile.note.textContent = note || '';
     tile.el.classList.toggle('video-on', !!videoOn);
     tile.el.classList.toggle('speaking', !!speaking);
     tile.el.dataset.role = person ? person.role : '';
     const badges = [];
-    if (person && person.role && person.role !== 'party') badges.push(h('span', { class: ['badge', judge ? 'judge' : ''] }, label('roomrole', person.role)));
+    // Every tile says who it is: 申请人 / 被申请人 for a party, 代理人 with its side, 调解员, 法官.
+    if (person && person.role && person.role !== 'party') badges.push(h('span', { class: ['badge', judge ? 'judge' : '', 'role'] }, label('roomrole', person.role)));
     if (person && person.side) badges.push(h('span', { class: 'badge side' }, label('side', person.side)));
     if (micOff) badges.push(h('span', { class: 'badge mute', title: t('room.mic_off') }, icon('mic', true), h('span', { class: 'sr-only' }, t('room.mic_off'))));
     if (quality) badges.push(h('span', { class: ['qdot', quality], title: label('quality', quality) }, h('span', { class: 'sr-only' }, label('quality', quality))));

@@ -6,7 +6,7 @@
 import { h, uid, mount } from '../dom.js';
 import { t, label, fmtDateTime, fmtDate, paren } from '../i18n.js';
 import { get, post, enc } from '../api.js';
-import { field, onSubmit, formAlert, alertBox, busy, toast, empty } from '../ui.js';
+import { field, onSubmit, formAlert, alertBox, busy, toast, empty, confirmSheet } from '../ui.js';
 
 // Each template term is [kind, text key]; the kinds are the server's (cases.TermKinds).
 const TEMPLATES = {
@@ -287,12 +287,14 @@ function documentItem(d, { completion, scan, mayAdmin, reload }) {
   const sealField = d.fields.find((f) => f.role === 'organisation');
   const actions = [
     h('a', { class: ['btn', d.next ? '' : 'secondary'], href: `/sign/${doc.id}`, dataset: { sign: doc.id } }, d.next ? t('docs.sign_now') : t('docs.open')),
+    d.blocked ? h('span', { class: 'small muted', dataset: { blocked: d.blocked } }, t(`sign.blocked_${d.blocked}`)) : null,
     h('a', { class: 'btn secondary', href: `/api/v1/documents/${enc(doc.id)}/pdf`, download: '' }, t('docs.download')),
   ];
   if (mayAdmin && sealField && !sealField.signed && doc.status === 'signing') {
     const seal = h('button', { type: 'button', class: 'btn', id: `seal-${doc.id}`, disabled: !allDevice, title: allDevice ? null : t('docs.seal_wait') }, t('docs.seal'));
     seal.addEventListener('click', async () => {
       out.replaceChildren();
+      if (!(await confirmSheet({ title: t('docs.seal'), consequence: t('sheet.seal'), ok: t('docs.seal') }))) return;
       try {
         await busy(seal, () => post(`/documents/${enc(doc.id)}/seal`), t('docs.sealing'));
         toast(t('docs.sealed'));

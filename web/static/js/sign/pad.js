@@ -9,20 +9,31 @@ const INK = '#13235b';
 const MAX_W = 3000;
 const MAX_H = 1500;
 
-export function signaturePad({ onChange } = {}) {
+// Unsubmitted drawings by key (document and field), kept while the page is drawn again (a language switch).
+const kept = new Map();
+
+// touchScreen reports whether the device has a touch screen (the hint then says finger, else mouse too).
+const touchScreen = () => (window.matchMedia && window.matchMedia('(pointer: coarse)').matches) || navigator.maxTouchPoints > 0;
+
+// signaturePad draws a pad; keep names the drawing so that it survives the page being drawn again.
+export function signaturePad({ onChange, keep } = {}) {
   const canvas = h('canvas', { class: 'sigpad-canvas', id: 'sigpad', role: 'img', 'aria-label': t('sign.pad_label') });
-  const hint = h('span', { class: 'sigpad-hint', 'aria-hidden': 'true' }, t('sign.pad_hint'));
+  const hint = h('span', { class: 'sigpad-hint', 'aria-hidden': 'true' }, touchScreen() ? t('sign.pad_hint') : t('sign.pad_hint_mouse'));
   const undoBtn = h('button', { type: 'button', class: 'btn secondary small', id: 'pad-undo' }, t('sign.undo'));
   const redoBtn = h('button', { type: 'button', class: 'btn secondary small', id: 'pad-redo' }, t('sign.redo'));
   const clearBtn = h('button', { type: 'button', class: 'btn secondary small', id: 'pad-clear' }, t('sign.clear'));
   const el = h('div', { class: 'sigpad' }, h('div', { class: 'sigpad-box' }, canvas, hint), h('div', { class: 'row' }, undoBtn, redoBtn, clearBtn));
   const ctx = canvas.getContext('2d');
-  let strokes = []; // each: [{x, y, p}] in CSS pixels
+  let strokes = keep && kept.has(keep) ? kept.get(keep) : []; // each: [{x, y, p}] in CSS pixels
   let redo = [];
   let current = null;
   let scale = 1;
 
   function changed() {
+    if (keep) {
+      if (strokes.length) kept.set(keep, strokes);
+      else kept.delete(keep);
+    }
     hint.hidden = strokes.length > 0;
     undoBtn.disabled = !strokes.length;
     redoBtn.disabled = !redo.length;
@@ -153,6 +164,10 @@ export function signaturePad({ onChange } = {}) {
       canvas.classList.toggle('disabled', on);
       for (const b of [undoBtn, redoBtn, clearBtn]) b.disabled = on || b.disabled;
       if (!on) changed();
+    },
+    // forget drops the kept drawing (once it was signed).
+    forget() {
+      if (keep) kept.delete(keep);
     },
     stop() {
       if (ro) ro.disconnect();

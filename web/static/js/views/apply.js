@@ -30,7 +30,8 @@ export default async function apply(main, { query }) {
   respondents.addEventListener('renumber', renumber);
   applicant.addEventListener('renumber', () => renumberParty(applicant, 'applicant.'));
   const addRespondent = () => {
-    respondents.appendChild(partyItem({ side: 'respondent', heading: '', onRemove: renumber, agents: false }));
+    // The most common respondent is an individual or a shop (个体工商户), whose phone the applicant may not know.
+    respondents.appendChild(partyItem({ side: 'respondent', heading: '', onRemove: renumber, agents: false, person: true, phoneOptional: true }));
     renumber();
   };
   addRespondent();
@@ -81,7 +82,7 @@ export default async function apply(main, { query }) {
       h('h2', null, t('consent.title')),
       h('p', null, t('consent.what')),
       h('ul', null, h('li', null, t('consent.p1')), h('li', null, t('consent.p2')), h('li', null, t('consent.p3'))),
-      field({ label: t('apply.consent'), name: 'consent_online', type: 'checkbox', required: true }),
+      field({ label: t('apply.consent'), name: 'consent_online', type: 'checkbox', required: true, class: 'consent-check' }),
       h('p', { class: 'small muted' }, t('apply.next')),
       h('button', { type: 'submit', class: 'btn', id: 'submit-application' }, t('apply.submit')),
     ),

@@ -1,7 +1,7 @@
 // A case for staff: its state and deadlines, the actions open to the caller, sessions (schedule, start, end,
 // record), invitations for the parties, what is pending from them, and the trail with its verification.
 
-import { h, mount } from '../dom.js';
+import { h, mount, $$ } from '../dom.js';
 import { t, label, fmtDateTime, paren } from '../i18n.js';
 import { get, post, enc, qs } from '../api.js';
 import { hasFeature } from '../env.js';
@@ -12,6 +12,8 @@ import { documentsSection } from '../sign/documents.js';
 import { staffContacts } from '../parts/contacts.js';
 import { materialsSection } from '../parts/materials.js';
 import { serviceSection } from '../parts/service.js';
+import { threadsSection } from '../parts/threads.js';
+import { checklistSection } from '../parts/checklist.js';
 
 export default async function casePage(main, { params, me, query }) {
   const id = params.id;
@@ -37,6 +39,7 @@ export default async function casePage(main, { params, me, query }) {
     }
     setTitle(cr.case.number);
     ctx.courtDeadline = cr.court_deadline;
+    ctx.blocked = cr.blocked || {};
     ctx.calendarWarnings = cr.calendar_warnings || [];
     draw(cr.case, cr.actions, events, sessions, ctx);
   }
@@ -73,7 +76,7 @@ export default async function casePage(main, { params, me, query }) {
           'div',
           { class: 'actions-row' },
           hasFeature('rooms') && s.status === 'live' ? h('a', { class: 'btn', href: `/rooms/${s.id}` }, t('session.enter')) : null,
-          mediator && s.status === 'scheduled' ? h('button', { type: 'button', class: 'btn', onclick: change('start') }, t('session.start')) : null,
+          mediator && s.status === 'scheduled' ? h('button', { type: 'button', class: 'btn', dataset: { start: s.id }, onclick: change('start') }, t('session.start')) : null,
           mediator && s.status === 'live' ? h('button', { type: 'button', class: 'btn secondary', onclick: change('end') }, t('session.end')) : null,
           h('a', { class: 'btn secondary', href: `/sessions/${s.id}/record` }, t('session.record')),
         ),
@@ -172,6 +175,21 @@ export default async function casePage(main, { params, me, query }) {
     return h('div', { class: 'stack' }, h('p', { class: 'small muted' }, t('audit.explain')), btn, out);
   }
 
+  // partiesChecklist shows what each party still has to do while the case is open, and, until every party
+  // consented, keeps the session's start buttons disabled with the reason (the server refuses it).
+  function partiesChecklist(c) {
+    if (!mayInvite(c) || !['registered', 'referred', 'returned', 'in_mediation', 'appraisal', 'signing'].includes(c.state)) return null;
+    const cl = checklistSection(c, inviteControls(c));
+    cl.ready.then((x) => {
+      if (!x || x.session_ready) return;
+      for (const b of $$('[data-start], #schedule input[name="start"]', main)) {
+        b.disabled = true;
+        b.setAttribute('aria-describedby', 'checklist-blocked');
+      }
+    });
+    return section(t('checklist.title'), cl.el);
+  }
+
   function draw(c, actions, events, sessions, ctx) {
     const open = query.get('action') || (actions.length === 1 ? actions[0] : null);
     mount(
@@ -195,8 +213,10 @@ export default async function casePage(main, { params, me, query }) {
           'div',
           null,
           section(t('case.actions'), actionPanel(c, actions, ctx, () => load(), open)),
+          partiesChecklist(c),
           pendingSection(c),
           sessionsSection(c, sessions),
+          threadsSection(c.id, me),
           hasFeature('signing') ? docsSection(c) : null,
           section(t('material.title'), materialsSection(c)),
           section(t('service.title'), serviceSection(c, me)),

@@ -7,7 +7,10 @@ import { busy, section } from '../ui.js';
 
 const MARKS = { ok: '✓', bad: '✗', warn: '!', todo: '·' };
 
-export default function device(main) {
+export default function device(main, { query, me } = {}) {
+  // Where the check was opened from: a live session's room (?session=), else the caller's own page.
+  const sessionId = query && /^[A-Za-z0-9_-]{1,80}$/.test(query.get('session') || '') ? query.get('session') : '';
+  const home = !me ? '/' : me.kind === 'account' ? '/desk' : '/party';
   let stream = null;
   let audioCtx = null;
   let raf = 0;
@@ -29,10 +32,27 @@ export default function device(main) {
       ),
     );
   }
+  // The way on: once every check has a result, "进入调解室" (when opened for a live session) or back to the
+  // caller's page; the check is never a dead end.
+  const exit = h('div', { id: 'device-exit', 'aria-live': 'polite' });
+  function drawExit() {
+    const done = Object.values(status).every((s) => s !== 'todo');
+    mount(
+      exit,
+      done ? h('p', { class: 'alert ok', id: 'device-done' }, Object.values(status).every((s) => s === 'ok') ? t('device.all_ok') : t('device.all_checked')) : null,
+      h(
+        'div',
+        { class: 'actions-row' },
+        sessionId ? h('a', { class: ['btn', done ? '' : 'secondary'], href: `/rooms/${encodeURIComponent(sessionId)}`, id: 'device-enter' }, t('device.enter_room')) : null,
+        h('a', { class: ['btn', sessionId || !done ? 'secondary' : ''], href: home, id: 'device-back' }, t('device.back')),
+      ),
+    );
+  }
   const set = (k, st, note) => {
     status[k] = st;
     notes[k] = note;
     drawChecklist();
+    drawExit();
   };
 
   // Camera and microphone.
@@ -221,6 +241,7 @@ export default function device(main) {
   );
 
   drawChecklist();
+  drawExit();
   mount(
     main,
     h('h1', null, t('device.title')),
@@ -235,7 +256,7 @@ export default function device(main) {
         section(t('device.speaker'), h('p', { class: 'small muted' }, t('device.speaker_explain')), h('div', { class: 'actions-row' }, toneBtn), heard),
         section(t('device.network'), h('p', { class: 'small muted' }, t('device.network_explain')), h('div', { class: 'actions-row' }, netBtn), netOut),
       ),
-      section(t('device.results'), checklist, h('p', { class: 'small muted' }, t('device.privacy'))),
+      section(t('device.results'), checklist, exit, h('p', { class: 'small muted' }, t('device.privacy'))),
     ),
   );
 

@@ -5,7 +5,7 @@ import { h, mount } from '../dom.js';
 import { t, label, fmtDateTime, fmtDate } from '../i18n.js';
 import { get, enc } from '../api.js';
 import { hasFeature } from '../env.js';
-import { alertBox, busy, loadingBox, section, toast, setTitle } from '../ui.js';
+import { alertBox, busy, loadingBox, section, toast, setTitle, confirmSheet, serverText } from '../ui.js';
 import { stateChip, deadlines, trail, caseFacts, partyBlock } from '../parts/casebits.js';
 import { act } from '../parts/actions.js';
 import { mediatorSearch } from '../parts/roster.js';
@@ -15,11 +15,13 @@ import { caucusShare } from '../parts/caucusshare.js';
 import { materialsSection } from '../parts/materials.js';
 import { serviceSection } from '../parts/service.js';
 import { evaluationSection } from '../parts/evaluation.js';
+import { threadsSection } from '../parts/threads.js';
 
 export default async function party(main, { me }) {
   const caseId = me.case_id;
   let c;
   let actions;
+  let blocked = {};
   let toSign = [];
   let docs = null;
 
@@ -35,9 +37,10 @@ export default async function party(main, { me }) {
         hasFeature('signing') ? get(`/cases/${enc(caseId)}/documents`) : Promise.resolve([]),
       ]);
       ({ case: c, actions } = cr);
+      blocked = cr.blocked || {};
       events = ev;
       sessions = ss;
-      toSign = ds.filter((d) => d.next || d.waiting);
+      toSign = ds.filter((d) => d.next || d.waiting || d.blocked);
     } catch (e) {
       mount(main, h('h1', null, t('party.title')), alertBox(e), h('button', { type: 'button', class: 'btn', onclick: load }, t('common.retry')));
       return;
@@ -49,6 +52,8 @@ export default async function party(main, { me }) {
   // run takes an action from one of the cards and reloads the page on success; failures show in the card.
   async function run(btn, box, action, params, doneText) {
     box.replaceChildren();
+    // Applying for judicial confirmation cannot be taken back: a sheet says so first.
+    if (action === 'apply_confirmation' && !(await confirmSheet({ title: t('confirmation.apply'), consequence: t('sheet.apply_confirmation'), ok: t('confirmation.apply') }))) return;
     try {
       await busy(btn, () => act(caseId, action, params));
       toast(doneText);
@@ -177,7 +182,9 @@ export default async function party(main, { me }) {
       c.confirmation_due_at ? h('p', null, h('strong', null, t('confirmation.until', { at: fmtDate(c.confirmation_due_at) }))) : null,
       applied
         ? h('p', { class: 'alert ok' }, t('confirmation.applied', { at: fmtDateTime(applied) }))
-        : c.court_id
+        : blocked.apply_confirmation
+          ? h('p', { class: 'alert info', id: 'confirmation-blocked', role: 'note' }, serverText(blocked.apply_confirmation.key, blocked.apply_confirmation.params, blocked.apply_confirmation.param_kinds) || t('case.action_blocked'))
+          : c.court_id
           ? h('div', { class: 'actions-row' }, h('button', { type: 'button', class: 'btn', id: 'apply-confirmation', onclick: (ev) => run(ev.currentTarget, box, 'apply_confirmation', {}, t('confirmation.recorded')) }, t('confirmation.apply')))
           : courtChoice(box),
       box,
@@ -196,7 +203,7 @@ export default async function party(main, { me }) {
               'div',
               { class: 'actions-row' },
               hasFeature('rooms') && s.status === 'live' ? h('a', { class: 'btn', href: `/rooms/${s.id}` }, t('session.enter')) : null,
-              h('a', { class: 'btn secondary', href: '/device' }, t('session.device_check')),
+              h('a', { class: 'btn secondary', href: s.status === 'live' ? `/device?session=${enc(s.id)}` : '/device' }, t('session.device_check')),
             )
           : null,
         s.status !== 'scheduled' ? caucusShare(s.id, me) : null,
@@ -215,9 +222,29 @@ export default async function party(main, { me }) {
     return h(
       'section',
       { class: 'card attention', id: 'todo-sign' },
-      h('h3', null, t('docs.to_sign')),
-      h('p', null, t('docs.to_sign_explain')),
-      h('ul', { class: 'plain-list' }, toSign.map((d) => h('li', null, h('p', null, h('strong', null, d.document.title)), d.waiting ? h('p', { class: 'small muted' }, t('docs.wait_turn')) : null, h('div', { class: 'actions-row' }, h('a', { class: ['btn', d.waiting ? 'secondary' : ''], href: `/sign/${d.document.id}`, dataset: { sign: d.document.id } }, d.waiting ? t('docs.open') : t('docs.sign_now')))))),
+      h('h3', null, toSign.some((d) => d.next) ? t('docs.to_sign') : t('docs.to_sign_later')),
+      h('p', null, toSign.some((d) => d.next) ? t('docs.to_sign_explain') : t('docs.to_sign_later_explain')),
+      // Signing is offered only when the server says the field can be signed now (next); otherwise the card
+      // says what the caller waits for and who must act.
+      h('ul', { class: 'plain-list' }, toSign.map((d) => h('li', null,
+        h('p', null, h('strong', null, d.document.title)),
+        d.waiting ? h('p', { class: 'small muted' }, t('docs.wait_turn')) : null,
+        d.blocked ? h('p', { class: 'small', dataset: { blocked: d.blocked } }, t(`sign.blocked_${d.blocked}`)) : null,
+        h('div', { class: 'actions-row' }, h('a', { class: ['btn', d.next ? '' : 'secondary'], href: `/sign/${d.document.id}`, dataset: { sign: d.document.id } }, d.next ? t('docs.sign_now') : t('docs.open')))))),
+    );
+  }
+
+  // nextSteps is the "what happens next" strip: the next two steps of the case and their dates, in plain words.
+  const NEXT = { registered: 'registered', referred: 'referred', returned: 'returned', in_mediation: 'in_mediation', appraisal: 'appraisal', signing: 'signing', settled: 'settled', confirmation_pending: 'confirmation_pending' };
+  function nextSteps() {
+    const st = NEXT[c.state];
+    if (!st) return null;
+    const at = fmtDate(c.state === 'referred' ? c.answer_due_at : c.state === 'settled' ? c.confirmation_due_at : c.due_at);
+    return h(
+      'section',
+      { class: 'card next-steps', id: 'next-steps', 'aria-labelledby': 'next-h' },
+      h('h2', { id: 'next-h' }, t('whatnext.title')),
+      h('ol', null, h('li', null, t(`whatnext.${st}_1`, { at: at || '—' })), h('li', null, t(`whatnext.${st}_2`, { at: at || '—' }))),
     );
   }
 
@@ -237,8 +264,10 @@ export default async function party(main, { me }) {
       h('p', { class: 'lead' }, me.kind === 'agent' ? t('party.you_agent', { name: me.name, party: p ? p.name : '' }) : t('party.you', { name: me.name, side: label('side', me.side) })),
       h('p', null, t(`stateinfo.${c.state}`)),
       deadlines(c),
+      nextSteps(),
       h('section', { 'aria-labelledby': 'todo-h' }, h('h2', { id: 'todo-h' }, t('party.todo')), todo.length ? todo : h('p', { class: 'card muted' }, t('party.nothing_todo'))),
       sessionsCard(sessions),
+      threadsSection(c.id, me),
       docs ? section(t('docs.title'), docs.el) : null,
       section(t('material.title'), materialsSection(c)),
       section(t('service.title'), serviceSection(c, me)),

@@ -5,7 +5,7 @@
 // room/session.js; this file only draws it.
 
 import { h, mount } from '../dom.js';
-import { t, label, fmtDateTime } from '../i18n.js';
+import { t, label, fmtDateTime, getLang, setLang } from '../i18n.js';
 import { get, post, enc } from '../api.js';
 import { alertBox, loadingBox, toast, setTitle } from '../ui.js';
 import { RoomSession, FINAL } from '../room/session.js';
@@ -13,6 +13,7 @@ import { LocalMedia, mediaErrorKey, dataSaver, setDataSaver } from '../room/medi
 import { Tiles } from '../room/tiles.js';
 import { chatPanel, peoplePanel, failText } from '../room/panels.js';
 import { icon } from '../room/icons.js';
+import { signCard } from '../room/signcard.js';
 
 const isParty = (me) => me.kind === 'party' || me.kind === 'agent';
 
@@ -101,7 +102,7 @@ export default async function room(main, { params, query, me }) {
         me.kind === 'account' && me.role === 'clerk' ? null : modeBox,
         h('p', { class: 'small muted' }, isParty(me) ? t('room.prejoin_party') : me.role === 'judge' ? t('room.prejoin_judge') : t('room.prejoin_staff')),
         joinBtn,
-        h('p', { class: 'small' }, h('a', { href: '/device' }, t('room.device_check'))),
+        h('p', { class: 'small' }, h('a', { href: `/device?session=${encodeURIComponent(sessionId)}` }, t('room.device_check'))),
       ),
     );
     // A court clerk watches (no publishing): no camera or microphone to open.
@@ -160,6 +161,7 @@ export default async function room(main, { params, query, me }) {
 
   // Room elements, built once and updated in place.
   let audioBlocked = false;
+  let signing = null; // the agreement's card in the room (room/signcard.js)
   const title = h('h1', { class: 'room-title' }, info.title || t('room.title'));
   const barChips = h('div', { class: 'room-chips' });
   const banners = h('div', { class: 'banners', 'aria-live': 'polite' });
@@ -251,13 +253,17 @@ export default async function room(main, { params, query, me }) {
       session.scope ? h('span', { class: 'chip caucus-chip' }, t('room.private_chip')) : null,
       pc ? h('span', { class: ['chip', 'quality', `q-${pc}`], id: 'quality', title: selfQ && selfQ.rtt_ms ? t('room.rtt', { ms: Math.round(selfQ.rtt_ms) }) : null }, h('span', { class: 'bars', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), label('quality', pc)) : null,
       h('span', { class: 'chip' }, t('room.here', { n: session.participants.size })),
+      // On a phone the site header (with its language button) gives the call the whole screen: the bar has one.
+      h('button', { type: 'button', class: 'lang-btn room-lang', id: 'room-lang', lang: getLang() === 'zh-CN' ? 'en' : 'zh-CN', 'aria-label': t('nav.switch_lang'), onclick: () => setLang(getLang() === 'zh-CN' ? 'en' : 'zh-CN').catch(() => toast(t('err.network'), 'error')) }, t('nav.other_lang')),
     );
   }
 
   function drawBanners() {
     const list = [];
     if (session.status === 'reconnecting') list.push(h('div', { class: 'banner warn', id: 'reconnecting', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', t('room.reconnecting')));
-    if (session.privateSession) list.push(h('div', { class: 'banner caucus-away', id: 'caucus-away', role: 'status' }, t('room.caucus_away')));
+    // A party left in the joint room waits for the other side's caucus; anyone else (a judge, a clerk) is told
+    // what happens without taking a side.
+    if (session.privateSession) list.push(h('div', { class: 'banner caucus-away', id: 'caucus-away', role: 'status' }, isParty(me) ? t('room.caucus_away') : t('room.caucus_away_neutral')));
     if (session.scope) list.push(h('div', { class: 'banner caucus-in', id: 'caucus-in', role: 'status' }, t('room.caucus_in')));
     if (session.moderatedBy && !local.enabled('audio')) list.push(h('div', { class: 'banner info', id: 'moderated' }, t('room.moderated_mute')));
     if (audioBlocked) {
@@ -369,7 +375,8 @@ export default async function room(main, { params, query, me }) {
     }
     // joined or reconnecting: the room.
     if (!main.querySelector('.room')) {
-      mount(main, h('div', { class: 'room' }, h('div', { class: 'room-bar' }, title, barChips), banners, h('div', { class: 'room-body' }, stage, panelBox), controls));
+      if (!signing && info.case_id) signing = signCard({ caseId: info.case_id, me });
+      mount(main, h('div', { class: 'room' }, h('div', { class: 'room-bar' }, title, barChips), banners, signing ? signing.el : null, h('div', { class: 'room-body' }, stage, panelBox), controls));
     }
     drawAll();
   }
@@ -462,6 +469,8 @@ export default async function room(main, { params, query, me }) {
   }
 
   function cleanupSession() {
+    if (signing) signing.stop();
+    signing = null;
     if (offSession) offSession();
     offSession = null;
     if (session && !FINAL.has(session.status)) session.leave();

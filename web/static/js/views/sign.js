@@ -10,7 +10,7 @@
 import { h, mount } from '../dom.js';
 import { t, label, fmtDateTime } from '../i18n.js';
 import { get, post, enc } from '../api.js';
-import { alertBox, loadingBox, section, setTitle, toast, errorTitle } from '../ui.js';
+import { alertBox, loadingBox, section, setTitle, toast, errorTitle, errorDetail } from '../ui.js';
 import { pageViewer } from '../sign/pages.js';
 import { signaturePad } from '../sign/pad.js';
 import { deviceKey, sign, keyProof, unb64, available, KeyError } from '../sign/devicekey.js';
@@ -90,6 +90,7 @@ export default async function signPage(main, { params, me }) {
     const agree = h('input', { type: 'checkbox', id: 'sign-agree' });
     const go = h('button', { type: 'button', class: 'btn block', id: 'sign-submit' }, t('sign.submit'));
     pad = signaturePad({
+      keep: `${d.document.id}:${f.field}`,
       onChange: (drawn) => {
         if (drawn && box.querySelector('.field-error')) box.replaceChildren();
       },
@@ -156,6 +157,7 @@ export default async function signPage(main, { params, me }) {
         throw e;
       }
       out = done;
+      pad.forget();
       shown = null;
       changed = false;
       toast(t('sign.done_toast'));
@@ -164,8 +166,9 @@ export default async function signPage(main, { params, me }) {
       let e = err;
       console.warn('sign:', e);
       if (e instanceof DigestMismatch && e.code === 'stale') {
-        // A newer version: read it and sign again. Nothing was signed.
+        // A newer version: read it and sign again, with a new drawing (a gesture of its own). Nothing was signed.
         try {
+          pad.forget();
           await load();
           changed = true;
           draw(false);
@@ -179,7 +182,7 @@ export default async function signPage(main, { params, me }) {
       else if (e.fields && e.fields.identity) msg = [h('p', null, h('strong', null, t(`sign.err_identity_${e.fields.identity}`))), h('p', null, t('sign.fix_identity'))];
       else if (e instanceof KeyError) msg = [h('p', null, h('strong', null, t(`sign.err_${e.code}`))), h('p', null, t('sign.fix_key'))];
       else if (e.fields && e.fields.image) msg = [h('p', null, h('strong', null, t('sign.err_blank')))];
-      else msg = [h('p', null, h('strong', null, errorTitle(e))), e.message && e.code !== 'network' ? h('p', { class: 'detail', lang: 'en' }, e.message) : null, h('p', null, t('sign.fix_retry'))];
+      else msg = [h('p', null, h('strong', null, errorTitle(e))), errorDetail(e) ? h('p', { class: 'detail' }, errorDetail(e)) : null, h('p', null, t('sign.fix_retry'))];
       box.replaceChildren(h('div', { class: 'alert error', role: 'alert' }, msg));
       progress.hidden = true;
       go.disabled = false;
@@ -205,6 +208,7 @@ export default async function signPage(main, { params, me }) {
       h('p', { class: 'lead' }, t('sign.progress', { n: signedCount, total: d.fields.length }), ' · ', t('sign.version', { v: doc.current_version })),
       justSigned || mineSigned ? h('div', { class: 'alert ok', id: 'sign-done', role: 'status' }, h('p', null, h('strong', null, t('sign.done'))), h('p', null, doc.status === 'complete' ? t('sign.done_complete') : t('sign.done_others'))) : null,
       waitingFor ? h('div', { class: 'alert info', id: 'sign-waiting' }, t('sign.waiting_order', { name: waitingFor.name })) : null,
+      d.blocked ? h('div', { class: 'alert info', id: 'sign-blocked', role: 'status' }, t(`sign.blocked_${d.blocked}`)) : null,
       doc.status === 'superseded' ? h('div', { class: 'alert warn' }, t('sign.superseded')) : null,
       changed ? h('div', { class: 'alert warn', id: 'sign-changed', role: 'alert' }, h('p', null, h('strong', null, t('sign.changed'))), h('p', null, t('sign.changed_hint', { v: doc.current_version }))) : null,
       // A confirmation sheet confirms a scan of an agreement signed on paper: the scan is one tap away.

@@ -5,7 +5,7 @@
 import { h, mount } from '../dom.js';
 import { t, label, fmtDateTime } from '../i18n.js';
 import { get, enc } from '../api.js';
-import { alertBox, section, errorTitle } from '../ui.js';
+import { alertBox, section, errorTitle, errorDetail } from '../ui.js';
 import { verifyPDF, reportView } from '../sign/report.js';
 
 async function sha256Hex(buf) {
@@ -41,7 +41,7 @@ export default async function verify(main, { query }) {
       markVersion(hash);
     } catch (e) {
       resultBox.replaceChildren(
-        h('div', { class: 'alert error', role: 'alert' }, h('p', null, h('strong', null, e.code === 'unprocessable' ? t('verify.not_pdf') : e.code === 'too_large' ? t('verify.too_large') : errorTitle(e))), e.message && e.code !== 'network' ? h('p', { class: 'detail', lang: 'en' }, e.message) : null, h('p', null, t('verify.fix'))),
+        h('div', { class: 'alert error', role: 'alert' }, h('p', null, h('strong', null, e.code === 'unprocessable' ? t('verify.not_pdf') : e.code === 'too_large' ? t('verify.too_large') : errorTitle(e))), errorDetail(e) ? h('p', { class: 'detail' }, errorDetail(e)) : null, h('p', null, t('verify.fix'))),
       );
     }
   }
