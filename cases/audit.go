@@ -92,6 +92,10 @@ func (s *Store) appendEvent(ctx context.Context, tx pgx.Tx, caseID string, actor
 	if _, err := tx.Exec(ctx, `UPDATE cases SET event_count = $2, event_head = $3 WHERE id = $1`, caseID, seq, hash); err != nil {
 		return nil, fmt.Errorf("cases: append event: %w", err)
 	}
+	// The webhook outbox is written in the same transaction (cases/webhooks.go).
+	if err := s.enqueueWebhooks(ctx, tx, caseID, seq, at, actor, typ, vis, data, hash); err != nil {
+		return nil, err
+	}
 	var d map[string]any
 	_ = json.Unmarshal(canon, &d)
 	return &Event{CaseID: caseID, Seq: seq, At: at, ActorKind: actorKind, ActorID: actor.ID, ActorName: actor.Name, Type: typ, Visibility: vis, Data: d, PrevHash: head, Hash: hash}, nil

@@ -102,12 +102,24 @@ func (n NewCase) Valid() map[string]string {
 		f["claim_amount_fen"] = "must be between 0 and 10^15 fen"
 	}
 	switch n.Source {
-	case SourceDelegated, SourceDirect:
+	case SourceDelegated:
+		// A referral before filing may carry the court's pre-filing mediation number (诉前调号).
+		if n.CourtCaseNumber != "" {
+			if msg := checkCourtCaseNumber(n.CourtCaseNumber, true); msg != "" {
+				f["court_case_number"] = msg
+			}
+		}
+	case SourceDirect:
 		if n.CourtCaseNumber != "" {
 			f["court_case_number"] = "only a case entrusted after filing (委托) has a court case number"
 		}
 	case SourceEntrustedOrdinary, SourceEntrustedSimplified:
 		requireText(f, "court_case_number", n.CourtCaseNumber, true, 100)
+		if _, bad := f["court_case_number"]; !bad {
+			if msg := checkCourtCaseNumber(n.CourtCaseNumber, false); msg != "" {
+				f["court_case_number"] = msg
+			}
+		}
 	default:
 		f["source"] = "must be delegated, entrusted_ordinary, entrusted_simplified or direct"
 	}
@@ -722,8 +734,13 @@ func (s *Store) UpdateCase(ctx context.Context, p Principal, caseID string, patc
 		if c.State.Ended() {
 			return Errorf(ECONFLICT, "the case is %s: its details are fixed", c.State)
 		}
-		if patch.CourtCaseNumber != nil && !c.Source.Entrusted() && *patch.CourtCaseNumber != "" {
+		if patch.CourtCaseNumber != nil && c.Source == SourceDirect && *patch.CourtCaseNumber != "" {
 			return Invalid(map[string]string{"court_case_number": "only a case entrusted after filing (委托) has a court case number"})
+		}
+		if patch.CourtCaseNumber != nil && *patch.CourtCaseNumber != "" && c.Source != SourceDirect {
+			if msg := checkCourtCaseNumber(*patch.CourtCaseNumber, c.Source == SourceDelegated); msg != "" {
+				return Invalid(map[string]string{"court_case_number": msg})
+			}
 		}
 		set := func(name string, old, new any) {
 			if old != new {

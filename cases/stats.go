@@ -55,7 +55,7 @@ func statsScope(p Principal) (string, []any, string, error) {
 	case p.IsStaff(RoleIPOfficer):
 		return "mo.region = $3", []any{p.OrgRegion}, "region " + p.OrgRegion, nil
 	case p.IsStaff(RoleOrgAdmin):
-		return "c.organisation_id::text = $3", []any{p.OrgID}, "organisation", nil
+		return "mo.id::text = $3", []any{p.OrgID}, "organisation", nil
 	case p.IsStaff(RoleMediator):
 		return "EXISTS (SELECT 1 FROM case_mediators m WHERE m.case_id = c.id AND m.account_id::text = $3 AND m.status = 'accepted')", []any{p.ID}, "mediator", nil
 	}
@@ -75,7 +75,7 @@ func (s *Store) Stats(ctx context.Context, p Principal, f StatsFilter) (*Stats, 
 		ByOrganisation: []GroupFigures{}, ByMediator: []GroupFigures{}, ByMonth: []GroupFigures{}}
 	now := s.now()
 	args := append([]any{f.From, f.To}, sargs...)
-	from := `FROM cases c LEFT JOIN organisations mo ON mo.id = c.organisation_id`
+	from := `FROM cases c LEFT JOIN organisations mo ON mo.id = ` + effectiveOrg // a referral to a mediator counts for the mediator's organisation
 	where := ` WHERE ` + scope + ` AND ($1::timestamptz IS NULL OR c.created_at >= $1) AND ($2::timestamptz IS NULL OR c.created_at < $2)`
 	base := from + where
 	// figuresSQL computes Figures for the rows of a group. $N is now.
@@ -130,7 +130,7 @@ func (s *Store) Stats(ctx context.Context, p Principal, f StatsFilter) (*Stats, 
 		dst *[]GroupFigures
 		sql string
 	}{
-		{&out.ByOrganisation, `SELECT COALESCE(c.organisation_id::text, ''), COALESCE(mo.name, ''), ` + figures + ` ` + base + ` GROUP BY 1, 2 ORDER BY 2`},
+		{&out.ByOrganisation, `SELECT COALESCE(mo.id::text, ''), COALESCE(mo.name, ''), ` + figures + ` ` + base + ` GROUP BY 1, 2 ORDER BY 2`},
 		{&out.ByMediator, `SELECT a.id::text, a.display_name, ` + figures + ` ` + from +
 			` JOIN case_mediators cm ON cm.case_id = c.id AND cm.presiding AND cm.status = 'accepted' JOIN accounts a ON a.id = cm.account_id` +
 			where + ` GROUP BY 1, 2 ORDER BY 2`},

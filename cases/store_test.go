@@ -166,9 +166,9 @@ func TestFailurePaths(t *testing.T) {
 		c = act(t, s, w.Mediator, c, cases.ActAccept, cases.Params{})
 		_, err := s.Act(ctx, w.Mediator, c.ID, cases.ActEnd, cases.Params{Ground: "bored"})
 		wantCode(t, err, cases.EINVALID)
-		_, err = s.Act(ctx, w.Mediator, c.ID, cases.ActEnd, cases.Params{Ground: cases.GroundTimeLimit})
+		_, err = s.Act(ctx, w.Mediator, c.ID, cases.ActEnd, cases.Params{Ground: cases.GroundTimeLimit, Report: &cases.FailureReport{Facts: "期限将至", Reasons: "尚未届满", Suggestions: "继续调解"}})
 		wantCode(t, err, cases.EUNPROCESSABLE) // not yet passed
-		c = act(t, s, w.Mediator, c, cases.ActEnd, cases.Params{Ground: cases.GroundApart, Note: "双方对赔偿金额分歧较大"})
+		c = act(t, s, w.Mediator, c, cases.ActEnd, cases.Params{Ground: cases.GroundApart, Note: "双方对赔偿金额分歧较大", Report: &cases.FailureReport{Facts: "双方就赔偿数额进行了三轮协商", Reasons: "双方对赔偿金额分歧较大", Suggestions: "建议法院尽快立案审理"}})
 		if c.State != cases.StateFailed || c.EndGround != cases.GroundApart {
 			t.Fatalf("%s: after end: %s %s", tt.src, c.State, c.EndGround)
 		}
@@ -188,7 +188,7 @@ func TestFailurePaths(t *testing.T) {
 	}
 	c = act(t, s, w.OrgAdmin, c, cases.ActRefer, cases.Params{MediatorIDs: []string{w.OrgMediator.ID}})
 	c = act(t, s, w.OrgMediator, c, cases.ActAccept, cases.Params{})
-	c = act(t, s, w.OrgMediator, c, cases.ActEnd, cases.Params{Ground: cases.GroundRefusedMediation})
+	c = act(t, s, w.OrgMediator, c, cases.ActEnd, cases.Params{Ground: cases.GroundRefusedMediation, Report: &cases.FailureReport{Facts: "双方就赔偿数额进行了三轮协商", Reasons: "双方对赔偿金额分歧较大", Suggestions: "建议法院尽快立案审理"}})
 	_, err = s.Act(ctx, w.Clerk, c.ID, cases.ActFile, cases.Params{})
 	wantCode(t, err, cases.ENOTFOUND) // not the court's case yet
 	c = act(t, s, w.OrgAdmin, c, cases.ActPushToCourt, cases.Params{CourtID: w.Court.ID})
@@ -640,7 +640,7 @@ func TestStatsByScope(t *testing.T) {
 		c := referred(t, s, w, cases.SourceDelegated)
 		c = act(t, s, w.Mediator, c, cases.ActAccept, cases.Params{})
 		clock.Advance(time.Duration(i+1) * 24 * time.Hour)
-		act(t, s, w.Mediator, c, cases.ActEnd, cases.Params{Ground: g})
+		act(t, s, w.Mediator, c, cases.ActEnd, cases.Params{Ground: g, Report: &cases.FailureReport{Facts: "双方就赔偿数额进行了三轮协商", Reasons: "双方对赔偿金额分歧较大", Suggestions: "建议法院尽快立案审理"}})
 	}
 	referred(t, s, w, cases.SourceDelegated)
 	st, err := s.Stats(ctx, w.Judge, cases.StatsFilter{})

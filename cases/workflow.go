@@ -139,6 +139,9 @@ type Params struct {
 	PartyID        string    `json:"party_id,omitempty"` // staff recording a party's consent given offline
 	Days           int       `json:"days,omitempty"`
 	Consent        *bool     `json:"consent,omitempty"`
+
+	// Report is the mediator's failure report (end on a ground other than agreement_reached; issue 12 §3).
+	Report *FailureReport `json:"report,omitempty"`
 }
 
 // MediatorInfo is what the workflow needs to know about a mediator named in Params; the store looks it up.
@@ -965,6 +968,10 @@ func applyEnd(c *Case, p Principal, in Params, env Env) (Outcome, error) {
 		fields["ground"] = "must be one of " + joinGrounds()
 	}
 	requireText(fields, "note", in.Note, false, 4000)
+	if in.Ground != GroundAgreement && slices.Contains(EndGrounds, in.Ground) && p.Kind != KindSystem {
+		// The failure report is mandatory (issue 12 §3); the system's end at the time limit has none.
+		in.Report.problems(fields)
+	}
 	if err := Invalid(fields); err != nil {
 		return Outcome{}, err
 	}
@@ -997,6 +1004,9 @@ func applyEnd(c *Case, p Principal, in Params, env Env) (Outcome, error) {
 		c.tidyPending()
 	}
 	data := map[string]any{"ground": string(in.Ground), "note": in.Note}
+	if in.Report != nil && in.Ground != GroundAgreement {
+		data["report"] = map[string]any{"facts": strings.TrimSpace(in.Report.Facts), "reasons": strings.TrimSpace(in.Report.Reasons), "suggestions": strings.TrimSpace(in.Report.Suggestions)}
+	}
 	if in.Ground == GroundAgreement {
 		c.State = StateSigning
 		return Outcome{EventType: "case.agreement_reached", Data: data}, nil

@@ -93,7 +93,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := *cfg // the recorder's spool in a directory of the test's own (cfg's data dir holds the key file)
+	rc := *cfg                                           // the recorder's spool in a directory of the test's own (cfg's data dir holds the key file)
 	rc.DataDir, rc.RecordingCompose = t.TempDir(), false // the signalling test composes (TestRecordingJointRoom)
 	recs, err := newRecording(&rc, store, store.Pool(), rms, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -643,6 +643,10 @@ func (f *fixture) clientFor(role string) *client {
 func TestAuthorisationMatrix(t *testing.T) {
 	f := newFixture(t)
 	calls := matrix()
+	calls = append(calls, materialMatrix()...)
+	calls = append(calls, webhookMatrix()...)
+	calls = append(calls, serviceMatrix()...)
+	calls = append(calls, evaluationMatrix()...)
 	// Every route is in the matrix, and the matrix names no route that does not exist.
 	listed := map[string]bool{}
 	for _, mc := range calls {

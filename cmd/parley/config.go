@@ -89,6 +89,16 @@ type Config struct {
 	RecordingRetention time.Duration
 	RecordingQueue     int
 	RecordingCompose   bool
+	// The case file (issue 12).
+	MaterialMaxBytes     int64
+	MaterialCaseMaxBytes int64
+	MaterialMaxPixels    int64
+	MaterialMaxInflated  int64
+	WebhookInterval      time.Duration
+	WebhookTimeout       time.Duration
+	WebhookRetryBase     time.Duration
+	WebhookRetryMax      time.Duration
+	WebhookMaxAttempts   int
 }
 
 // setting describes one configuration setting.
@@ -215,6 +225,15 @@ func settings() []setting {
 		d("recording-retention", "0s", "how long recordings are kept; after it their bytes are deleted, their hash and a deletion event stay in the trail; 0s keeps them", func(c *Config) *time.Duration { return &c.RecordingRetention }),
 		n("recording-queue", "2048", "packets queued per recorded track between forwarding and the writer; when full, packets are dropped and counted, never waited for", func(c *Config) *int { return &c.RecordingQueue }),
 		b("recording-compose", "true", "after a recorded session, compose one playback file (grid with names and clock, mixed sound) with ffmpeg at nice 19, one at a time per node; off, or without ffmpeg, only the per-track files are kept", func(c *Config) *bool { return &c.RecordingCompose }),
+		i("material-max-bytes", "67108864", "largest material (evidence file) one upload may be, in bytes", func(c *Config) *int64 { return &c.MaterialMaxBytes }),
+		i("material-case-max-bytes", "1073741824", "most bytes of materials one case may hold", func(c *Config) *int64 { return &c.MaterialCaseMaxBytes }),
+		i("material-max-pixels", "100000000", "most pixels (width × height) an uploaded JPEG or PNG may declare; more is refused as an image bomb", func(c *Config) *int64 { return &c.MaterialMaxPixels }),
+		i("material-max-inflated", "1073741824", "most bytes the Flate streams of an uploaded PDF may inflate to together; more (or one stream inflating over 200 times past 16 MiB) is refused as a PDF bomb", func(c *Config) *int64 { return &c.MaterialMaxInflated }),
+		d("webhook-interval", "2s", "how often each node looks for webhook deliveries that are due", func(c *Config) *time.Duration { return &c.WebhookInterval }),
+		d("webhook-timeout", "10s", "how long a webhook receiver has to answer one delivery before the attempt counts as failed", func(c *Config) *time.Duration { return &c.WebhookTimeout }),
+		d("webhook-retry-base", "10s", "wait after a webhook delivery's first failed attempt; it doubles after each further failure", func(c *Config) *time.Duration { return &c.WebhookRetryBase }),
+		d("webhook-retry-max", "1h", "longest wait between two attempts of a webhook delivery", func(c *Config) *time.Duration { return &c.WebhookRetryMax }),
+		n("webhook-max-attempts", "10", "attempts of a webhook delivery before it is dead (kept in the log, replayable by the platform admin)", func(c *Config) *int { return &c.WebhookMaxAttempts }),
 		s("demo-password", "parley-demo-2026", "password the demo subcommand gives every demo account", func(c *Config) *string { return &c.DemoPassword }),
 	}
 }
@@ -297,6 +316,19 @@ func (c *Config) check() error {
 	}
 	if c.MediaTCPPort < -1 || c.MediaTCPPort > 65535 {
 		add("media-tcp-port must be a port number, or -1 for off")
+	}
+	for name, v := range map[string]int64{"material-max-bytes": c.MaterialMaxBytes, "material-case-max-bytes": c.MaterialCaseMaxBytes, "material-max-pixels": c.MaterialMaxPixels, "material-max-inflated": c.MaterialMaxInflated} {
+		if v < 1 {
+			add("%s must be a positive number", name)
+		}
+	}
+	for name, d := range map[string]time.Duration{"webhook-interval": c.WebhookInterval, "webhook-timeout": c.WebhookTimeout, "webhook-retry-base": c.WebhookRetryBase, "webhook-retry-max": c.WebhookRetryMax} {
+		if d <= 0 {
+			add("%s must be a positive duration such as 30s, 5m or 12h", name)
+		}
+	}
+	if c.WebhookMaxAttempts < 1 || c.WebhookMaxAttempts > 100 {
+		add("webhook-max-attempts must be between 1 and 100")
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		add("max-body-bytes must be between 1024 and 67108864")

@@ -67,6 +67,14 @@ var statusFor = map[string]int{
 	"too_large":          http.StatusRequestEntityTooLarge,
 	"body_timeout":       http.StatusRequestTimeout,
 	codeUnavailable:      http.StatusServiceUnavailable,
+
+	// Material uploads (cases/materialcheck.go).
+	cases.EMaterialEmpty:    http.StatusBadRequest,
+	cases.EMaterialFilename: http.StatusBadRequest,
+	cases.EMaterialTooLarge: http.StatusRequestEntityTooLarge,
+	cases.ECaseFileFull:     http.StatusRequestEntityTooLarge,
+	cases.EMaterialType:     http.StatusUnsupportedMediaType,
+	cases.EMaterialBomb:     http.StatusUnprocessableEntity,
 }
 
 // encode writes v as JSON with status.

@@ -424,6 +424,27 @@ func handleAction(a *app) http.Handler {
 			a.serve(r.Context(), res.Case, pid, "", "案件通知 / case notice",
 				fmt.Sprintf("【Parley 在线调解】案件%s：%s。/ Case %s: %s.", res.Case.Number, zh, res.Case.Number, en))
 		}
+		if act == cases.ActEnd && res.Case.State == cases.StateFailed {
+			// The ending notice is served on every party that accepts electronic service (issue 12 §2).
+			a.serveNotice(r.Context(), res.Case, "ending_notice", func(cases.Party) cases.Notice {
+				return cases.EndingNotice(res.Case, res.Case.EndGround, res.Event.At, a.store.Cal.Loc)
+			})
+		}
+		// The other documents Parley serves electronically (issue 12 §2).
+		switch {
+		case act == cases.ActEnd && res.Case.State == cases.StateSigning:
+			a.serveNotice(r.Context(), res.Case, "agreement_to_sign", func(cases.Party) cases.Notice {
+				return cases.AgreementNotice(res.Case, a.cfg.BaseURL+"/party", res.Event.At, a.store.Cal.Loc)
+			})
+		case act == cases.ActConfirm || act == cases.ActRejectConfirmation:
+			a.serveNotice(r.Context(), res.Case, "confirmation_decision", func(cases.Party) cases.Notice {
+				return cases.ConfirmationNotice(res.Case, act == cases.ActConfirm, in.Reason, res.Event.At, a.store.Cal.Loc)
+			})
+		case act == cases.ActIssueStatement:
+			a.serveNotice(r.Context(), res.Case, "mediation_statement", func(cases.Party) cases.Notice {
+				return cases.StatementNotice(res.Case, res.Event.At, a.store.Cal.Loc)
+			})
+		}
 		encode(w, http.StatusOK, actionResponse{Case: cases.ViewFor(p, res.Case), Event: res.Event, Actions: orEmpty(cases.Available(p, res.Case))})
 	})
 }
@@ -487,7 +508,7 @@ func handleInvitationCreate(a *app) http.Handler {
 			}
 			out.SentTo = a.serve(r.Context(), c, inv.PartyID, inv.AgentID, "调解邀请 / invitation to mediation",
 				fmt.Sprintf("【Parley 在线调解】%s：您好，%s邀请您参加案件%s的在线调解。请点击链接进入：%s（%s前有效）/ You are invited to the online mediation of case %s: %s",
-					inv.Name, orgOrCourt(c), c.Number, out.Link, inv.ExpiresAt.Format("2006-01-02"), c.Number, out.Link))
+					inv.Name, orgOrCourt(c), c.Number, out.Link, inv.ExpiresAt.In(a.store.Cal.Loc).Format("2006-01-02"), c.Number, out.Link))
 		}
 		encode(w, http.StatusCreated, out)
 	})
@@ -516,7 +537,7 @@ func (a *app) serve(ctx context.Context, c *cases.Case, partyID, agentID, subjec
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	result := "delivered"
+	result := channelResult(a.notify.Channel(to))
 	if err := a.notify.Notify(ctx, Message{To: to, Name: name, Subject: subject, Body: body}); err != nil {
 		a.log.Error("electronic service failed", "case", c.ID, "err", err)
 		result = "failed: " + err.Error()

@@ -75,7 +75,7 @@ func (a *app) correctionReply(w http.ResponseWriter, r *http.Request, status int
 func (a *app) notifyAddress(ctx context.Context, c *cases.Case, partyID, to, name, subject, body string) string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	result := "delivered"
+	result := channelResult(a.notify.Channel(to))
 	if err := a.notify.Notify(ctx, Message{To: to, Name: name, Subject: subject, Body: body}); err != nil {
 		a.log.Error("contact notice failed", "case", c.ID, "err", err)
 		result = "failed: " + err.Error()

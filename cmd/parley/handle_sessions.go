@@ -36,6 +36,14 @@ func handleSessionCreate(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
+		if ss.ScheduledAt != nil && ss.Status == cases.SessionScheduled {
+			// The session notice (time, link) is served on every party that accepts electronic service.
+			if c, err := a.store.Case(r.Context(), ss.CaseID); err == nil {
+				a.serveNotice(r.Context(), c, "session_notice", func(cases.Party) cases.Notice {
+					return cases.SessionNotice(c, ss.Title, *ss.ScheduledAt, a.cfg.BaseURL+"/party", a.store.Cal.Loc)
+				})
+			}
+		}
 		encode(w, http.StatusCreated, ss)
 	})
 }

@@ -480,7 +480,7 @@ func prepareLoad(ctx context.Context, s *cases.Store, rooms int) (*loadRun, erro
 func (lr *loadRun) cleanup(ctx context.Context) {
 	for _, c := range lr.cases {
 		_, _ = lr.store.EndSession(ctx, lr.mediator, c.sessionID)
-		_, _ = lr.store.Act(ctx, lr.mediator, c.caseID, cases.ActEnd, cases.Params{Ground: cases.GroundOther, Note: "load test " + lr.id})
+		_, _ = lr.store.Act(ctx, lr.mediator, c.caseID, cases.ActEnd, cases.Params{Ground: cases.GroundOther, Note: "load test " + lr.id, Report: &cases.FailureReport{Facts: "load test " + lr.id, Reasons: "load test ended", Suggestions: "none: a load test"}})
 	}
 	_ = lr.store.RevokeAPIToken(ctx, lr.admin.ID, lr.tokenID)
 }

@@ -21,8 +21,8 @@ import (
 	rtcclient "github.com/parley-mediation/parley/signaling/client"
 )
 
-// get sends a GET as c with extra headers and returns the status, body and headers.
-func (c *client) get(path string, hdr map[string]string) (int, []byte, http.Header) {
+// getWith sends a GET as c with extra headers and returns the status, body and headers.
+func (c *client) getWith(path string, hdr map[string]string) (int, []byte, http.Header) {
 	c.env.t.Helper()
 	req, _ := http.NewRequest("GET", c.env.srv.URL+path, nil)
 	for k, v := range hdr {
@@ -110,12 +110,12 @@ func TestRecordingThroughTheCaseAPI(t *testing.T) {
 		t.Fatalf("no video recording of the party in %+v", list.Recordings)
 	}
 	media := "/api/v1/recordings/" + video.ID + "/media"
-	st, whole, hdr := mediatorHTTP.get(media, nil)
+	st, whole, hdr := mediatorHTTP.getWith(media, nil)
 	sum := sha256.Sum256(whole)
 	if st != 200 || hex.EncodeToString(sum[:]) != video.SHA256 || int64(len(whole)) != video.Size || hdr.Get("Content-Type") != "video/webm" {
 		t.Fatalf("whole file: %d, %d bytes, %s; want 200, %d bytes, the trail's SHA-256", st, len(whole), hdr.Get("Content-Type"), video.Size)
 	}
-	st, part, hdr := mediatorHTTP.get(media, map[string]string{"Range": "bytes=100-199"})
+	st, part, hdr := mediatorHTTP.getWith(media, map[string]string{"Range": "bytes=100-199"})
 	if st != http.StatusPartialContent || !bytes.Equal(part, whole[100:200]) || hdr.Get("Content-Range") != "bytes 100-199/"+strconv.Itoa(len(whole)) {
 		t.Errorf("range: %d %q, want 206 and bytes 100–199", st, hdr.Get("Content-Range"))
 	}
@@ -127,11 +127,11 @@ func TestRecordingThroughTheCaseAPI(t *testing.T) {
 		}
 	}
 	judgeHTTP := f.login(f.w.Judge)
-	if st, _, _ := judgeHTTP.get(media, map[string]string{"Range": "bytes=0-"}); st != http.StatusPartialContent {
+	if st, _, _ := judgeHTTP.getWith(media, map[string]string{"Range": "bytes=0-"}); st != http.StatusPartialContent {
 		t.Errorf("judge: %d, want 206", st)
 	}
 	for name, c := range map[string]*client{"party": partyHTTP, "clerk": f.login(f.w.Clerk), "org admin": f.login(f.w.OrgAdmin)} {
-		if st, _, _ := c.get(media, map[string]string{"Range": "bytes=0-"}); st != http.StatusForbidden {
+		if st, _, _ := c.getWith(media, map[string]string{"Range": "bytes=0-"}); st != http.StatusForbidden {
 			t.Errorf("%s: %d, want 403", name, st)
 		}
 	}
@@ -218,10 +218,10 @@ func TestRecordingRetention(t *testing.T) {
 		t.Errorf("the old recording's bytes are still in the store")
 	}
 	mediator := f.login(f.w.Mediator)
-	if st, _, _ := mediator.get("/api/v1/recordings/"+oldID+"/media", nil); st != http.StatusNotFound {
+	if st, _, _ := mediator.getWith("/api/v1/recordings/"+oldID+"/media", nil); st != http.StatusNotFound {
 		t.Errorf("deleted recording: %d, want 404", st)
 	}
-	if st, _, _ := mediator.get("/api/v1/recordings/"+newID+"/media", nil); st != http.StatusOK {
+	if st, _, _ := mediator.getWith("/api/v1/recordings/"+newID+"/media", nil); st != http.StatusOK {
 		t.Errorf("recent recording: %d, want 200", st)
 	}
 	if rep, err := f.store.VerifyChain(ctx, f.c.ID); err != nil || !rep.Valid {
@@ -264,10 +264,10 @@ func TestRecordingBadInput(t *testing.T) {
 			}
 		})
 	}
-	if st, _, _ := mediator.get("/api/v1/recordings/"+id+"/media", map[string]string{"Range": "bytes=999999-"}); st != http.StatusRequestedRangeNotSatisfiable {
+	if st, _, _ := mediator.getWith("/api/v1/recordings/"+id+"/media", map[string]string{"Range": "bytes=999999-"}); st != http.StatusRequestedRangeNotSatisfiable {
 		t.Errorf("range past the end: %d, want 416", st)
 	}
-	if st, _, _ := f.anonymous().get("/api/v1/recordings/"+id+"/media", nil); st != http.StatusUnauthorized {
+	if st, _, _ := f.anonymous().getWith("/api/v1/recordings/"+id+"/media", nil); st != http.StatusUnauthorized {
 		t.Errorf("anonymous: %d, want 401", st)
 	}
 }

@@ -134,6 +134,10 @@ func (a *app) routes() []route {
 		{"GET", "/api/v1/stats", "Statistics: cases by state, success rate, average duration, by organisation, mediator and month", "stats", staff, []param{{"from", "string", "RFC 3339 or YYYY-MM-DD: cases registered from"}, {"to", "string", "RFC 3339 or YYYY-MM-DD: cases registered before"}}, nil, cases.Stats{}, 200, handleStats(a)},
 	}
 	rs = append(rs, a.contactRoutes()...)
+	rs = append(rs, a.materialRoutes()...)
+	rs = append(rs, a.webhookRoutes()...)
+	rs = append(rs, a.serviceRoutes()...)
+	rs = append(rs, a.evaluationRoutes()...)
 	rs = append(rs, a.threadRoutes()...)
 	rs = append(rs, a.recordingRoutes()...)
 	rs = append(rs, a.extra...)

@@ -392,6 +392,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		defer close(retentionDone)
 		runRetention(sweepCtx, b.store, recs.blobs, cfg.RecordingRetention, time.Hour, logger.With("component", "recording-retention"))
 	}()
+	webhooksDone := make(chan struct{})
+	go func() { // webhook deliveries (webhook/); stopped with the sweeper
+		defer close(webhooksDone)
+		newWebhookSender(cfg, b.store, logger).Run(sweepCtx)
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -402,6 +407,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		<-archiveDone
 		<-jobsDone
 		<-retentionDone
+		<-webhooksDone
 		rms.close(context.Background())
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -431,6 +437,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	<-archiveDone
 	<-jobsDone
 	<-retentionDone
+	<-webhooksDone
 	logger.Info("stopped")
 	return nil
 }

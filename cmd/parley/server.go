@@ -359,6 +359,9 @@ func slowBodies(grace time.Duration, minRate int, next http.Handler) http.Handle
 			return
 		}
 		rb := &rateBody{ReadCloser: r.Body, rc: rc, start: start, grace: grace, rate: float64(minRate)}
+		// A copy of the request carries the wrapped body: the server's own request keeps its body, so that it
+		// still sees an Expect: 100-continue body the handler refused unread (and does not wait for it).
+		r = r.WithContext(r.Context())
 		r.Body = rb
 		next.ServeHTTP(w, r)
 		// A body read to its end lifts the deadline. One left unread keeps it: the server drains what remains

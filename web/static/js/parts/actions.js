@@ -74,8 +74,16 @@ const forms = {
         options: options(c.state === 'signing' ? ['party_refused_to_sign', 'applicant_withdrew', 'other'] : GROUNDS.filter((g) => g !== 'agreement_reached' && (g !== 'time_limit_passed' || new Date(c.due_at) < new Date())), 'ground', t('common.choose')),
       }),
       field({ label: t('fieldname.note'), name: 'note', type: 'textarea', hint: t('actionhelp.end_note') }),
+      field({ label: t('fieldname.report_facts'), name: 'report_facts', type: 'textarea', hint: t('actionhelp.end_report') }),
+      field({ label: t('fieldname.report_reasons'), name: 'report_reasons', type: 'textarea' }),
+      field({ label: t('fieldname.report_suggestions'), name: 'report_suggestions', type: 'textarea' }),
     ],
-    read: (f) => ({ ground: f.ground.value, note: f.note.value }),
+    read: (f) => {
+      const body = { ground: f.ground.value, note: f.note.value };
+      // A failure needs the mediator's report for the court (OMR Art. 21): facts, reasons, suggestions.
+      if (f.ground.value && f.ground.value !== 'agreement_reached') body.report = { facts: f.report_facts.value, reasons: f.report_reasons.value, suggestions: f.report_suggestions.value };
+      return body;
+    },
   }),
   end_agreement: () => ({
     intro: t('actionhelp.end_agreement'),

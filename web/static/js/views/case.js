@@ -10,6 +10,8 @@ import { stateChip, deadlines, trail, caseFacts, partyBlock } from '../parts/cas
 import { actionPanel, scheduleForm } from '../parts/actions.js';
 import { documentsSection } from '../sign/documents.js';
 import { staffContacts } from '../parts/contacts.js';
+import { materialsSection } from '../parts/materials.js';
+import { serviceSection } from '../parts/service.js';
 import { threadsSection } from '../parts/threads.js';
 import { checklistSection } from '../parts/checklist.js';
 
@@ -217,6 +219,8 @@ export default async function casePage(main, { params, me, query }) {
           sessionsSection(c, sessions),
           threadsSection(c.id, me),
           hasFeature('signing') ? docsSection(c) : null,
+          section(t('material.title'), materialsSection(c)),
+          section(t('service.title'), serviceSection(c, me)),
           section(t('case.trail'), trail(events), h('hr', { class: 'sep' }), auditSection(c)),
         ),
         h(

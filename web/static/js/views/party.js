@@ -12,6 +12,9 @@ import { mediatorSearch } from '../parts/roster.js';
 import { documentsSection } from '../sign/documents.js';
 import { ownContact } from '../parts/contacts.js';
 import { caucusShare } from '../parts/caucusshare.js';
+import { materialsSection } from '../parts/materials.js';
+import { serviceSection } from '../parts/service.js';
+import { evaluationSection } from '../parts/evaluation.js';
 import { threadsSection } from '../parts/threads.js';
 
 export default async function party(main, { me }) {
@@ -274,6 +277,9 @@ export default async function party(main, { me }) {
       sessionsCard(sessions),
       threadsSection(c.id, me),
       docs ? section(t('docs.title'), docs.el) : null,
+      section(t('material.title'), materialsSection(c)),
+      section(t('service.title'), serviceSection(c, me)),
+      c.ended_at ? section(t('evaluation.title'), evaluationSection(c)) : null,
       section(t('party.trail'), trail(events)),
       section(
         t('party.case_info'),

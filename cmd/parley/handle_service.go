@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/parley-mediation/parley/cases"
+)
+
+// The HTTP side of electronic service (issue 12 §2; rules and texts in cases/service.go): the party's own
+// confirmation of its service address, the service records, and the personal link that opens a served notice.
+
+func (a *app) serviceRoutes() []route {
+	return []route{
+		{"POST", "/api/v1/cases/{id}/service-address", "A party confirms its electronic-service address and consents to electronic service (送达地址确认书; its own act, not staff's)", "service", anyone, nil, cases.ServiceAddressInput{}, cases.ServiceConfirmation{}, 201, handleServiceAddress(a)},
+		{"GET", "/api/v1/cases/{id}/service-address", "The confirmations in force (a party: its own; the case's staff: every party's)", "service", anyone, nil, nil, []cases.ServiceConfirmation{}, 200, handleServiceAddresses(a)},
+		{"GET", "/api/v1/cases/{id}/service-records", "The case's electronic services: sent, accepted by the channel, reached, opened (a party: its own)", "service", anyone, nil, nil, []cases.ServiceRecord{}, 200, handleServiceRecords(a)},
+		{"POST", "/api/v1/service-records/{id}/open", "The served party opens a notice on its page", "service", anyone, nil, nil, cases.ServiceRecord{}, 200, handleServiceOpen(a)},
+		{"GET", "/api/v1/service-records/{id}/certificate", "The service certificate (送达证明) PDF of one service, signed by the platform (the served party and the case's staff)", "service", anyone, nil, nil, rawBody("application/pdf"), 200, handleServiceCertificate(a)},
+		{"GET", "/api/v1/served/{token}", "The personal link of a served notice: shows it and records that it was opened", "service", public, nil, nil, cases.ServiceRecord{}, 200, handleServedLink(a)},
+	}
+}
+
+func handleServiceAddress(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in, err := decode[cases.ServiceAddressInput](r, a.cfg.MaxBodyBytes)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		c, err := a.store.ConfirmServiceAddress(r.Context(), principal(r), r.PathValue("id"), in)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusCreated, c)
+	})
+}
+
+func handleServiceAddresses(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs, err := a.store.ServiceConfirmations(r.Context(), principal(r), r.PathValue("id"))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, cs)
+	})
+}
+
+func handleServiceRecords(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rs, err := a.store.ServiceRecords(r.Context(), principal(r), r.PathValue("id"))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, rs)
+	})
+}
+
+func handleServiceOpen(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec, err := a.store.OpenServiceRecord(r.Context(), principal(r), r.PathValue("id"))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, rec)
+	})
+}
+
+func handleServedLink(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.limiter.allow(r.Context(), "served:"+a.clientIP(r)) {
+			fail(w, r, a.log, cases.Errorf(cases.ERATELIMIT, "too many requests from your address: try again later"))
+			return
+		}
+		rec, err := a.store.OpenService(r.Context(), r.PathValue("token"))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		rec.Address = maskContact(rec.Address)
+		encode(w, http.StatusOK, rec)
+	})
+}
+
+// serveNotice serves a notice on every party of c at its confirmed address (cases.BeginService decides whether
+// it may): in-app at once, by SMS or e-mail through the notifier with the personal link that records the
+// opening. The channel's answer is recorded: accepted, failed, or "logged" for the log notifier (never
+// "delivered": nothing reached anyone).
+func (a *app) serveNotice(ctx context.Context, c *cases.Case, kind string, notice func(p cases.Party) cases.Notice) []cases.ServiceRecord {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var out []cases.ServiceRecord
+	for _, p := range c.Parties {
+		n := notice(p)
+		rec, tok, err := a.store.BeginService(ctx, c.ID, cases.NewService{PartyID: p.ID, Kind: kind, Title: n.Title, Body: n.Body()})
+		if err != nil {
+			a.log.Error("electronic service", "case", c.ID, "party", p.ID, "err", err)
+			continue
+		}
+		if rec.Status == cases.ServiceSent {
+			link := a.cfg.BaseURL + "/api/v1/served/" + string(tok)
+			outcome, result := cases.ServiceAccepted, "accepted by "+a.notify.Channel(rec.Address)
+			if err := a.notify.Notify(ctx, Message{To: rec.Address, Name: p.Name, Subject: n.Title, Body: n.ZH + " 查看：" + link + " / " + n.EN + " Open: " + link}); err != nil {
+				outcome, result = cases.ServiceFailed, "failed: "+err.Error()
+			} else if a.notify.Channel(rec.Address) == "log" {
+				outcome, result = "logged", "logged"
+			}
+			if r2, err := a.store.FinishService(ctx, rec.ID, outcome, result); err == nil {
+				rec = r2
+			} else {
+				a.log.Error("record electronic service", "case", c.ID, "err", err)
+			}
+		}
+		out = append(out, *rec)
+	}
+	return out
+}
+
+// channelResult is what a notice handed to a channel without error tells: the log notifier only logged it (it
+// reached no one: never "delivered"); an SMTP server or SMS gateway accepted it, which is not yet its arrival.
+func channelResult(channel string) string {
+	if channel == "log" {
+		return "logged"
+	}
+	return "accepted by " + channel
+}
+
+func handleServiceCertificate(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec, c, err := a.store.ServiceRecordFor(r.Context(), principal(r), r.PathValue("id"))
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		addr := "—"
+		if rec.Address != "" {
+			addr = maskContact(rec.Address)
+		}
+		pdf, err := a.docs.ServiceCertificate(r.Context(), c, rec, addr)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", attachment("送达证明-"+rec.ID[:8]+".pdf"))
+		w.Header().Set("X-Content-SHA256", sha256Hex(pdf))
+		w.Header().Set("Cache-Control", "private, no-store")
+		w.Write(pdf)
+	})
+}
