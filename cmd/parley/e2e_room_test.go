@@ -244,10 +244,10 @@ func TestBrowserRoom(t *testing.T) {
 	judge.shot("room-judge-1280x800")
 
 	// Grid view on the small phone, then English: the call goes on while the page changes language.
-	partyB.click(`#toggle-layout`)
+	partyB.press(`#toggle-layout`)
 	partyB.wait(`document.querySelector('#stage').dataset.layout === 'grid'`)
 	partyB.phoneShots("room-grid", 360, 640)
-	partyB.click(`#room-lang`)
+	partyB.press(`#room-lang`)
 	partyB.wait(`document.documentElement.lang === 'en' && document.querySelector('#toggle-mic .ctrl-label').innerText === 'Mic' && window.__parley.session.status === 'joined'`)
 	partyB.expectMedia("respondent after switching to English", []string{applicant.ID, w.Mediator.ID, w.Judge.ID}, nil)
 	partyB.phoneShots("room-grid-en", 360, 640)

@@ -128,8 +128,8 @@ export function eventTitle(ev) {
   const key = `event.${ev.type}`;
   const named = label('event', ev.type);
   if (named !== ev.type) return named;
-  if (ev.type.startsWith('case.')) return label('action', ev.type.slice(5));
-  return key.slice(6);
+  if (ev.type.startsWith('case.') && has(`action.${ev.type.slice(5)}`)) return label('action', ev.type.slice(5));
+  return has(key) ? t(key) : t('event.other'); // never the raw type
 }
 
 // eventDetail says the parts of an event's data worth reading.
@@ -141,7 +141,8 @@ export function eventDetail(ev) {
     // and the result are shown by their labels (a failure's technical detail is for the log).
     const halves = (d.subject || '').split(' / ');
     const subject = getLang() === 'en' && halves.length > 1 ? halves.slice(1).join(' / ') : halves[0];
-    const result = /^failed/.test(d.result || '') ? t('trail.service_failed') : d.result === 'delivered' ? t('trail.service_delivered') : t('idmethod.other');
+    const r = d.result || '';
+    const result = /^failed/.test(r) ? t('trail.service_failed') : r === 'delivered' ? t('trail.service_delivered') : r === 'logged' ? t('trail.service_logged') : /^accepted/.test(r) ? t('trail.service_accepted') : t('idmethod.other');
     const channel = ['sms', 'email', 'log'].includes(d.channel) ? label('channel', d.channel) : t('trail.channel_other');
     bits.push(t('trail.service', { subject, to: d.to || '', channel, result }));
     return bits;
