@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/cases/casestest"
+	"github.com/parley-mediation/parley/signaling"
+	rtcclient "github.com/parley-mediation/parley/signaling/client"
+)
+
+// TestBrowserRecordingPlayback (issue 14): a short recorded session — the mediator's Pion client publishes the
+// test clip and writes in the chat — leaves its per-track files and the composed file; the mediator's playback
+// page in Chromium plays the composed file, seeks into its middle (the range requests answer, the frame there
+// decodes), the per-track players load too, and the session's events stand beside them with their times.
+func TestBrowserRecordingPlayback(t *testing.T) {
+	e := browserE2E(t, "TestBrowserRecordingPlayback")
+	if e == nil {
+		return
+	}
+	if e.app.recs.rec == nil {
+		t.Fatal("no recorder")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w := e.w
+	if _, err := e.store.SetOrgRecordingSettings(ctx, w.OrgAdmin, w.Org.ID, cases.RecordingSettings{RecordSessions: true}); err != nil {
+		t.Fatal(err)
+	}
+	c := casestest.InMediation(t, e.store, w)
+	ss, err := e.store.CreateSession(ctx, w.Mediator, c.ID, cases.NewSession{Title: "调解", Start: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := joinClaims(w.Mediator, c, ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.ExpiresAt = time.Now().Add(5 * time.Minute)
+	tok, err := signaling.IssueToken(e.app.rooms.tokenKey, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	med, err := rtcclient.Dial(ctx, rtcclient.Config{URL: e.app.rooms.wsURL, Token: tok, CaseID: c.ID, SessionID: ss.ID, Loopback: true})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer med.Close()
+	if err := med.Publish(ctx, rtcclient.PublishOptions{Audio: true, Video: true}); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	time.Sleep(2 * time.Second)
+	const said = "现在开始调解，本次会议全程录音录像。"
+	if _, err := med.Request(ctx, signaling.TypeChat, signaling.ChatData{Text: said}); err != nil {
+		t.Fatalf("chat: %v", err)
+	}
+	time.Sleep(2 * time.Second)
+	if _, err := med.Request(ctx, signaling.TypeEndSession, nil); err != nil {
+		t.Fatalf("end session: %v", err)
+	}
+	var composed cases.Recording
+	waitUntil(t, 30*time.Second, "the composed file", func() bool {
+		list, err := e.store.SessionRecordings(ctx, w.Mediator, ss.ID)
+		for _, r := range list {
+			if r.Kind == "composed" {
+				composed = r
+			}
+		}
+		return err == nil && composed.ID != ""
+	})
+	if composed.DurationMS < 3000 {
+		t.Fatalf("composed file of %d ms, want the ~4 s of the session", composed.DurationMS)
+	}
+
+	tb := e.newTab("mediator", 1280, 900)
+	tb.login(w.Mediator)
+	tb.open("/sessions/" + ss.ID + "/recordings")
+	sel := fmt.Sprintf(`#recordings video[data-recording=%q]`, composed.ID)
+	tb.wait(`document.querySelector('#recordings li:first-child ` + fmt.Sprintf(`video[data-recording=%q]`, composed.ID) + `')`)
+	// Play it, then seek to the middle and wait for the frame there.
+	played := js[string](tb, `(async () => {
+		const v = document.querySelector('`+sel+`');
+		v.muted = true;
+		try { await v.play(); } catch (e) { return 'play: ' + e.name + ' ' + e.message; }
+		await new Promise((ok) => setTimeout(ok, 300));
+		v.pause();
+		if (v.error) return 'error ' + v.error.code;
+		return 'ok';
+	})()`)
+	if played != "ok" {
+		tb.fail("the composed file does not play: %s", played)
+	}
+	mid := float64(composed.DurationMS) / 2000
+	res := js[map[string]any](tb, fmt.Sprintf(`(async () => {
+		const v = document.querySelector('%s');
+		const seeked = new Promise((ok) => v.addEventListener('seeked', ok, {once: true}));
+		v.currentTime = %f;
+		await Promise.race([seeked, new Promise((ok) => setTimeout(ok, 10000))]);
+		const t0 = Date.now();
+		while (v.readyState < 2 && Date.now() - t0 < 10000) await new Promise((ok) => setTimeout(ok, 50));
+		return {t: v.currentTime, ready: v.readyState, duration: v.duration, w: v.videoWidth, h: v.videoHeight, error: v.error ? v.error.code : 0};
+	})()`, sel, mid))
+	if tt, _ := res["t"].(float64); tt < mid-0.5 || tt > mid+0.5 || res["ready"].(float64) < 2 || res["error"].(float64) != 0 {
+		tb.fail("after seeking to %.1f s: %v, want currentTime near it and readyState ≥ 2", mid, res)
+	}
+	if d, _ := res["duration"].(float64); d < mid {
+		t.Errorf("the browser reads a duration of %v s, want about %.1f", res["duration"], 2*mid)
+	}
+	if res["w"].(float64) == 0 {
+		t.Errorf("the composed video has no picture: %v", res)
+	}
+	// Every per-track original loads (its metadata, so its duration is known).
+	tb.wait(`[...document.querySelectorAll('#recordings .rec-player')].every((p) => p.readyState >= 1 && !p.error)`)
+	if n := js[int](tb, `document.querySelectorAll('#recordings .rec-player').length`); n != 3 {
+		t.Errorf("%d players, want the composed file and the two tracks", n)
+	}
+	if heads := js[string](tb, `[...document.querySelectorAll('#recordings .top-line strong')].map((x) => x.textContent).join('|')`); strings.Count(heads, w.Mediator.Name) != 2 || strings.Contains(heads, w.Mediator.ID) {
+		t.Errorf("track headings %q, want the mediator's name on both tracks", heads)
+	}
+	// The events beside them: the mediator's join and the chat, at their times; choosing the chat seeks there.
+	tb.wait(fmt.Sprintf(`[...document.querySelectorAll('#recordings-timeline li')].some((li) => li.textContent.includes(%q))`, said))
+	at := js[float64](tb, fmt.Sprintf(`(async () => {
+		const li = [...document.querySelectorAll('#recordings-timeline li')].find((li) => li.textContent.includes(%q));
+		const v = document.querySelector('%s');
+		const seeked = new Promise((ok) => v.addEventListener('seeked', ok, {once: true}));
+		const b = li.querySelector('button');
+		b.click();
+		await Promise.race([seeked, new Promise((ok) => setTimeout(ok, 10000))]);
+		const [h, m, s] = b.textContent.split(':').map(Number);
+		return v.currentTime - (h * 3600 + m * 60 + s) + Number(v.dataset.offset) / 1000;
+	})()`, said, sel))
+	if at < -1 || at > 1 { // the button shows whole seconds
+		t.Errorf("choosing the chat message put the composed file %.2f s from the message's time, want within 1 s", at)
+	}
+	tb.shot("recording-playback-1280")
+	tb.checkTranslated("playback page")
+	e.checkNoJSErrors()
+}
