@@ -126,7 +126,7 @@ func (s *recSessions) RecordingStopped(ctx context.Context, sessionID string, at
 
 func (s *recSessions) RecordingFile(ctx context.Context, f recording.File) error {
 	_, err := s.store.AddRecording(ctx, cases.Recording{SessionID: f.SessionID, TrackID: f.TrackID, ParticipantID: f.Participant,
-		Kind: f.Kind, Codec: strings.ToLower(f.Codec), Container: f.Container, BlobRef: f.Ref, Size: f.Size, SHA256: f.SHA256,
+		Kind: f.Kind, Codec: strings.ToLower(f.Codec), Container: f.Container, CaucusID: f.Caucus, BlobRef: f.Ref, Size: f.Size, SHA256: f.SHA256,
 		StartedAt: f.Start, OffsetMS: f.Offset.Milliseconds(), DurationMS: f.Duration.Milliseconds(), Frames: int64(f.Frames), Dropped: int64(f.Dropped)})
 	return err
 }
