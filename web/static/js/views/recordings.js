@@ -46,7 +46,14 @@ export default async function recordings(main, { params, me }) {
     return h(
       'li',
       { class: 'caseitem rec-item', dataset: { recording: r.id } },
-      h('div', { class: 'top-line' }, h('strong', null, t(`recordings.kind_${r.kind}`, { who: names.get(r.participant_id) || r.participant_id })), h('span', { class: 'chip' }, clock(r.duration_ms))),
+      h(
+        'div',
+        { class: 'top-line' },
+        h('strong', null, t(`recordings.kind_${r.kind}`, { who: names.get(r.participant_id) || r.participant_id })),
+        // A caucus's own recording (every member consented): as confidential as the caucus.
+        r.caucus_id ? h('span', { class: 'badge caucus', title: t('recordings.caucus_title') }, t('recordings.caucus')) : null,
+        h('span', { class: 'chip' }, clock(r.duration_ms)),
+      ),
       player,
       h('div', { class: 'meta small' }, h('span', null, t('recordings.from', { at: fmtDateTime(r.started_at) })), h('span', { class: 'hash' }, t('recordings.sha256', { hash: r.sha256 }))),
     );
