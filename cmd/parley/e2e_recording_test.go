@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -138,5 +139,95 @@ func TestBrowserRecordingPlayback(t *testing.T) {
 	}
 	tb.shot("recording-playback-1280")
 	tb.checkTranslated("playback page")
+	e.checkNoJSErrors()
+}
+
+// TestBrowserCaucusRecordingConsent (issue 14): in a recorded session, the applicant in Chromium (390×844) is put
+// into a caucus by the mediator (a Pion client); the caucus's banner asks for consent to its recording; after the
+// applicant's tap it waits for the mediator's, and once the mediator consented it says the caucus is recorded; the
+// files of that caucus are stored apart, for its readers only.
+func TestBrowserCaucusRecordingConsent(t *testing.T) {
+	e := browserE2E(t, "TestBrowserCaucusRecordingConsent")
+	if e == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w := e.w
+	if _, err := e.store.SetOrgRecordingSettings(ctx, w.OrgAdmin, w.Org.ID, cases.RecordingSettings{RecordSessions: true}); err != nil {
+		t.Fatal(err)
+	}
+	c := casestest.InMediation(t, e.store, w)
+	ss, err := e.store.CreateSession(ctx, w.Mediator, c.ID, cases.NewSession{Title: "调解", Start: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := joinClaims(w.Mediator, c, ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.ExpiresAt = time.Now().Add(5 * time.Minute)
+	tok, err := signaling.IssueToken(e.app.rooms.tokenKey, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	med, err := rtcclient.Dial(ctx, rtcclient.Config{URL: e.app.rooms.wsURL, Token: tok, CaseID: c.ID, SessionID: ss.ID, Loopback: true})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer med.Close()
+	if err := med.Publish(ctx, rtcclient.PublishOptions{Audio: true}); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+
+	applicant := c.Parties[0]
+	_, inv, err := e.store.CreateInvitation(ctx, w.Clerk, c.ID, applicant.ID, "", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := e.newTab("applicant", 390, 844)
+	tb.enter(e.base+"/join/"+string(inv), applicant.Phone)
+	tb.debug()
+	tb.click(`a.btn[href="/rooms/` + ss.ID + `"]`)
+	tb.wait(`document.querySelector('#recording-notice') && document.querySelector('#join-room') && !document.querySelector('#join-room').disabled`)
+	tb.click(`#join-room`)
+	tb.wait(`window.__parley && window.__parley.session.status === 'lobby'`)
+	if _, err := med.Request(ctx, signaling.TypeAdmit, signaling.AdmitData{ParticipantID: applicant.ID,
+		IdentityCheck: signaling.IdentityCheck{Method: "id_card_on_camera", Result: signaling.CheckPassed}}); err != nil {
+		t.Fatalf("admit: %v", err)
+	}
+	tb.wait(`window.__parley.session.status === 'joined' && document.querySelector('#recording-indicator')`)
+	env, err := med.Request(ctx, signaling.TypeCaucusOpen, signaling.CaucusOpenData{Members: []string{applicant.ID}})
+	if err != nil {
+		t.Fatalf("caucus_open: %v", err)
+	}
+	var ref signaling.CaucusRef
+	if err := json.Unmarshal(env.Data, &ref); err != nil {
+		t.Fatal(err)
+	}
+	tb.wait(`document.querySelector('#caucus-in #caucus-record-consent')`)
+	tb.viewShot("room-caucus-consent-ask-390x844")
+	tb.click(`#caucus-record-consent`)
+	tb.wait(`document.querySelector('#caucus-recording') && !document.querySelector('#caucus-record-consent')`)
+	if txt := tb.text(`#caucus-recording`); !strings.Contains(txt, "等待") {
+		t.Errorf("after consenting the banner reads %q, want that it waits for the others", txt)
+	}
+	if _, err := med.Request(ctx, signaling.TypeCaucusRecordConsent, ref); err != nil {
+		t.Fatalf("the mediator's consent: %v", err)
+	}
+	tb.wait(`document.querySelector('#caucus-recording') && document.querySelector('#caucus-recording').textContent.includes('正在录音录像')`)
+	tb.viewShot("room-caucus-recorded-390x844")
+	time.Sleep(2 * time.Second)
+	if _, err := med.Request(ctx, signaling.TypeCaucusClose, ref); err != nil {
+		t.Fatalf("caucus_close: %v", err)
+	}
+	if _, err := med.Request(ctx, signaling.TypeEndSession, nil); err != nil {
+		t.Fatalf("end session: %v", err)
+	}
+	waitUntil(t, 20*time.Second, "the caucus's files", func() bool {
+		var n int
+		_ = e.store.Pool().QueryRow(ctx, `SELECT count(*) FROM session_recordings WHERE session_id = $1 AND caucus_ref IS NOT NULL`, ss.ID).Scan(&n)
+		return n >= 2 // the applicant's audio and video at least, and the mediator's audio
+	})
 	e.checkNoJSErrors()
 }
