@@ -231,3 +231,82 @@ func TestBrowserCaucusRecordingConsent(t *testing.T) {
 	})
 	e.checkNoJSErrors()
 }
+
+// TestBrowserRecordingH264 (issue 14): in a room settled on H.264 the original is a fragmented MP4, which the
+// playback page plays in Chromium and seeks into.
+func TestBrowserRecordingH264(t *testing.T) {
+	e := browserE2E(t, "TestBrowserRecordingH264")
+	if e == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	w := e.w
+	if _, err := e.store.SetOrgRecordingSettings(ctx, w.OrgAdmin, w.Org.ID, cases.RecordingSettings{RecordSessions: true}); err != nil {
+		t.Fatal(err)
+	}
+	c := casestest.InMediation(t, e.store, w)
+	ss, err := e.store.CreateSession(ctx, w.Mediator, c.ID, cases.NewSession{Title: "调解", Start: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := joinClaims(w.Mediator, c, ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.ExpiresAt = time.Now().Add(5 * time.Minute)
+	tok, err := signaling.IssueToken(e.app.rooms.tokenKey, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	med, err := rtcclient.Dial(ctx, rtcclient.Config{URL: e.app.rooms.wsURL, Token: tok, CaseID: c.ID, SessionID: ss.ID, Loopback: true, Decode: []string{signaling.CodecH264}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer med.Close()
+	if err := med.Publish(ctx, rtcclient.PublishOptions{Video: true}); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	time.Sleep(4 * time.Second)
+	if _, err := med.Request(ctx, signaling.TypeEndSession, nil); err != nil {
+		t.Fatalf("end session: %v", err)
+	}
+	var video cases.Recording
+	waitUntil(t, 20*time.Second, "the H.264 file", func() bool {
+		list, _ := e.store.SessionRecordings(ctx, w.Mediator, ss.ID)
+		for _, r := range list {
+			if r.Kind == "video" {
+				video = r
+			}
+		}
+		return video.ID != ""
+	})
+	if video.Container != "mp4" || video.Codec != "h264" {
+		t.Fatalf("video recorded as %s/%s, want h264 in mp4", video.Codec, video.Container)
+	}
+	tb := e.newTab("mediator", 1280, 800)
+	tb.login(w.Mediator)
+	tb.open("/sessions/" + ss.ID + "/recordings")
+	sel := fmt.Sprintf(`#recordings video[data-recording=%q]`, video.ID)
+	tb.wait(`document.querySelector('` + sel + `')`)
+	mid := float64(video.DurationMS) / 2000
+	res := js[map[string]any](tb, fmt.Sprintf(`(async () => {
+		const v = document.querySelector('%s');
+		const t0 = Date.now();
+		while (v.readyState < 1 && !v.error && Date.now() - t0 < 10000) await new Promise((ok) => setTimeout(ok, 50));
+		if (v.error) return {error: v.error.code, t: 0, ready: v.readyState, duration: 0, w: 0};
+		const seeked = new Promise((ok) => v.addEventListener('seeked', ok, {once: true}));
+		v.currentTime = %f;
+		await Promise.race([seeked, new Promise((ok) => setTimeout(ok, 10000))]);
+		while (v.readyState < 2 && !v.error && Date.now() - t0 < 20000) await new Promise((ok) => setTimeout(ok, 50));
+		return {t: v.currentTime, ready: v.readyState, duration: v.duration, w: v.videoWidth, error: v.error ? v.error.code : 0};
+	})()`, sel, mid))
+	if tt, _ := res["t"].(float64); tt < mid-0.5 || tt > mid+0.5 || res["ready"].(float64) < 2 || res["error"].(float64) != 0 || res["w"].(float64) != 320 {
+		tb.fail("the H.264 recording after seeking to %.1f s: %v, want it played there (readyState ≥ 2, 320 px wide)", mid, res)
+	}
+	if d, _ := res["duration"].(float64); d < 2*mid-0.5 || d > 2*mid+0.5 {
+		t.Errorf("Chromium reads a duration of %v s, want %.1f", res["duration"], 2*mid)
+	}
+	tb.shot("recording-playback-h264-1280")
+	e.checkNoJSErrors()
+}
