@@ -308,5 +308,15 @@ func TestBrowserRecordingH264(t *testing.T) {
 		t.Errorf("Chromium reads a duration of %v s, want %.1f", res["duration"], 2*mid)
 	}
 	tb.shot("recording-playback-h264-1280")
+	// The composer reads the MP4 too.
+	waitUntil(t, 30*time.Second, "the composed file of the H.264 session", func() bool {
+		list, _ := e.store.SessionRecordings(ctx, w.Mediator, ss.ID)
+		for _, r := range list {
+			if r.Kind == "composed" && r.DurationMS > 2000 {
+				return true
+			}
+		}
+		return false
+	})
 	e.checkNoJSErrors()
 }
