@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -236,10 +238,33 @@ func (s *Store) EventsFor(ctx context.Context, p Principal, caseID string) ([]Ev
 		return nil, err
 	}
 	out := []Event{}
+	readable := map[string]bool{} // caucus visibility → whether p reads that caucus
 	for _, e := range evs {
+		if strings.HasPrefix(e.Visibility, "caucus:") {
+			ok, seen := readable[e.Visibility]
+			if !seen {
+				ok = s.readsCaucusOf(ctx, p, c, e)
+				readable[e.Visibility] = ok
+			}
+			if ok {
+				out = append(out, e) // nothing in these events is about either side's contact details
+			}
+			continue
+		}
 		if v, ok := EventFor(p, c, e); ok {
 			out = append(out, v)
 		}
 	}
 	return out, nil
+}
+
+// readsCaucusOf reports whether p reads the caucus of an event with a caucus visibility (VisCaucus).
+func (s *Store) readsCaucusOf(ctx context.Context, p Principal, c *Case, e Event) bool {
+	ref, err := strconv.ParseInt(strings.TrimPrefix(e.Visibility, "caucus:"), 10, 64)
+	sessionID, _ := e.Data["session_id"].(string)
+	if err != nil || !isUUID(sessionID) {
+		return false
+	}
+	k, err := s.caucusOfRef(ctx, sessionID, ref)
+	return err == nil && MayReadCaucus(p, c, *k)
 }

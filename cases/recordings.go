@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"strconv"
 
 	"slices"
 	"time"
@@ -31,6 +32,61 @@ type Recording struct {
 	Dropped       int64      `json:"dropped"`
 	EventSeq      int64      `json:"event_seq"`
 	DeletedAt     *time.Time `json:"deleted_at,omitempty"`
+	// CaucusID is set on a caucus's separate recording (recorded with every member's consent): CaucusRef is
+	// its row in session_caucuses, and only its readers (MayReadCaucus) see it or open it.
+	CaucusID  string `json:"caucus_id,omitempty"`
+	CaucusRef *int64 `json:"caucus_ref,omitempty"`
+}
+
+// VisCaucus is the visibility of a trail event about a caucus's recording: only the readers of the caucus of
+// that session_caucuses row see it (EventsFor).
+func VisCaucus(ref int64) string { return "caucus:" + strconv.FormatInt(ref, 10) }
+
+// openCaucusRef finds the row of the open caucus caucusID of a session (the latest of that ID).
+func openCaucusRef(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, sessionID, caucusID string) (int64, error) {
+	var ref int64
+	err := q.QueryRow(ctx, `SELECT id FROM session_caucuses WHERE session_id = $1 AND caucus_id = $2
+		ORDER BY (closed_at IS NULL) DESC, opened_at DESC, id DESC LIMIT 1`, sessionID, caucusID).Scan(&ref)
+	if err == pgx.ErrNoRows {
+		return 0, Errorf(ENOTFOUND, "no caucus %q in the session", caucusID)
+	}
+	return ref, err
+}
+
+// caucusOfRef loads one caucus (with its mediators) by its session_caucuses row.
+func (s *Store) caucusOfRef(ctx context.Context, sessionID string, ref int64) (*Caucus, error) {
+	ks, err := caucuses(ctx, s.pool, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range ks {
+		if k.Ref == ref {
+			return &k, nil
+		}
+	}
+	return nil, Errorf(ENOTFOUND, "caucus not found")
+}
+
+// RecordCaucusConsent puts a participant's consent to a caucus's recording into the trail, visible to the
+// caucus's readers only; recording says that it completed everyone's consent and the recording started.
+func (s *Store) RecordCaucusConsent(ctx context.Context, sessionID, caucusID, participantID string, recording bool, at time.Time) error {
+	ss, err := s.Session(ctx, sessionID)
+	if err != nil {
+		return err
+	}
+	ref, err := openCaucusRef(ctx, s.pool, sessionID, caucusID)
+	if err != nil {
+		return dbErr("caucus consent", err)
+	}
+	typ := "recording.caucus_consent"
+	if recording {
+		typ = "recording.caucus_started"
+	}
+	_, err = s.RecordEvent(ctx, ss.CaseID, System, typ, VisCaucus(ref), map[string]any{"session_id": sessionID, "caucus_id": caucusID,
+		"caucus_ref": ref, "participant_id": participantID, "at": at.UTC().Format(time.RFC3339Nano)})
+	return err
 }
 
 // RecordingSettings are an organisation's recording settings.
@@ -163,20 +219,30 @@ func (s *Store) AddRecording(ctx context.Context, r Recording) (*Recording, erro
 		if err := tx.QueryRow(ctx, `SELECT gen_random_uuid()::text`).Scan(&r.ID); err != nil {
 			return err
 		}
-		ev, err := s.appendEvent(ctx, tx, r.CaseID, System, "recording.file", VisAll, map[string]any{
+		data := map[string]any{
 			"recording_id": r.ID, "session_id": r.SessionID, "track_id": r.TrackID, "participant_id": r.ParticipantID,
 			"kind": r.Kind, "codec": r.Codec, "container": r.Container, "sha256": r.SHA256, "size": r.Size,
 			"duration_ms": r.DurationMS, "offset_ms": r.OffsetMS, "started_at": r.StartedAt.UTC().Format(time.RFC3339Nano),
-		}, s.now())
+		}
+		vis := VisAll
+		if r.CaucusID != "" { // a caucus's own recording: as confidential as the caucus
+			ref, err := openCaucusRef(ctx, tx, r.SessionID, r.CaucusID)
+			if err != nil {
+				return err
+			}
+			r.CaucusRef, vis = &ref, VisCaucus(ref)
+			data["caucus_id"], data["caucus_ref"] = r.CaucusID, ref
+		}
+		ev, err := s.appendEvent(ctx, tx, r.CaseID, System, "recording.file", vis, data, s.now())
 		if err != nil {
 			return err
 		}
 		r.EventSeq = ev.Seq
 		_, err = tx.Exec(ctx, `INSERT INTO session_recordings (id, session_id, case_id, track_id, participant_id, kind, codec, container,
-			blob_ref, size, sha256, started_at, offset_ms, duration_ms, frames, dropped, event_seq)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+			blob_ref, size, sha256, started_at, offset_ms, duration_ms, frames, dropped, event_seq, caucus_ref)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 			r.ID, r.SessionID, r.CaseID, r.TrackID, r.ParticipantID, r.Kind, r.Codec, r.Container, r.BlobRef, r.Size, r.SHA256,
-			r.StartedAt, r.OffsetMS, r.DurationMS, r.Frames, r.Dropped, r.EventSeq)
+			r.StartedAt, r.OffsetMS, r.DurationMS, r.Frames, r.Dropped, r.EventSeq, r.CaucusRef)
 		return err
 	})
 	if err != nil {
@@ -186,13 +252,24 @@ func (s *Store) AddRecording(ctx context.Context, r Recording) (*Recording, erro
 }
 
 const recordingCols = `id, session_id, case_id, track_id, participant_id, kind, codec, container, blob_ref, size, sha256,
-	started_at, offset_ms, duration_ms, frames, dropped, event_seq, deleted_at`
+	started_at, offset_ms, duration_ms, frames, dropped, event_seq, deleted_at, caucus_ref,
+	COALESCE((SELECT k.caucus_id FROM session_caucuses k WHERE k.id = caucus_ref), '')`
 
 func scanRecording(r pgx.Row) (Recording, error) {
 	var x Recording
 	err := r.Scan(&x.ID, &x.SessionID, &x.CaseID, &x.TrackID, &x.ParticipantID, &x.Kind, &x.Codec, &x.Container, &x.BlobRef,
-		&x.Size, &x.SHA256, &x.StartedAt, &x.OffsetMS, &x.DurationMS, &x.Frames, &x.Dropped, &x.EventSeq, &x.DeletedAt)
+		&x.Size, &x.SHA256, &x.StartedAt, &x.OffsetMS, &x.DurationMS, &x.Frames, &x.Dropped, &x.EventSeq, &x.DeletedAt,
+		&x.CaucusRef, &x.CaucusID)
 	return x, err
+}
+
+// mayOpenCaucusRecording reports whether p is one of the readers of the caucus whose recording r is.
+func (s *Store) mayOpenCaucusRecording(ctx context.Context, p Principal, c *Case, r Recording) (bool, error) {
+	k, err := s.caucusOfRef(ctx, r.SessionID, *r.CaucusRef)
+	if err != nil {
+		return false, err
+	}
+	return MayReadCaucus(p, c, *k), nil
 }
 
 // viewRecordings loads the case of a session and checks that p may watch its recordings: a case p may not see
@@ -221,18 +298,46 @@ func (s *Store) SessionRecordings(ctx context.Context, p Principal, sessionID st
 	if err != nil {
 		return nil, err
 	}
-	if err := s.viewRecordings(ctx, p, ss.CaseID); err != nil {
-		return nil, err
+	joint := s.viewRecordings(ctx, p, ss.CaseID)
+	if joint != nil && ErrorCode(joint) != EFORBIDDEN {
+		return nil, joint
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+recordingCols+` FROM session_recordings WHERE session_id = $1 ORDER BY started_at, track_id`, sessionID)
 	if err != nil {
 		return nil, dbErr("recordings", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Recording, error) { return scanRecording(r) })
-	if out == nil {
-		out = []Recording{}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Recording, error) { return scanRecording(r) })
+	if err != nil {
+		return nil, dbErr("recordings", err)
 	}
-	return out, dbErr("recordings", err)
+	// The joint room's recordings for those who may watch them; a caucus's for its readers only (a party of
+	// the caucus reads its own caucus whatever the organisation's setting for the joint recording).
+	var c *Case
+	out := []Recording{}
+	for _, r := range all {
+		if r.CaucusRef == nil {
+			if joint == nil {
+				out = append(out, r)
+			}
+			continue
+		}
+		if c == nil {
+			if c, err = s.Case(ctx, ss.CaseID); err != nil {
+				return nil, err
+			}
+		}
+		ok, err := s.mayOpenCaucusRecording(ctx, p, c, r)
+		if err != nil {
+			return nil, dbErr("recordings", err)
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	if joint != nil && len(out) == 0 {
+		return nil, joint
+	}
+	return out, nil
 }
 
 // ParticipantName returns the name a participant of a session had in its attendance ("" if none).
@@ -255,7 +360,8 @@ func (s *Store) RecordingsOfSession(ctx context.Context, sessionID string) ([]Re
 	if !isUUID(sessionID) {
 		return nil, Errorf(ENOTFOUND, "session not found")
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+recordingCols+` FROM session_recordings WHERE session_id = $1 ORDER BY started_at, track_id`, sessionID)
+	// Not the caucuses' own recordings: the session record goes to both sides.
+	rows, err := s.pool.Query(ctx, `SELECT `+recordingCols+` FROM session_recordings WHERE session_id = $1 AND caucus_ref IS NULL ORDER BY started_at, track_id`, sessionID)
 	if err != nil {
 		return nil, dbErr("recordings", err)
 	}
@@ -275,7 +381,20 @@ func (s *Store) RecordingFor(ctx context.Context, p Principal, id string) (*Reco
 	if err != nil {
 		return nil, dbErr("recording", err)
 	}
-	if err := s.viewRecordings(ctx, p, r.CaseID); err != nil {
+	if r.CaucusRef != nil {
+		// A caucus's own recording: its readers only; to anyone else it does not exist.
+		c, err := s.Case(ctx, r.CaseID)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := s.mayOpenCaucusRecording(ctx, p, c, r)
+		if err != nil {
+			return nil, dbErr("recording", err)
+		}
+		if !ok {
+			return nil, Errorf(ENOTFOUND, "recording not found")
+		}
+	} else if err := s.viewRecordings(ctx, p, r.CaseID); err != nil {
 		return nil, err
 	}
 	if r.DeletedAt != nil {
@@ -286,7 +405,11 @@ func (s *Store) RecordingFor(ctx context.Context, p Principal, id string) (*Reco
 
 // RecordingViewed puts a viewing of a recording into the trail.
 func (s *Store) RecordingViewed(ctx context.Context, p Principal, r *Recording) error {
-	_, err := s.RecordEvent(ctx, r.CaseID, p, "recording.viewed", VisAll, map[string]any{"recording_id": r.ID, "session_id": r.SessionID})
+	vis := VisAll
+	if r.CaucusRef != nil {
+		vis = VisCaucus(*r.CaucusRef)
+	}
+	_, err := s.RecordEvent(ctx, r.CaseID, p, "recording.viewed", vis, map[string]any{"recording_id": r.ID, "session_id": r.SessionID})
 	return err
 }
 

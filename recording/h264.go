@@ -2,7 +2,7 @@ package recording
 
 import "errors"
 
-// h264 helpers: what a Matroska V_MPEG4/ISO/AVC track needs from the stream — the decoder configuration record
+// h264 helpers: what an MP4 avc1 track (mp4.go) needs from the stream — the decoder configuration record
 // (avcC) built from the first SPS and PPS, and the picture size read from the SPS.
 
 const (

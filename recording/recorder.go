@@ -31,6 +31,9 @@ type File struct {
 	Kind        string `json:"kind"`
 	Codec       string `json:"codec"`
 	Container   string `json:"container"` // "webm"
+	// Caucus is the caucus the file is of ("" = the joint room): recorded only with every member's consent,
+	// kept apart from the joint recording and never composed.
+	Caucus string `json:"caucus_id,omitempty"`
 	Blob
 	// Start is the wall-clock time of the file's first frame; Offset is the same instant
 	// measured from the start of the session's recording (to align the tracks).
@@ -357,6 +360,20 @@ func (r *Recorder) refusal(ctx context.Context) string {
 // returns nil for a track that is not recorded: the session is not (or no longer)
 // recorded, or the codec is none of Opus, VP8 and H.264.
 func (s *Session) OpenTrack(info TrackInfo, requestKeyframe func()) *Track {
+	return s.openTrack(info, "", requestKeyframe)
+}
+
+// OpenCaucusTrack starts recording a track into the separate recording of a caucus whose members all consented
+// (while its publisher is in that caucus); like OpenTrack otherwise. A caucus is recorded only in a session that
+// is recorded.
+func (s *Session) OpenCaucusTrack(info TrackInfo, caucusID string, requestKeyframe func()) *Track {
+	if caucusID == "" {
+		return nil
+	}
+	return s.openTrack(info, caucusID, requestKeyframe)
+}
+
+func (s *Session) openTrack(info TrackInfo, caucus string, requestKeyframe func()) *Track {
 	if s == nil || s.state.Load() == stateOff {
 		return nil
 	}
@@ -382,7 +399,7 @@ func (s *Session) OpenTrack(info TrackInfo, requestKeyframe func()) *Track {
 	if requestKeyframe == nil {
 		requestKeyframe = func() {}
 	}
-	t := &Track{s: s, info: info, video: codec != "opus", h264: codec == "h264", kf: requestKeyframe, q: make(chan packet, s.r.cfg.QueueLen), quit: make(chan struct{})}
+	t := &Track{s: s, info: info, caucus: caucus, video: codec != "opus", h264: codec == "h264", kf: requestKeyframe, q: make(chan packet, s.r.cfg.QueueLen), quit: make(chan struct{})}
 	if s.state.Load() == statePending {
 		s.open = append(s.open, t)
 	}
@@ -417,6 +434,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 1500); return &b }}
 type Track struct {
 	s       *Session
 	info    TrackInfo
+	caucus  string // "" = the joint room
 	video   bool
 	h264    bool
 	kf      func()
@@ -509,7 +527,7 @@ loop:
 	if f == nil {
 		return // nothing was recorded
 	}
-	f.SessionID = t.s.id
+	f.SessionID, f.Caucus = t.s.id, t.caucus
 	f.Offset = time.Duration(w.firstMS) * time.Millisecond
 	f.Start = t.s.start.Add(f.Offset)
 	f.Dropped += t.dropped.Load()
@@ -535,6 +553,8 @@ loop:
 	t.s.mu.Lock()
 	t.s.files++
 	t.s.drops += f.Dropped
-	t.s.stored = append(t.s.stored, *f)
+	if t.caucus == "" { // the composed file is of the joint room only
+		t.s.stored = append(t.s.stored, *f)
+	}
 	t.s.mu.Unlock()
 }

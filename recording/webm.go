@@ -231,22 +231,13 @@ func (w *trackWriter) write(ms int64, kf bool, frame []byte) {
 }
 
 func (w *trackWriter) create(first []byte) error {
+	if w.h264 {
+		return w.createMP4()
+	}
 	entry := webm.TrackEntry{Name: w.info.ID, TrackNumber: 1, TrackUID: 1}
 	header := webm.DefaultEBMLHeader
 	ext := ".webm"
 	switch {
-	case w.h264:
-		// WebM has no H.264: a Matroska file, which ffmpeg and the composer read.
-		width, height, ok := spsSize(w.sps)
-		if !ok {
-			width, height = 640, 480
-		}
-		entry.CodecID, entry.TrackType = "V_MPEG4/ISO/AVC", 1
-		entry.Video = &webm.Video{PixelWidth: uint64(width), PixelHeight: uint64(height)}
-		entry.CodecPrivate = avcC(w.sps, w.pps)
-		h := *webm.DefaultEBMLHeader
-		h.DocType = "matroska"
-		header, ext = &h, ".mkv"
 	case w.video:
 		width, height := vp8Size(first)
 		entry.CodecID, entry.TrackType = "V_VP8", 1
@@ -281,6 +272,27 @@ func (w *trackWriter) create(first []byte) error {
 	return nil
 }
 
+// createMP4 starts an H.264 track's file: WebM has no H.264, and browsers play H.264 in MP4, so a fragmented
+// MP4 (mp4.go) whose configuration is the first SPS and PPS.
+func (w *trackWriter) createMP4() error {
+	width, height, ok := spsSize(w.sps)
+	if !ok {
+		width, height = 640, 480
+	}
+	raw, err := os.CreateTemp(w.spool, "rec-"+safeName(w.session)+"-"+safeName(w.info.ID)+"-*.mp4")
+	if err != nil {
+		return fmt.Errorf("recording: spool: %w", err)
+	}
+	mw, err := newMP4Writer(&spoolFile{f: raw, w: bufio.NewWriterSize(raw, 64<<10)}, width, height, avcC(w.sps, w.pps))
+	if err != nil {
+		raw.Close()
+		os.Remove(raw.Name())
+		return fmt.Errorf("recording: mp4: %w", err)
+	}
+	w.bw, w.path = mw, raw.Name()
+	return nil
+}
+
 // finish closes the file and returns its description (without blob and session), and the
 // spool path to remove; a nil File means nothing was recorded.
 func (w *trackWriter) finish() (*File, string, error) {
@@ -299,7 +311,7 @@ func (w *trackWriter) finish() (*File, string, error) {
 	}
 	container := "webm"
 	if w.h264 {
-		container = "matroska"
+		container = "mp4"
 	}
 	return &File{TrackID: w.info.ID, Participant: w.info.Participant, Kind: w.info.Kind, Codec: w.info.Codec,
 		Container: container, Duration: time.Duration(w.lastMS-w.firstMS) * time.Millisecond, Frames: w.frames,

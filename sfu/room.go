@@ -28,19 +28,22 @@ type Room struct {
 	e       *Engine
 	log     *slog.Logger
 	onEvent func(Event)
-	tap     Tap // set at creation (Engine.SetTap), or nil
+	tap     Tap        // set at creation (Engine.SetTap), or nil
+	capMu   sync.Mutex // serialises syncCaucusTaps
 
-	mu       sync.Mutex
-	parts    map[string]*Participant
-	tracks   map[string]*Track
-	scopes   map[string]string // participant → caucus ID ("" = joint room)
-	decoders map[string][]string
-	codec    string
-	speakers map[string]*speakerState
-	quality  map[string]string
-	closed   bool
-	done     chan struct{}
-	wg       sync.WaitGroup
+	mu     sync.Mutex
+	parts  map[string]*Participant
+	tracks map[string]*Track
+	scopes map[string]string // participant → caucus ID ("" = joint room)
+	// recCaucus are the caucuses recorded with every member's consent (RecordCaucus).
+	recCaucus map[string]bool
+	decoders  map[string][]string
+	codec     string
+	speakers  map[string]*speakerState
+	quality   map[string]string
+	closed    bool
+	done      chan struct{}
+	wg        sync.WaitGroup
 }
 
 func newRoom(e *Engine, id string, onEvent func(Event)) *Room {
@@ -49,7 +52,7 @@ func newRoom(e *Engine, id string, onEvent func(Event)) *Room {
 	}
 	r := &Room{
 		id: id, e: e, log: e.log.With("session_id", id), onEvent: onEvent,
-		parts: map[string]*Participant{}, tracks: map[string]*Track{}, scopes: map[string]string{},
+		parts: map[string]*Participant{}, tracks: map[string]*Track{}, scopes: map[string]string{}, recCaucus: map[string]bool{},
 		decoders: map[string][]string{}, speakers: map[string]*speakerState{}, quality: map[string]string{},
 		done: make(chan struct{}),
 	}
@@ -420,6 +423,7 @@ func (r *Room) SetScopes(scopes map[string]string) {
 	for _, t := range retapped { // a recording resumes on a keyframe
 		t.requestKeyframe(t.tap.layer.Load(), kfForce)
 	}
+	r.syncCaucusTaps()
 	sort.Slice(subs, func(i, j int) bool { return subs[i].t.info.ID < subs[j].t.info.ID })
 	touched := map[*Participant]bool{}
 	for _, s := range subs {

@@ -34,6 +34,14 @@ type TrackTap interface {
 	Close()
 }
 
+// CaucusTap is implemented by a Tap that also records caucuses whose members all consented (Room.RecordCaucus):
+// while a track's publisher is in such a caucus, the track's packets go to a TrackTap of that caucus, opened
+// when the publisher enters it (or the caucus's recording starts) and closed when it leaves (or the caucus
+// closes), apart from the joint room's, which gets nothing meanwhile. Called outside every SFU lock.
+type CaucusTap interface {
+	OpenCaucusTrack(info TrackInfo, caucusID string, clockRate uint32, requestKeyframe func()) TrackTap
+}
+
 // SetTap sets the function that gives each new room its Tap (nil: none). It is called
 // with Engine.mu held, when the room is created, and must not block.
 func (e *Engine) SetTap(f func(sessionID string) Tap) {
@@ -50,6 +58,10 @@ type trackTap struct {
 	sink  atomic.Pointer[tapHolder]
 	ok    atomic.Bool
 	layer atomic.Pointer[layer]
+	// caucus is the sink of the recorded caucus the publisher is in (nil: none); caucusID is its caucus,
+	// guarded by Room.capMu.
+	caucus   atomic.Pointer[tapHolder]
+	caucusID string
 }
 
 // openTap gives a new track its TrackTap (outside every lock).
@@ -65,14 +77,18 @@ func (r *Room) openTap(t *Track) {
 	t.tap.sink.Store(&tapHolder{s})
 	if t.isClosed() { // unpublished meanwhile
 		t.closeTap()
+		return
 	}
+	r.syncCaucusTaps() // published while in a recorded caucus
 }
 
 // tapPacket hands a packet of layer l to the tap if l is the tapped layer.
 func (t *Track) tapPacket(l *layer, pkt *rtp.Packet, now int64) {
 	h := t.tap.sink.Load()
 	if h == nil || !t.tap.ok.Load() {
-		return
+		if h = t.tap.caucus.Load(); h == nil {
+			return
+		}
 	}
 	cur := t.tap.layer.Load()
 	if cur == nil {
@@ -107,6 +123,70 @@ func (t *Track) retapLayer(layers []*layer) {
 func (t *Track) closeTap() {
 	if h := t.tap.sink.Swap(nil); h != nil {
 		h.Close()
+	}
+	if h := t.tap.caucus.Swap(nil); h != nil {
+		h.Close()
+	}
+}
+
+// RecordCaucus starts (on) or stops the recording of a caucus: every member consented (signalling decides).
+// The tracks of the publishers in it go to the tap's caucus recording from now on, never to the joint room's.
+func (r *Room) RecordCaucus(caucusID string, on bool) {
+	r.mu.Lock()
+	if on {
+		r.recCaucus[caucusID] = true
+	} else {
+		delete(r.recCaucus, caucusID)
+	}
+	r.mu.Unlock()
+	r.syncCaucusTaps()
+}
+
+// syncCaucusTaps opens a caucus TrackTap for every track whose publisher is in a recorded caucus and has none
+// for it yet, and closes those of publishers who left it (or whose caucus is no longer recorded). It runs
+// outside r.mu (the tap's calls may take their own locks); capMu keeps two runs from opening one twice.
+func (r *Room) syncCaucusTaps() {
+	ct, ok := r.tap.(CaucusTap)
+	if !ok {
+		return
+	}
+	r.capMu.Lock()
+	defer r.capMu.Unlock()
+	type change struct {
+		t      *Track
+		caucus string
+	}
+	var changes []change
+	r.mu.Lock()
+	for _, t := range r.tracks {
+		want := r.scopes[t.info.Participant]
+		if want == ScopeLobby || !r.recCaucus[want] {
+			want = ""
+		}
+		if want != t.tap.caucusID {
+			changes = append(changes, change{t, want})
+		}
+	}
+	r.mu.Unlock()
+	for _, c := range changes {
+		t := c.t
+		if h := t.tap.caucus.Swap(nil); h != nil {
+			h.Close()
+		}
+		t.tap.caucusID = c.caucus
+		if c.caucus == "" {
+			continue
+		}
+		s := ct.OpenCaucusTrack(t.Info(), c.caucus, t.clock, func() { t.requestKeyframe(t.tap.layer.Load(), kfForce) })
+		if s == nil {
+			continue
+		}
+		t.tap.caucus.Store(&tapHolder{s})
+		if t.isClosed() { // unpublished meanwhile
+			t.closeTap()
+		} else if t.isVideo {
+			t.requestKeyframe(t.tap.layer.Load(), kfForce)
+		}
 	}
 }
 

@@ -46,6 +46,12 @@ type MediaRoom interface {
 	Close()
 }
 
+// MediaCaucusRecorder is implemented by a MediaRoom that can record a caucus apart from the joint room
+// (signaling/sfumedia): on starts it once everyone in the caucus consented; off stops it.
+type MediaCaucusRecorder interface {
+	RecordCaucus(caucusID string, on bool)
+}
+
 // MediaSeat is one participant's transports.
 type MediaSeat interface {
 	HandleOffer(sdp string, tracks []TrackMeta) (answer string, err error)

@@ -43,8 +43,10 @@ const (
 	TypeCaucusOpen      = "caucus_open"
 	TypeCaucusClose     = "caucus_close"
 	TypeCaucusMove      = "caucus_move"
-	TypeEndSession      = "end_session"
-	TypeLeave           = "leave"
+	// TypeCaucusRecordConsent: someone in a caucus consents to its separate recording (issue 14).
+	TypeCaucusRecordConsent = "caucus_record_consent"
+	TypeEndSession          = "end_session"
+	TypeLeave               = "leave"
 	// TypePublisherRestart discards the publisher transport so that the client can
 	// offer again on a fresh PeerConnection (a room codec switch, section 6.14).
 	TypePublisherRestart = "publisher_restart"
@@ -285,7 +287,7 @@ func DecodeRequest(b []byte) (Request, *Error) {
 		target = &MuteParticipantData{}
 	case TypeCaucusOpen:
 		target = &CaucusOpenData{}
-	case TypeCaucusClose, TypeCaucusMove:
+	case TypeCaucusClose, TypeCaucusMove, TypeCaucusRecordConsent:
 		target = &CaucusRef{}
 	case TypePing, TypePong:
 		target = &PingData{}
@@ -505,6 +507,10 @@ type CaucusInfo struct {
 	Members  []string `json:"members"`
 	// Present lists who is in it now (members and moderators who moved in).
 	Present []string `json:"present"`
+	// RecordConsents lists who in it consented to its separate recording (caucus_record_consent), and
+	// Recording is true while it is recorded (everyone in it consented). Told only to those in it.
+	RecordConsents []string `json:"record_consents,omitempty"`
+	Recording      bool     `json:"recording,omitempty"`
 }
 
 // CaucusStateData is the data of caucus_state, sent to everyone on any caucus change.

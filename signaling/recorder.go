@@ -54,6 +54,12 @@ type CaucusEntryRecorder interface {
 	CaucusEntered(ctx context.Context, by Claims, caucusID string, at time.Time) error
 }
 
+// CaucusConsentRecorder is implemented by a Recorder that keeps the consents to a caucus's recording: by
+// consented; recording is true when that consent completed everyone's and the caucus's recording starts.
+type CaucusConsentRecorder interface {
+	CaucusRecordConsent(ctx context.Context, by Claims, caucusID string, recording bool, at time.Time) error
+}
+
 // AdmissionRecord is implemented by Recorders that can tell whether someone was admitted to the session
 // before and has not left it for good (removed, or left of their own accord): their seat was lost with a node
 // restart that had no saved room state. Such a person enters again without the lobby, keeping the identity
@@ -191,6 +197,16 @@ func (m *MemRecorder) Caucus(_ context.Context, by Claims, caucusID string, open
 		kind = "caucus_open"
 	}
 	return m.add(Record{Kind: kind, CaseID: by.CaseID, SessionID: by.SessionID, By: by.ParticipantID, Scope: caucusID, Members: append([]string(nil), members...), At: at})
+}
+
+// CaucusRecordConsent implements CaucusConsentRecorder (Kind "caucus_record_consent", Text "recording" when
+// the caucus's recording started).
+func (m *MemRecorder) CaucusRecordConsent(_ context.Context, by Claims, caucusID string, recording bool, at time.Time) error {
+	r := Record{Kind: "caucus_record_consent", CaseID: by.CaseID, SessionID: by.SessionID, By: by.ParticipantID, Scope: caucusID, At: at}
+	if recording {
+		r.Text = "recording"
+	}
+	return m.add(r)
 }
 
 // SessionEnded implements Recorder.

@@ -277,10 +277,10 @@ func TestRecordingH264(t *testing.T) {
 	sess.mu.Lock()
 	files := sess.files
 	sess.mu.Unlock()
-	if len(files) != 1 || files[0].Container != "matroska" {
-		t.Fatalf("files %+v, want one Matroska file", files)
+	if len(files) != 1 || files[0].Container != "mp4" {
+		t.Fatalf("files %+v, want one MP4 file", files)
 	}
-	path := filepath.Join(t.TempDir(), "v.mkv")
+	path := filepath.Join(t.TempDir(), "v.mp4")
 	copyBlob(t, store, files[0].Ref, path)
 	if pts := probedPackets(t, path); len(pts) < 10 {
 		t.Errorf("ffprobe read %d packets, want many", len(pts))
@@ -288,5 +288,19 @@ func TestRecordingH264(t *testing.T) {
 	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of", "csv=p=0", path).Output()
 	if err != nil || strings.TrimSpace(string(out)) != "h264,320,180" {
 		t.Errorf("ffprobe: %q %v, want h264,320,180", out, err)
+	}
+	// The duration is in the header (browsers show it at once), the trail's within 0.2 s.
+	out, err = exec.Command("ffprobe", "-v", "error", "-show_entries", "format=format_name", "-of", "csv=p=0", path).Output()
+	if err != nil || !strings.Contains(string(out), "mp4") {
+		t.Fatalf("ffprobe format: %q %v, want mp4", out, err)
+	}
+	out, err = exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path).Output()
+	if d, perr := strconv.ParseFloat(strings.TrimSpace(string(out)), 64); err != nil || perr != nil || math.Abs(d-files[0].Duration.Seconds()) > 0.2 {
+		t.Errorf("ffprobe reads %q s (%v), the trail %s", out, err, files[0].Duration)
+	}
+	// Seeking into the middle lands on a keyframe near it (the fragment index).
+	mid := files[0].Duration.Seconds() / 2
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-ss", strconv.FormatFloat(mid, 'f', 2, 64), "-i", path, "-frames:v", "1", "-f", "null", "-").CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("ffmpeg seek to %.2f s: %v %s", mid, err, out)
 	}
 }

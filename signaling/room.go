@@ -76,6 +76,11 @@ type seat struct {
 type caucus struct {
 	id      string
 	members []string
+	// consents are who consented to the caucus's separate recording; recording is true while it is recorded
+	// (everyone in it consented). Not kept in the saved room state: a room rebuilt on another node records
+	// the caucus again only after new consents.
+	consents  map[string]bool
+	recording bool
 }
 
 func newRoom(s *Server, caseID, sessionID string) *room {
@@ -665,6 +670,12 @@ func (r *room) handle(ctx context.Context, st *seat, c *conn, req Request) {
 		c.send(encode(TypeAck, req.ID, nil))
 		return
 	}
+	if req.Type == TypeCaucusRecordConsent {
+		if d, _ := req.Data.(*CaucusRef); d != nil {
+			reply(r.caucusRecordConsent(ctx, st, c, req.ID, d.CaucusID))
+		}
+		return
+	}
 	switch d := req.Data.(type) {
 	case *SDPData:
 		if req.Type == TypeOffer {
@@ -957,6 +968,11 @@ func (r *room) caucusClose(ctx context.Context, by *seat, c *conn, ref, id strin
 		return errorf(CodeNotFound, "no open caucus %q", id)
 	}
 	delete(r.caucuses, id)
+	if cc.recording {
+		if mr, ok := r.media.(MediaCaucusRecorder); ok {
+			mr.RecordCaucus(id, false)
+		}
+	}
 	scopes := map[string]string{}
 	for pid := range r.seats {
 		if r.media.Scope(pid) == id {
@@ -998,11 +1014,76 @@ func (r *room) caucusMove(ctx context.Context, by *seat, c *conn, ref, id string
 		}
 		cancel()
 	}
+	// Someone who has not consented comes into a recorded caucus: its recording stops first (until they
+	// consent too).
+	if cc := r.caucuses[id]; cc != nil && cc.recording && !cc.consents[by.claims.ParticipantID] {
+		cc.recording = false
+		if mr, ok := r.media.(MediaCaucusRecorder); ok {
+			mr.RecordCaucus(id, false)
+		}
+	}
 	r.media.SetScopes(map[string]string{by.claims.ParticipantID: id})
 	c.send(encode(TypeAck, ref, nil))
 	r.sendCaucusStateLocked()
 	r.persist()
 	return nil
+}
+
+// caucusRecordConsent records that someone in caucus id consents to its separate recording; once everyone in
+// it (its members and the moderators present) consented, the caucus is recorded apart from the joint room
+// (MediaCaucusRecorder) until it closes or someone who has not consented moves in.
+func (r *room) caucusRecordConsent(ctx context.Context, st *seat, c *conn, ref, id string) *Error {
+	r.recMu.Lock()
+	defer r.recMu.Unlock()
+	r.mu.Lock()
+	pid := st.claims.ParticipantID
+	cc := r.caucuses[id]
+	if cc == nil {
+		r.mu.Unlock()
+		return errorf(CodeNotFound, "no open caucus %q", id)
+	}
+	if r.media.Scope(pid) != id {
+		r.mu.Unlock()
+		return errorf(CodeBadState, "only those in caucus %q consent to its recording", id)
+	}
+	if cc.consents == nil {
+		cc.consents = map[string]bool{}
+	}
+	cc.consents[pid] = true
+	start := false
+	if !cc.recording && r.allConsentedLocked(cc) {
+		cc.recording, start = true, true
+		if mr, ok := r.media.(MediaCaucusRecorder); ok {
+			mr.RecordCaucus(id, true)
+		}
+	}
+	c.send(encode(TypeAck, ref, nil))
+	r.sendCaucusStateLocked()
+	by := st.claims
+	r.mu.Unlock()
+	if cr, ok := r.s.rec.(CaucusConsentRecorder); ok {
+		rctx, cancel := recordCtx(ctx)
+		if err := cr.CaucusRecordConsent(rctx, by, id, start, r.now()); err != nil {
+			r.log.Error("record caucus consent", "caucus_id", id, "err", err)
+		}
+		cancel()
+	}
+	return nil
+}
+
+// allConsentedLocked reports whether every member of cc and everyone present in it consented.
+func (r *room) allConsentedLocked(cc *caucus) bool {
+	for _, m := range cc.members {
+		if !cc.consents[m] {
+			return false
+		}
+	}
+	for pid, st := range r.seats {
+		if st.admitted && r.media.Scope(pid) == cc.id && !cc.consents[pid] {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *room) memberOfLocked(pid string) string {
@@ -1048,6 +1129,16 @@ func (r *room) caucusInfoLocked() []CaucusInfo {
 func (r *room) caucusStateFor(st *seat) CaucusStateData {
 	scope := r.media.Scope(st.claims.ParticipantID)
 	d := CaucusStateData{Caucuses: r.caucusInfoLocked(), Scope: scope}
+	for i, ci := range d.Caucuses { // consents and recording only for those in the caucus
+		if cc := r.caucuses[ci.CaucusID]; cc != nil && (ci.CaucusID == scope || slices.Contains(cc.members, st.claims.ParticipantID)) {
+			for _, p := range ci.Present {
+				if cc.consents[p] {
+					d.Caucuses[i].RecordConsents = append(d.Caucuses[i].RecordConsents, p)
+				}
+			}
+			d.Caucuses[i].Recording = cc.recording
+		}
+	}
 	for _, o := range r.seats {
 		if o.admitted && o.claims.CanModerate {
 			if s := r.media.Scope(o.claims.ParticipantID); s != "" && s != scope {

@@ -238,7 +238,15 @@ func startE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	rms.wsURL = "ws://" + ln.Addr().String() + "/rtc"
-	a := &app{cfg: cfg, log: logger, store: store, notify: n, limiter: newLimiter(6000, 1000), docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now()}
+	// Recording (issue 14) as runServe wires it, into a directory of the test's own; sessions are recorded only
+	// when a test turns it on, and the composed file is made as in production.
+	rc := *cfg
+	rc.DataDir = t.TempDir()
+	recs, err := newRecording(&rc, store, store.Pool(), rms, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{cfg: cfg, log: logger, store: store, notify: n, limiter: newLimiter(6000, 1000), docs: docs, pages: newPageRenderer(), rooms: rms, started: time.Now(), recs: recs}
 	refused := &refusals{}
 	srv := &http.Server{Handler: refused.wrap(NewServer(a, map[string]http.Handler{"/": web.Handler(webOptions(cfg, logger))})), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
@@ -246,6 +254,7 @@ func startE2E(t *testing.T) *e2e {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		rms.close(cctx)
+		recs.close(cctx)
 		srv.Close()
 	})
 

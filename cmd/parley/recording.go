@@ -126,7 +126,7 @@ func (s *recSessions) RecordingStopped(ctx context.Context, sessionID string, at
 
 func (s *recSessions) RecordingFile(ctx context.Context, f recording.File) error {
 	_, err := s.store.AddRecording(ctx, cases.Recording{SessionID: f.SessionID, TrackID: f.TrackID, ParticipantID: f.Participant,
-		Kind: f.Kind, Codec: strings.ToLower(f.Codec), Container: f.Container, BlobRef: f.Ref, Size: f.Size, SHA256: f.SHA256,
+		Kind: f.Kind, Codec: strings.ToLower(f.Codec), Container: f.Container, CaucusID: f.Caucus, BlobRef: f.Ref, Size: f.Size, SHA256: f.SHA256,
 		StartedAt: f.Start, OffsetMS: f.Offset.Milliseconds(), DurationMS: f.Duration.Milliseconds(), Frames: int64(f.Frames), Dropped: int64(f.Dropped)})
 	return err
 }
@@ -145,7 +145,7 @@ func (a *app) recordingRoutes() []route {
 		{"PUT", "/api/v1/sessions/{id}/recording", "Record this session or not (the case's mediator, before the session starts; otherwise the organisation's setting decides)", "recordings", staff, nil, cases.SessionRecordingChoice{}, cases.Session{}, 200, handleSessionRecordingChoice(a)},
 		{"GET", "/api/v1/organisations/{id}/recording-settings", "The organisation's recording settings", "recordings", staff, nil, nil, cases.RecordingSettings{}, 200, handleOrgRecordingSettings(a)},
 		{"PUT", "/api/v1/organisations/{id}/recording-settings", "Change the organisation's recording settings (its admin)", "recordings", staff, nil, cases.RecordingSettings{}, cases.RecordingSettings{}, 200, handleOrgRecordingSettingsSet(a)},
-		{"GET", "/api/v1/recordings/{id}/media", "The recorded file (WebM; Matroska for H.264 video) with range requests for seeking; access is checked on every request and each viewing is an event in the trail", "recordings", anyone, nil, nil, rawBody("video/webm"), 200, handleRecordingMedia(a)},
+		{"GET", "/api/v1/recordings/{id}/media", "The recorded file (WebM; fragmented MP4 for H.264 video) with range requests for seeking; access is checked on every request and each viewing is an event in the trail", "recordings", anyone, nil, nil, rawBody("video/webm"), 200, handleRecordingMedia(a)},
 	}
 }
 
@@ -259,7 +259,9 @@ func handleRecordingMedia(a *app) http.Handler {
 		}
 		ct, ext := "video/webm", "webm"
 		switch {
-		case rec.Container == "matroska": // H.264
+		case rec.Container == "mp4": // H.264
+			ct, ext = "video/mp4", "mp4"
+		case rec.Container == "matroska": // H.264 recorded before it went into MP4
 			ct, ext = "video/x-matroska", "mkv"
 		case rec.Kind == "audio":
 			ct = "audio/webm"

@@ -254,6 +254,12 @@ func (r *rtcRecorder) CaucusEntered(ctx context.Context, by signaling.Claims, ca
 	return r.store.RecordCaucusEntered(ctx, by.SessionID, caucusID, by.ParticipantID, string(by.Role), at)
 }
 
+// CaucusRecordConsent implements signaling.CaucusConsentRecorder: each consent to a caucus's recording, and its
+// start, in the trail with the caucus's confidentiality.
+func (r *rtcRecorder) CaucusRecordConsent(ctx context.Context, by signaling.Claims, caucusID string, recording bool, at time.Time) error {
+	return r.store.RecordCaucusConsent(ctx, by.SessionID, caucusID, by.ParticipantID, recording, at)
+}
+
 func (r *rtcRecorder) SessionEnded(ctx context.Context, by signaling.Claims, at time.Time) error {
 	p, err := r.store.AccountPrincipal(ctx, by.ParticipantID)
 	if err != nil {

@@ -31,3 +31,13 @@ func (t tap) OpenTrack(info sfu.TrackInfo, clockRate uint32, requestKeyframe fun
 }
 
 func (t tap) Close() { t.s.Close() }
+
+// OpenCaucusTrack records a track into the separate recording of a caucus whose members all consented.
+func (t tap) OpenCaucusTrack(info sfu.TrackInfo, caucusID string, clockRate uint32, requestKeyframe func()) sfu.TrackTap {
+	tr := t.s.OpenCaucusTrack(recording.TrackInfo{ID: info.ID, Participant: info.Participant, Kind: info.Kind,
+		Codec: info.Codec, ClockRate: clockRate}, caucusID, requestKeyframe)
+	if tr == nil {
+		return nil
+	}
+	return tr
+}

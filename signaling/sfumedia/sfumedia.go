@@ -78,14 +78,15 @@ func (r room) Join(id string, o signaling.MediaOptions, sig signaling.MediaSigna
 	return seat{p}, nil
 }
 
-func (r room) Remove(id string)                     { r.r.Remove(id) }
-func (r room) SetScopes(scopes map[string]string)   { r.r.SetScopes(scopes) }
-func (r room) Scope(id string) string               { return r.r.Scope(id) }
-func (r room) VideoCodec() string                   { return r.r.VideoCodec() }
-func (r room) Close()                               { r.r.Close() }
-func (r room) MuteParticipant(id, k string, m bool) { r.r.MuteParticipant(id, k, m) }
-func (r room) Unpublish(pid, tid string) error      { return mapErr(r.r.Unpublish(pid, tid)) }
-func (r room) MuteTrack(tid string, m bool) error   { return mapErr(r.r.MuteTrack(tid, m)) }
+func (r room) Remove(id string)                      { r.r.Remove(id) }
+func (r room) SetScopes(scopes map[string]string)    { r.r.SetScopes(scopes) }
+func (r room) RecordCaucus(caucusID string, on bool) { r.r.RecordCaucus(caucusID, on) }
+func (r room) Scope(id string) string                { return r.r.Scope(id) }
+func (r room) VideoCodec() string                    { return r.r.VideoCodec() }
+func (r room) Close()                                { r.r.Close() }
+func (r room) MuteParticipant(id, k string, m bool)  { r.r.MuteParticipant(id, k, m) }
+func (r room) Unpublish(pid, tid string) error       { return mapErr(r.r.Unpublish(pid, tid)) }
+func (r room) MuteTrack(tid string, m bool) error    { return mapErr(r.r.MuteTrack(tid, m)) }
 
 func (r room) Tracks() []signaling.TrackInfo {
 	ts := r.r.Tracks()

@@ -551,6 +551,12 @@ export class RoomSession {
     return this.send('caucus_close', { caucus_id: id });
   }
 
+  // consentCaucusRecording: we (in caucus id) consent to its separate recording; it starts once everyone in it
+  // has (issue 14).
+  consentCaucusRecording(id) {
+    return this.send('caucus_record_consent', { caucus_id: id });
+  }
+
   moveTo(id) {
     return this.send('caucus_move', { caucus_id: id });
   }

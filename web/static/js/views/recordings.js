@@ -36,6 +36,8 @@ export default async function recordings(main, { params, me }) {
   // The composed view first (when there is one), then the per-track originals.
   const recs = (list.recordings || []).slice().sort((a, b) => (a.kind === 'composed' ? 0 : 1) - (b.kind === 'composed' ? 0 : 1));
   const start = recs.length ? Math.min(...recs.map((r) => Date.parse(r.started_at) - r.offset_ms)) : 0;
+  // Each track under its participant's name, from the session's attendance.
+  const names = new Map((info.attendance || []).map((a) => [a.participant_id, a.name]));
   const players = [];
   const items = recs.map((r) => {
     const player = h(r.kind === 'audio' ? 'audio' : 'video', { controls: true, preload: 'metadata', src: `/api/v1/recordings/${enc(r.id)}/media`, class: 'rec-player', dataset: { recording: r.id, offset: String(r.offset_ms) } });
@@ -44,7 +46,14 @@ export default async function recordings(main, { params, me }) {
     return h(
       'li',
       { class: 'caseitem rec-item', dataset: { recording: r.id } },
-      h('div', { class: 'top-line' }, h('strong', null, t(`recordings.kind_${r.kind}`, { who: r.participant_id })), h('span', { class: 'chip' }, clock(r.duration_ms))),
+      h(
+        'div',
+        { class: 'top-line' },
+        h('strong', null, t(`recordings.kind_${r.kind}`, { who: names.get(r.participant_id) || r.participant_id })),
+        // A caucus's own recording (every member consented): as confidential as the caucus.
+        r.caucus_id ? h('span', { class: 'badge caucus', title: t('recordings.caucus_title') }, t('recordings.caucus')) : null,
+        h('span', { class: 'chip' }, clock(r.duration_ms)),
+      ),
       player,
       h('div', { class: 'meta small' }, h('span', null, t('recordings.from', { at: fmtDateTime(r.started_at) })), h('span', { class: 'hash' }, t('recordings.sha256', { hash: r.sha256 }))),
     );
@@ -58,7 +67,7 @@ export default async function recordings(main, { params, me }) {
   }
   const events = [];
   for (const a of info.attendance || []) {
-    events.push({ at: a.joined_at, text: t('recordings.ev_joined', { who: a.name }) });
+    events.push({ at: a.joined_at, text: t(a.role === 'judge' ? 'recordings.ev_judge_joined' : 'recordings.ev_joined', { who: a.name }) });
     if (a.left_at) events.push({ at: a.left_at, text: t('recordings.ev_left', { who: a.name }) });
   }
   for (const k of info.caucuses || []) {

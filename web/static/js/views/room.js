@@ -267,13 +267,36 @@ export default async function room(main, { params, query, me }) {
     );
   }
 
+  // caucusRecording: in a recorded session, a caucus is recorded (apart, for its members and mediators only)
+  // only once everyone in it consented here; until then each is asked, and told who has.
+  function caucusRecording() {
+    const c = session.caucuses.find((x) => x.caucus_id === session.scope);
+    if (!c) return null;
+    if (c.recording) return h('span', { class: 'caucus-rec', id: 'caucus-recording' }, ' ', t('room.caucus_recording_on'));
+    if ((c.record_consents || []).includes(session.myId)) return h('span', { class: 'caucus-rec', id: 'caucus-recording' }, ' ', t('room.caucus_recording_waiting'));
+    return h(
+      'span',
+      { class: 'caucus-rec', id: 'caucus-recording' },
+      ' ',
+      t('room.caucus_recording_ask'),
+      ' ',
+      h('button', {
+        type: 'button',
+        class: 'btn small',
+        id: 'caucus-record-consent',
+        onclick: () =>
+          session.consentCaucusRecording(c.caucus_id).catch((e) => toast(failText(e), 'error')),
+      }, t('room.caucus_recording_consent')),
+    );
+  }
+
   function drawBanners() {
     const list = [];
     if (session.status === 'reconnecting') list.push(h('div', { class: 'banner warn', id: 'reconnecting', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', t('room.reconnecting')));
     // A party left in the joint room waits for the other side's caucus; anyone else (a judge, a clerk) is told
     // what happens without taking a side.
     if (session.privateSession) list.push(h('div', { class: 'banner caucus-away', id: 'caucus-away', role: 'status' }, isParty(me) ? t('room.caucus_away') : t('room.caucus_away_neutral')));
-    if (session.scope) list.push(h('div', { class: 'banner caucus-in', id: 'caucus-in', role: 'status' }, t('room.caucus_in')));
+    if (session.scope) list.push(h('div', { class: 'banner caucus-in', id: 'caucus-in', role: 'status' }, t('room.caucus_in'), recorded ? caucusRecording() : null));
     if (session.moderatedBy && !local.enabled('audio')) list.push(h('div', { class: 'banner info', id: 'moderated' }, t('room.moderated_mute')));
     if (audioBlocked) {
       list.push(h('div', { class: 'banner info' }, h('button', { type: 'button', class: 'btn small', id: 'tap-to-hear', onclick: () => tiles.unblockAudio() }, icon('sound'), t('room.tap_to_hear'))));
