@@ -2,7 +2,7 @@
 // attachment, and the upload form. The file goes to the server as the request body, streamed by the browser;
 // the server decides what it is from its bytes.
 
-import { h, mount } from '../dom.js';
+import { h, mount, uid } from '../dom.js';
 import { t, label, fmtDateTime, fmtNumber } from '../i18n.js';
 import { get, enc, qs, getCSRF, ApiError } from '../api.js';
 import { field, options, onSubmit, formAlert, alertBox, toast } from '../ui.js';
@@ -47,6 +47,25 @@ function item(m) {
   );
 }
 
+// filePicker is the file field: the browser's own control draws in the browser's language and is too small to
+// touch on a phone, so a button-sized label opens it and the chosen file's name is shown in the page's language.
+export function filePicker(name, hint, accept) {
+  const id = uid('f');
+  const chosen = h('span', { class: 'small muted file-chosen', 'aria-live': 'polite' }, t('material.no_file'));
+  const input = h('input', { type: 'file', id, name, required: true, accept, class: 'file-input', 'aria-describedby': `${id}-hint` });
+  const show = () => {
+    chosen.textContent = input.files && input.files[0] ? input.files[0].name : t('material.no_file');
+  };
+  input.addEventListener('change', show);
+  return h(
+    'div',
+    { class: 'field file-field' },
+    h('span', { class: 'label' }, t('material.file'), h('span', { class: 'req', 'aria-hidden': 'true' }, '*')),
+    h('div', { class: 'file-row' }, input, h('label', { for: id, class: 'btn secondary' }, t('material.choose')), chosen),
+    h('div', { class: 'hint', id: `${id}-hint` }, hint),
+  );
+}
+
 // materialsSection lists the case's materials and offers the upload; it loads what it shows.
 export function materialsSection(c) {
   const list = h('div', { id: 'material-list', 'aria-live': 'polite' });
@@ -73,7 +92,7 @@ export function materialsSection(c) {
     'form',
     { novalidate: true, id: 'material-form' },
     formAlert(),
-    field({ label: t('material.file'), name: 'file', type: 'file', required: true, hint: t('material.file_hint'), attrs: { accept: ACCEPT } }),
+    filePicker('file', t('material.file_hint'), ACCEPT),
     kind,
     field({ label: t('material.visibility'), name: 'visibility', type: 'select', value: 'shared', options: options(VISIBILITIES, 'matvis'), hint: t('material.visibility_hint') }),
     field({ label: t('material.description'), name: 'description', attrs: { maxlength: 500 } }),
@@ -91,6 +110,7 @@ export function materialsSection(c) {
     },
     async (m) => {
       form.reset();
+      form.file.dispatchEvent(new Event('change')); // the chosen name goes with the reset
       ipBox.hidden = true;
       toast(t('material.uploaded', { name: m.filename }));
       await load();
