@@ -12,17 +12,22 @@ const VISIBILITIES = ['shared', 'mediators', 'court'];
 const IP_KINDS = ['patent', 'utility_model', 'design', 'trademark', 'copyright', 'layout_design', 'plant_variety', 'other'];
 const ACCEPT = '.pdf,.jpg,.jpeg,.png,.doc,.docx,.xls,.xlsx,.ppt,.pptx';
 
-const size = (n) => (n >= 1048576 ? t('material.size_mb', { n: fmtNumber(n / 1048576, 1) }) : t('material.size_kb', { n: fmtNumber(Math.max(1, Math.round(n / 1024))) }));
+export const size = (n) => (n >= 1048576 ? t('material.size_mb', { n: fmtNumber(n / 1048576, 1) }) : t('material.size_kb', { n: fmtNumber(Math.max(1, Math.round(n / 1024))) }));
 
 // uploadMaterial sends one file with its description; it resolves with the stored material or rejects with an
 // ApiError carrying the server's code (material_too_large, material_type, material_bomb…).
-export async function uploadMaterial(caseId, file, meta) {
+export function uploadMaterial(caseId, file, meta) {
+  return uploadFile(`/api/v1/cases/${enc(caseId)}/materials`, file, meta);
+}
+
+// uploadFile sends one file as the body of a POST to path (the materials of a case, or a thread's attachments).
+export async function uploadFile(path, file, meta) {
   const headers = { Accept: 'application/json', 'Content-Type': 'application/octet-stream' };
   const csrf = getCSRF();
   if (csrf) headers['X-CSRF-Token'] = csrf;
   let resp;
   try {
-    resp = await fetch(`/api/v1/cases/${enc(caseId)}/materials${qs({ filename: file.name, ...meta })}`, { method: 'POST', body: file, headers, credentials: 'same-origin' });
+    resp = await fetch(`${path}${qs({ filename: file.name, ...meta })}`, { method: 'POST', body: file, headers, credentials: 'same-origin' });
   } catch (e) {
     throw new ApiError(0, 'network', e.message);
   }
