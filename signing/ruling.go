@@ -10,10 +10,10 @@ import (
 // 205–206): it confirms the mediation agreement (valid, and enforceable if a party does not perform), or rejects
 // the application with the reason (the parties may mediate again, or sue). Signed by the court.
 type Ruling struct {
-	Meta                    // DocumentID is the ruling's own ID; CaseNumber the mediation case's number
-	Court         string    // the court deciding
-	Applicants    []string  // "申请人：…", one line per party (a confirmation is applied for jointly)
-	Organisation  string    // who mediated: the organisation, or the mediators
+	Meta                   // DocumentID is the ruling's own ID; CaseNumber the mediation case's number
+	Court         string   // the court deciding
+	Applicants    []string // "申请人：…", one line per party (a confirmation is applied for jointly)
+	Organisation  string   // who mediated: the organisation, or the mediators
 	Mediators     string
 	AgreementDate time.Time // when the agreement took effect (zero: not known)
 	AgreementSHA  string    // hex SHA-256 of the agreement confirmed or not
