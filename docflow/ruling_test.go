@@ -2,10 +2,13 @@ package docflow_test
 
 import (
 	"context"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/docflow"
 	"github.com/parley-mediation/parley/signing"
 )
 
@@ -64,9 +67,23 @@ func TestCourtRulings(t *testing.T) {
 		if _, err := f.svc.Ruling(ctx, f.w.OtherJudge, f.c.ID); cases.ErrorCode(err) != cases.ENOTFOUND {
 			t.Errorf("another court's judge reads the ruling: %v, want not found", err)
 		}
+		// The court's bundle carries it.
+		man, err := f.svc.Bundle(ctx, f.w.Clerk, f.c.ID, io.Discard)
+		if err != nil {
+			t.Fatalf("bundle: %v", err)
+		}
+		if !slices.ContainsFunc(man.Files, func(b docflow.BundleFile) bool { return b.Path == "documents/ruling.pdf" && b.Kind == "ruling" }) {
+			t.Errorf("the bundle's files %+v lack documents/ruling.pdf", man.Files)
+		}
 		evs, _ := f.store.Events(ctx, f.c.ID)
-		if last := evs[len(evs)-1]; last.Type != "case.ruling_issued" || last.Data["confirmed"] != true {
-			t.Errorf("the trail's last event %s %v, want case.ruling_issued confirmed", last.Type, last.Data)
+		issued := 0
+		for _, ev := range evs {
+			if ev.Type == "case.ruling_issued" && ev.Data["confirmed"] == true {
+				issued++
+			}
+		}
+		if issued != 2 { // the party's, the bundle's
+			t.Errorf("%d rulings in the trail, want 2", issued)
 		}
 	})
 	t.Run("rejected", func(t *testing.T) {
