@@ -71,6 +71,9 @@ type NewMaterial struct {
 	// Length is the declared length of the body, or -1 when unknown; a declared length over the limit is
 	// refused before anything is read.
 	Length int64
+	// side is the owner side of a material uploaded from a side's private thread (UploadThreadMaterial): that
+	// side's parties read it, whoever uploaded it.
+	side Side
 }
 
 // Valid checks the fields (the filename's own rule is SanitiseFilename's).
@@ -230,6 +233,8 @@ func (s *Store) UploadMaterial(ctx context.Context, p Principal, caseID string, 
 		Filename: name, Description: strings.TrimSpace(in.Description), CreatedAt: s.now()}
 	if p.IsPartySide() {
 		m.OwnerSide, m.PartyID = p.Side, p.PartyID
+	} else if in.side != "" {
+		m.OwnerSide = in.side
 	}
 	var ipKind, ipNum, ipHolder string
 	if in.IPRight != nil {

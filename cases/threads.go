@@ -79,16 +79,18 @@ func MayWriteThread(p Principal, c *Case, th Thread) error {
 
 // ThreadMessage is one message of a case thread.
 type ThreadMessage struct {
-	ID         int64     `json:"id"`
-	Thread     Thread    `json:"thread"`
-	AuthorKind string    `json:"author_kind"`
-	AuthorID   string    `json:"author_id"`
-	AuthorName string    `json:"author_name"`
-	AuthorRole string    `json:"author_role"`           // a staff role, or party / agent
-	AuthorSide Side      `json:"author_side,omitempty"` // parties and agents
-	Body       string    `json:"body"`
-	At         time.Time `json:"at"`
-	Hash       string    `json:"hash"` // SHA-256 (hex) chaining this message to the one before it in the thread
+	ID         int64  `json:"id"`
+	Thread     Thread `json:"thread"`
+	AuthorKind string `json:"author_kind"`
+	AuthorID   string `json:"author_id"`
+	AuthorName string `json:"author_name"`
+	AuthorRole string `json:"author_role"`           // a staff role, or party / agent
+	AuthorSide Side   `json:"author_side,omitempty"` // parties and agents
+	Body       string `json:"body"`
+	// Attachments are the materials the message carries that the reader may read (all of them are chained).
+	Attachments []Attachment `json:"attachments,omitempty"`
+	At          time.Time    `json:"at"`
+	Hash        string       `json:"hash"` // SHA-256 (hex) chaining this message to the one before it in the thread
 }
 
 // ThreadSummary is one thread as a reader sees it in the list.
@@ -151,6 +153,15 @@ func messageHash(prev []byte, caseID string, m *ThreadMessage) []byte {
 	for _, f := range []string{caseID, string(m.Thread), m.At.UTC().Format(time.RFC3339Nano), m.AuthorKind, m.AuthorID, m.AuthorName, m.AuthorRole, string(m.AuthorSide), m.Body} {
 		put([]byte(f))
 	}
+	// A message's attachments (none before attachments existed, so older hashes stand): each material's id and
+	// SHA-256 as attached.
+	if len(m.Attachments) > 0 {
+		put([]byte("attachments"))
+		for _, a := range m.Attachments {
+			put([]byte(a.MaterialID))
+			put([]byte(a.SHA256))
+		}
+	}
 	return h.Sum(nil)
 }
 
@@ -166,12 +177,17 @@ func authorOf(p Principal, c *Case) (role string, side Side) {
 	return string(p.Role), ""
 }
 
-// PostThreadMessage adds p's message to thread th of case c and says who is to be told by SMS.
-func (s *Store) PostThreadMessage(ctx context.Context, p Principal, caseID string, th Thread, body string) (*ThreadPost, error) {
-	body, err := checkMessageBody(body)
-	if err != nil {
+// PostThreadMessage adds p's message to thread th of case c, with the materials attachments names (MayAttach),
+// and says who is to be told by SMS. A message with attachments may have no text.
+func (s *Store) PostThreadMessage(ctx context.Context, p Principal, caseID string, th Thread, body string, attachments ...string) (*ThreadPost, error) {
+	if err := checkAttachmentIDs(attachments); err != nil {
 		return nil, err
 	}
+	body, err := checkMessageBody(body)
+	if err != nil && !(len(attachments) > 0 && strings.TrimSpace(body) == "" && ErrorCode(err) == EINVALID) {
+		return nil, err
+	}
+	body = strings.TrimSpace(body)
 	var out *ThreadPost
 	err = s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
 		if err := MayWriteThread(p, c, th); err != nil {
@@ -183,12 +199,19 @@ func (s *Store) PostThreadMessage(ctx context.Context, p Principal, caseID strin
 			return err
 		}
 		role, side := authorOf(p, c)
-		m := ThreadMessage{Thread: th, AuthorKind: string(p.Kind), AuthorID: p.ID, AuthorName: p.Name, AuthorRole: role, AuthorSide: side, Body: body, At: s.now()}
+		atts, err := attachMaterials(ctx, tx, p, c, th, attachments)
+		if err != nil {
+			return err
+		}
+		m := ThreadMessage{Thread: th, AuthorKind: string(p.Kind), AuthorID: p.ID, AuthorName: p.Name, AuthorRole: role, AuthorSide: side, Body: body, Attachments: atts, At: s.now()}
 		hash := messageHash(prev, c.ID, &m)
 		m.Hash = hex.EncodeToString(hash)
 		if err := tx.QueryRow(ctx, `INSERT INTO case_messages (case_id, thread, author_kind, author_id, author_name, author_role, author_side, body, at, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 			c.ID, th, m.AuthorKind, m.AuthorID, m.AuthorName, m.AuthorRole, string(m.AuthorSide), m.Body, m.At, prev, hash).Scan(&m.ID); err != nil {
+			return err
+		}
+		if err := insertAttachments(ctx, tx, m.ID, atts); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO case_thread_heads (case_id, thread, messages, head) VALUES ($1, $2, 1, $3)
@@ -307,8 +330,24 @@ func (s *Store) ThreadMessages(ctx context.Context, p Principal, caseID string, 
 			m.AuthorSide, m.Hash = Side(side), hex.EncodeToString(hash)
 			return m, err
 		})
-		if err != nil || len(out) == 0 || p.ID == "" {
+		if err != nil || len(out) == 0 {
 			return err
+		}
+		atts, err := messageAttachments(ctx, tx, c.ID, out[0].ID, out[len(out)-1].ID)
+		if err != nil {
+			return err
+		}
+		for i := range out {
+			for _, sa := range atts[out[i].ID] {
+				// A reader sees an attachment only if the material's own rules let it read the material.
+				if MayReadMaterial(p, c, sa.material) {
+					m := sa.material
+					out[i].Attachments = append(out[i].Attachments, Attachment{MaterialID: m.ID, Filename: m.Filename, ContentType: m.ContentType, Size: m.Size, SHA256: m.SHA256})
+				}
+			}
+		}
+		if p.ID == "" {
+			return nil
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO case_thread_readers (case_id, thread, reader_id, last_read) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (case_id, thread, reader_id) DO UPDATE SET last_read = GREATEST(case_thread_readers.last_read, EXCLUDED.last_read)`,
@@ -325,6 +364,10 @@ func (s *Store) ThreadMessages(ctx context.Context, p Principal, caseID string, 
 // not match what was stored (changed, removed or inserted afterwards), or a thread whose count or last hash is not
 // its head's (its last messages removed).
 func (s *Store) VerifyThreads(ctx context.Context, caseID string) error {
+	atts, err := messageAttachments(ctx, s.pool, caseID, 0, 1<<62)
+	if err != nil {
+		return dbErr("verify threads", err)
+	}
 	rows, err := s.pool.Query(ctx, `SELECT id, thread, author_kind, author_id, author_name, author_role, author_side, body, at, prev_hash, hash
 		FROM case_messages WHERE case_id = $1 ORDER BY thread, id`, caseID)
 	if err != nil {
@@ -341,6 +384,14 @@ func (s *Store) VerifyThreads(ctx context.Context, caseID string) error {
 			return dbErr("verify threads", err)
 		}
 		m.AuthorSide = Side(side)
+		for _, sa := range atts[m.ID] {
+			// As chained when written; and the material's bytes must still be those.
+			if sum := hex.EncodeToString(sa.sha256); sum != sa.material.SHA256 {
+				rows.Close()
+				return Errorf(ECONFLICT, "thread %s: message %d: attachment %s is not the file that was attached", m.Thread, m.ID, sa.material.ID)
+			}
+			m.Attachments = append(m.Attachments, Attachment{MaterialID: sa.material.ID, SHA256: hex.EncodeToString(sa.sha256)})
+		}
 		if string(prev) != string(last[m.Thread]) {
 			rows.Close()
 			return Errorf(ECONFLICT, "thread %s: message %d does not follow the one before it (a message was removed or inserted)", m.Thread, m.ID)

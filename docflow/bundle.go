@@ -141,6 +141,19 @@ func (s *Service) Bundle(ctx context.Context, p cases.Principal, caseID string, 
 			return nil, err
 		}
 	}
+	if c.State == cases.StateConfirmed || c.State == cases.StateConfirmationRejected {
+		// The court's own ruling on judicial confirmation, signed by the court (ruling.go).
+		pdf, err := s.ruling(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(BundleFile{Path: "documents/ruling.pdf", Kind: "ruling", Title: "民事裁定书"}, func(w io.Writer) error {
+			_, err := w.Write(pdf)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("docflow: bundle: %w", err)
+		}
+	}
 	for _, mat := range mats {
 		name := path.Base(mat.Filename) // sanitised at upload; the ID keeps names apart
 		if err := add(BundleFile{Path: "materials/" + mat.ID + "-" + name, Kind: "material", ID: mat.ID, Title: mat.Filename}, func(w io.Writer) error {

@@ -526,6 +526,8 @@ func matrix() []matrixCall {
 		{route: "GET /api/v1/cases/{id}/threads/{thread}/messages", path: caseP("/threads/joint/messages"), allow: []string{"clerk", "judge", "org_admin", "mediator", "party", "agent", "api_token"}},
 		{route: "POST /api/v1/cases/{id}/threads/{thread}/messages", path: caseP("/threads/joint/messages"), body: func(*fixture, string) any { return threadMessageRequest{Body: "请双方补充证据。"} },
 			allow: []string{"clerk", "judge", "org_admin", "mediator", "party", "agent", "api_token"}},
+		{route: "POST /api/v1/cases/{id}/threads/{thread}/attachments", path: caseP("/threads/joint/attachments?filename=a.pdf"), body: func(*fixture, string) any { return rawRequest{"application/pdf", testPDF(10)} },
+			allow: []string{"clerk", "judge", "org_admin", "mediator", "party", "agent", "api_token"}},
 		// No verification service is configured here: the route answers 404 to parties and 403 to staff.
 		{route: "POST /api/v1/identity/verify", path: fixed("/api/v1/identity/verify"), body: func(*fixture, string) any { return verifyIdentityRequest{} }, allow: []string{}},
 		{route: "POST /api/v1/cases/{id}/parties/{party}/agents", path: func(f *fixture) string {

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -33,10 +35,18 @@ func TestBrowserThreads(t *testing.T) {
 	app.wait(`document.querySelector('#threads [data-thread="applicant"]')`)
 	app.click(`#threads [data-thread="applicant"]`)
 	app.wait(`document.querySelector('#threads [data-thread="applicant"][aria-selected="true"]') && document.querySelector('#threads textarea')`)
+	// With a file: it becomes a material of the case for this side and the mediators (issue 12 §4 with §1).
+	pdf := filepath.Join(t.TempDir(), "报价依据.pdf")
+	if err := os.WriteFile(pdf, testPDF(2000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app.setFile(`#threads input[type=file]`, pdf, `document.querySelector('#thread-file-chosen').textContent === '报价依据.pdf'`)
 	app.fill(`#threads textarea`, secret)
 	app.click(`#thread-send`)
 	app.wait(fmt.Sprintf(`[...document.querySelectorAll('#threads .thread-msg.mine p')].some((p) => p.textContent === %q)`, secret))
+	app.wait(`[...document.querySelectorAll('#threads .thread-msg.mine .thread-attachments a')].some((a) => a.textContent === '报价依据.pdf')`)
 	app.shot("threads-party-private-390x844")
+	app.pointShot("threads-party-attachment-390x844", `#threads .thread-attachments`)
 
 	med := e.newTab("mediator", 1280, 800)
 	med.login(w.Mediator)
@@ -44,6 +54,7 @@ func TestBrowserThreads(t *testing.T) {
 	med.wait(`document.querySelector('#threads [data-thread="applicant"] .badge')`)
 	med.click(`#threads [data-thread="applicant"]`)
 	med.wait(fmt.Sprintf(`[...document.querySelectorAll('#threads .thread-msg p')].some((p) => p.textContent === %q)`, secret))
+	med.wait(`[...document.querySelectorAll('#threads .thread-attachments a')].some((a) => a.textContent === '报价依据.pdf' && a.href.endsWith('/content'))`)
 	med.fill(`#threads textarea`, "收到，我会在单独沟通中与您讨论。")
 	med.click(`#thread-send`)
 	med.wait(`[...document.querySelectorAll('#threads .thread-msg.mine p')].some((p) => p.textContent === '收到，我会在单独沟通中与您讨论。')`)
@@ -51,7 +62,7 @@ func TestBrowserThreads(t *testing.T) {
 	res := e.newTab("respondent", 390, 844)
 	res.enter(link(1), c.Parties[1].Phone)
 	res.wait(`document.querySelector('#threads [data-thread="joint"]')`)
-	if js[bool](res, `!!document.querySelector('#threads [data-thread="applicant"]') || document.body.textContent.includes('八万元')`) {
+	if js[bool](res, `!!document.querySelector('#threads [data-thread="applicant"]') || document.body.textContent.includes('八万元') || document.body.textContent.includes('报价依据')`) {
 		t.Error("the respondent's page shows the applicant's private thread")
 	}
 	e.checkNoJSErrors()

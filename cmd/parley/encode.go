@@ -75,6 +75,7 @@ var statusFor = map[string]int{
 	cases.ECaseFileFull:     http.StatusRequestEntityTooLarge,
 	cases.EMaterialType:     http.StatusUnsupportedMediaType,
 	cases.EMaterialBomb:     http.StatusUnprocessableEntity,
+	cases.EAttachmentHidden: http.StatusUnprocessableEntity, // cases/attachments.go
 }
 
 // encode writes v as JSON with status.

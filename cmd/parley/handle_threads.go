@@ -15,6 +15,8 @@ import (
 
 type threadMessageRequest struct {
 	Body string `json:"body"`
+	// Attachments are material ids of the case (an existing material, or one just uploaded from the thread).
+	Attachments []string `json:"attachments,omitempty"`
 }
 
 type threadMessages struct {
@@ -87,7 +89,7 @@ func handleThreadPost(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
-		res, err := a.store.PostThreadMessage(r.Context(), p, r.PathValue("id"), th, in.Body)
+		res, err := a.store.PostThreadMessage(r.Context(), p, r.PathValue("id"), th, in.Body, in.Attachments...)
 		if err != nil {
 			fail(w, r, a.log, err)
 			return
@@ -96,6 +98,29 @@ func handleThreadPost(a *app) http.Handler {
 			a.threadNotice(r.Context(), n)
 		}
 		encode(w, http.StatusCreated, res.Message)
+	})
+}
+
+// handleThreadUpload stores a file uploaded from a thread as a material whose visibility follows the thread
+// (cases.ThreadMaterial), to attach to the next message.
+func handleThreadUpload(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		th, err := threadParam(r)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		q := r.URL.Query()
+		in := cases.NewMaterial{Filename: q.Get("filename"), Kind: q.Get("kind"), Description: q.Get("description"), Length: r.ContentLength}
+		if in.Kind == "" {
+			in.Kind = "evidence"
+		}
+		m, err := a.store.UploadThreadMaterial(r.Context(), principal(r), r.PathValue("id"), th, in, slowUpload{r.Body}, a.materialLimits())
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusCreated, m)
 	})
 }
 
@@ -121,6 +146,9 @@ func (a *app) threadRoutes() []route {
 		{"GET", "/api/v1/cases/{id}/threads", "The case's message threads the caller may read (joint; its own side's private thread with the mediators), with unread counts", "cases", anyone, nil, nil, []cases.ThreadSummary{}, 200, handleThreads(a)},
 		{"GET", "/api/v1/cases/{id}/threads/{thread}/messages", "Messages of a thread (joint, applicant or respondent), oldest first, marked read for the caller", "cases", anyone,
 			[]param{{"after", "integer", "only messages after this id"}, {"limit", "integer", "1–500 (default 200)"}}, nil, threadMessages{}, 200, handleThreadMessages(a)},
-		{"POST", "/api/v1/cases/{id}/threads/{thread}/messages", "Write in a thread (until mediation ends); the parties of the thread are told by SMS at most once an hour", "cases", anyone, nil, threadMessageRequest{}, cases.ThreadMessage{}, 201, handleThreadPost(a)},
+		{"POST", "/api/v1/cases/{id}/threads/{thread}/messages", "Write in a thread (until mediation ends), with materials of the case as attachments (shared ones; in a side's thread also that side's mediators-only ones; else attachment_hidden); the parties of the thread are told by SMS at most once an hour", "cases", anyone, nil, threadMessageRequest{}, cases.ThreadMessage{}, 201, handleThreadPost(a)},
+		{"POST", "/api/v1/cases/{id}/threads/{thread}/attachments", "Upload a file from a thread as a material to attach: the body is the file, as for materials; the joint thread's are shared, a side's thread's are for the mediators and owned by that side", "cases", anyone,
+			[]param{{"filename", "string", "the file's name (no path): its extension must match the content"}, {"kind", "string", "evidence (default), application, ip_certificate, comparison, appraisal or other"}, {"description", "string", "what the material shows (at most 500 characters)"}},
+			rawBody("application/octet-stream"), cases.Material{}, 201, handleThreadUpload(a)},
 	}
 }

@@ -415,6 +415,7 @@ func materialMatrix() []matrixCall {
 		{route: "POST /api/v1/cases/{id}/bundle/push", path: func(f *fixture) string { return "/api/v1/cases/" + f.c.ID + "/bundle/push" }, allow: []string{}},
 		// Not failed: its staff are answered 404 (no report), everyone else 403 or 404.
 		{route: "GET /api/v1/cases/{id}/failure-report", path: func(f *fixture) string { return "/api/v1/cases/" + f.c.ID + "/failure-report" }, allow: []string{}},
+		{route: "GET /api/v1/cases/{id}/ruling", path: func(f *fixture) string { return "/api/v1/cases/" + f.c.ID + "/ruling" }, allow: []string{}},
 		{route: "GET /api/v1/materials/{id}", path: func(f *fixture) string { return "/api/v1/materials/" + shared(f) }, allow: viewers},
 		{route: "GET /api/v1/materials/{id}/content", path: func(f *fixture) string { return "/api/v1/materials/" + shared(f) + "/content" }, allow: viewers},
 	}

@@ -230,3 +230,9 @@ export function caseFacts(c) {
     h('dd', null, fmtDateTime(c.created_at)),
   );
 }
+
+// rulingLink is the court's ruling on judicial confirmation (民事裁定书, a PDF the court signed) once it decided.
+export function rulingLink(c) {
+  if (c.state !== 'confirmed' && c.state !== 'confirmation_rejected') return null;
+  return h('p', null, h('a', { class: 'btn secondary', id: 'ruling-link', href: `/api/v1/cases/${encodeURIComponent(c.id)}/ruling`, download: '' }, t('case.ruling')));
+}

@@ -2,7 +2,7 @@
 // attachment, and the upload form. The file goes to the server as the request body, streamed by the browser;
 // the server decides what it is from its bytes.
 
-import { h, mount } from '../dom.js';
+import { h, mount, uid } from '../dom.js';
 import { t, label, fmtDateTime, fmtNumber } from '../i18n.js';
 import { get, enc, qs, getCSRF, ApiError } from '../api.js';
 import { field, options, onSubmit, formAlert, alertBox, toast } from '../ui.js';
@@ -12,17 +12,22 @@ const VISIBILITIES = ['shared', 'mediators', 'court'];
 const IP_KINDS = ['patent', 'utility_model', 'design', 'trademark', 'copyright', 'layout_design', 'plant_variety', 'other'];
 const ACCEPT = '.pdf,.jpg,.jpeg,.png,.doc,.docx,.xls,.xlsx,.ppt,.pptx';
 
-const size = (n) => (n >= 1048576 ? t('material.size_mb', { n: fmtNumber(n / 1048576, 1) }) : t('material.size_kb', { n: fmtNumber(Math.max(1, Math.round(n / 1024))) }));
+export const size = (n) => (n >= 1048576 ? t('material.size_mb', { n: fmtNumber(n / 1048576, 1) }) : t('material.size_kb', { n: fmtNumber(Math.max(1, Math.round(n / 1024))) }));
 
 // uploadMaterial sends one file with its description; it resolves with the stored material or rejects with an
 // ApiError carrying the server's code (material_too_large, material_type, material_bomb…).
-export async function uploadMaterial(caseId, file, meta) {
+export function uploadMaterial(caseId, file, meta) {
+  return uploadFile(`/api/v1/cases/${enc(caseId)}/materials`, file, meta);
+}
+
+// uploadFile sends one file as the body of a POST to path (the materials of a case, or a thread's attachments).
+export async function uploadFile(path, file, meta) {
   const headers = { Accept: 'application/json', 'Content-Type': 'application/octet-stream' };
   const csrf = getCSRF();
   if (csrf) headers['X-CSRF-Token'] = csrf;
   let resp;
   try {
-    resp = await fetch(`/api/v1/cases/${enc(caseId)}/materials${qs({ filename: file.name, ...meta })}`, { method: 'POST', body: file, headers, credentials: 'same-origin' });
+    resp = await fetch(`${path}${qs({ filename: file.name, ...meta })}`, { method: 'POST', body: file, headers, credentials: 'same-origin' });
   } catch (e) {
     throw new ApiError(0, 'network', e.message);
   }
@@ -44,6 +49,25 @@ function item(m) {
     m.description ? h('p', { class: 'small' }, m.description) : null,
     ip,
     h('p', { class: 'small muted mono' }, t('material.sha', { sha: m.sha256 })),
+  );
+}
+
+// filePicker is the file field: the browser's own control draws in the browser's language and is too small to
+// touch on a phone, so a button-sized label opens it and the chosen file's name is shown in the page's language.
+export function filePicker(name, hint, accept) {
+  const id = uid('f');
+  const chosen = h('span', { class: 'small muted file-chosen', 'aria-live': 'polite' }, t('material.no_file'));
+  const input = h('input', { type: 'file', id, name, required: true, accept, class: 'file-input', 'aria-describedby': `${id}-hint` });
+  const show = () => {
+    chosen.textContent = input.files && input.files[0] ? input.files[0].name : t('material.no_file');
+  };
+  input.addEventListener('change', show);
+  return h(
+    'div',
+    { class: 'field file-field' },
+    h('span', { class: 'label' }, t('material.file'), h('span', { class: 'req', 'aria-hidden': 'true' }, '*')),
+    h('div', { class: 'file-row' }, input, h('label', { for: id, class: 'btn secondary' }, t('material.choose')), chosen),
+    h('div', { class: 'hint', id: `${id}-hint` }, hint),
   );
 }
 
@@ -73,7 +97,7 @@ export function materialsSection(c) {
     'form',
     { novalidate: true, id: 'material-form' },
     formAlert(),
-    field({ label: t('material.file'), name: 'file', type: 'file', required: true, hint: t('material.file_hint'), attrs: { accept: ACCEPT } }),
+    filePicker('file', t('material.file_hint'), ACCEPT),
     kind,
     field({ label: t('material.visibility'), name: 'visibility', type: 'select', value: 'shared', options: options(VISIBILITIES, 'matvis'), hint: t('material.visibility_hint') }),
     field({ label: t('material.description'), name: 'description', attrs: { maxlength: 500 } }),
@@ -91,6 +115,7 @@ export function materialsSection(c) {
     },
     async (m) => {
       form.reset();
+      form.file.dispatchEvent(new Event('change')); // the chosen name goes with the reset
       ipBox.hidden = true;
       toast(t('material.uploaded', { name: m.filename }));
       await load();

@@ -75,12 +75,21 @@ export function serviceSection(c, me) {
     }
   }
   function form(mine) {
+    const channel = field({ label: t('service.channel'), name: 'channel', type: 'select', value: (mine && mine.channel) || 'sms', options: options(CHANNELS, 'svcchannel') });
+    const address = field({ label: t('service.address'), name: 'address', value: (mine && mine.address) || '', hint: t('service.address_hint') });
+    // Service on the page itself needs no address: the field goes away rather than wait for an answer it ignores.
+    const sel = channel.querySelector('select');
+    const showAddress = () => {
+      address.hidden = sel.value === 'in_app';
+    };
+    sel.addEventListener('change', showAddress);
+    showAddress();
     const f = h(
       'form',
       { novalidate: true, id: 'service-form' },
       formAlert(),
-      field({ label: t('service.channel'), name: 'channel', type: 'select', value: (mine && mine.channel) || 'sms', options: options(CHANNELS, 'svcchannel') }),
-      field({ label: t('service.address'), name: 'address', value: (mine && mine.address) || '', hint: t('service.address_hint') }),
+      channel,
+      address,
       field({ label: t('service.consent'), name: 'consent', type: 'checkbox', value: !mine || mine.consent }),
       h('button', { type: 'submit', class: 'btn' }, t('service.confirm')),
     );
