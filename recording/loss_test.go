@@ -85,7 +85,7 @@ func TestLossWaitsForKeyframe(t *testing.T) {
 	if want := time.Duration(3*len(frames)-1) * time.Second / 15; f.Duration < want-100*time.Millisecond || f.Duration > want+100*time.Millisecond {
 		t.Errorf("duration %s, want %s: the gap keeps its time", f.Duration, want)
 	}
-	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput()
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-fps_mode", "passthrough", "-enc_time_base", "-1", "-f", "null", "-").CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "" {
 		t.Errorf("ffmpeg: %v %s", err, out)
 	}

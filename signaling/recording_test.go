@@ -52,7 +52,10 @@ func (m *memSessions) RecordingFile(_ context.Context, f recording.File) error {
 // packet ffprobe reads in the file, failing the test if ffmpeg cannot decode it.
 func probedPackets(t *testing.T, path string) []float64 {
 	t.Helper()
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput(); err != nil || len(out) > 0 {
+	// Frames are decoded as they are timed, in the file's own time base (-fps_mode passthrough -enc_time_base
+	// -1): otherwise ffmpeg puts two frames a millisecond apart (the writer keeps times strictly increasing) on
+	// one output tick and calls the null muxer's input non-monotonic, which says nothing about the file.
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-fps_mode", "passthrough", "-enc_time_base", "-1", "-f", "null", "-").CombinedOutput(); err != nil || len(out) > 0 {
 		t.Errorf("ffmpeg decode %s: %v %s", filepath.Base(path), err, out)
 	}
 	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "packet=pts_time", "-of", "csv=p=0", path).Output()
