@@ -594,3 +594,41 @@ func (e *e2e) checkNoJSErrors() {
 	}
 	e.jsErrors = nil
 }
+
+// axePath is axe-core, installed test-only by scripts/lib.sh (cmd/parley/testdata/axe, pinned by its lock file).
+const axePath = "testdata/axe/node_modules/axe-core/axe.min.js"
+
+var axeSource = sync.OnceValues(func() ([]byte, error) { return os.ReadFile(axePath) })
+
+// checkAxe runs axe-core on the page as it is (WCAG 2.1 A and AA rules) and fails the test on any serious or
+// critical violation, naming the rule and the elements. axe is evaluated through DevTools, which the page's
+// Content-Security-Policy does not govern: nothing is added to the page or served by Parley.
+func (tb *tab) checkAxe(where string) {
+	tb.e.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		tb.e.t.Fatalf("axe-core is missing (%v): run scripts/test.sh (or: cd cmd/parley/testdata/axe && npm ci)", err)
+	}
+	if !js[bool](tb, `typeof window.axe === 'object'`) {
+		js[bool](tb, string(src)+";\ntrue")
+	}
+	out := js[string](tb, `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']})
+		.then((r) => JSON.stringify({passes: r.passes.length, violations: r.violations.map((v) => ({impact: v.impact, text: v.impact + ' ' + v.id + ' (' + v.help + '): ' +
+			v.nodes.slice(0, 6).map((n) => n.target.join(' ') + ' — ' + (n.failureSummary || '').replace(/\s+/g, ' ')).join(' | ')}))}))`)
+	var res struct {
+		Passes     int
+		Violations []struct{ Impact, Text string }
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		tb.e.t.Fatalf("axe on %s: %v (%s)", where, err, out)
+	}
+	var minor []string
+	for _, v := range res.Violations {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			tb.e.t.Errorf("accessibility (axe-core) of %s: %s", where, v.Text)
+		} else {
+			minor = append(minor, v.Text)
+		}
+	}
+	tb.e.t.Logf("axe-core: %s: %d rules pass; %d violations, %d of them minor or moderate %q", where, res.Passes, len(res.Violations), len(minor), minor)
+}

@@ -110,6 +110,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the checklist's warning reads %q, want both parties named", txt)
 	}
 	med.phoneShots("case-mediator", 1280, 900)
+	med.checkAxe("the mediator's case page")
 	med.do(med.viewport(390, 844))
 	med.pointShot("point02-checklist-390x844", "#checklist")
 	med.do(med.viewport(1280, 900))
@@ -122,6 +123,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the invitation page shows %q, want the case number %s and the masked phone", txt, c.Number)
 	}
 	party.phoneShots("join-1-info", 390, 844)
+	party.checkAxe("the invitation page")
 	party.click(`#join-continue`)
 	party.wait(`document.querySelector('#consent-yes')`)
 	party.phoneShots("join-2-consent", 390, 844)
@@ -141,6 +143,7 @@ func TestBrowser(t *testing.T) {
 		t.Error("the applicant's consent to online mediation was not recorded")
 	}
 	party.phoneShots("party-case", 390, 844)
+	party.checkAxe("the party's case page")
 
 	// The mediator discloses a possible conflict and asks for more time; the party answers both on the phone.
 	med.action("disclose", map[string]string{"text": "本人曾于 2019 年为申请人代理过一件与本案无关的商标申请。"})
@@ -166,6 +169,7 @@ func TestBrowser(t *testing.T) {
 	party.click(`#check-network`)
 	party.wait(`document.querySelector('#network-figures')`)
 	party.phoneShots("device-check", 390, 844)
+	party.checkAxe("the device check")
 
 	// A session, and its record kept through a conflicting save from elsewhere.
 	yes := true
@@ -319,6 +323,7 @@ func TestBrowser(t *testing.T) {
 	visitor.phoneShots("home", 390, 844)
 	visitor.open("/login")
 	visitor.phoneShots("login", 390, 844)
+	visitor.checkAxe("the login page")
 	visitor.open("/apply")
 	visitor.wait(`document.querySelector('#apply-form')`)
 	visitor.click(`#submit-application`)
