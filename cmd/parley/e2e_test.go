@@ -111,6 +111,7 @@ func TestBrowser(t *testing.T) {
 	}
 	med.phoneShots("case-mediator", 1280, 900)
 	med.checkAxe("the mediator's case page")
+	med.checkFocusOrder("the mediator's case page", 30)
 	med.do(med.viewport(390, 844))
 	med.pointShot("point02-checklist-390x844", "#checklist")
 	med.do(med.viewport(1280, 900))
@@ -144,6 +145,7 @@ func TestBrowser(t *testing.T) {
 	}
 	party.phoneShots("party-case", 390, 844)
 	party.checkAxe("the party's case page")
+	party.checkFocusOrder("the party's case page", 30)
 
 	// The mediator discloses a possible conflict and asks for more time; the party answers both on the phone.
 	med.action("disclose", map[string]string{"text": "本人曾于 2019 年为申请人代理过一件与本案无关的商标申请。"})
@@ -170,6 +172,7 @@ func TestBrowser(t *testing.T) {
 	party.wait(`document.querySelector('#network-figures')`)
 	party.phoneShots("device-check", 390, 844)
 	party.checkAxe("the device check")
+	party.checkFocusOrder("the device check", 15)
 
 	// A session, and its record kept through a conflicting save from elsewhere.
 	yes := true
@@ -324,6 +327,7 @@ func TestBrowser(t *testing.T) {
 	visitor.open("/login")
 	visitor.phoneShots("login", 390, 844)
 	visitor.checkAxe("the login page")
+	visitor.checkFocusOrder("the login page", 12)
 	visitor.open("/apply")
 	visitor.wait(`document.querySelector('#apply-form')`)
 	visitor.click(`#submit-application`)
