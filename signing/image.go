@@ -169,7 +169,10 @@ func DecodeSealImage(data []byte) (image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing: seal image: %w", err)
 	}
+	// One conversion with draw's fast paths, then the box filter over the bytes.
 	b := src.Bounds()
+	nrgba := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(nrgba, nrgba.Bounds(), src, b.Min, draw.Src)
 	k := 1
 	for b.Dx()/k > maxSealPixels || b.Dy()/k > maxSealPixels {
 		k++
@@ -179,24 +182,28 @@ func DecodeSealImage(data []byte) (image.Image, error) {
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			// Box filter over k×k source pixels, composited on white.
-			var r, g, bl, n uint32
+			var r, g, bl, n int
 			for dy := 0; dy < k; dy++ {
+				sy := y*k + dy
+				if sy >= b.Dy() {
+					break
+				}
+				row := nrgba.Pix[sy*nrgba.Stride:]
 				for dx := 0; dx < k; dx++ {
-					sx, sy := b.Min.X+x*k+dx, b.Min.Y+y*k+dy
-					if sx >= b.Max.X || sy >= b.Max.Y {
-						continue
+					sx := x*k + dx
+					if sx >= b.Dx() {
+						break
 					}
-					cr, cg, cb, ca := src.At(sx, sy).RGBA()
-					r += cr + (0xffff - ca)
-					g += cg + (0xffff - ca)
-					bl += cb + (0xffff - ca)
+					px := row[4*sx : 4*sx+4]
+					a := int(px[3])
+					r += (int(px[0])*a + 255*(255-a)) / 255
+					g += (int(px[1])*a + 255*(255-a)) / 255
+					bl += (int(px[2])*a + 255*(255-a)) / 255
 					n++
 				}
 			}
-			if n == 0 {
-				n = 1
-			}
-			out.SetRGBA(x, y, color.RGBA{uint8(r / n >> 8), uint8(g / n >> 8), uint8(bl / n >> 8), 0xff})
+			n = max(n, 1)
+			out.SetRGBA(x, y, color.RGBA{uint8(r / n), uint8(g / n), uint8(bl / n), 0xff})
 		}
 	}
 	return out, nil
