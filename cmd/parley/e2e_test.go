@@ -324,6 +324,11 @@ func TestBrowser(t *testing.T) {
 	visitor := e.newTab("visitor", 390, 844)
 	visitor.open("/")
 	visitor.phoneShots("home", 390, 844)
+	// The home screen: the shell's manifest and every icon it lists load from the server itself.
+	if n := js[int](visitor, `fetch(document.querySelector('link[rel=manifest]').href).then((r) => r.json())
+		.then(async (m) => m.display === 'standalone' ? (await Promise.all(m.icons.map((i) => fetch(i.src).then((r) => r.ok)))).filter(Boolean).length : -1)`); n < 4 {
+		t.Errorf("the web app manifest's icons: %d load, want 4 (and display standalone)", n)
+	}
 	visitor.open("/login")
 	visitor.phoneShots("login", 390, 844)
 	visitor.checkAxe("the login page")
