@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -25,7 +26,14 @@ const (
 )
 
 // MaterialKinds are the kinds of material a case file holds.
-var MaterialKinds = []string{"application", "evidence", "ip_certificate", "comparison", "appraisal", "other"}
+var MaterialKinds = []string{"application", "evidence", "ip_certificate", "comparison", "appraisal", "other", MatSealImage, MatAuthorityLetter}
+
+// The kinds of a company's seal picture and its letter of authority (issue 13 §8): with both uploaded by (or
+// for) a company party, its agreement shows the picture beside its signature (see SealImages).
+const (
+	MatSealImage       = "seal_image"       // 印章图像: a PNG or JPEG picture of the company's seal
+	MatAuthorityLetter = "authority_letter" // 授权委托书 or 法定代表人身份证明书
+)
 
 // IPRightKinds are the kinds of IP right a certificate may be of.
 var IPRightKinds = []string{"patent", "utility_model", "design", "trademark", "copyright", "layout_design", "plant_variety", "other"}
@@ -86,6 +94,9 @@ func (n NewMaterial) Valid() map[string]string {
 	case MatShared, MatMediators, MatCourt:
 	default:
 		f["visibility"] = "is shared, mediators or court"
+	}
+	if (n.Kind == MatSealImage || n.Kind == MatAuthorityLetter) && n.Visibility == MatCourt {
+		f["visibility"] = "is shared or mediators: the mediators check a seal image and its letter of authority"
 	}
 	if len([]rune(n.Description)) > 500 {
 		f["description"] = "is at most 500 characters"
@@ -264,6 +275,9 @@ func (s *Store) UploadMaterial(ctx context.Context, p Principal, caseID string, 
 		return nil, err
 	}
 	m.Size, m.SHA256, m.ContentType = size, hex.EncodeToString(sum), ct
+	if m.Kind == MatSealImage && ct != "image/png" && ct != "image/jpeg" {
+		return nil, Errorf(EMaterialType, "a seal image is a PNG or JPEG picture")
+	}
 	err = s.withCase(ctx, p, caseID, "case", func(tx pgx.Tx, c *Case) error {
 		if !MayUploadMaterial(p, c) { // the uploader may have lost its seat while the file arrived
 			return Errorf(EFORBIDDEN, "only the case's parties, their agents and the case's staff add materials")
@@ -477,4 +491,40 @@ func (s *Store) CopyMaterial(ctx context.Context, id string, w io.Writer) (int64
 			return written, nil
 		}
 	}
+}
+
+// SealImages returns, by party ID, the latest seal picture of each party of the case that uploaded (itself or
+// by its agent) both a seal image and a letter of authority (issue 13 §8); the agreement prints it beside the
+// party's signature. It is read for the document, not for a principal: MayReadMaterial does not apply.
+func (s *Store) SealImages(ctx context.Context, caseID string) (map[string][]byte, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (m.party_id) m.party_id, m.id FROM materials m
+		WHERE m.case_id = $1 AND m.status = 'stored' AND m.kind = 'seal_image' AND m.party_id <> ''
+		  AND EXISTS (SELECT 1 FROM materials l WHERE l.case_id = m.case_id AND l.party_id = m.party_id
+		              AND l.status = 'stored' AND l.kind = 'authority_letter')
+		ORDER BY m.party_id, m.created_at DESC, m.id DESC`, caseID)
+	if err != nil {
+		return nil, dbErr("seal images", err)
+	}
+	ids := map[string]string{}
+	for rows.Next() {
+		var party, id string
+		if err := rows.Scan(&party, &id); err != nil {
+			rows.Close()
+			return nil, dbErr("seal images", err)
+		}
+		ids[party] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, dbErr("seal images", err)
+	}
+	out := map[string][]byte{}
+	for party, id := range ids {
+		var b bytes.Buffer
+		if _, err := s.CopyMaterial(ctx, id, &b); err != nil {
+			return nil, err
+		}
+		out[party] = b.Bytes()
+	}
+	return out, nil
 }

@@ -566,3 +566,46 @@ func TestCompletionJobRunsOnceAcrossNodes(t *testing.T) {
 		t.Errorf("%d certificates of completion, want 1", n)
 	}
 }
+
+// TestCompanySealImageOnTheAgreement (issue 13 §8): a company's seal picture is printed on its agreement beside
+// its representative's signature once the company has uploaded it with a letter of authority, not before; a seal
+// image must be a picture, and one the mediators can see.
+func TestCompanySealImageOnTheAgreement(t *testing.T) {
+	f := newFlow(t)
+	ctx := context.Background()
+	company := f.party(0) // 北京某某科技有限公司, legal representative 张三, no agent
+	upload := func(kind, vis, name string, body []byte) error {
+		_, err := f.store.UploadMaterial(ctx, company, f.c.ID, cases.NewMaterial{Filename: name, Kind: kind, Visibility: vis, Length: int64(len(body))}, bytes.NewReader(body), cases.MaterialLimits{})
+		return err
+	}
+	seal := signingtest.SignaturePNG(7, 400, 400)
+	wantCode(t, upload(cases.MatSealImage, cases.MatMediators, "seal.pdf", []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")), cases.EMaterialType)
+	wantCode(t, upload(cases.MatSealImage, cases.MatCourt, "seal.png", seal), cases.EINVALID)
+	if err := upload(cases.MatSealImage, cases.MatMediators, "seal.png", seal); err != nil {
+		t.Fatal(err)
+	}
+	caption := "印章图像（非电子签章）"
+	text := func() string {
+		d := f.agreement()
+		pdf, _, err := f.store.DocumentPDF(ctx, d.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pdfText(t, pdf)
+	}
+	if got := text(); strings.Contains(got, caption) {
+		t.Errorf("the seal picture is on the agreement without a letter of authority")
+	}
+	if err := upload(cases.MatAuthorityLetter, cases.MatShared, "letter.png", signingtest.SignaturePNG(8, 600, 800)); err != nil {
+		t.Fatal(err)
+	}
+	got := text()
+	if got == "" {
+		return // no poppler
+	}
+	for _, s := range []string{caption, "申请人：北京某某科技有限公司（盖章）", "法定代表人：张三（签名）"} {
+		if !strings.Contains(got, s) {
+			t.Errorf("the agreement lacks %q once the letter of authority is uploaded", s)
+		}
+	}
+}

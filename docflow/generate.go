@@ -115,6 +115,28 @@ func signingParties(c *cases.Case) []signing.Party {
 	return out
 }
 
+// withSealImages gives each company party of c the seal picture it uploaded with its letter of authority
+// (cases.Store.SealImages), printed beside its signature as an image (issue 13 §8). A picture the layout cannot
+// read is left out and logged rather than holding up the agreement.
+func (s *Service) withSealImages(ctx context.Context, c *cases.Case, parties []signing.Party) ([]signing.Party, error) {
+	seals, err := s.Store.SealImages(ctx, c.ID)
+	if err != nil || len(seals) == 0 {
+		return parties, err
+	}
+	for i, party := range c.Parties {
+		img, ok := seals[party.ID]
+		if !ok || i >= len(parties) || parties[i].Kind != signing.Company {
+			continue
+		}
+		if _, err := signing.DecodeSealImage(img); err != nil {
+			s.Log.Warn("seal image left out of the agreement", "case_id", c.ID, "party", party.ID, "err", err)
+			continue
+		}
+		parties[i].SealImage = img
+	}
+	return parties, nil
+}
+
 // agreementSigners maps the fields of a generated agreement (or confirmation sheet) to who signs them.
 func agreementSigners(c *cases.Case, fields []signing.Field) ([]cases.DocSigner, error) {
 	mediators := acceptedMediators(c)
@@ -184,8 +206,12 @@ func (s *Service) CreateAgreement(ctx context.Context, p cases.Principal, c *cas
 	if lang == "" {
 		lang = "zh"
 	}
+	parties, err := s.withSealImages(ctx, c, signingParties(c))
+	if err != nil {
+		return nil, err
+	}
 	ag := &signing.Agreement{
-		Meta: s.meta(c, cases.NewID(), lang), Organisation: c.OrganisationName, Parties: signingParties(c),
+		Meta: s.meta(c, cases.NewID(), lang), Organisation: c.OrganisationName, Parties: parties,
 		Facts: in.Facts, Issues: in.Issues, Terms: termTexts(in.Terms), OtherClauses: in.OtherClauses,
 	}
 	for _, m := range acceptedMediators(c) {

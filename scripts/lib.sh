@@ -100,6 +100,7 @@ ensure_test_tools() {
   apt_install poppler-utils qpdf chromium fonts-lxgw-wenkai fonts-arphic-gbsn00lp iproute2 ffmpeg
   ensure_validators
   ensure_firefox_driver
+  ensure_axe
 }
 
 # ensure_validators installs the independent signature validators the signing tests run (issue 9): NSS's
@@ -123,6 +124,15 @@ ensure_firefox_driver() {
   command -v npm >/dev/null 2>&1 || apt_install npm # Debian's nodejs comes without npm; NodeSource's has it
   if [ ! -d cmd/parley/testdata/ff/node_modules/puppeteer-core ]; then
     (cd cmd/parley/testdata/ff && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
+
+# ensure_axe installs the test-only axe-core that the browser tests run on the main pages (cmd/parley/testdata/axe,
+# pinned by its package-lock.json; nothing of it is served, and no browser is downloaded).
+ensure_axe() {
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  if [ ! -f cmd/parley/testdata/axe/node_modules/axe-core/axe.min.js ]; then
+    (cd cmd/parley/testdata/axe && npm ci --no-audit --no-fund)
   fi
 }
 

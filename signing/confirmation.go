@@ -30,6 +30,11 @@ func (g *Generator) ConfirmationSheet(s *ConfirmationSheet) (*Document, error) {
 	if len(s.ScanSHA256) != 64 || len(s.Parties) < 2 || len(s.Mediators) == 0 {
 		return nil, errors.New("signing: confirmation sheet: the scan's SHA-256, two parties and a mediator are required")
 	}
+	for i, p := range s.Parties {
+		if err := p.checkSealImage(); err != nil {
+			return nil, fmt.Errorf("signing: confirmation sheet: party %d: %w", i+1, err)
+		}
+	}
 	lab := labelsFor(s.Lang)
 	en := s.Lang == "en"
 	t := func(zh, enText string) string {
@@ -73,22 +78,7 @@ func (g *Generator) ConfirmationSheet(s *ConfirmationSheet) (*Document, error) {
 		l.heading(t("三、签署", "3. Signatures"))
 		counts := map[string]int{}
 		for i, p := range s.Parties {
-			name := defaultFieldName(p.Field, p.Role, counts)
-			signer := p.Name
-			lines := []string{lab.roleName(p.Role) + lab.colon + p.Name + lab.sign}
-			// A company: its seal, and the natural person who signs for it by name.
-			if p.Kind == Company {
-				lines[0] = strings.TrimSuffix(lines[0], lab.sign) + lab.seal
-			}
-			switch {
-			case p.Agent != nil:
-				signer = p.Agent.Name
-				lines = append(lines, lab.agent+p.Agent.Name+lab.sign)
-			case p.Kind == Company && p.Representative != "":
-				signer = p.Representative
-				lines = append(lines, lab.legalRep+p.Representative+lab.sign)
-			}
-			l.signatureBlock(name, p.Role, signer, i, lines)
+			l.partySignature(defaultFieldName(p.Field, p.Role, counts), p, i)
 		}
 		for _, m := range s.Mediators {
 			name := defaultFieldName("", RoleMediator, counts)

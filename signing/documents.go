@@ -151,6 +151,10 @@ type Party struct {
 	Representative string    // legal representative of a company
 	Agent          *Agent    // signs for the party when set
 	Field          string    // signature field name; default sig-<role>-<n>
+	// SealImage is a company's seal as the picture (PNG or JPEG) it uploaded with its letter of authority. It
+	// is printed beside the signature of the person who signs for the company, captioned as an image: it is
+	// not a digital seal and nothing signs with it.
+	SealImage []byte
 }
 
 // Installment is one step of the performance schedule.
@@ -325,6 +329,9 @@ func (a *Agreement) check() error {
 				return fmt.Errorf("signing: agreement: party %d agent authority %q, want general or special", i+1, p.Agent.Authority)
 			}
 		}
+		if err := p.checkSealImage(); err != nil {
+			return fmt.Errorf("signing: agreement: party %d: %w", i+1, err)
+		}
 	}
 	if a.Referral != "" && a.Referral != ReferralDelegated && a.Referral != ReferralEntrusted {
 		return fmt.Errorf("signing: agreement: referral %q, want delegated or entrusted", a.Referral)
@@ -477,24 +484,7 @@ func (g *Generator) Agreement(a *Agreement) (*Document, error) {
 		l.heading(lab.enumerate(n) + lab.signatures)
 		counts := map[string]int{}
 		for i, p := range a.Parties {
-			name := defaultFieldName(p.Field, p.Role, counts)
-			role := lab.roleName(p.Role)
-			lines := []string{role + lab.colon + p.Name + lab.sign}
-			signer := p.Name
-			if p.Kind == Company {
-				lines[0] = strings.TrimSuffix(lines[0], lab.sign) + lab.seal
-			}
-			// A company signs by a natural person, named under its seal: its agent, or else its legal
-			// representative.
-			switch {
-			case p.Agent != nil:
-				signer = p.Agent.Name
-				lines = append(lines, lab.agent+p.Agent.Name+lab.sign)
-			case p.Kind == Company && p.Representative != "":
-				signer = p.Representative
-				lines = append(lines, lab.legalRep+p.Representative+lab.sign)
-			}
-			l.signatureBlock(name, p.Role, signer, i, lines)
+			l.partySignature(defaultFieldName(p.Field, p.Role, counts), p, i)
 		}
 		for _, m := range a.Mediators {
 			name := defaultFieldName("", RoleMediator, counts)
@@ -827,4 +817,16 @@ func (g *Generator) Completion(c *Completion) (*Document, error) {
 		l.signatureBlock("sig-platform", RolePlatform, lab.platform, -1, []string{lab.platform})
 		return nil
 	})
+}
+
+// checkSealImage: only a company has a seal picture, and it must be one DecodeSealImage reads.
+func (p Party) checkSealImage() error {
+	if p.SealImage == nil {
+		return nil
+	}
+	if p.Kind != Company {
+		return errors.New("only a company has a seal image")
+	}
+	_, err := DecodeSealImage(p.SealImage)
+	return err
 }

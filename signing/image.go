@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	_ "image/jpeg" // seal images may be JPEG
 	"image/png"
 )
 
@@ -135,4 +136,75 @@ func deflate(b []byte) []byte {
 	zw.Write(b)
 	zw.Close()
 	return buf.Bytes()
+}
+
+// SealImageLimits bound a company's uploaded seal picture (Party.SealImage).
+var SealImageLimits = ImageLimits{MaxBytes: 4 << 20, MaxWidth: 4000, MaxHeight: 4000}
+
+// maxSealPixels is the largest side of a seal picture once scaled for the page (about 300 dpi at 36 mm).
+const maxSealPixels = 420
+
+// DecodeSealImage validates a company's seal picture (PNG or JPEG, within SealImageLimits) and returns it
+// flattened on white and scaled down to at most 420 pixels a side. The picture is only printed on the page
+// (captioned as an image): it is not a digital seal.
+func DecodeSealImage(data []byte) (image.Image, error) {
+	lim := SealImageLimits
+	if len(data) == 0 {
+		return nil, errors.New("signing: seal image is empty")
+	}
+	if len(data) > lim.MaxBytes {
+		return nil, fmt.Errorf("signing: seal image is %d bytes, limit %d", len(data), lim.MaxBytes)
+	}
+	if !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) && !bytes.HasPrefix(data, []byte("\xff\xd8\xff")) {
+		return nil, errors.New("signing: seal image is neither PNG nor JPEG")
+	}
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("signing: seal image: %w", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > lim.MaxWidth || cfg.Height > lim.MaxHeight {
+		return nil, fmt.Errorf("signing: seal image is %d×%d pixels, limit %d×%d", cfg.Width, cfg.Height, lim.MaxWidth, lim.MaxHeight)
+	}
+	src, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("signing: seal image: %w", err)
+	}
+	// One conversion with draw's fast paths, then the box filter over the bytes.
+	b := src.Bounds()
+	nrgba := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(nrgba, nrgba.Bounds(), src, b.Min, draw.Src)
+	k := 1
+	for b.Dx()/k > maxSealPixels || b.Dy()/k > maxSealPixels {
+		k++
+	}
+	w, h := max(1, b.Dx()/k), max(1, b.Dy()/k)
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			// Box filter over k×k source pixels, composited on white.
+			var r, g, bl, n int
+			for dy := 0; dy < k; dy++ {
+				sy := y*k + dy
+				if sy >= b.Dy() {
+					break
+				}
+				row := nrgba.Pix[sy*nrgba.Stride:]
+				for dx := 0; dx < k; dx++ {
+					sx := x*k + dx
+					if sx >= b.Dx() {
+						break
+					}
+					px := row[4*sx : 4*sx+4]
+					a := int(px[3])
+					r += (int(px[0])*a + 255*(255-a)) / 255
+					g += (int(px[1])*a + 255*(255-a)) / 255
+					bl += (int(px[2])*a + 255*(255-a)) / 255
+					n++
+				}
+			}
+			n = max(n, 1)
+			out.SetRGBA(x, y, color.RGBA{uint8(r / n), uint8(g / n), uint8(bl / n), 0xff})
+		}
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"testing"
 
@@ -86,6 +87,29 @@ func FuzzDecodeSignatureImage(f *testing.F) {
 		if img.Width < 1 || img.Height < 1 || img.Width > maxAppearanceW || img.Height > maxAppearanceH ||
 			len(img.rgb) != 3*img.Width*img.Height || len(img.alpha) != img.Width*img.Height {
 			t.Fatalf("inconsistent image %d×%d (%d, %d bytes)", img.Width, img.Height, len(img.rgb), len(img.alpha))
+		}
+	})
+}
+
+// FuzzDecodeSealImage: a company's uploaded seal picture (PNG or JPEG) never panics the decoder, and what it
+// accepts is within the page's bounds.
+func FuzzDecodeSealImage(f *testing.F) {
+	valid := signingtest.SignaturePNG(4, 400, 400)
+	f.Add(valid)
+	f.Add(valid[:len(valid)/2])
+	var jb bytes.Buffer
+	_ = jpeg.Encode(&jb, image.NewRGBA(image.Rect(0, 0, 40, 30)), nil)
+	f.Add(jb.Bytes())
+	f.Add(jb.Bytes()[:jb.Len()/2])
+	f.Add([]byte("\xff\xd8\xff\xc0\x00\x11\x08\xff\xff\xff\xff\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01"))
+	f.Add([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x7f\xff\xff\xff\x7f\xff\xff\xff\x08\x06\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		img, err := DecodeSealImage(data)
+		if err != nil {
+			return
+		}
+		if b := img.Bounds(); b.Dx() < 1 || b.Dy() < 1 || b.Dx() > maxSealPixels || b.Dy() > maxSealPixels {
+			t.Fatalf("seal image %v, want within %d px", b, maxSealPixels)
 		}
 	})
 }

@@ -21,6 +21,7 @@ type labels struct {
 	installment, amount, due, method, payer    string
 	payee                                      string
 	sign, seal, signedFor                      string
+	sealImage                                  string // caption of a company's uploaded seal picture
 	roles                                      map[string]string
 	recordTime, recordPlace, online            string
 	participants, name, role, attends          string
@@ -125,6 +126,7 @@ var labelsZH = labels{
 	payee:          "收款方",
 	sign:           "（签名）",
 	seal:           "（盖章）",
+	sealImage:      "印章图像（非电子签章）",
 	signedFor:      "代理人",
 	roles: map[string]string{
 		RoleApplicant: "申请人", RoleRespondent: "被申请人", RoleAgent: "委托代理人", RoleMediator: "调解员",
@@ -235,6 +237,7 @@ var labelsEN = labels{
 	payee:          "Payee",
 	sign:           " (signature)",
 	seal:           " (seal)",
+	sealImage:      "Seal image, not a digital seal",
 	signedFor:      "agent",
 	roles: map[string]string{
 		RoleApplicant: "Applicant", RoleRespondent: "Respondent", RoleAgent: "Agent", RoleMediator: "Mediator",

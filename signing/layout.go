@@ -1,9 +1,11 @@
 package signing
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"image"
 	"strings"
 	"unicode"
 
@@ -358,6 +360,86 @@ func (l *layout) signatureBlock(name, role, signer string, party int, labelLines
 		Rect: Rect{X1: bx, Y1: pageH - top - boxH, X2: bx + sigBoxW, Y2: pageH - top},
 	})
 	l.y = top + h
+}
+
+// partySignature draws a party's signature block. A person signs in its box. A company is named with its seal
+// (盖章) on a line of its own and signs by a natural person, its agent or else its legal representative, whose
+// line has its own box, the field. The seal picture the company uploaded with its letter of authority, if any,
+// sits in a box of its own beside (above) that signature, framed solid rather than dashed and captioned 印章图像（非电子签章）:
+// a picture printed on the page, not a digital seal and not a field anyone signs.
+func (l *layout) partySignature(name string, p Party, party int) {
+	lab := l.lab
+	role := lab.roleName(p.Role)
+	var person, signer string
+	switch {
+	case p.Agent != nil:
+		person, signer = lab.agent+p.Agent.Name+lab.sign, p.Agent.Name
+	case p.Kind == Company && p.Representative != "":
+		person, signer = lab.legalRep+p.Representative+lab.sign, p.Representative
+	}
+	if p.Kind != Company {
+		lines := []string{role + lab.colon + p.Name + lab.sign}
+		if person != "" {
+			lines = append(lines, person)
+		}
+		l.signatureBlock(name, p.Role, cmp.Or(signer, p.Name), party, lines)
+		return
+	}
+	if person == "" { // nobody named: the company's line is the signature's
+		l.signatureBlock(name, p.Role, p.Name, party, l.font.wrap(role+lab.colon+p.Name+lab.seal, contentW-sigBoxW-20, sizeBody))
+		return
+	}
+	var seal image.Image
+	if p.SealImage != nil {
+		img, err := DecodeSealImage(p.SealImage)
+		if err != nil {
+			l.fail(err)
+			return
+		}
+		seal = img
+	}
+	// The company's line runs across the page unless the seal picture's box stands beside it.
+	wrapW := contentW
+	if seal != nil {
+		wrapW = contentW - sigBoxW - 20
+	}
+	company := l.font.wrap(role+lab.colon+p.Name+lab.seal, wrapW, sizeBody)
+	// The company's line, with the seal picture's box when there is one.
+	h := float64(len(company)) * sizeBody * 1.6
+	if seal != nil {
+		h = max(h, sealBoxH)
+	}
+	// The company's line and the signature stay on one page together.
+	l.ensure(h + 6 + max(sigBoxH, sizeBody*1.6) + 14)
+	top := l.y
+	for i, s := range company {
+		l.text(marginL, top+8+float64(i)*sizeBody*1.6, sizeBody, s)
+	}
+	if seal != nil {
+		bx := pageW - marginR - sigBoxW
+		l.pdf.SetStrokeColor(150, 150, 150)
+		l.pdf.SetLineWidth(0.4)
+		l.pdf.RectFromUpperLeftWithStyle(bx, top, sigBoxW, sealBoxH, "D")
+		capH := sizeSmall * 1.8
+		side := sealBoxH - capH - 8
+		b := seal.Bounds()
+		w, ih := side, side
+		if b.Dx() > b.Dy() {
+			ih = side * float64(b.Dy()) / float64(b.Dx())
+		} else {
+			w = side * float64(b.Dx()) / float64(b.Dy())
+		}
+		if err := l.pdf.ImageFrom(seal, bx+(sigBoxW-w)/2, top+4+(side-ih)/2, &gopdf.Rect{W: w, H: ih}); err != nil {
+			l.fail(fmt.Errorf("signing: seal image: %w", err))
+			return
+		}
+		l.gray(90)
+		cw := l.width(lab.sealImage, sizeSmall)
+		l.text(bx+(sigBoxW-cw)/2, top+sealBoxH-capH+1, sizeSmall, lab.sealImage)
+		l.gray(0)
+	}
+	l.y = top + h + 6
+	l.signatureBlock(name, p.Role, signer, party, []string{person})
 }
 
 // Line breaking.

@@ -5,6 +5,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -324,4 +327,86 @@ func overlap(a, b [4][2]float64) bool {
 		}
 	}
 	return true
+}
+
+// sealPicture draws a red round seal, as a company would photograph or scan its own, as PNG.
+func sealPicture(t testing.TB) []byte {
+	t.Helper()
+	const n = 320
+	img := image.NewNRGBA(image.Rect(0, 0, n, n))
+	red := color.NRGBA{200, 20, 30, 255}
+	for y := range n {
+		for x := range n {
+			dx, dy := float64(x-n/2), float64(y-n/2)
+			d := math.Hypot(dx, dy)
+			// A ring, and a star-like disc in the middle.
+			if (d > 140 && d < 156) || d < 40 {
+				img.SetNRGBA(x, y, red)
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestCompanySealImageBesideItsSignature (issue 13 §8): the seal picture a company uploaded with its letter of
+// authority is printed in a box of its own beside (above) the signature of the person who signs for it, captioned
+// as an image and not a digital seal; the agent's line has its own box (the field), which stays empty until
+// signed; no field is added for the picture.
+func TestCompanySealImageBesideItsSignature(t *testing.T) {
+	t.Parallel()
+	p := getPKI(t)
+	plain, err := (&Generator{Font: p.font}).Agreement(sampleAgreement("zh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := sampleAgreement("zh")
+	a.Parties[1].SealImage = sealPicture(t)
+	doc, err := (&Generator{Font: p.font}).Agreement(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Fields) != len(plain.Fields) {
+		t.Errorf("%d fields with a seal picture, want %d as without: the picture is not a field", len(doc.Fields), len(plain.Fields))
+	}
+	text := squash(pdftotext(t, doc.PDF, 0, 0))
+	for _, s := range []string{"被申请人：北京某某科技有限公司（盖章）", "印章图像（非电子签章）", "委托代理人：" + a.Parties[1].Agent.Name + "（签名）"} {
+		if !strings.Contains(text, squash(s)) {
+			t.Errorf("the signature block lacks %q", s)
+		}
+	}
+	f := doc.Fields[1]
+	if f.Signer != a.Parties[1].Agent.Name {
+		t.Errorf("the company's field is signed by %q, want its agent %q", f.Signer, a.Parties[1].Agent.Name)
+	}
+	const dpi = 72
+	page := grayPages(t, doc.PDF, dpi)[f.Page-1]
+	sealBox := Rect{X1: f.Rect.X1, Y1: f.Rect.Y2 + 6, X2: f.Rect.X2, Y2: f.Rect.Y2 + 6 + sealBoxH}
+	if n := inkIn(page, sealBox, dpi, 3); n < 400 {
+		t.Errorf("%d dark pixels in the seal picture's box, want the picture", n)
+	}
+	if n := inkIn(page, f.Rect, dpi, 3); n > 5 {
+		t.Errorf("%d dark pixels in the agent's signature box before signing, want none", n)
+	}
+	if n := inkOutsidePrintable(page, dpi); n > 0 {
+		t.Errorf("%d pixels drawn within %v pt of the page edges", n, printableMargin)
+	}
+	if keep := os.Getenv("PARLEY_KEEP_RENDER"); keep != "" {
+		os.WriteFile(filepath.Join(keep, "agreement-seal-image.pdf"), doc.PDF, 0o644)
+	}
+
+	// Only a company has a seal picture, and it must be a picture.
+	for name, mod := range map[string]func(*Agreement){
+		"person":  func(a *Agreement) { a.Parties[0].SealImage = sealPicture(t) },
+		"not png": func(a *Agreement) { a.Parties[1].SealImage = []byte("%PDF-1.7 not a picture") },
+	} {
+		a := sampleAgreement("zh")
+		mod(a)
+		if _, err := (&Generator{Font: p.font}).Agreement(a); err == nil {
+			t.Errorf("%s: generated, want a refusal", name)
+		}
+	}
 }

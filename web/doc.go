@@ -15,7 +15,8 @@
 // only from this origin, no inline script, no framing). Files are gzip-compressed once at start-up and sent
 // compressed to browsers that accept it. ETags let a browser revalidate cheaply.
 //
-// Besides the assets and the shell the handler serves two small helpers: /qr.svg draws a QR code (with
+// Besides the assets and the shell the handler serves the web app manifest (/manifest.webmanifest, icons of this
+// build, for adding Parley to a phone's home screen) and two small helpers: /qr.svg draws a QR code (with
 // rsc.io/qr) for a page of this server so a desktop user can continue on a phone, and /netcheck returns a block
 // of bytes the device-check page times to estimate the connection. The handler imports no other Parley package:
 // it knows the API only as the URLs the scripts call.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -117,6 +118,7 @@ type handler struct {
 	features map[string]bool
 	csp      string
 	netcheck []byte
+	manifest *asset // the web app manifest (/manifest.webmanifest)
 }
 
 // Handler returns the front end: the single-page application's HTML for every page route (404 status for
@@ -159,6 +161,7 @@ func Handler(opts Options) http.Handler {
 	h.version = hex.EncodeToString(sum.Sum(nil))[:12]
 	h.csp = contentSecurityPolicy(opts.BaseURL)
 	h.shell = h.renderShell()
+	h.manifest = h.renderManifest()
 	h.netcheck = make([]byte, maxNetcheck)
 	x := uint32(2463534242)
 	for i := range h.netcheck { // xorshift: incompressible enough that a proxy cannot shrink the probe
@@ -261,6 +264,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveQR(w, r)
 	case p == "/netcheck":
 		h.serveNetcheck(w, r)
+	case p == "/manifest.webmanifest":
+		w.Header().Set("Cache-Control", "no-cache") // its icons are of this build
+		write(w, r, h.manifest, http.StatusOK)
 	default:
 		h.servePage(w, r)
 	}
@@ -347,6 +353,46 @@ func (h *handler) servePage(w http.ResponseWriter, r *http.Request) {
 
 // maxNetcheck is the largest probe /netcheck sends.
 const maxNetcheck = 2 << 20
+
+// manifestIcon is one icon of the web app manifest.
+type manifestIcon struct {
+	Src     string `json:"src"`
+	Sizes   string `json:"sizes"`
+	Type    string `json:"type"`
+	Purpose string `json:"purpose,omitempty"`
+}
+
+// renderManifest writes the web app manifest that lets a party add Parley to its phone's home screen (issue 13):
+// a stable URL, same origin (the CSP's default-src 'self' covers manifest-src), icons from this build's assets,
+// standalone display; the start page routes a party with a session to its case.
+func (h *handler) renderManifest() *asset {
+	img := "/assets/" + h.version + "/img/"
+	m := map[string]any{
+		"id":               "/",
+		"name":             "Parley 在线调解",
+		"short_name":       "Parley",
+		"description":      "知识产权纠纷在线调解 / Online mediation of IP disputes",
+		"lang":             "zh-CN",
+		"dir":              "ltr",
+		"start_url":        "/",
+		"scope":            "/",
+		"display":          "standalone",
+		"orientation":      "any",
+		"theme_color":      "#17467e",
+		"background_color": "#ffffff",
+		"icons": []manifestIcon{
+			{Src: img + "icon-192.png", Sizes: "192x192", Type: "image/png", Purpose: "any"},
+			{Src: img + "icon-512.png", Sizes: "512x512", Type: "image/png", Purpose: "any"},
+			{Src: img + "icon-maskable-512.png", Sizes: "512x512", Type: "image/png", Purpose: "maskable"},
+			{Src: img + "icon.svg", Sizes: "any", Type: "image/svg+xml", Purpose: "any"},
+		},
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		panic(fmt.Sprintf("web: manifest: %v", err)) // fixed values
+	}
+	return newAsset(b, "application/manifest+json")
+}
 
 // serveNetcheck sends ?bytes= bytes (default 256 KiB, at most 2 MiB) that the device-check page downloads and
 // times; never cached.

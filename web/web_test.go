@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
+	"image/png"
 	"io"
 	"io/fs"
 	"net/http"
@@ -510,5 +512,63 @@ func BenchmarkShell(b *testing.B) {
 	req.Header.Set("Accept-Encoding", "gzip")
 	for b.Loop() {
 		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}
+
+// TestWebAppManifest: the shell links a manifest from its own origin (the CSP's default-src 'self' allows it),
+// and the manifest names the app, opens standalone at the start page, and lists icons of this build that exist,
+// are PNG or SVG of the sizes it says, with a maskable one, so a party can add Parley to the home screen.
+func TestWebAppManifest(t *testing.T) {
+	t.Parallel()
+	h := newTestHandler()
+	shell := get(t, h, "GET", "/", nil).Body.String()
+	prefix := assetPrefix(t, h)
+	for _, want := range []string{`<link rel="manifest" href="/manifest.webmanifest">`, `<link rel="apple-touch-icon" href="` + prefix + `/img/apple-touch-icon.png">`} {
+		if !strings.Contains(shell, want) {
+			t.Errorf("the shell lacks %s", want)
+		}
+	}
+	rec := get(t, h, "GET", "/manifest.webmanifest", nil)
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/manifest+json" {
+		t.Fatalf("GET /manifest.webmanifest: %d %q, want 200 application/manifest+json", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	var m struct {
+		Name       string `json:"name"`
+		ShortName  string `json:"short_name"`
+		StartURL   string `json:"start_url"`
+		Scope      string `json:"scope"`
+		Display    string `json:"display"`
+		ThemeColor string `json:"theme_color"`
+		Icons      []struct{ Src, Sizes, Type, Purpose string }
+	}
+	raw := rec.Body.Bytes()
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Name == "" || m.ShortName == "" || m.StartURL != "/" || m.Scope != "/" || m.Display != "standalone" || m.ThemeColor == "" {
+		t.Errorf("manifest %s: want a name, a short name, start_url and scope /, standalone display and a theme colour", raw)
+	}
+	maskable, big := false, false
+	for _, ic := range m.Icons {
+		if !strings.HasPrefix(ic.Src, prefix+"/") {
+			t.Errorf("icon %s is not an asset of this build (%s)", ic.Src, prefix)
+			continue
+		}
+		r := get(t, h, "GET", ic.Src, nil)
+		if r.Code != 200 || r.Header().Get("Content-Type") != ic.Type {
+			t.Errorf("icon %s: %d %q, want 200 %s", ic.Src, r.Code, r.Header().Get("Content-Type"), ic.Type)
+			continue
+		}
+		if ic.Type == "image/png" {
+			cfg, err := png.DecodeConfig(bytes.NewReader(r.Body.Bytes()))
+			if err != nil || fmt.Sprintf("%dx%d", cfg.Width, cfg.Height) != ic.Sizes {
+				t.Errorf("icon %s: %dx%d (%v), the manifest says %s", ic.Src, cfg.Width, cfg.Height, err, ic.Sizes)
+			}
+			big = big || ic.Sizes == "512x512"
+		}
+		maskable = maskable || ic.Purpose == "maskable"
+	}
+	if !maskable || !big {
+		t.Errorf("the manifest's icons %+v lack a 512×512 PNG or a maskable icon", m.Icons)
 	}
 }

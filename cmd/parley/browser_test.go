@@ -603,3 +603,96 @@ func (e *e2e) checkNoJSErrors() {
 	}
 	e.jsErrors = nil
 }
+
+// axePath is axe-core, installed test-only by scripts/lib.sh (cmd/parley/testdata/axe, pinned by its lock file).
+const axePath = "testdata/axe/node_modules/axe-core/axe.min.js"
+
+var axeSource = sync.OnceValues(func() ([]byte, error) { return os.ReadFile(axePath) })
+
+// checkAxe runs axe-core on the page as it is (WCAG 2.1 A and AA rules) and fails the test on any serious or
+// critical violation, naming the rule and the elements. axe is evaluated through DevTools, which the page's
+// Content-Security-Policy does not govern: nothing is added to the page or served by Parley.
+func (tb *tab) checkAxe(where string) {
+	tb.e.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		tb.e.t.Fatalf("axe-core is missing (%v): run scripts/test.sh (or: cd cmd/parley/testdata/axe && npm ci)", err)
+	}
+	if !js[bool](tb, `typeof window.axe === 'object'`) {
+		js[bool](tb, string(src)+";\ntrue")
+	}
+	out := js[string](tb, `axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']})
+		.then((r) => JSON.stringify({passes: r.passes.length, violations: r.violations.map((v) => ({impact: v.impact, text: v.impact + ' ' + v.id + ' (' + v.help + '): ' +
+			v.nodes.slice(0, 6).map((n) => n.target.join(' ') + ' — ' + (n.failureSummary || '').replace(/\s+/g, ' ')).join(' | ')}))}))`)
+	var res struct {
+		Passes     int
+		Violations []struct{ Impact, Text string }
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		tb.e.t.Fatalf("axe on %s: %v (%s)", where, err, out)
+	}
+	var minor []string
+	for _, v := range res.Violations {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			tb.e.t.Errorf("accessibility (axe-core) of %s: %s", where, v.Text)
+		} else {
+			minor = append(minor, v.Text)
+		}
+	}
+	tb.e.t.Logf("axe-core: %s: %d rules pass; %d violations, %d of them minor or moderate %q", where, res.Passes, len(res.Violations), len(minor), minor)
+}
+
+// focusStop is where one press of Tab put the focus.
+type focusStop struct {
+	End                  bool
+	What                 string
+	Top, Left, W, H      float64
+	InMain, Ring, Hidden bool
+}
+
+// checkFocusOrder walks the page with the Tab key from the top, as a keyboard user would: the first stop is
+// the skip link, every stop is visible and shows a focus ring, and in the page's main content the focus
+// moves down each column, never back up it (the reading order). It stops after max presses or when focus leaves
+// the page.
+func (tb *tab) checkFocusOrder(where string, max int) {
+	tb.e.t.Helper()
+	// Start from the top of the document: a focused, untabbable marker before everything (blur alone leaves
+	// Chromium's starting point where the focus was).
+	js[bool](tb, `(() => { const m = document.createElement('span'); m.id = 'focus-start'; m.tabIndex = -1;
+		document.body.prepend(m); m.focus(); window.scrollTo(0, 0); return true; })()`)
+	defer js[bool](tb, `(() => { const m = document.getElementById('focus-start'); if (m) m.remove(); return true; })()`)
+	const probe = `(() => {
+		const el = document.activeElement;
+		if (!el || el === document.body || el === document.documentElement) return {End: true};
+		const r = el.getBoundingClientRect(), cs = getComputedStyle(el);
+		const ring = (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2) || cs.boxShadow !== 'none'
+			|| !!(el.matches('.file-input') && el.nextElementSibling && getComputedStyle(el.nextElementSibling).outlineStyle !== 'none');
+		return {What: el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + (el.innerText || el.getAttribute('aria-label') || el.name || '').trim().slice(0, 24) + '"',
+			Top: r.top + scrollY, Left: r.left, W: r.width, H: r.height, InMain: !!el.closest('main'), Ring: ring, Hidden: !!el.closest('[hidden]')};
+	})()`
+	var prev *focusStop
+	stops := 0
+	defer func() { tb.e.t.Logf("keyboard: %s: %d Tab stops checked", where, stops) }()
+	for i := 0; i < max; i++ {
+		tb.do(chromedp.KeyEvent("\t"))
+		s := js[focusStop](tb, probe)
+		if s.End {
+			break
+		}
+		switch {
+		case i == 0 && !strings.HasPrefix(s.What, "a#skip"):
+			tb.e.t.Errorf("keyboard on %s: the first Tab goes to %s, want the skip link", where, s.What)
+		case s.Hidden || (s.W == 0 && s.H == 0):
+			tb.e.t.Errorf("keyboard on %s: Tab %d focuses %s, which is not shown", where, i+1, s.What)
+		case !s.Ring:
+			tb.e.t.Errorf("keyboard on %s: Tab %d focuses %s without a visible focus ring", where, i+1, s.What)
+		}
+		// Back up the same column (a second column may start higher: that is its reading order).
+		sameColumn := prev != nil && s.Left < prev.Left+prev.W && prev.Left < s.Left+s.W
+		if sameColumn && prev.InMain && s.InMain && s.Top+s.H/2 < prev.Top-4 {
+			tb.e.t.Errorf("keyboard on %s: Tab %d goes back up the page, from %s to %s", where, i+1, prev.What, s.What)
+		}
+		prev = &s
+		stops++
+	}
+}

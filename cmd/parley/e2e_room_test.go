@@ -172,6 +172,7 @@ func TestBrowserRoom(t *testing.T) {
 	partyA.click(`a.btn[href="/rooms/` + sessionID + `"]`)
 	partyA.wait(`document.querySelector('#join-room') && !document.querySelector('#join-room').disabled && document.querySelector('#prejoin-preview').videoWidth > 0`)
 	partyA.phoneShots("room-prejoin", 390, 844)
+	partyA.checkAxe("the room's prejoin")
 	partyA.click(`#join-room`)
 	partyA.wait(`document.querySelector('#lobby') && window.__parley.session.status === 'lobby'`)
 	partyA.phoneShots("room-lobby", 390, 844)
@@ -235,6 +236,7 @@ func TestBrowserRoom(t *testing.T) {
 		joins = append(joins, ms)
 	}
 	partyA.phoneShots("room-joint", 390, 844)
+	partyA.checkAxe("the room in joint session")
 	// On a phone the call has the whole screen; each tile says its role or side, and "（我）" is never cut.
 	if !partyA.js(`getComputedStyle(document.querySelector('.top')).display === 'none' && document.querySelector('.tile.self .tile-me').innerText === '（我）' && document.querySelector('.tile.self .tile-me').getBoundingClientRect().right <= document.querySelector('.tile.self').getBoundingClientRect().right + 0.5 && [...document.querySelectorAll('#stage .tile')].every((x) => x.querySelector('.tile-badges .badge.side, .tile-badges .badge.role'))`) {
 		t.Error("the applicant's phone room: the header shows, a tile has no role or side, or （我） is cut")

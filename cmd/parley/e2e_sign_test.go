@@ -6,6 +6,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -103,6 +107,16 @@ func TestBrowserSigning(t *testing.T) {
 	applicant, respondent := c.Parties[0], c.Parties[1]
 	identityChecked(t, e.store, c, w.Mediator)
 
+	// The company applicant has uploaded its seal picture with its letter of authority (issue 13 §8): its
+	// agreement prints the picture beside its legal representative's signature.
+	for _, m := range []struct {
+		kind, name string
+		body       []byte
+	}{{cases.MatSealImage, "seal.png", sealPNG(t)}, {cases.MatAuthorityLetter, "letter.png", signingtest.SignaturePNG(3, 600, 800)}} {
+		_, err := e.store.UploadMaterial(ctx, casestest.PartyPrincipal(c, 0), c.ID, cases.NewMaterial{Filename: m.name, Kind: m.kind, Visibility: cases.MatMediators, Length: int64(len(m.body))}, bytes.NewReader(m.body), cases.MaterialLimits{})
+		must(err)
+	}
+
 	// The mediator drafts the agreement from the template while mediating.
 	med := e.newTab("mediator", 1280, 900)
 	med.login(w.Mediator)
@@ -163,6 +177,14 @@ func TestBrowserSigning(t *testing.T) {
 	partyA.click(`#zoom-in`)
 	partyA.wait(`document.querySelector('.zoom-level').innerText === '125%'`)
 	partyA.click(`#zoom-fit`)
+	partyA.wait(`document.querySelector('#pages[data-source=pdf][data-rendered=true] canvas.page-img[data-rendered=true]')`)
+	// The signature page (the last), from its top: the seal picture's box above the representative's own box.
+	js[bool](partyA, `(() => { const c = [...document.querySelectorAll('#pages canvas.page-img')].pop(); c.scrollIntoView({block: 'start'}); scrollBy(0, c.getBoundingClientRect().height * 0.12); return true; })()`)
+	partyA.do(chromedp.Sleep(150 * time.Millisecond))
+	partyA.viewShot("point08-seal-image-390x844")
+	if pdf, _, err := e.store.DocumentPDF(ctx, docID, 0); err != nil || !bytes.Contains(pdf, []byte("/Subtype /Image")) {
+		t.Errorf("the agreement carries no picture of the company's seal (%v)", err)
+	}
 	partyA.signOnPage("sign-applicant")
 
 	// The respondent opens the agreement on the smaller phone. What it signs is what it sees: a prepared
@@ -353,4 +375,23 @@ func verifyOverHTTP(t *testing.T, base string, pdf []byte) verifyResponse {
 		t.Fatalf("POST /api/v1/verify: %d %v", resp.StatusCode, err)
 	}
 	return out
+}
+
+// sealPNG draws a red round seal, as a company would scan its own.
+func sealPNG(t *testing.T) []byte {
+	t.Helper()
+	const n = 300
+	img := image.NewNRGBA(image.Rect(0, 0, n, n))
+	for y := range n {
+		for x := range n {
+			if d := math.Hypot(float64(x-n/2), float64(y-n/2)); (d > 130 && d < 144) || d < 36 {
+				img.SetNRGBA(x, y, color.NRGBA{200, 20, 30, 255})
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -110,6 +110,8 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the checklist's warning reads %q, want both parties named", txt)
 	}
 	med.phoneShots("case-mediator", 1280, 900)
+	med.checkAxe("the mediator's case page")
+	med.checkFocusOrder("the mediator's case page", 30)
 	med.do(med.viewport(390, 844))
 	med.pointShot("point02-checklist-390x844", "#checklist")
 	med.do(med.viewport(1280, 900))
@@ -122,6 +124,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the invitation page shows %q, want the case number %s and the masked phone", txt, c.Number)
 	}
 	party.phoneShots("join-1-info", 390, 844)
+	party.checkAxe("the invitation page")
 	party.click(`#join-continue`)
 	party.wait(`document.querySelector('#consent-yes')`)
 	party.phoneShots("join-2-consent", 390, 844)
@@ -141,6 +144,8 @@ func TestBrowser(t *testing.T) {
 		t.Error("the applicant's consent to online mediation was not recorded")
 	}
 	party.phoneShots("party-case", 390, 844)
+	party.checkAxe("the party's case page")
+	party.checkFocusOrder("the party's case page", 30)
 
 	// The mediator discloses a possible conflict and asks for more time; the party answers both on the phone.
 	med.action("disclose", map[string]string{"text": "本人曾于 2019 年为申请人代理过一件与本案无关的商标申请。"})
@@ -166,6 +171,8 @@ func TestBrowser(t *testing.T) {
 	party.click(`#check-network`)
 	party.wait(`document.querySelector('#network-figures')`)
 	party.phoneShots("device-check", 390, 844)
+	party.checkAxe("the device check")
+	party.checkFocusOrder("the device check", 15)
 
 	// A session, and its record kept through a conflicting save from elsewhere.
 	yes := true
@@ -317,8 +324,15 @@ func TestBrowser(t *testing.T) {
 	visitor := e.newTab("visitor", 390, 844)
 	visitor.open("/")
 	visitor.phoneShots("home", 390, 844)
+	// The home screen: the shell's manifest and every icon it lists load from the server itself.
+	if n := js[int](visitor, `fetch(document.querySelector('link[rel=manifest]').href).then((r) => r.json())
+		.then(async (m) => m.display === 'standalone' ? (await Promise.all(m.icons.map((i) => fetch(i.src).then((r) => r.ok)))).filter(Boolean).length : -1)`); n < 4 {
+		t.Errorf("the web app manifest's icons: %d load, want 4 (and display standalone)", n)
+	}
 	visitor.open("/login")
 	visitor.phoneShots("login", 390, 844)
+	visitor.checkAxe("the login page")
+	visitor.checkFocusOrder("the login page", 12)
 	visitor.open("/apply")
 	visitor.wait(`document.querySelector('#apply-form')`)
 	visitor.click(`#submit-application`)

@@ -254,3 +254,43 @@ func TestEveryRoomErrorIsTranslated(t *testing.T) {
 		}
 	}
 }
+
+// trailEvent finds the event types written to a case's trail (appendEvent's fifth argument, a literal).
+var trailEvent = regexp.MustCompile(`appendEvent\(ctx, [^,]+, [^,]+, [^,]+, "([a-z_]+\.[a-z_]+)",`)
+
+// TestEveryTrailEventIsNamed fails on any event of the case's trail that the trail would show by its raw type
+// (service.withheld) instead of a label (event.<type>) in both languages; the service statuses' events are
+// written as "service."+status.
+func TestEveryTrailEventIsNamed(t *testing.T) {
+	t.Parallel()
+	types := map[string]string{}
+	for _, dir := range []string{"../../cases", "../../docflow", "."} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range trailEvent.FindAllStringSubmatch(string(src), -1) {
+				types[m[1]] = f
+			}
+		}
+	}
+	for _, s := range []string{cases.ServiceWithheld, cases.ServiceFailed, cases.ServiceSent} {
+		types["service."+s] = "cases/service.go"
+	}
+	if len(types) < 25 {
+		t.Fatalf("found %d event types; want the scan to find them all", len(types))
+	}
+	for _, lang := range []string{"zh-CN", "en"} {
+		d := readDictionary(t, lang)
+		for ty, at := range types {
+			if d["event."+ty] == "" {
+				t.Errorf("%s.json has no event.%s (written in %s)", lang, ty, at)
+			}
+		}
+	}
+}

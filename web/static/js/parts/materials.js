@@ -7,7 +7,7 @@ import { t, label, fmtDateTime, fmtNumber } from '../i18n.js';
 import { get, enc, qs, getCSRF, ApiError } from '../api.js';
 import { field, options, onSubmit, formAlert, alertBox, toast } from '../ui.js';
 
-const KINDS = ['evidence', 'application', 'ip_certificate', 'comparison', 'appraisal', 'other'];
+const KINDS = ['evidence', 'application', 'ip_certificate', 'comparison', 'appraisal', 'seal_image', 'authority_letter', 'other'];
 const VISIBILITIES = ['shared', 'mediators', 'court'];
 const IP_KINDS = ['patent', 'utility_model', 'design', 'trademark', 'copyright', 'layout_design', 'plant_variety', 'other'];
 const ACCEPT = '.pdf,.jpg,.jpeg,.png,.doc,.docx,.xls,.xlsx,.ppt,.pptx';
@@ -90,8 +90,12 @@ export function materialsSection(c) {
     field({ label: t('material.ip_number'), name: 'ip_number', hint: t('material.ip_number_hint') }),
     field({ label: t('material.ip_holder'), name: 'ip_holder' }),
   );
+  // A seal picture goes on the agreement beside the company's signature once its letter of authority is
+  // uploaded too (issue 13 §8); the hint says so, and that it is a picture, not a digital seal.
+  const sealHint = h('p', { class: 'small muted', id: 'material-seal-hint', hidden: true }, t('material.seal_hint'));
   kind.querySelector('select').addEventListener('change', (ev) => {
     ipBox.hidden = ev.target.value !== 'ip_certificate';
+    sealHint.hidden = ev.target.value !== 'seal_image' && ev.target.value !== 'authority_letter';
   });
   const form = h(
     'form',
@@ -99,6 +103,7 @@ export function materialsSection(c) {
     formAlert(),
     filePicker('file', t('material.file_hint'), ACCEPT),
     kind,
+    sealHint,
     field({ label: t('material.visibility'), name: 'visibility', type: 'select', value: 'shared', options: options(VISIBILITIES, 'matvis'), hint: t('material.visibility_hint') }),
     field({ label: t('material.description'), name: 'description', attrs: { maxlength: 500 } }),
     ipBox,
@@ -117,6 +122,7 @@ export function materialsSection(c) {
       form.reset();
       form.file.dispatchEvent(new Event('change')); // the chosen name goes with the reset
       ipBox.hidden = true;
+      sealHint.hidden = true;
       toast(t('material.uploaded', { name: m.filename }));
       await load();
     },
