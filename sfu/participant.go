@@ -90,8 +90,6 @@ type Participant struct {
 	sentOctets uint64
 	sentAt     time.Time
 	sentRate   int // bits/s of media payload sent in the last allocation period
-	lastREMB   int // the REMB seen at the previous allocation
-	rembGrew   bool
 	lossAge    int // allocation periods since the last receiver report (lossPM holds its loss)
 }
 
@@ -106,7 +104,7 @@ type pauseState struct {
 // below 90 % of its lowest layer's bitrate for pauseTicks allocation periods (3 s: a
 // sustained shortage, not a blip) while the link shows it is really constrained — the
 // subscriber's own REMB caps the estimate below rembConstrained, below what is being sent,
-// is not climbing, and its receiver reports show loss (see constrained; a delay-based estimate or loss alone also come
+// and its receiver reports show loss (see constrained; a delay-based estimate or loss alone also come
 // from a busy CPU, not only from a thin link) — and resumes when the share reaches 120 % of it,
 // or, to probe, after the retry time (4 s, doubling up to 32 s while pauses recur).
 const (
@@ -707,7 +705,7 @@ const rembConstrained = 200_000
 const pauseLossPM = 50
 
 // measureSent updates the media rate sent to this subscriber over the last allocation
-// period and whether its REMB grew since the previous one (called by allocate only).
+// period (called by allocate only).
 func (p *Participant) measureSent(downs []*DownTrack, now time.Time) {
 	var total uint64
 	for _, d := range downs {
@@ -719,23 +717,21 @@ func (p *Participant) measureSent(downs []*DownTrack, now time.Time) {
 		p.sentRate = int(float64(total-p.sentOctets) * 8 / el.Seconds())
 	}
 	p.sentOctets, p.sentAt = total, now
-	remb := int(p.remb.Load())
-	p.rembGrew = p.lastREMB > 0 && remb > p.lastREMB*103/100
-	p.lastREMB = remb
 }
 
 // constrained reports whether the subscriber's link shows a real limit: a recent REMB at
 // or below the estimate, below rembConstrained and below the lowest layer (low) itself (the
 // whole estimate cannot carry one such video), while more is being sent than the REMB
-// allows, the REMB is not climbing, and packets are being lost (pauseLossPM). A browser's REMB is its receive-side estimate and
+// allows, and packets are being lost (pauseLossPM). A browser's REMB is its receive-side estimate and
 // follows what it receives (Chrome caps it near 1.5 × the incoming rate): with only audio
 // arriving (a caucus elsewhere, a probe after a pause) it is low without any thin link,
-// and after a probe starts it climbs; neither is a reason to pause.
+// and after a probe starts it climbs from there; neither loses packets, so neither pauses.
+// (Whether the REMB climbs is no sign either way: on a thin link it saws up and down.)
 func (p *Participant) constrained(est, low int) bool {
 	at := p.rembAt.Load()
 	remb := int(p.remb.Load())
 	return at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second && remb <= est && remb < min(rembConstrained, low) &&
-		p.sentRate > remb*5/4 && !p.rembGrew && p.lossPM.Load() >= pauseLossPM
+		p.sentRate > remb*5/4 && p.lossPM.Load() >= pauseLossPM
 }
 
 // isPaused reports whether trackID is paused for this subscriber for lack of bandwidth.
