@@ -441,23 +441,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 		return act(t, s, w.Mediator, c, cases.ActResume, cases.Params{})
 	}
 	// Direct SQL around the append-only trigger, as a database administrator could.
-	tamper := func(sql string, args ...any) {
-		t.Helper()
-		tx, err := s.Pool().Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(ctx, sql, args...); err != nil {
-			t.Fatalf("tamper %q: %v", sql, err)
-		}
-		if err := tx.Commit(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tamper := func(sql string, args ...any) { t.Helper(); tamperSQL(t, s, sql, args...) }
 	t.Run("the trigger refuses ordinary edits", func(t *testing.T) {
 		c := build()
 		if _, err := s.Pool().Exec(ctx, `UPDATE case_events SET actor_name = 'x' WHERE case_id = $1`, c.ID); err == nil {

@@ -269,17 +269,27 @@ func (s *Store) threadNotices(ctx context.Context, tx pgx.Tx, c *Case, th Thread
 	return out, nil
 }
 
+// viewCase loads case caseID for reading in tx; a case p may not see is answered as not found, as if it did not
+// exist (as withCase does).
+func viewCase(ctx context.Context, tx pgx.Tx, p Principal, caseID string) (*Case, error) {
+	c, err := loadCase(ctx, tx, caseID, false)
+	if err != nil {
+		return nil, err
+	}
+	if !CanView(p, c) {
+		return nil, Errorf(ENOTFOUND, "%s not found", "case")
+	}
+	return c, nil
+}
+
 // CaseThreads lists the threads p may read in case caseID, with how many messages each has and how many p has
 // not read.
 func (s *Store) CaseThreads(ctx context.Context, p Principal, caseID string) ([]ThreadSummary, error) {
 	var out []ThreadSummary
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		c, err := loadCase(ctx, tx, caseID, false)
+		c, err := viewCase(ctx, tx, p, caseID)
 		if err != nil {
 			return err
-		}
-		if !CanView(p, c) {
-			return Errorf(ENOTFOUND, "%s not found", "case")
 		}
 		for _, th := range Threads {
 			if !MayReadThread(p, c, th) {
@@ -307,12 +317,9 @@ func (s *Store) ThreadMessages(ctx context.Context, p Principal, caseID string, 
 	limit = min(max(limit, 1), 500)
 	var out []ThreadMessage
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		c, err := loadCase(ctx, tx, caseID, false)
+		c, err := viewCase(ctx, tx, p, caseID)
 		if err != nil {
 			return err
-		}
-		if !CanView(p, c) {
-			return Errorf(ENOTFOUND, "%s not found", "case")
 		}
 		if !MayReadThread(p, c, th) {
 			return Errorf(EFORBIDDEN, "only the people of this thread can read it")

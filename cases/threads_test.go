@@ -173,23 +173,7 @@ func TestThreadMessages(t *testing.T) {
 
 	// A message changed in the database, one removed, or the last one removed, is found (around the append-only
 	// trigger, as a database administrator could).
-	tamper := func(sql string, args ...any) {
-		t.Helper()
-		tx, err := s.Pool().Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback(ctx)
-		if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(ctx, sql, args...); err != nil {
-			t.Fatalf("tamper %q: %v", sql, err)
-		}
-		if err := tx.Commit(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tamper := func(sql string, args ...any) { t.Helper(); tamperSQL(t, s, sql, args...) }
 	if err := s.VerifyThreads(ctx, c.ID); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
@@ -223,5 +207,26 @@ func TestThreadMessages(t *testing.T) {
 	}
 	if _, err := s.PostThreadMessage(ctx, app, c.ID, cases.ThreadJoint, "还能写吗？"); cases.ErrorCode(err) != cases.ECONFLICT {
 		t.Errorf("a message after mediation ended: %v, want conflict", err)
+	}
+}
+
+// tamperSQL runs sql around the append-only triggers (session_replication_role = replica), as a database
+// administrator could.
+func tamperSQL(t *testing.T, s *cases.Store, sql string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("tamper %q: %v", sql, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
