@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/parley-mediation/parley/sfu"
 	"github.com/parley-mediation/parley/signaling/client"
 )
@@ -213,6 +215,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		cl, err := client.Dial(ctx, client.Config{URL: cfg.URL, Token: s.Token, CaseID: s.CaseID, SessionID: s.SessionID,
 			Loopback: cfg.Loopback, Logger: log})
 		if err != nil {
+			if errors.Is(err, websocket.ErrBadHandshake) {
+				// Most likely the server's cap on WebSockets per client address (every load client comes from
+				// the same address): say which setting lifts it.
+				return fmt.Errorf("loadtest: join room %d seat %d: %w (the server refused the WebSocket: all load clients share one address, so start the server with PARLEY_WS_PER_ADDRESS at least the number of participants)", room, seat, err)
+			}
 			return fmt.Errorf("loadtest: join room %d seat %d: %w", room, seat, err)
 		}
 		m := &member{cl: cl, joinedAt: start, publish: seat < cfg.Publishers}
