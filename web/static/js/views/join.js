@@ -83,7 +83,7 @@ export default async function join(main, { params, me, navigate }) {
         { class: 'card', 'aria-labelledby': 'consent-h' },
         h('h2', { id: 'consent-h' }, t('consent.title')),
         h('p', null, t('consent.what')),
-        h('ul', null, h('li', null, t('consent.p1')), h('li', null, t('consent.p2')), h('li', null, t('consent.p3')), h('li', null, t('consent.p4'))),
+        h('ul', null, h('li', null, t('consent.p1')), h('li', null, t('consent.p2')), h('li', null, t('consent.p3')), h('li', null, t('consent.p4')), h('li', { id: 'consent-recording' }, t('consent.p5'))),
         h('p', { class: 'small muted' }, t('consent.basis')),
         h(
           'div',
