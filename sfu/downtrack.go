@@ -63,6 +63,9 @@ type DownTrack struct {
 	// waiting for the transport first).
 	waitSince int64
 	waiting   bool // counted in the engine's KeyframesWaiting gauge
+	// retargetAt is when the allocator last chose another layer (unix nanos): the bandwidth
+	// pause waits for such a switch to settle.
+	retargetAt int64
 	// segs maps outgoing sequence numbers back to the publisher's (NACK answers): one
 	// entry per run of packets forwarded with the same offsets, newest last.
 	segs    [4]segment
@@ -202,11 +205,22 @@ func (d *DownTrack) resyncLayer(l *layer) {
 	}
 }
 
+// settling reports whether the allocator chose another layer for d within the last
+// window: the link is still draining what the old layer sent.
+func (d *DownTrack) settling(now time.Time, window time.Duration) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.retargetAt != 0 && now.UnixNano()-d.retargetAt < int64(window)
+}
+
 // setTarget selects the layer to forward; the switch happens on its next keyframe.
 func (d *DownTrack) setTarget(l *layer) {
 	d.mu.Lock()
 	changed := d.target != l
 	d.target = l
+	if changed {
+		d.retargetAt = time.Now().UnixNano()
+	}
 	if d.current == nil && !d.track.isVideo {
 		d.current = l
 	}

@@ -90,7 +90,7 @@ type Participant struct {
 	sentOctets uint64
 	sentAt     time.Time
 	sentRate   int // bits/s of media payload sent in the last allocation period
-	lossAge    int // allocation periods since the last receiver report (lossPM holds its loss)
+	lossAge    int // allocation periods since the last receiver report (lossPM holds its loss for up to 3)
 }
 
 // pauseState is a video track paused for this subscriber because its estimate cannot
@@ -112,6 +112,10 @@ const (
 	pauseRetryMax = 32 * time.Second
 	audioReserve  = 40_000 // bits/s kept for each audio track before video gets a share
 	pauseTicks    = 3
+	// pauseSettle: after the allocator picks another layer for a track, the link first
+	// drains what the old one sent (loss, a low REMB); only a shortage that outlasts it
+	// pauses the video.
+	pauseSettle = 5 * time.Second
 )
 
 func newParticipant(r *Room, id string, opts ParticipantOptions, sig Signal) (*Participant, error) {
@@ -639,7 +643,7 @@ func (p *Participant) updateLossEstimate() {
 		cur = int64(min(1_500_000, p.room.e.cfg.MaxVideoBitrate))
 	}
 	if p.lossAge++; p.lossAge > 3 {
-		p.lossPM.Store(0) // no receiver report for 3 periods: no loss known
+		p.lossPM.Store(0) // no receiver report for 3 periods: no loss known (a browser reports about once a second, irregularly)
 	}
 	if n > 0 {
 		p.lossAge = 0
@@ -759,7 +763,7 @@ func (p *Participant) pauseCheck(d *DownTrack, est, video, audio int, now time.T
 	switch {
 	case st == nil && low > 0 && d.allowed.Load():
 		share := (est - audio*audioReserve) / max(video, 1)
-		if share >= low*9/10 || !p.constrained(est, low) {
+		if share >= low*9/10 || !p.constrained(est, low) || d.settling(now, pauseSettle) {
 			delete(p.short, id)
 			break
 		}
