@@ -552,24 +552,8 @@ func (a *app) serve(ctx context.Context, c *cases.Case, partyID, agentID, subjec
 
 func handleStats(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var f cases.StatsFilter
-		fields := map[string]string{}
-		for name, dst := range map[string]**time.Time{"from": &f.From, "to": &f.To} {
-			v := r.URL.Query().Get(name)
-			if v == "" {
-				continue
-			}
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				t, err = time.ParseInLocation("2006-01-02", v, a.store.Cal.Loc)
-			}
-			if err != nil {
-				fields[name] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
-				continue
-			}
-			*dst = &t
-		}
-		if err := cases.Invalid(fields); err != nil {
+		f, err := a.period(r)
+		if err != nil {
 			fail(w, r, a.log, err)
 			return
 		}

@@ -49,7 +49,8 @@ func handleEvaluations(a *app) http.Handler {
 	})
 }
 
-// period reads ?from= and ?to= as the statistics endpoint does.
+// period reads the ?from= and ?to= of the statistics and satisfaction endpoints: RFC 3339 times, or dates in the
+// court's time zone.
 func (a *app) period(r *http.Request) (cases.StatsFilter, error) {
 	var f cases.StatsFilter
 	fields := map[string]string{}
