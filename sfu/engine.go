@@ -130,7 +130,12 @@ func NewEngine(cfg Config, logger *slog.Logger) (*Engine, error) {
 	}
 	e.plf = pionLoggerFactory{log: e.log}
 
+	mediaNet, err := newMediaNet()
+	if err != nil {
+		return nil, fmt.Errorf("sfu: network: %w", err)
+	}
 	muxOpts := []ice.UDPMuxFromPortOption{
+		ice.UDPMuxFromPortWithNet(mediaNet),
 		ice.UDPMuxFromPortWithInterfaceFilter(filter.keepInterface),
 		ice.UDPMuxFromPortWithIPFilter(filter.keepIP),
 		ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6),
