@@ -19,6 +19,12 @@
 // TCP) whose REST-style credentials (username "expiry:participant", password
 // base64(HMAC-SHA1(secret, username))) come from Engine.ICEServers.
 //
+// On Linux the media socket reads and writes with raw non-blocking system calls
+// (rawudp_linux.go): a datagram that cannot go at once parks the goroutine on the
+// runtime's poller as net.UDPConn would, but no call enters the scheduler's syscall
+// state, which woke the runtime's monitor thread on every burst and cost a lightly
+// loaded fan-out more than the sends themselves.
+//
 // # Forwarding
 //
 // A published Track owns its received layers (one per simulcast rid, or one) and a
