@@ -163,7 +163,7 @@ export default function device(main, { query, me } = {}) {
   startBtn.addEventListener('click', () => busy(startBtn, () => startMedia(), t('device.starting')));
 
   // Speaker.
-  const heard = h('div', { class: 'actions-row', hidden: true }, h('button', { type: 'button', class: 'btn secondary', onclick: () => { heard.hidden = true; set('speaker', 'ok', t('device.speaker_ok')); } }, t('device.heard_yes')), h('button', { type: 'button', class: 'btn secondary', onclick: () => { heard.hidden = true; set('speaker', 'bad', t('device.speaker_bad')); } }, t('device.heard_no')));
+  const heard = h('div', { class: 'actions-row', hidden: true }, h('button', { type: 'button', class: 'btn secondary', id: 'heard-yes', onclick: () => { heard.hidden = true; set('speaker', 'ok', t('device.speaker_ok')); } }, t('device.heard_yes')), h('button', { type: 'button', class: 'btn secondary', id: 'heard-no', onclick: () => { heard.hidden = true; set('speaker', 'bad', t('device.speaker_bad')); } }, t('device.heard_no')));
   const toneBtn = h('button', { type: 'button', class: 'btn', id: 'play-tone' }, t('device.play_tone'));
   toneBtn.addEventListener('click', () =>
     busy(
