@@ -173,7 +173,7 @@ func TestBrowserJourneyTiming(t *testing.T) {
 	j.done(11, 1, 0)
 
 	// The mediator admits the applicant; the agreement is made ready during the call.
-	med.click(`#open-people`)
+	med.press(`#open-people`)
 	form := fmt.Sprintf(`form.admit-form[data-participant=%q]`, applicant.ID)
 	med.wait(`document.querySelector('` + form + `')`)
 	med.fill(form+` select[name=method]`, "id_card_on_camera")
