@@ -201,6 +201,7 @@ func TestBrowserJourneyTiming(t *testing.T) {
 	partyA.wait(`document.querySelector('#sign-done')`)
 	j.check("the signed sheet")
 	j.done(3, 0, 1)
+	t.Logf("journey agreement ready→signed: %.1f s machine (the card's wait included)", time.Since(ready).Seconds()-j.paused.Seconds())
 	if !partyA.js(`!!document.querySelector('.room .tile.self')`) {
 		t.Error("after signing in the sheet the applicant is no longer in the call")
 	}
