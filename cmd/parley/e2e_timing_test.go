@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/parley-mediation/parley/cases"
 	"github.com/parley-mediation/parley/cases/casestest"
 )
@@ -39,6 +41,12 @@ func (tb *tab) journey(name string) *journeyMeter {
 func (m *journeyMeter) tap(sel string) {
 	m.tb.e.t.Helper()
 	m.taps++
+	ctx, cancel := context.WithTimeout(m.tb.ctx, 15*time.Second)
+	defer cancel()
+	cond := fmt.Sprintf(`!!document.querySelector(%q)`, sel)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		m.tb.fail("journey %s: a dead end before tap %d: the page offers no %s", m.name, m.taps, sel)
+	}
 	m.tb.click(sel)
 }
 
