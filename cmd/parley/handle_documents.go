@@ -204,6 +204,11 @@ func handleDocumentPDF(a *app) http.Handler {
 			fail(w, r, a.log, err)
 			return
 		}
+		inline, err := intQuery(r, "inline", 0, 0, 1)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
 		pdf, got, err := a.store.DocumentPDF(r.Context(), d.ID, v)
 		if err != nil {
 			fail(w, r, a.log, err)
@@ -211,7 +216,11 @@ func handleDocumentPDF(a *app) http.Handler {
 		}
 		name := fmt.Sprintf("%s-%s-v%d.pdf", d.Kind, strings.NewReplacer("（", "", "）", "-", "(", "", ")", "-", " ", "").Replace(c.Number), got)
 		w.Header().Set("Content-Type", "application/pdf")
-		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=\"document-v%d.pdf\"; filename*=UTF-8''%s", got, urlPathEscape(name)))
+		disposition := "attachment"
+		if inline == 1 {
+			disposition = "inline" // shown where the link was tapped (WeChat's browser saves no downloads)
+		}
+		w.Header().Set("Content-Disposition", fmt.Sprintf("%s; filename=\"document-v%d.pdf\"; filename*=UTF-8''%s", disposition, got, urlPathEscape(name)))
 		w.Header().Set("X-Content-SHA256", sha256Hex(pdf))
 		w.Header().Set("Cache-Control", "private, no-store")
 		w.Write(pdf)

@@ -7,6 +7,7 @@ import { h, uid, mount } from '../dom.js';
 import { t, label, fmtDateTime, fmtDate, paren } from '../i18n.js';
 import { get, post, enc } from '../api.js';
 import { field, onSubmit, formAlert, alertBox, busy, toast, empty, confirmSheet } from '../ui.js';
+import { pdfLink } from '../parts/wechat.js';
 
 // Each template term is [kind, text key]; the kinds are the server's (cases.TermKinds).
 const TEMPLATES = {
@@ -288,7 +289,7 @@ function documentItem(d, { completion, scan, mayAdmin, reload }) {
   const actions = [
     h('a', { class: ['btn', d.next ? '' : 'secondary'], href: `/sign/${doc.id}`, dataset: { sign: doc.id } }, d.next ? t('docs.sign_now') : t('docs.open')),
     d.blocked ? h('span', { class: 'small muted', dataset: { blocked: d.blocked } }, t(`sign.blocked_${d.blocked}`)) : null,
-    h('a', { class: 'btn secondary', href: `/api/v1/documents/${enc(doc.id)}/pdf`, download: '' }, t('docs.download')),
+    h('a', { class: 'btn secondary', ...pdfLink(`/api/v1/documents/${enc(doc.id)}/pdf`) }, t('docs.download')),
   ];
   if (mayAdmin && sealField && !sealField.signed && doc.status === 'signing') {
     const seal = h('button', { type: 'button', class: 'btn', id: `seal-${doc.id}`, disabled: !allDevice, title: allDevice ? null : t('docs.seal_wait') }, t('docs.seal'));
@@ -305,8 +306,8 @@ function documentItem(d, { completion, scan, mayAdmin, reload }) {
     });
     actions.push(seal);
   }
-  if (scan) actions.push(h('a', { class: 'btn secondary', href: `/api/v1/documents/${enc(scan.document.id)}/pdf`, download: '', dataset: { scan: scan.document.id } }, t('offline.scan')));
-  if (completion) actions.push(h('a', { class: 'btn secondary', href: `/api/v1/documents/${enc(completion.document.id)}/pdf`, download: '', dataset: { completion: completion.document.id } }, t('docs.completion')));
+  if (scan) actions.push(h('a', { class: 'btn secondary', ...pdfLink(`/api/v1/documents/${enc(scan.document.id)}/pdf`), dataset: { scan: scan.document.id } }, t('offline.scan')));
+  if (completion) actions.push(h('a', { class: 'btn secondary', ...pdfLink(`/api/v1/documents/${enc(completion.document.id)}/pdf`), dataset: { completion: completion.document.id } }, t('docs.completion')));
   return h(
     'li',
     { class: 'caseitem', dataset: { document: doc.id, kind: doc.kind, status: doc.status } },

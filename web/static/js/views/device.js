@@ -4,6 +4,7 @@
 import { h, mount } from '../dom.js';
 import { t, fmtNumber } from '../i18n.js';
 import { busy, section } from '../ui.js';
+import { wechatGuide } from '../parts/wechat.js';
 
 const MARKS = { ok: '✓', bad: '✗', warn: '!', todo: '·' };
 
@@ -163,7 +164,7 @@ export default function device(main, { query, me } = {}) {
   startBtn.addEventListener('click', () => busy(startBtn, () => startMedia(), t('device.starting')));
 
   // Speaker.
-  const heard = h('div', { class: 'actions-row', hidden: true }, h('button', { type: 'button', class: 'btn secondary', onclick: () => { heard.hidden = true; set('speaker', 'ok', t('device.speaker_ok')); } }, t('device.heard_yes')), h('button', { type: 'button', class: 'btn secondary', onclick: () => { heard.hidden = true; set('speaker', 'bad', t('device.speaker_bad')); } }, t('device.heard_no')));
+  const heard = h('div', { class: 'actions-row', hidden: true }, h('button', { type: 'button', class: 'btn secondary', id: 'heard-yes', onclick: () => { heard.hidden = true; set('speaker', 'ok', t('device.speaker_ok')); } }, t('device.heard_yes')), h('button', { type: 'button', class: 'btn secondary', id: 'heard-no', onclick: () => { heard.hidden = true; set('speaker', 'bad', t('device.speaker_bad')); } }, t('device.heard_no')));
   const toneBtn = h('button', { type: 'button', class: 'btn', id: 'play-tone' }, t('device.play_tone'));
   toneBtn.addEventListener('click', () =>
     busy(
@@ -239,6 +240,14 @@ export default function device(main, { query, me } = {}) {
       t('device.checking'),
     ),
   );
+
+  // WeChat's browser without the camera API or WebRTC: how to open the page in the phone's own browser, and
+  // the way back, instead of checks that cannot work.
+  const guide = wechatGuide();
+  if (guide) {
+    mount(main, h('h1', null, t('device.title')), guide, h('div', { class: 'actions-row' }, h('a', { class: 'btn secondary', href: home, id: 'device-back' }, t('device.back'))));
+    return () => {};
+  }
 
   drawChecklist();
   drawExit();

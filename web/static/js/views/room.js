@@ -14,6 +14,7 @@ import { Tiles } from '../room/tiles.js';
 import { chatPanel, peoplePanel, failText } from '../room/panels.js';
 import { icon } from '../room/icons.js';
 import { signCard } from '../room/signcard.js';
+import { wechatGuide } from '../parts/wechat.js';
 
 const isParty = (me) => me.kind === 'party' || me.kind === 'agent';
 
@@ -87,6 +88,11 @@ export default async function room(main, { params, query, me }) {
           if (!destroyed) prejoin();
         }, 5000);
       }
+      return;
+    }
+    const guide = wechatGuide();
+    if (guide) {
+      mount(main, h('div', { class: 'narrow card room-card' }, h('h1', null, info.title || t('room.title')), guide, backLink()));
       return;
     }
     const status = h('div', { 'aria-live': 'polite', id: 'prejoin-status' }, h('p', { class: 'small muted' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', t('room.opening_devices')));

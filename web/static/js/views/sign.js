@@ -15,6 +15,7 @@ import { pageViewer } from '../sign/pages.js';
 import { signaturePad } from '../sign/pad.js';
 import { deviceKey, sign, keyProof, unb64, available, KeyError } from '../sign/devicekey.js';
 import { fetchRevision, checkPrepared, DigestMismatch } from '../sign/wysiwys.js';
+import { pdfLink } from '../parts/wechat.js';
 
 const STEPS = ['key', 'prepare', 'check', 'device', 'finish'];
 
@@ -74,7 +75,7 @@ export default async function signPage(main, { params, me }) {
     return h(
       'div',
       { class: 'actions-row' },
-      h('a', { class: 'btn', href: `/api/v1/documents/${enc(doc.id)}/pdf`, download: '', id: 'download-pdf' }, doc.status === 'complete' ? t('sign.download_signed') : t('sign.download_current')),
+      h('a', { class: 'btn', ...pdfLink(`/api/v1/documents/${enc(doc.id)}/pdf`), id: 'download-pdf' }, doc.status === 'complete' ? t('sign.download_signed') : t('sign.download_current')),
       h('a', { class: 'btn secondary', href: `/verify?doc=${enc(doc.id)}` }, t('sign.verify_link')),
     );
   }
