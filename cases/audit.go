@@ -98,6 +98,10 @@ func (s *Store) appendEvent(ctx context.Context, tx pgx.Tx, caseID string, actor
 	if err := s.enqueueWebhooks(ctx, tx, caseID, seq, at, actor, typ, vis, data, hash); err != nil {
 		return nil, err
 	}
+	// So is the notice to the case's rooms (cases/changes.go).
+	if err := notifyChange(ctx, tx, caseID, typ, vis); err != nil {
+		return nil, fmt.Errorf("cases: append event: %w", err)
+	}
 	var d map[string]any
 	_ = json.Unmarshal(canon, &d)
 	return &Event{CaseID: caseID, Seq: seq, At: at, ActorKind: actorKind, ActorID: actor.ID, ActorName: actor.Name, Type: typ, Visibility: vis, Data: d, PrevHash: head, Hash: hash}, nil
