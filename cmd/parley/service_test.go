@@ -202,6 +202,9 @@ func serviceMatrix() []matrixCall {
 		{route: "GET /api/v1/service-records/{id}/certificate", path: func(f *fixture) string { return "/api/v1/service-records/" + partyRecord(f) + "/certificate" },
 			allow: []string{"clerk", "judge", "org_admin", "mediator", "party", "api_token"}},
 		{route: "GET /api/v1/served/{token}", path: fixed("/api/v1/served/sv_unknown"), allow: []string{}},
+		{route: "POST /api/v1/sms/receipts", path: fixed("/api/v1/sms/receipts"), body: func(*fixture, string) any {
+			return cases.ServiceReceipt{MessageID: "m-unknown", Status: "delivered"}
+		}, allow: []string{}}, // the provider's signature is the credential: no login opens it
 	}
 }
 
