@@ -178,7 +178,7 @@ type ServiceRecord struct {
 	ReachedAt      *time.Time `json:"reached_at,omitempty"`
 	OpenedAt       *time.Time `json:"opened_at,omitempty"`
 	FailedAt       *time.Time `json:"failed_at,omitempty"`
-	MessageID      string     `json:"message_id,omitempty"` // the channel's own id of the message (an HTTP SMS provider's), by which its receipts find the record
+	MessageID      string     `json:"message_id,omitempty"`   // the channel's own id of the message (an HTTP SMS provider's), by which its receipts find the record
 	EffectiveAt    *time.Time `json:"effective_at,omitempty"` // when service took effect: it reached the address's system (or was opened there)
 	CreatedAt      time.Time  `json:"created_at"`
 }
