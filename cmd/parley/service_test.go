@@ -352,6 +352,7 @@ func evaluationMatrix() []matrixCall {
 		{route: "GET /api/v1/cases/{id}/evaluations", path: caseP("/evaluations"), allow: []string{"admin", "clerk", "judge", "party", "agent", "api_token"}},
 		{route: "GET /api/v1/stats/satisfaction", path: fixed("/api/v1/stats/satisfaction"), allow: statsRoles},
 		{route: "GET /api/v1/stats/satisfaction.csv", path: fixed("/api/v1/stats/satisfaction.csv"), allow: statsRoles},
+		{route: "GET /api/v1/stats/satisfaction.pdf", path: fixed("/api/v1/stats/satisfaction.pdf"), allow: statsRoles},
 	}
 }
 
