@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -192,4 +193,23 @@ func phoneDigits(s string) string {
 		}
 		return -1
 	}, s)
+}
+
+// smsProviderDoc describes, for the OpenAPI document, the request Parley sends to the HTTP SMS provider and the
+// answer it reads; the provider's delivery receipts are the route POST /api/v1/sms/receipts.
+func smsProviderDoc(g *schemaGen) map[string]any {
+	return map[string]any{"post": map[string]any{
+		"summary": "Parley sends one SMS to PARLEY_SMS_HTTP_URL",
+		"parameters": []any{
+			map[string]any{"name": "Authorization", "in": "header", "schema": map[string]any{"type": "string"}, "description": "Bearer <PARLEY_SMS_HTTP_TOKEN>, when set"},
+			map[string]any{"name": webhook.HeaderSignature, "in": "header", "schema": map[string]any{"type": "string"}, "description": "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" keyed with PARLEY_SMS_HTTP_SECRET>, when set"},
+			map[string]any{"name": "Idempotency-Key", "in": "header", "schema": map[string]any{"type": "string"}, "description": "the reference: the same on a retry"},
+		},
+		"requestBody": map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(smsRequest{}))}}},
+		"responses": map[string]any{
+			"2XX":     map[string]any{"description": "accepted, with the provider's message id (message_id or id) and a status; a status failed, rejected, undeliverable or error is a refusal", "content": map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(smsAnswer{}))}}},
+			"4XX":     map[string]any{"description": "refused: the service fails, not retried"},
+			"default": map[string]any{"description": "5xx or no answer within PARLEY_SMS_HTTP_TIMEOUT: retried up to PARLEY_SMS_HTTP_ATTEMPTS attempts in all, then the service fails"},
+		},
+	}}
 }

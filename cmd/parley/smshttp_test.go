@@ -215,7 +215,7 @@ func TestHTTPSMSProvider(t *testing.T) {
 		}
 		text := strings.Join(strings.Fields(string(out)), " ")
 		reached := wantAt.In(e.store.Cal.Loc).Format("2006-01-02 15:04:05 -07:00")
-		if !strings.Contains(text, reached) || !strings.Contains(text, "送达生效") {
+		if !strings.Contains(text, reached) || !strings.Contains(text, "送达生效（短信服务商送达回执）") || !strings.Contains(text, "送达渠道消息编号 prov-1") {
 			t.Errorf("the certificate does not list the reached time %s: %s", reached, text)
 		}
 	}
