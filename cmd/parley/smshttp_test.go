@@ -255,3 +255,35 @@ func TestHTTPSMSProvider(t *testing.T) {
 		t.Errorf("chain: %+v %v", rep, err)
 	}
 }
+
+// TestSMSHTTPConfig: the provider's settings are checked at start; with a URL set, phone numbers go to the
+// provider and e-mail addresses stay with SMTP or the log.
+func TestSMSHTTPConfig(t *testing.T) {
+	for env, says := range map[string]string{
+		"PARLEY_SMS_HTTP_URL=ftp://sms.example.cn": "sms-http-url",
+		"PARLEY_SMS_HTTP_ATTEMPTS=0":               "sms-http-attempts",
+		"PARLEY_SMS_HTTP_ATTEMPTS=9":               "sms-http-attempts",
+		"PARLEY_SMS_HTTP_TIMEOUT=0s":               "sms-http-timeout",
+	} {
+		k, v, _ := strings.Cut(env, "=")
+		if _, _, err := parseConfig("serve", nil, envFunc(map[string]string{k: v}), io.Discard); err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("%s: %v, want an error naming %s", env, err, says)
+		}
+	}
+	cfg, _, err := parseConfig("serve", nil, envFunc(map[string]string{"PARLEY_SMS_HTTP_URL": "https://sms.example.cn/send"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newNotifier(cfg, slog.New(slog.DiscardHandler))
+	if _, ok := n.(trackedNotifier); !ok || n.Channel("13900000001") != "sms" || n.Channel("a@example.cn") != "log" {
+		t.Errorf("with a provider: %T, phone %s, e-mail %s; want the provider for phones, the log for e-mail", n, n.Channel("13900000001"), n.Channel("a@example.cn"))
+	}
+	if cfg.SMSHTTPTimeout != 5*time.Second || cfg.SMSHTTPAttempts != 2 {
+		t.Errorf("defaults: timeout %s, attempts %d", cfg.SMSHTTPTimeout, cfg.SMSHTTPAttempts)
+	}
+	// Without one, the log notifier still only logs.
+	cfg, _, _ = parseConfig("serve", nil, envFunc(nil), io.Discard)
+	if n := newNotifier(cfg, slog.New(slog.DiscardHandler)); n.Channel("13900000001") != "log" || channelResult(n.Channel("13900000001")) != "logged" {
+		t.Errorf("the default notifier: %T says %s", n, channelResult(n.Channel("13900000001")))
+	}
+}
