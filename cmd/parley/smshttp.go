@@ -39,7 +39,9 @@ type httpSMSNotifier struct {
 
 func newHTTPSMSNotifier(cfg *Config, next Notifier, log *slog.Logger) *httpSMSNotifier {
 	return &httpSMSNotifier{url: cfg.SMSHTTPURL, token: cfg.SMSHTTPToken, secret: []byte(cfg.SMSHTTPSecret), timeout: cfg.SMSHTTPTimeout,
-		attempts: cfg.SMSHTTPAttempts, retryPause: 500 * time.Millisecond, client: &http.Client{}, next: next, log: log}
+		attempts: cfg.SMSHTTPAttempts, retryPause: 500 * time.Millisecond, next: next, log: log,
+		// A redirect is answered as it is (a refusal): following it would turn the POST into a GET.
+		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 func (n *httpSMSNotifier) Channel(to string) string {
