@@ -200,11 +200,10 @@ func (s *Store) CreateCase(ctx context.Context, p Principal, n NewCase) (*Case, 
 	now := s.now()
 	var id string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var seq int64
-		if err := tx.QueryRow(ctx, `SELECT nextval('case_number_seq')`).Scan(&seq); err != nil {
+		number, err := s.nextCaseNumber(ctx, tx, n.OrganisationID, n.CourtID, now)
+		if err != nil {
 			return err
 		}
-		number := fmt.Sprintf("（%d）知调字第%06d号", now.In(s.Cal.Loc).Year(), seq)
 		var choose *time.Time
 		if n.Source != SourceDirect {
 			choose = ptr(s.Cal.AddWorkingDays(now, 2))
@@ -235,7 +234,7 @@ func (s *Store) CreateCase(ctx context.Context, p Principal, n NewCase) (*Case, 
 		if choose != nil {
 			data["choose_due_at"] = choose.UTC().Format(time.RFC3339)
 		}
-		_, err := s.appendEvent(ctx, tx, id, p, "case.registered", VisAll, data, now)
+		_, err = s.appendEvent(ctx, tx, id, p, "case.registered", VisAll, data, now)
 		return err
 	})
 	if err != nil {

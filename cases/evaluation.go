@@ -127,6 +127,8 @@ type Satisfaction struct {
 	Average    float64 `json:"average"`     // mean satisfaction, 1–5
 	HeardShare float64 `json:"heard_share"` // share of ratings that felt heard
 	FairShare  float64 `json:"fair_share"`  // share of ratings that felt fairly treated
+	// Distribution counts the ratings of each satisfaction level: Distribution[0] is the number of 1s, … [4] of 5s.
+	Distribution [5]int `json:"distribution"`
 }
 
 // SatisfactionStats are the ratings a principal may read, by organisation and by presiding mediator.
@@ -151,9 +153,12 @@ func (s *Store) Satisfaction(ctx context.Context, p Principal, f StatsFilter) (*
 	args := append([]any{f.From, f.To}, sargs...)
 	from := `FROM evaluations e JOIN cases c ON c.id = e.case_id LEFT JOIN organisations mo ON mo.id = ` + effectiveOrg
 	where := ` WHERE ` + scope + ` AND ($1::timestamptz IS NULL OR c.created_at >= $1) AND ($2::timestamptz IS NULL OR c.created_at < $2)`
-	figs := `count(*), COALESCE(avg(e.satisfaction), 0), COALESCE(avg(e.heard::int), 0), COALESCE(avg(e.fair::int), 0)`
+	figs := `count(*), COALESCE(avg(e.satisfaction), 0), COALESCE(avg(e.heard::int), 0), COALESCE(avg(e.fair::int), 0),
+		count(*) FILTER (WHERE e.satisfaction = 1), count(*) FILTER (WHERE e.satisfaction = 2), count(*) FILTER (WHERE e.satisfaction = 3),
+		count(*) FILTER (WHERE e.satisfaction = 4), count(*) FILTER (WHERE e.satisfaction = 5)`
+	dist := func(d *[5]int) []any { return []any{&d[0], &d[1], &d[2], &d[3], &d[4]} }
 	out := &SatisfactionStats{Scope: name, ByOrganisation: []Satisfaction{}, ByMediator: []Satisfaction{}}
-	if err := s.pool.QueryRow(ctx, `SELECT `+figs+` `+from+where, args...).Scan(&out.Total.Ratings, &out.Total.Average, &out.Total.HeardShare, &out.Total.FairShare); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT `+figs+` `+from+where, args...).Scan(append([]any{&out.Total.Ratings, &out.Total.Average, &out.Total.HeardShare, &out.Total.FairShare}, dist(&out.Total.Distribution)...)...); err != nil {
 		return nil, dbErr("satisfaction", err)
 	}
 	for _, g := range []struct {
@@ -170,7 +175,7 @@ func (s *Store) Satisfaction(ctx context.Context, p Principal, f StatsFilter) (*
 		}
 		for rows.Next() {
 			var r Satisfaction
-			if err := rows.Scan(&r.Key, &r.Name, &r.Ratings, &r.Average, &r.HeardShare, &r.FairShare); err != nil {
+			if err := rows.Scan(append([]any{&r.Key, &r.Name, &r.Ratings, &r.Average, &r.HeardShare, &r.FairShare}, dist(&r.Distribution)...)...); err != nil {
 				rows.Close()
 				return nil, dbErr("satisfaction", err)
 			}

@@ -37,6 +37,7 @@ type Organisation struct {
 	Region        string        `json:"region"`
 	Address       string        `json:"address"`
 	Phone         string        `json:"phone"`
+	NumberCode    string        `json:"number_code"` // 1–4 digits naming it in Parley's case numbers, （2026）知调<code>字第000001号
 	CreatedAt     time.Time     `json:"created_at"`
 }
 

@@ -71,19 +71,19 @@ func (s *Store) CreateOrganisation(ctx context.Context, n NewOrganisation) (*Org
 	}
 	o := &Organisation{Kind: n.Kind, MediationKind: n.MediationKind, Name: strings.TrimSpace(n.Name), Region: strings.TrimSpace(n.Region), Address: n.Address, Phone: n.Phone}
 	err := s.pool.QueryRow(ctx, `INSERT INTO organisations (kind, mediation_kind, name, region, address, phone)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, created_at`,
-		o.Kind, o.MediationKind, o.Name, o.Region, o.Address, o.Phone).Scan(&o.ID, &o.CreatedAt)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, number_code, created_at`,
+		o.Kind, o.MediationKind, o.Name, o.Region, o.Address, o.Phone).Scan(&o.ID, &o.NumberCode, &o.CreatedAt)
 	if err != nil {
 		return nil, dbErr("create organisation", err)
 	}
 	return o, nil
 }
 
-const orgCols = `id, kind, mediation_kind, name, region, address, phone, created_at`
+const orgCols = `id, kind, mediation_kind, name, region, address, phone, number_code, created_at`
 
 func scanOrg(row pgx.Row) (*Organisation, error) {
 	var o Organisation
-	err := row.Scan(&o.ID, &o.Kind, &o.MediationKind, &o.Name, &o.Region, &o.Address, &o.Phone, &o.CreatedAt)
+	err := row.Scan(&o.ID, &o.Kind, &o.MediationKind, &o.Name, &o.Region, &o.Address, &o.Phone, &o.NumberCode, &o.CreatedAt)
 	return &o, err
 }
 

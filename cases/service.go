@@ -177,6 +177,8 @@ type ServiceRecord struct {
 	AcceptedAt     *time.Time `json:"accepted_at,omitempty"`
 	ReachedAt      *time.Time `json:"reached_at,omitempty"`
 	OpenedAt       *time.Time `json:"opened_at,omitempty"`
+	FailedAt       *time.Time `json:"failed_at,omitempty"`
+	MessageID      string     `json:"message_id,omitempty"`   // the channel's own id of the message (an HTTP SMS provider's), by which its receipts find the record
 	EffectiveAt    *time.Time `json:"effective_at,omitempty"` // when service took effect: it reached the address's system (or was opened there)
 	CreatedAt      time.Time  `json:"created_at"`
 }
@@ -200,12 +202,12 @@ type NewService struct {
 	DocumentSHA256 string
 }
 
-const serviceCols = `id, case_id, party_id, kind, title, body, document_id, document_sha256, channel, address, status, result, sent_at, accepted_at, reached_at, opened_at, created_at`
+const serviceCols = `id, case_id, party_id, kind, title, body, document_id, document_sha256, channel, address, status, result, sent_at, accepted_at, reached_at, opened_at, failed_at, provider_message_id, created_at`
 
 func scanService(row pgx.Row) (*ServiceRecord, error) {
 	var r ServiceRecord
 	if err := row.Scan(&r.ID, &r.CaseID, &r.PartyID, &r.Kind, &r.Title, &r.Body, &r.DocumentID, &r.DocumentSHA256, &r.Channel, &r.Address, &r.Status, &r.Result,
-		&r.SentAt, &r.AcceptedAt, &r.ReachedAt, &r.OpenedAt, &r.CreatedAt); err != nil {
+		&r.SentAt, &r.AcceptedAt, &r.ReachedAt, &r.OpenedAt, &r.FailedAt, &r.MessageID, &r.CreatedAt); err != nil {
 		return nil, err
 	}
 	r.settle()
@@ -274,9 +276,18 @@ func (s *Store) BeginService(ctx context.Context, caseID string, in NewService) 
 	return rec, tok, nil
 }
 
-// FinishService records what the channel answered for a sent service: accepted (an SMTP server or SMS gateway
-// took it), logged (the log notifier: it went nowhere, it stays sent) or a failure.
-func (s *Store) FinishService(ctx context.Context, id string, outcome, result string) (*ServiceRecord, error) {
+// ChannelAnswer is what the channel answered when a service was handed to it.
+type ChannelAnswer struct {
+	Outcome   string // ServiceAccepted, ServiceFailed, or "logged" (the log notifier: it stays sent)
+	Result    string // in words: "accepted by sms", "failed: …", "logged"
+	MessageID string // the channel's own id of the accepted message (an HTTP SMS provider's), for its receipts
+}
+
+// FinishService records what the channel answered for a sent service: accepted (an SMTP server, SMS gateway or
+// SMS provider took it, with the provider's message id), logged (the log notifier: it went nowhere, it stays
+// sent) or a failure.
+func (s *Store) FinishService(ctx context.Context, id string, ans ChannelAnswer) (*ServiceRecord, error) {
+	outcome, result := ans.Outcome, ans.Result
 	if !isUUID(id) {
 		return nil, Errorf(ENOTFOUND, "service not found")
 	}
@@ -293,9 +304,9 @@ func (s *Store) FinishService(ctx context.Context, id string, outcome, result st
 		var err error
 		switch outcome {
 		case ServiceAccepted:
-			rec, err = scanService(tx.QueryRow(ctx, `UPDATE service_records SET status = 'accepted', accepted_at = $2, result = $3 WHERE id = $1 AND status = 'sent' RETURNING `+serviceCols, id, now, result))
+			rec, err = scanService(tx.QueryRow(ctx, `UPDATE service_records SET status = 'accepted', accepted_at = $2, result = $3, provider_message_id = $4 WHERE id = $1 AND status = 'sent' RETURNING `+serviceCols, id, now, result, ans.MessageID))
 		case ServiceFailed:
-			rec, err = scanService(tx.QueryRow(ctx, `UPDATE service_records SET status = 'failed', result = $2 WHERE id = $1 AND status = 'sent' RETURNING `+serviceCols, id, result))
+			rec, err = scanService(tx.QueryRow(ctx, `UPDATE service_records SET status = 'failed', result = $2, failed_at = $3 WHERE id = $1 AND status = 'sent' RETURNING `+serviceCols, id, result, now))
 		default: // logged: stays sent
 			rec, err = scanService(tx.QueryRow(ctx, `UPDATE service_records SET result = $2 WHERE id = $1 RETURNING `+serviceCols, id, result))
 		}
@@ -306,7 +317,11 @@ func (s *Store) FinishService(ctx context.Context, id string, outcome, result st
 		if err != nil {
 			return err
 		}
-		_, err = s.appendEvent(ctx, tx, caseID, System, "service.channel_result", VisStaff, map[string]any{"service_id": id, "party_id": rec.PartyID, "status": rec.Status, "result": result}, now)
+		data := map[string]any{"service_id": id, "party_id": rec.PartyID, "status": rec.Status, "result": result}
+		if ans.MessageID != "" {
+			data["message_id"] = ans.MessageID
+		}
+		_, err = s.appendEvent(ctx, tx, caseID, System, "service.channel_result", VisStaff, data, now)
 		return err
 	})
 	if err != nil {

@@ -26,13 +26,13 @@ func (s *Service) ServiceCertificate(ctx context.Context, c *cases.Case, rec *ca
 		cases.ServiceFailed:   "送达失败：" + rec.Result,
 		cases.ServiceSent:     "已发出，尚无送达渠道接收记录（" + rec.Result + "）",
 		cases.ServiceAccepted: "送达渠道已接收，尚无到达记录",
-		cases.ServiceReached:  "已到达受送达人电子送达地址所在系统，送达生效",
+		cases.ServiceReached:  "已到达受送达人电子送达地址所在系统，送达生效" + receiptNote(rec),
 		cases.ServiceOpened:   "受送达人已打开，送达生效",
 	}[rec.Status]
 	cert := &signing.ServiceCertificate{
 		Meta:     s.meta(c, cases.NewID(), "zh"),
 		ServedOn: party.Name, DocumentTitle: rec.Title, DocumentSHA256: rec.DocumentSHA256,
-		Channel: channel, Address: address, Status: status, Text: rec.Body,
+		Channel: channel, Address: address, Status: status, ChannelRef: rec.MessageID, Text: rec.Body,
 	}
 	if rec.SentAt != nil {
 		cert.Sent = rec.SentAt.In(s.Zone)
@@ -74,4 +74,12 @@ func (s *Service) ServiceCertificate(ctx context.Context, c *cases.Case, rec *ca
 		return nil, err
 	}
 	return pdf, nil
+}
+
+// receiptNote says how a reach was proved when the channel's delivery receipt proved it.
+func receiptNote(rec *cases.ServiceRecord) string {
+	if rec.MessageID != "" && rec.Channel == cases.ChannelSMS {
+		return "（短信服务商送达回执）"
+	}
+	return ""
 }

@@ -30,6 +30,7 @@ const (
 type Meta struct {
 	DocumentID    string    // Parley's document ID, printed in the footer and encoded in the QR code
 	CaseNumber    string    // printed on every page
+	RefLabel      string    // printed before CaseNumber in the header instead of 案号： (a report names its period there)
 	Court         string    // the referring court
 	VerifyBaseURL string    // e.g. https://parley.example.cn; the QR code links to <base>/verify?doc=<id>
 	Lang          string    // "zh" (default) or "en"

@@ -142,6 +142,9 @@ func (l *layout) newPage() {
 	l.text(marginL, 40, sizeSmall, l.lab.platform)
 	if l.meta.CaseNumber != "" {
 		s := l.lab.caseNo + l.meta.CaseNumber
+		if l.meta.RefLabel != "" {
+			s = l.meta.RefLabel + l.meta.CaseNumber
+		}
 		l.text(pageW-marginR-l.width(s, sizeSmall), 40, sizeSmall, s)
 	}
 	l.pdf.SetStrokeColor(150, 150, 150)

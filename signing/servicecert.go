@@ -17,6 +17,7 @@ type ServiceCertificate struct {
 	Channel        string    // in words: 短信 / 电子邮件 / 平台站内
 	Address        string    // the confirmed address (masked as the platform chooses)
 	Status         string    // in words
+	ChannelRef     string    // the channel's own id of the message (an HTTP SMS provider's), when it gave one
 	Sent           time.Time // zero when it did not happen
 	Accepted       time.Time
 	Reached        time.Time
@@ -49,15 +50,19 @@ func (g *Generator) ServiceCertificate(c *ServiceCertificate) (*Document, error)
 		if len(hash) == 64 {
 			hash = hash[:32] + "\n" + hash[32:]
 		}
-		l.table([]string{"项目", "内容"}, []float64{0.3, 0.7}, [][]string{
+		rows := [][]string{
 			{"案号", c.CaseNumber},
 			{"受送达人", c.ServedOn},
 			{"送达文书", c.DocumentTitle},
 			{"文书 SHA-256", hash},
 			{"送达方式", c.Channel},
 			{"电子送达地址", c.Address},
-			{"送达状态", c.Status},
-		}, sizeSmall+0.5)
+		}
+		if c.ChannelRef != "" {
+			rows = append(rows, []string{"送达渠道消息编号", c.ChannelRef})
+		}
+		rows = append(rows, []string{"送达状态", c.Status})
+		l.table([]string{"项目", "内容"}, []float64{0.3, 0.7}, rows, sizeSmall+0.5)
 		l.heading("送达过程")
 		l.table([]string{"环节", "时间"}, []float64{0.5, 0.5}, [][]string{
 			{"发出", stamp(c.Sent)},

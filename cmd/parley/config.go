@@ -37,6 +37,11 @@ type Config struct {
 	SMTPPassword     string
 	SMTPFrom         string
 	SMTPSMSGateway   string
+	SMSHTTPURL       string
+	SMSHTTPToken     string
+	SMSHTTPSecret    string
+	SMSHTTPTimeout   time.Duration
+	SMSHTTPAttempts  int
 	DemoPassword     string
 	Operator         string
 	Font             string
@@ -181,6 +186,11 @@ func settings() []setting {
 		s("smtp-password", "", "SMTP password", func(c *Config) *string { return &c.SMTPPassword }),
 		s("smtp-from", "parley@localhost", "sender address of notices", func(c *Config) *string { return &c.SMTPFrom }),
 		s("smtp-sms-gateway", "", "e-mail-to-SMS gateway for phone numbers, as a pattern with %s for the number (e.g. %s@sms.example.cn); empty logs SMS instead", func(c *Config) *string { return &c.SMTPSMSGateway }),
+		s("sms-http-url", "", "HTTP SMS provider: Parley POSTs {to, text, reference} as JSON here for every phone number (before smtp-sms-gateway); empty: no provider", func(c *Config) *string { return &c.SMSHTTPURL }),
+		s("sms-http-token", "", "bearer token sent to the SMS provider in Authorization", func(c *Config) *string { return &c.SMSHTTPToken }),
+		s("sms-http-secret", "", "shared secret with the SMS provider: signs each request (Parley-Signature, HMAC-SHA256) and checks its delivery receipts at POST /api/v1/sms/receipts; empty turns receipts off", func(c *Config) *string { return &c.SMSHTTPSecret }),
+		d("sms-http-timeout", "5s", "how long the SMS provider has to answer one attempt", func(c *Config) *time.Duration { return &c.SMSHTTPTimeout }),
+		n("sms-http-attempts", "2", "attempts per SMS when the provider answers 5xx, times out or cannot be reached (a 4xx is not retried), 1–5", func(c *Config) *int { return &c.SMSHTTPAttempts }),
 		s("identity-verifier-url", "", "URL of a real-name or face-verification service parties can verify their identity with before signing (POST JSON, see docs/signing.md); empty: identity is checked by the mediator or the court", func(c *Config) *string { return &c.IdentityVerifierURL }),
 		s("identity-verifier-name", "identity-verifier", "name of that service, written into the certificates and the trail", func(c *Config) *string { return &c.IdentityVerifierName }),
 		s("operator", "Parley", "name of the platform operator, written into Parley's root certificate", func(c *Config) *string { return &c.Operator }),
@@ -351,6 +361,17 @@ func (c *Config) check() error {
 	}
 	if c.SMTPSMSGateway != "" && strings.Count(c.SMTPSMSGateway, "%s") != 1 {
 		add("smtp-sms-gateway must contain %%s once")
+	}
+	if v := c.SMSHTTPURL; v != "" {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("sms-http-url must be an http or https URL")
+		}
+	}
+	if c.SMSHTTPTimeout <= 0 {
+		add("sms-http-timeout must be a positive duration such as 5s")
+	}
+	if c.SMSHTTPAttempts < 1 || c.SMSHTTPAttempts > 5 {
+		add("sms-http-attempts must be between 1 and 5")
 	}
 	if v := c.IdentityVerifierURL; v != "" {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -19,6 +19,8 @@ func (a *app) evaluationRoutes() []route {
 		{"GET", "/api/v1/cases/{id}/evaluations", "A case's ratings (a party: its own; the case's court and the platform admin: all)", "stats", anyone, nil, nil, []cases.Evaluation{}, 200, handleEvaluations(a)},
 		{"GET", "/api/v1/stats/satisfaction", "Satisfaction by organisation and presiding mediator over the cases the caller's statistics cover", "stats", staff, period, nil, cases.SatisfactionStats{}, 200, handleSatisfaction(a, false)},
 		{"GET", "/api/v1/stats/satisfaction.csv", "The same as CSV, for courts' and IP offices' evaluation reports", "stats", staff, period, nil, rawBody("text/csv"), 200, handleSatisfaction(a, true)},
+		{"GET", "/api/v1/stats/satisfaction.pdf", "The evaluation report (调解评估报告) of the period as a PDF signed by the platform: cases ended, settled and not, ratings, mean satisfaction and its distribution 1–5, heard and fair shares, by organisation and presiding mediator, over the caller's scope", "stats", staff,
+			append(period, param{"lang", "string", "zh (default) or en"}), nil, rawBody("application/pdf"), 200, handleEvaluationReport(a)},
 	}
 }
 
@@ -104,5 +106,39 @@ func handleSatisfaction(a *app, asCSV bool) http.Handler {
 			row("mediator", s)
 		}
 		cw.Flush()
+	})
+}
+
+func handleEvaluationReport(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := a.period(r)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		lang := r.URL.Query().Get("lang")
+		if lang != "" && lang != "zh" && lang != "en" {
+			fail(w, r, a.log, cases.Invalid(map[string]string{"lang": "is zh or en"}))
+			return
+		}
+		rep, err := a.store.EvaluationReport(r.Context(), principal(r), f)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		pdf, err := a.docs.EvaluationReport(r.Context(), principal(r), rep, lang)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		name := "调解评估报告.pdf"
+		if lang == "en" {
+			name = "evaluation-report.pdf"
+		}
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", attachment(name))
+		w.Header().Set("X-Content-SHA256", sha256Hex(pdf))
+		w.Header().Set("Cache-Control", "private, no-store")
+		w.Write(pdf)
 	})
 }

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/parley-mediation/parley/cases"
+	"github.com/parley-mediation/parley/webhook"
 )
 
 // The HTTP side of electronic service (issue 12 §2; rules and texts in cases/service.go): the party's own
@@ -18,6 +22,7 @@ func (a *app) serviceRoutes() []route {
 		{"GET", "/api/v1/cases/{id}/service-records", "The case's electronic services: sent, accepted by the channel, reached, opened (a party: its own)", "service", anyone, nil, nil, []cases.ServiceRecord{}, 200, handleServiceRecords(a)},
 		{"POST", "/api/v1/service-records/{id}/open", "The served party opens a notice on its page", "service", anyone, nil, nil, cases.ServiceRecord{}, 200, handleServiceOpen(a)},
 		{"GET", "/api/v1/service-records/{id}/certificate", "The service certificate (送达证明) PDF of one service, signed by the platform (the served party and the case's staff)", "service", anyone, nil, nil, rawBody("application/pdf"), 200, handleServiceCertificate(a)},
+		{"POST", "/api/v1/sms/receipts", "The HTTP SMS provider's delivery receipt {message_id, status: delivered|failed|undeliverable, at, error}, signed with the shared secret (Parley-Signature: t=<unix>,v1=<HMAC-SHA256 of \"<t>.<body>\">, within 5 minutes): delivered makes the service reached (effective) at its time", "service", public, nil, cases.ServiceReceipt{}, receiptAnswer{}, 200, handleSMSReceipt(a)},
 		{"GET", "/api/v1/served/{token}", "The personal link of a served notice: shows it and records that it was opened", "service", public, nil, nil, cases.ServiceRecord{}, 200, handleServedLink(a)},
 	}
 }
@@ -104,13 +109,23 @@ func (a *app) serveNotice(ctx context.Context, c *cases.Case, kind string, notic
 		}
 		if rec.Status == cases.ServiceSent {
 			link := a.cfg.BaseURL + "/api/v1/served/" + string(tok)
-			outcome, result := cases.ServiceAccepted, "accepted by "+a.notify.Channel(rec.Address)
-			if err := a.notify.Notify(ctx, Message{To: rec.Address, Name: p.Name, Subject: n.Title, Body: n.ZH + " 查看：" + link + " / " + n.EN + " Open: " + link}); err != nil {
-				outcome, result = cases.ServiceFailed, "failed: "+err.Error()
-			} else if a.notify.Channel(rec.Address) == "log" {
-				outcome, result = "logged", "logged"
+			ans := cases.ChannelAnswer{Outcome: cases.ServiceAccepted, Result: "accepted by " + a.notify.Channel(rec.Address)}
+			m := Message{To: rec.Address, Name: p.Name, Subject: n.Title, Body: n.ZH + " 查看：" + link + " / " + n.EN + " Open: " + link, Reference: rec.ID}
+			var err error
+			if tn, ok := a.notify.(trackedNotifier); ok {
+				ans.MessageID, err = tn.NotifyTracked(ctx, m)
+			} else {
+				err = a.notify.Notify(ctx, m)
 			}
-			if r2, err := a.store.FinishService(ctx, rec.ID, outcome, result); err == nil {
+			switch {
+			case err != nil:
+				ans = cases.ChannelAnswer{Outcome: cases.ServiceFailed, Result: "failed: " + err.Error()}
+			case a.notify.Channel(rec.Address) == "log":
+				ans.Outcome, ans.Result = "logged", "logged"
+			case ans.MessageID != "":
+				ans.Result += " as message " + ans.MessageID
+			}
+			if r2, err := a.store.FinishService(ctx, rec.ID, ans); err == nil {
 				rec = r2
 			} else {
 				a.log.Error("record electronic service", "case", c.ID, "err", err)
@@ -152,4 +167,62 @@ func handleServiceCertificate(a *app) http.Handler {
 		w.Header().Set("Cache-Control", "private, no-store")
 		w.Write(pdf)
 	})
+}
+
+// receiptTolerance is how far a receipt's signature timestamp may be from now: an older request is refused as a
+// replay.
+const receiptTolerance = 5 * time.Minute
+
+// handleSMSReceipt takes the SMS provider's delivery receipts. The signature is checked over the raw body before
+// anything is parsed; a bad or stale one is 401 and changes nothing.
+func handleSMSReceipt(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.cfg.SMSHTTPSecret == "" {
+			fail(w, r, a.log, cases.Errorf(cases.ENOTFOUND, "SMS delivery receipts are not configured on this server"))
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
+		if errors.Is(err, errSlowBody) {
+			fail(w, r, a.log, &cases.Error{Code: "body_timeout", Message: "the request body arrived too slowly"})
+			return
+		}
+		if err != nil {
+			fail(w, r, a.log, cases.Errorf(cases.EINVALID, "could not read the request body"))
+			return
+		}
+		if len(body) > 64<<10 {
+			fail(w, r, a.log, cases.Errorf("too_large", "the request body is larger than %d bytes", 64<<10))
+			return
+		}
+		sig := r.Header.Get(webhook.HeaderSignature)
+		if sig == "" {
+			fail(w, r, a.log, cases.Errorf(cases.EUNAUTHORIZED, "the receipt has no Parley-Signature header"))
+			return
+		}
+		if err := webhook.Verify([]byte(a.cfg.SMSHTTPSecret), sig, body, time.Now(), receiptTolerance); err != nil {
+			a.log.Warn("SMS receipt refused", "err", err, "remote", a.clientIP(r))
+			fail(w, r, a.log, cases.Errorf(cases.EUNAUTHORIZED, "the receipt's signature is not valid or its timestamp is more than 5 minutes away"))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		in, err := decode[cases.ServiceReceipt](r, 64<<10)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		rec, err := a.store.RecordServiceReceipt(r.Context(), cases.ChannelSMS, in)
+		if err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
+		encode(w, http.StatusOK, receiptAnswer{ServiceID: rec.ID, Status: rec.Status, EffectiveAt: rec.EffectiveAt, FailedAt: rec.FailedAt})
+	})
+}
+
+// receiptAnswer tells the provider what its receipt did, and nothing of the case.
+type receiptAnswer struct {
+	ServiceID   string     `json:"service_id"`
+	Status      string     `json:"status"` // reached or failed
+	EffectiveAt *time.Time `json:"effective_at,omitempty"`
+	FailedAt    *time.Time `json:"failed_at,omitempty"`
 }

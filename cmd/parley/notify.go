@@ -21,6 +21,9 @@ type Message struct {
 	Name    string
 	Subject string
 	Body    string
+	// Reference is Parley's reference of the message (a service record's ID), passed to channels that take one
+	// (the HTTP SMS provider).
+	Reference string
 }
 
 // Notifier delivers notices to parties.
@@ -132,11 +135,22 @@ func (n smtpNotifier) send(ctx context.Context, rcpt string, msg []byte) error {
 	return c.Quit()
 }
 
+// trackedNotifier is a notifier whose channel answers with its own id of each message, by which it reports later
+// whether the message arrived (the HTTP SMS provider and its delivery receipts).
+type trackedNotifier interface {
+	NotifyTracked(ctx context.Context, m Message) (messageID string, err error)
+}
+
 func newNotifier(cfg *Config, logger *slog.Logger) Notifier {
-	if cfg.SMTPAddr == "" {
-		return logNotifier{logger.With("component", "notify")}
+	log := logger.With("component", "notify")
+	var n Notifier = logNotifier{log}
+	if cfg.SMTPAddr != "" {
+		n = smtpNotifier{addr: cfg.SMTPAddr, user: cfg.SMTPUser, password: cfg.SMTPPassword, from: cfg.SMTPFrom, smsGateway: cfg.SMTPSMSGateway, log: log}
 	}
-	return smtpNotifier{addr: cfg.SMTPAddr, user: cfg.SMTPUser, password: cfg.SMTPPassword, from: cfg.SMTPFrom, smsGateway: cfg.SMTPSMSGateway, log: logger.With("component", "notify")}
+	if cfg.SMSHTTPURL != "" { // phone numbers go to the HTTP SMS provider, e-mail addresses as before
+		n = newHTTPSMSNotifier(cfg, n, log)
+	}
+	return n
 }
 
 // Notices about a party's contact (issue 8 §1), in Chinese and English sentences.

@@ -212,11 +212,12 @@ func openAPI(rs []route, baseURL string) map[string]any {
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "Parley API", "version": "1",
 			"description": "Online mediation of IP disputes. Errors are {\"error\": {\"code\", \"message\", \"fields\"}}. Cookie sessions must send X-CSRF-Token on unsafe methods; API tokens go in Authorization: Bearer."},
-		"servers":    []any{map[string]any{"url": baseURL}},
-		"paths":      paths,
-		"x-webhooks": webhookDoc(g),
-		"components": map[string]any{"schemas": g.defs, "securitySchemes": map[string]any{"session": map[string]any{"type": "apiKey", "in": "cookie", "name": sessionCookie}, "token": map[string]any{"type": "http", "scheme": "bearer"}}},
-		"security":   []any{map[string]any{"session": []any{}}, map[string]any{"token": []any{}}},
+		"servers":        []any{map[string]any{"url": baseURL}},
+		"paths":          paths,
+		"x-webhooks":     webhookDoc(g),
+		"x-sms-provider": smsProviderDoc(g), // what Parley POSTs to PARLEY_SMS_HTTP_URL
+		"components":     map[string]any{"schemas": g.defs, "securitySchemes": map[string]any{"session": map[string]any{"type": "apiKey", "in": "cookie", "name": sessionCookie}, "token": map[string]any{"type": "http", "scheme": "bearer"}}},
+		"security":       []any{map[string]any{"session": []any{}}, map[string]any{"token": []any{}}},
 	}
 }
 

@@ -202,6 +202,9 @@ func serviceMatrix() []matrixCall {
 		{route: "GET /api/v1/service-records/{id}/certificate", path: func(f *fixture) string { return "/api/v1/service-records/" + partyRecord(f) + "/certificate" },
 			allow: []string{"clerk", "judge", "org_admin", "mediator", "party", "api_token"}},
 		{route: "GET /api/v1/served/{token}", path: fixed("/api/v1/served/sv_unknown"), allow: []string{}},
+		{route: "POST /api/v1/sms/receipts", path: fixed("/api/v1/sms/receipts"), body: func(*fixture, string) any {
+			return cases.ServiceReceipt{MessageID: "m-unknown", Status: "delivered"}
+		}, allow: []string{}}, // the provider's signature is the credential: no login opens it
 	}
 }
 
@@ -349,6 +352,7 @@ func evaluationMatrix() []matrixCall {
 		{route: "GET /api/v1/cases/{id}/evaluations", path: caseP("/evaluations"), allow: []string{"admin", "clerk", "judge", "party", "agent", "api_token"}},
 		{route: "GET /api/v1/stats/satisfaction", path: fixed("/api/v1/stats/satisfaction"), allow: statsRoles},
 		{route: "GET /api/v1/stats/satisfaction.csv", path: fixed("/api/v1/stats/satisfaction.csv"), allow: statsRoles},
+		{route: "GET /api/v1/stats/satisfaction.pdf", path: fixed("/api/v1/stats/satisfaction.pdf"), allow: statsRoles},
 	}
 }
 

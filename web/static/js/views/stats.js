@@ -68,6 +68,16 @@ export default async function stats(main, { query, navigate }) {
       kpi(fmtNumber(st.total.overdue), t('stats.overdue'), 'kpi-overdue'),
     ),
     charts,
+    section(
+      t('stats.report'),
+      h('p', { class: 'small' }, t('stats.report_text')),
+      h(
+        'div',
+        { class: 'actions-row' },
+        h('a', { class: 'btn secondary', id: 'report-pdf', href: `/api/v1/stats/satisfaction.pdf${qs({ from, to, lang: getLang().startsWith('en') ? 'en' : '' })}`, download: '' }, t('stats.report_pdf')),
+        h('a', { class: 'btn ghost', id: 'report-csv', href: `/api/v1/stats/satisfaction.csv${qs({ from, to })}`, download: '' }, t('stats.report_csv')),
+      ),
+    ),
     section(t('stats.about'), h('p', { class: 'small' }, t('stats.about_text'))),
   );
   drawCharts();
