@@ -75,7 +75,8 @@ const (
 	TypeRemoved           = "removed"
 	TypeSessionEnding     = "session_ending"
 	TypeVideoPaused       = "video_paused"
-	TypeReconnect         = "reconnect" // this node is handing the room over: reconnect (to data.url)
+	TypeReconnect         = "reconnect"    // this node is handing the room over: reconnect (to data.url)
+	TypeCaseChanged       = "case_changed" // the case's documents or state changed: look again (data.what)
 )
 
 // Error codes carried by error messages.
@@ -570,6 +571,11 @@ type ModeratedData struct {
 type ReconnectData struct {
 	Reason string `json:"reason"`
 	URL    string `json:"url,omitempty"`
+}
+
+// CaseChangedData is the data of case_changed: what changed ("documents" or "case"), never how.
+type CaseChangedData struct {
+	What string `json:"what"`
 }
 
 // EndingData is the data of session_ending and removed.

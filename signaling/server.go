@@ -598,6 +598,31 @@ func (s *Server) EndSession(ctx context.Context, sessionID string) {
 	}
 }
 
+// CaseChanged tells every admitted participant of this node's rooms of case caseID that the case's documents
+// or state changed (what: "documents" or "case"), so that their pages look again at once — the agreement's card
+// in the room, the signatures as they land. It says nothing of the change itself; participants read the case
+// through the API, which authorises them. It returns how many rooms it told.
+func (s *Server) CaseChanged(caseID, what string) int {
+	s.mu.Lock()
+	var rooms []*room
+	for _, r := range s.rooms {
+		if r.caseID == caseID {
+			rooms = append(rooms, r)
+		}
+	}
+	s.mu.Unlock()
+	if len(rooms) == 0 {
+		return 0
+	}
+	msg := encode(TypeCaseChanged, "", CaseChangedData{What: what})
+	for _, r := range rooms {
+		r.mu.Lock()
+		r.broadcastLocked(msg, nil)
+		r.mu.Unlock()
+	}
+	return len(rooms)
+}
+
 // watchSessions closes rooms whose session ended somewhere else.
 func (s *Server) watchSessions() {
 	defer close(s.bgDone)

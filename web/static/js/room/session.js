@@ -236,6 +236,9 @@ export class RoomSession {
         this.emit('people');
         this.emit('remote');
         break;
+      case 'case_changed': // the case's documents or state changed (docs/signaling.md): pages look again
+        this.emit('case_changed');
+        break;
       case 'lobby':
         this.lobby = d.waiting || [];
         this.emit('lobby');

@@ -1,4 +1,5 @@
-// Signing without leaving the call: while the room is open it looks at the case's agreement now and then; when
+// Signing without leaving the call: while the room is open it looks at the case's agreement when the server says
+// the case changed (case_changed) and, in case such a message is lost, now and then by itself; when
 // the caller may sign it, a card in the room offers it and the signing page opens in a bottom sheet over the
 // call (the call goes on underneath). The mediator's card shows who has signed, live.
 
@@ -8,6 +9,8 @@ import { get, enc } from '../api.js';
 import { hasFeature } from '../env.js';
 
 const AGREEMENTS = new Set(['agreement', 'confirmation_sheet']);
+// FALLBACK_MS is how often the card looks by itself, should a case_changed message be lost (a node restarting).
+const FALLBACK_MS = 15000;
 
 // signCard watches caseId for me; el goes into the room, stop ends the watching (and closes the sheet).
 export function signCard({ caseId, me }) {
@@ -17,9 +20,17 @@ export function signCard({ caseId, me }) {
   let sheet = null;
   let closeSheet = null;
   let last = '';
+  let looking = false;
+  let again = false;
 
   async function look() {
     if (stopped || !hasFeature('signing')) return;
+    if (looking) {
+      again = true; // a change came while a look was under way: look once more after it
+      return;
+    }
+    looking = true;
+    clearTimeout(timer);
     try {
       const docs = await get(`/cases/${enc(caseId)}/documents`);
       const ag = docs.filter((d) => AGREEMENTS.has(d.document.kind) && d.document.status !== 'superseded').pop();
@@ -27,7 +38,13 @@ export function signCard({ caseId, me }) {
     } catch {
       // the card is a convenience: try again at the next look
     }
-    if (!stopped) timer = setTimeout(look, sheet ? 4000 : 5000);
+    looking = false;
+    if (again) {
+      again = false;
+      look();
+      return;
+    }
+    if (!stopped) timer = setTimeout(look, sheet ? 4000 : FALLBACK_MS);
   }
 
   function draw(ag) {
@@ -82,6 +99,7 @@ export function signCard({ caseId, me }) {
   look();
   return {
     el,
+    changed: look,
     stop() {
       stopped = true;
       clearTimeout(timer);

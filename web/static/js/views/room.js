@@ -470,6 +470,10 @@ export default async function room(main, { params, query, me }) {
       drawScreen();
       return;
     }
+    if (what === 'case_changed') {
+      if (signing) signing.changed(); // the agreement's card looks again at once
+      return;
+    }
     if (!main.querySelector('.room')) return;
     switch (what) {
       case 'chat':
