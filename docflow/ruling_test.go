@@ -64,6 +64,10 @@ func TestCourtRulings(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, f, pdf, "调解协议有效", "强制执行")
+		// Made once: a second reader gets the same bytes.
+		if again, err := f.svc.Ruling(ctx, f.w.Judge, f.c.ID); err != nil || docflow.SHA256Hex(again) != docflow.SHA256Hex(pdf) {
+			t.Errorf("the second download: %v, SHA-256 %s, want %s", err, docflow.SHA256Hex(again), docflow.SHA256Hex(pdf))
+		}
 		if _, err := f.svc.Ruling(ctx, f.w.OtherJudge, f.c.ID); cases.ErrorCode(err) != cases.ENOTFOUND {
 			t.Errorf("another court's judge reads the ruling: %v, want not found", err)
 		}
@@ -80,10 +84,17 @@ func TestCourtRulings(t *testing.T) {
 		for _, ev := range evs {
 			if ev.Type == "case.ruling_issued" && ev.Data["confirmed"] == true {
 				issued++
+				if ev.Data["sha256"] != docflow.SHA256Hex(pdf) {
+					t.Errorf("the trail's ruling SHA-256 %v, want %s", ev.Data["sha256"], docflow.SHA256Hex(pdf))
+				}
 			}
 		}
-		if issued != 2 { // the party's, the bundle's
-			t.Errorf("%d rulings in the trail, want 2", issued)
+		if issued != 1 { // made once: the party's download, the judge's and the bundle's are the same ruling
+			t.Errorf("%d rulings in the trail, want 1", issued)
+		}
+		checks, err := f.store.CheckCourtDocuments(ctx, f.c.ID)
+		if err != nil || len(checks) != 1 || !checks[0].Matches {
+			t.Errorf("court documents against the trail: %+v %v", checks, err)
 		}
 	})
 	t.Run("rejected", func(t *testing.T) {

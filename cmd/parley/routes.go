@@ -135,6 +135,7 @@ func (a *app) routes() []route {
 	}
 	rs = append(rs, a.contactRoutes()...)
 	rs = append(rs, a.materialRoutes()...)
+	rs = append(rs, a.courtDocRoutes()...)
 	rs = append(rs, a.webhookRoutes()...)
 	rs = append(rs, a.serviceRoutes()...)
 	rs = append(rs, a.evaluationRoutes()...)
