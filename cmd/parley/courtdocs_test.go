@@ -1,7 +1,11 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -266,6 +270,9 @@ func TestMediationStatement(t *testing.T) {
 		t.Errorf("verify: %d %+v", st, vr)
 	}
 
+	// The court's bundle carries the stored statement.
+	checkBundle(t, clerk, c.ID, "documents/mediation-statement.pdf", cases.CourtStatement, sum)
+
 	// A case the court delegated before filing (委派) gets no statement, with words for why.
 	d := settledCase(t, e, cases.SourceDelegated, nil)
 	df := &fixture{testEnv: e, c: d}
@@ -309,8 +316,50 @@ func TestMediationStatement(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d services of the decision, want 2 (one withheld: no address confirmed)", n)
 	}
+	checkBundle(t, clerk, d.ID, "documents/ruling.pdf", cases.CourtRuling, sha256Hex(ruling))
 	if st, raw := judge.raw("GET", "/api/v1/cases/"+d.ID+"/mediation-statement", nil); st != 404 {
 		t.Errorf("a statement in a confirmation case: %d %s, want 404", st, truncate(raw))
+	}
+}
+
+// checkBundle takes the case's bundle and checks that its manifest lists the court document at path with sum,
+// and that the file there has that SHA-256.
+func checkBundle(t *testing.T, c *client, caseID, path, kind, sum string) {
+	t.Helper()
+	resp, body := c.get("/api/v1/cases/" + caseID + "/bundle")
+	if resp.StatusCode != 200 {
+		t.Fatalf("bundle: %d %s", resp.StatusCode, truncate(body))
+	}
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man struct {
+		Files []struct{ Path, Kind, SHA256 string } `json:"files"`
+	}
+	found := false
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		switch zf.Name {
+		case "manifest.json":
+			if err := json.Unmarshal(data, &man); err != nil {
+				t.Fatal(err)
+			}
+		case path:
+			found = sha256Hex(data) == sum
+		}
+	}
+	listed := false
+	for _, f := range man.Files {
+		listed = listed || f.Path == path && f.Kind == kind && f.SHA256 == sum
+	}
+	if !found || !listed {
+		t.Errorf("the bundle of %s: %s with SHA-256 %s in the zip %v, in the manifest %v (%+v)", caseID, path, sum, found, listed, man.Files)
 	}
 }
 
