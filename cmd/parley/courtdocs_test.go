@@ -207,8 +207,8 @@ func TestMediationStatement(t *testing.T) {
 		t.Fatalf("%d services of the statement, want 2", len(served))
 	}
 	for _, r := range served {
-		if r.DocumentID != docID || r.DocumentSHA256 != sum {
-			t.Errorf("service %s on %s names %s %s, want %s %s", r.ID, r.PartyID, r.DocumentID, r.DocumentSHA256, docID, sum)
+		if r.DocumentID != docID || r.DocumentSHA256 != sum || r.Title != "民事调解书" {
+			t.Errorf("service %s on %s names %q %s %s, want 民事调解书 %s %s", r.ID, r.PartyID, r.Title, r.DocumentID, r.DocumentSHA256, docID, sum)
 		}
 	}
 	// The SMS carries the personal link to the PDF; opening it gives the same bytes and marks it opened.
@@ -236,6 +236,9 @@ func TestMediationStatement(t *testing.T) {
 	cr, cert := party.get("/api/v1/service-records/" + mine.ID + "/certificate")
 	if cr.StatusCode != 200 {
 		t.Fatalf("certificate: %d", cr.StatusCode)
+	}
+	if dir := os.Getenv("PARLEY_KEEP_PDF"); dir != "" {
+		os.WriteFile(filepath.Join(dir, "statement-service-certificate.pdf"), cert, 0o644)
 	}
 	if txt := pdfWords(t, cert); txt != "" && (!strings.Contains(txt, sum[:32]) || !strings.Contains(txt, sum[32:]) || !strings.Contains(txt, "民事调解书")) {
 		t.Errorf("the certificate does not list the statement's SHA-256 %s:\n%s", sum, txt)
@@ -295,6 +298,9 @@ func TestMediationStatement(t *testing.T) {
 		t.Fatalf("reject: %d %s", st, raw)
 	}
 	ruling, rulingID := download(t, dparty, "/api/v1/cases/"+d.ID+"/ruling")
+	if dir := os.Getenv("PARLEY_KEEP_PDF"); dir != "" {
+		os.WriteFile(filepath.Join(dir, "ruling-rejected.pdf"), ruling, 0o644)
+	}
 	if again, _ := download(t, clerk, "/api/v1/cases/"+d.ID+"/ruling"); sha256Hex(again) != sha256Hex(ruling) {
 		t.Errorf("the ruling twice: %s then %s, want the same", sha256Hex(ruling), sha256Hex(again))
 	}

@@ -104,8 +104,8 @@ func (a *app) serveOn(ctx context.Context, c *cases.Case, kind string, doc *case
 	for _, p := range c.Parties {
 		n := notice(p)
 		ns := cases.NewService{PartyID: p.ID, Kind: kind, Title: n.Title, Body: n.Body()}
-		if doc != nil {
-			ns.DocumentID, ns.DocumentSHA256 = doc.ID, doc.SHA256
+		if doc != nil { // what is served is the document: its title, ID and hash (the notice text goes with it)
+			ns.Title, ns.DocumentID, ns.DocumentSHA256 = doc.Title, doc.ID, doc.SHA256
 		}
 		rec, tok, err := a.store.BeginService(ctx, c.ID, ns)
 		if err != nil {
