@@ -14,8 +14,9 @@ import (
 // The court's documents (issue 12 §3): the ruling on judicial confirmation (ruling.go) and the mediation statement
 // of a case entrusted after filing (民事调解书, below). Each is made once for the court's decision it records and
 // stored with its SHA-256 in the trail (cases.StoreCourtDocument): by the request that took the decision
-// (IssueCourtDocument, which the HTTP layer then serves on the parties), else by the job sweeper
-// (sweepCourtDocuments) or by the first request that asks for it. Every later download returns the stored bytes.
+// (IssueCourtDocument), else by the job sweeper (sweepCourtDocuments) or by the first request that asks for it;
+// whichever stores it hands it to Issued, which serves it on the parties. Every later download returns the stored
+// bytes.
 
 // courtTitle is each kind's title.
 func courtTitle(kind string) string {
@@ -112,6 +113,9 @@ func (s *Service) IssueCourtDocument(ctx context.Context, c *cases.Case, kind st
 	}
 	if created {
 		s.Log.Info("court document issued", "case_id", c.ID, "kind", kind, "document", d.ID, "sha256", d.SHA256)
+		if s.Issued != nil {
+			s.Issued(ctx, c, d, decision)
+		}
 	}
 	return d, stored, nil
 }

@@ -76,16 +76,26 @@ func handleServedDocument(a *app) http.Handler {
 	})
 }
 
-// issueAndServe makes (or finds) the court document of kind that the decision in c calls for and serves it on
-// every party that accepts electronic service, each record naming the document and its SHA-256. When the document
-// cannot be made now (the sweeper makes it later), the notice is served as its text, as before documents.
+// issueAndServe makes (or finds) the court document of kind that the decision in c calls for; the node that stores
+// it serves it (serveIssued). When it cannot be made now (the job sweeper makes and serves it later), the decision
+// is served at once as its notice text, as before court documents were stored.
 func (a *app) issueAndServe(ctx context.Context, c *cases.Case, serviceKind, docKind string, notice func(cases.Party) cases.Notice) {
 	ctx = context.WithoutCancel(ctx)
-	d, _, err := a.docs.IssueCourtDocument(ctx, c, docKind)
-	if err != nil {
+	if _, _, err := a.docs.IssueCourtDocument(ctx, c, docKind); err != nil {
 		a.log.Error("court document", "case", c.ID, "kind", docKind, "err", err)
 		a.serveNotice(ctx, c, serviceKind, notice)
-		return
 	}
-	a.serveOn(ctx, c, serviceKind, d, notice)
+}
+
+// serveIssued serves a court document just stored on every party that accepts electronic service (docflow's
+// Issued): the record names the document and its SHA-256, the notice says what the court decided.
+func (a *app) serveIssued(ctx context.Context, c *cases.Case, d *cases.CourtDocument, decision *cases.Event) {
+	kind, notice := "mediation_statement", func(cases.Party) cases.Notice { return cases.StatementNotice(c, decision.At, a.store.Cal.Loc) }
+	if d.Kind == cases.CourtRuling {
+		reason, _ := decision.Data["reason"].(string)
+		kind, notice = "confirmation_decision", func(cases.Party) cases.Notice {
+			return cases.ConfirmationNotice(c, decision.Type == "case.confirm", reason, decision.At, a.store.Cal.Loc)
+		}
+	}
+	a.serveOn(ctx, c, kind, d, notice)
 }

@@ -382,6 +382,17 @@ func TestKilledServerRecovers(t *testing.T) {
 	if checks, err := store.CheckCourtDocuments(ctx, c.ID); err != nil || len(checks) != 1 || !checks[0].Matches {
 		t.Errorf("the ruling against the trail: %+v %v", checks, err)
 	}
+	// The node that stored it served it on both parties, naming the ruling and its SHA-256.
+	recs, err := store.ServiceRecords(ctx, cases.System, c.ID)
+	served := 0
+	for _, r := range recs {
+		if r.Kind == "confirmation_decision" && r.DocumentID == cds[0].ID && r.DocumentSHA256 == cds[0].SHA256 {
+			served++
+		}
+	}
+	if err != nil || served != len(c.Parties) {
+		t.Errorf("%d services of the sweeper's ruling (%v), want %d", served, err, len(c.Parties))
+	}
 	if rep, err := store.VerifyChain(ctx, c.ID); err != nil || !rep.Valid {
 		t.Errorf("audit chain: %+v %v", rep, err)
 	}
