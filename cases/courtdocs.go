@@ -193,15 +193,20 @@ func (s *Store) CourtDocuments(ctx context.Context, caseID string) ([]CourtDocum
 	return out, dbErr("court documents", err)
 }
 
+// courtDocumentSweepWindow is how far back the sweeper looks for decisions without their document: the recovery
+// of a node that died after a decision is a matter of minutes, and an older decision without one (taken before
+// documents were stored) gets it when it is first asked for.
+const courtDocumentSweepWindow = 30 * 24 * time.Hour
+
 // CasesAwaitingCourtDocuments returns up to limit cases whose court decided (confirmed, rejected, or issued a
-// statement) with no document stored for the decision yet: a node that died between the decision and the
-// document, or a decision taken before documents were stored. The job sweeper makes them.
+// statement) in the last 30 days with no document stored for the decision yet: a node died between the decision
+// and the document, or could not make it then. The job sweeper makes them.
 func (s *Store) CasesAwaitingCourtDocuments(ctx context.Context, limit int) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT c.id FROM cases c
-		WHERE c.state IN ('confirmed', 'confirmation_rejected', 'statement_issued')
+		WHERE c.state IN ('confirmed', 'confirmation_rejected', 'statement_issued') AND c.decided_at > $2
 		  AND NOT EXISTS (SELECT 1 FROM court_documents d WHERE d.case_id = c.id AND d.decision_seq =
 		      (SELECT max(e.seq) FROM case_events e WHERE e.case_id = c.id AND e.type IN ('case.confirm', 'case.reject_confirmation', 'case.issue_statement')))
-		ORDER BY c.id LIMIT $1`, limit)
+		ORDER BY c.decided_at LIMIT $1`, limit, s.now().Add(-courtDocumentSweepWindow))
 	if err != nil {
 		return nil, dbErr("cases awaiting court documents", err)
 	}
