@@ -326,6 +326,25 @@ func TestMediationStatement(t *testing.T) {
 	if st, raw := judge.raw("GET", "/api/v1/cases/"+d.ID+"/mediation-statement", nil); st != 404 {
 		t.Errorf("a statement in a confirmation case: %d %s, want 404", st, truncate(raw))
 	}
+
+	// `parley audit verify` checks the stored statement against its trail event, and finds a changed byte.
+	env := envFunc(map[string]string{"PARLEY_DATABASE_URL": e.store.Pool().Config().ConnString(), "PARLEY_LOG_LEVEL": "warn", "PARLEY_DATA_DIR": t.TempDir()})
+	var out strings.Builder
+	if err := run(ctx, []string{"parley", "audit", "verify", c.ID}, env, &out, io.Discard); err != nil || !strings.Contains(out.String(), "1 court documents match their hash in the trail") {
+		t.Errorf("audit verify: %v\n%s", err, out.String())
+	}
+	if _, err := e.store.Pool().Exec(ctx, `ALTER TABLE court_documents DISABLE TRIGGER court_documents_no_change;
+		UPDATE court_documents SET pdf = pdf || '\x0a'::bytea WHERE id = '`+docID+`';
+		ALTER TABLE court_documents ENABLE TRIGGER court_documents_no_change`); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"parley", "audit", "verify", c.ID}, env, &out, io.Discard); err == nil || !strings.Contains(out.String(), "does NOT match its hash in the trail") {
+		t.Errorf("audit verify of a changed statement: %v\n%s", err, out.String())
+	}
+	if _, err := e.store.Pool().Exec(ctx, `UPDATE court_documents SET title = 'x' WHERE id = $1`, docID); err == nil {
+		t.Error("a stored court document was changed: want append-only")
+	}
 }
 
 // checkBundle takes the case's bundle and checks that its manifest lists the court document at path with sum,
