@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,48 +22,48 @@ import (
 // settledCase registers a case of source src, refers it to the world's mediator through its organisation, ends
 // mediation with an agreement of terms and has every signer sign it (casestest.SignedAgreement): a settled case,
 // ready for the court's decision.
-func settledCase(t *testing.T, e *testEnv, src cases.Source, terms []cases.Term) *cases.Case {
+func settledCase(t *testing.T, store *cases.Store, w *casestest.World, src cases.Source, terms []cases.Term) *cases.Case {
 	t.Helper()
 	ctx := context.Background()
 	n := casestest.NewCase(src)
 	if src.Entrusted() {
 		n.CourtCaseNumber = "（2026）京73民初123号"
 	}
-	c, err := e.store.CreateCase(ctx, e.w.Clerk, n)
+	c, err := store.CreateCase(ctx, w.Clerk, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c = casestest.WaiveChoice(t, e.store, c)
+	c = casestest.WaiveChoice(t, store, c)
 	yes := true
 	steps := []struct {
 		p  cases.Principal
 		a  cases.Action
 		in cases.Params
 	}{
-		{e.w.Clerk, cases.ActRefer, cases.Params{OrganisationID: e.w.Org.ID, MediatorIDs: []string{e.w.Mediator.ID}}},
-		{e.w.Mediator, cases.ActAccept, cases.Params{}},
+		{w.Clerk, cases.ActRefer, cases.Params{OrganisationID: w.Org.ID, MediatorIDs: []string{w.Mediator.ID}}},
+		{w.Mediator, cases.ActAccept, cases.Params{}},
 	}
 	for _, p := range c.Parties {
 		steps = append(steps, struct {
 			p  cases.Principal
 			a  cases.Action
 			in cases.Params
-		}{e.w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: p.ID, Note: "书面同意"}})
+		}{w.Clerk, cases.ActConsentOnline, cases.Params{Consent: &yes, PartyID: p.ID, Note: "书面同意"}})
 	}
 	steps = append(steps, struct {
 		p  cases.Principal
 		a  cases.Action
 		in cases.Params
-	}{e.w.Mediator, cases.ActEnd, cases.Params{Ground: cases.GroundAgreement}})
+	}{w.Mediator, cases.ActEnd, cases.Params{Ground: cases.GroundAgreement}})
 	for _, st := range steps {
-		res, err := e.store.Act(ctx, st.p, c.ID, st.a, st.in)
+		res, err := store.Act(ctx, st.p, c.ID, st.a, st.in)
 		if err != nil {
 			t.Fatalf("%s: %v", st.a, err)
 		}
 		c = res.Case
 	}
-	casestest.SignedAgreement(t, e.store, c, true, terms)
-	if c, err = e.store.Case(ctx, c.ID); err != nil || c.State != cases.StateSettled {
+	casestest.SignedAgreement(t, store, c, true, terms)
+	if c, err = store.Case(ctx, c.ID); err != nil || c.State != cases.StateSettled {
 		t.Fatalf("after the agreement: %v %+v, want settled", err, c)
 	}
 	return c
@@ -132,7 +133,7 @@ func TestMediationStatement(t *testing.T) {
 		{Kind: cases.TermPayment, Text: "被告李四于2026年12月31日前向原告北京某某科技有限公司支付赔偿款人民币十万元。"},
 		{Kind: cases.TermCessation, Text: "被告李四立即停止销售侵害原告第ZL201910000000.0号发明专利权的产品。"},
 	}
-	c := settledCase(t, e, cases.SourceEntrustedOrdinary, terms)
+	c := settledCase(t, e.store, e.w, cases.SourceEntrustedOrdinary, terms)
 	f := &fixture{testEnv: e, c: c}
 	party, agent, judge, clerk := f.clientFor("party"), f.clientFor("agent"), f.clientFor("judge"), f.clientFor("clerk")
 	statement := "/api/v1/cases/" + c.ID + "/mediation-statement"
@@ -277,7 +278,7 @@ func TestMediationStatement(t *testing.T) {
 	checkBundle(t, clerk, c.ID, "documents/mediation-statement.pdf", cases.CourtStatement, sum)
 
 	// A case the court delegated before filing (委派) gets no statement, with words for why.
-	d := settledCase(t, e, cases.SourceDelegated, nil)
+	d := settledCase(t, e.store, e.w, cases.SourceDelegated, nil)
 	df := &fixture{testEnv: e, c: d}
 	if st, raw := judge.raw("POST", "/api/v1/cases/"+d.ID+"/actions/issue_statement", cases.Params{}); st != 422 || !strings.Contains(string(raw), "entrusted after filing") {
 		t.Errorf("a statement in a 委派 case: %d %s, want 422", st, truncate(raw))
@@ -396,4 +397,69 @@ func courtDocMatrix() []matrixCall {
 		{route: "GET /api/v1/court-documents/{id}", path: fixed("/api/v1/court-documents/00000000-0000-4000-8000-000000000000"), allow: []string{}},
 		{route: "GET /api/v1/served/{token}/document", path: fixed("/api/v1/served/sv_unknown/document"), allow: []string{}},
 	}
+}
+
+// TestBrowserCourtDocuments (issue 12 §3): once the judge issued the mediation statement of an entrusted case, the
+// applicant's page on a phone (360×640) links the statement and, in its served documents, the PDF served on it; the
+// clerk's case page links the statement too; each link opens the stored PDF.
+func TestBrowserCourtDocuments(t *testing.T) {
+	e := browserE2E(t, "TestBrowserCourtDocuments")
+	if e == nil {
+		return
+	}
+	ctx := context.Background()
+	w := e.w
+	c := settledCase(t, e.store, w, cases.SourceEntrustedOrdinary, nil)
+	if _, err := e.store.ConfirmServiceAddress(ctx, casestest.PartyPrincipal(c, 0), c.ID, cases.ServiceAddressInput{Channel: cases.ChannelInApp, Consent: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The applicant enters through its invitation while the case is open.
+	_, tok, err := e.store.CreateInvitation(ctx, w.Clerk, c.ID, c.Parties[0].ID, "", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := e.newTab("applicant", 360, 640)
+	app.enter(e.base+"/join/"+string(tok), c.Parties[0].Phone)
+	res, err := e.store.Act(ctx, w.Judge, c.ID, cases.ActIssueStatement, cases.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := e.app.docs.IssueCourtDocument(ctx, res.Case, cases.CourtStatement) // served by docs.Issued
+	if err != nil {
+		t.Fatal(err)
+	}
+	// opens fetches a link from the page, as the page's user, and answers its status, type and SHA-256.
+	const opens = `(async (sel) => {
+	  const a = document.querySelector(sel);
+	  if (!a) return 'no link ' + sel;
+	  const r = await fetch(a.getAttribute('href'));
+	  const sum = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', await r.arrayBuffer()))).map((b) => b.toString(16).padStart(2, '0')).join('');
+	  return r.status + ' ' + r.headers.get('content-type') + ' ' + sum;
+	})`
+	want := "200 application/pdf " + d.SHA256
+	app.open("/party")
+	app.wait(`document.querySelector('#statement-link') && document.querySelector('#service-records a[href^="/api/v1/court-documents/"]')`)
+	if got := app.text(`#statement-link`); got != "法院民事调解书（PDF）" {
+		t.Errorf("the statement's link reads %q", got)
+	}
+	for _, sel := range []string{`#statement-link`, `#service-records a[href="/api/v1/court-documents/` + d.ID + `"]`} {
+		if got := js[string](app, opens+`(`+"`"+sel+"`"+`)`); got != want {
+			t.Errorf("the party's %s opens %q, want %q", sel, got, want)
+		}
+	}
+	app.pointShot("court-documents-party-360x640", `#statement-link`)
+	for _, problem := range js[[]string](app, phoneCheck) {
+		t.Errorf("the party's page at 360×640: %s", problem)
+	}
+	app.checkTranslated("the party's page with a mediation statement")
+	clerk := e.newTab("clerk", 1280, 900)
+	clerk.login(w.Clerk)
+	clerk.open("/cases/" + c.ID)
+	clerk.wait(`document.querySelector('#statement-link')`)
+	if got := js[string](clerk, opens+"(`#statement-link`)"); got != want {
+		t.Errorf("the clerk's statement link opens %q, want %q", got, want)
+	}
+	e.checkNoJSErrors()
+	// Entering a settled case, the helper gives the consent to online mediation the clerk recorded already.
+	e.checkNoRefusals(regexp.MustCompile(`actions/consent_online → 409`))
 }
