@@ -67,7 +67,7 @@ func (g *Generator) MediationStatement(s *MediationStatement) (*Document, error)
 	if s.Court == "" || s.CourtCaseNumber == "" || len(s.Parties) == 0 {
 		return nil, errors.New("signing: mediation statement: the court, its case number and the parties are required")
 	}
-	if len(s.Terms) == 0 {
+	if len(s.Terms) == 0 && len(s.Schedule) == 0 {
 		return nil, errors.New("signing: mediation statement: the agreed terms are required")
 	}
 	lab := labelsFor("zh")
