@@ -31,7 +31,7 @@ var WebhookEvents = []string{
 	"case.remediate", "case.issue_statement", "case.withdraw_suit", "case.file", "case.resume_trial", "case.push_to_court",
 	"session.scheduled", "session.started", "session.ended",
 	"document.generated", "document.signed", "document.sealed", "document.court_signed",
-	"material.uploaded", "case.bundle_pushed",
+	"material.uploaded", "case.bundle_pushed", "case.ruling_issued", "case.statement_issued",
 }
 
 // webhookEvent reports whether an event goes to webhooks: a docking event, visible to everyone or to staff

@@ -141,13 +141,17 @@ func (s *Service) Bundle(ctx context.Context, p cases.Principal, caseID string, 
 			return nil, err
 		}
 	}
-	if c.State == cases.StateConfirmed || c.State == cases.StateConfirmationRejected {
-		// The court's own ruling on judicial confirmation, signed by the court (ruling.go).
-		pdf, err := s.ruling(ctx, c)
+	// The court's own documents, signed by the court and stored once (courtdocs.go): the ruling on judicial
+	// confirmation, or the mediation statement of an entrusted case.
+	for _, cd := range []struct{ kind, path string }{{cases.CourtRuling, "documents/ruling.pdf"}, {cases.CourtStatement, "documents/mediation-statement.pdf"}} {
+		d, pdf, err := s.IssueCourtDocument(ctx, c, cd.kind)
+		if cases.ErrorCode(err) == cases.ENOTFOUND {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
-		if err := add(BundleFile{Path: "documents/ruling.pdf", Kind: "ruling", Title: "民事裁定书"}, func(w io.Writer) error {
+		if err := add(BundleFile{Path: cd.path, Kind: cd.kind, ID: d.ID, Title: d.Title}, func(w io.Writer) error {
 			_, err := w.Write(pdf)
 			return err
 		}); err != nil {

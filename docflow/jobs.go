@@ -51,8 +51,17 @@ func (s *Service) runJobsOf(ctx context.Context, d *cases.Document) {
 	}
 }
 
-// RunJobs runs due jobs until none is left (or ctx ends) and returns how many it did.
+// RunJobs runs due jobs until none is left (or ctx ends), then makes the court documents still missing
+// (sweepCourtDocuments), and returns how many it did.
 func (s *Service) RunJobs(ctx context.Context) (int, error) {
+	n, err := s.runDueJobs(ctx)
+	if err != nil {
+		return n, err
+	}
+	return n + s.sweepCourtDocuments(ctx), nil
+}
+
+func (s *Service) runDueJobs(ctx context.Context) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
 		j, err := s.Store.ClaimJob(ctx, "", s.Lease)

@@ -12,39 +12,33 @@ import (
 // The court's ruling on judicial confirmation (民事裁定书, issue 12 §3; CPL Art. 205–206): made from the case, the
 // agreement and the judge's decision in the trail, signed with the court's seal key (PAdES B-LTA), for the
 // case's parties and staff. A confirmation's ruling declares the agreement valid and enforceable; a rejection's
-// states the judge's reason. Each issue enters the trail.
+// states the judge's reason. It is made once per decision and stored (courtdocs.go).
 
 // Ruling returns the signed ruling of case caseID for p (anyone who sees the case); ENOTFOUND until the court has
 // decided.
 func (s *Service) Ruling(ctx context.Context, p cases.Principal, caseID string) ([]byte, error) {
-	c, err := s.Store.Case(ctx, caseID)
-	if err != nil {
-		return nil, err
-	}
-	if !cases.CanView(p, c) {
-		return nil, cases.Errorf(cases.ENOTFOUND, "case not found")
-	}
-	return s.ruling(ctx, c)
+	_, pdf, err := s.CourtDocument(ctx, p, caseID, cases.CourtRuling)
+	return pdf, err
 }
 
-func (s *Service) ruling(ctx context.Context, c *cases.Case) ([]byte, error) {
-	confirmed := c.State == cases.StateConfirmed
-	if !confirmed && c.State != cases.StateConfirmationRejected {
-		return nil, cases.Errorf(cases.ENOTFOUND, "the court has not decided on judicial confirmation: there is no ruling")
-	}
-	evs, err := s.Store.Events(ctx, c.ID)
+// agreementInForce returns the agreement the court decides on or confirms: the newest agreement or confirmation
+// sheet not superseded, nil if none.
+func (s *Service) agreementInForce(ctx context.Context, c *cases.Case) (*cases.Document, error) {
+	docs, err := s.Store.Documents(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}
-	var decision *cases.Event
-	for i := range evs {
-		if evs[i].Type == "case.confirm" || evs[i].Type == "case.reject_confirmation" {
-			decision = &evs[i]
+	for i, d := range docs { // newest first
+		if (d.Kind == cases.DocAgreement || d.Kind == cases.DocConfirmationSheet) && d.Status != cases.DocSuperseded && len(d.Versions) > 0 {
+			return &docs[i], nil
 		}
 	}
-	if decision == nil || c.CourtID == "" {
-		return nil, cases.Errorf(cases.ENOTFOUND, "the court has not decided on judicial confirmation: there is no ruling")
-	}
+	return nil, nil
+}
+
+// makeRuling lays out and signs the ruling of decision (case.confirm or case.reject_confirmation) as document id.
+func (s *Service) makeRuling(ctx context.Context, c *cases.Case, decision *cases.Event, id string) ([]byte, map[string]any, error) {
+	confirmed := decision.Type == "case.confirm"
 	str := func(k string) string { v, _ := decision.Data[k].(string); return v }
 	reason := str("reason")
 	if confirmed {
@@ -59,19 +53,16 @@ func (s *Service) ruling(ctx context.Context, c *cases.Case) ([]byte, error) {
 			mediators = append(mediators, m.Name)
 		}
 	}
-	docs, err := s.Store.Documents(ctx, c.ID)
-	if err != nil {
-		return nil, err
-	}
 	agreementSHA := "—"
-	for _, d := range docs { // newest first: the agreement in force
-		if (d.Kind == cases.DocAgreement || d.Kind == cases.DocConfirmationSheet) && d.Status != cases.DocSuperseded && len(d.Versions) > 0 {
-			agreementSHA = d.Versions[len(d.Versions)-1].SHA256
-			break
-		}
+	ag, err := s.agreementInForce(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ag != nil {
+		agreementSHA = ag.Versions[len(ag.Versions)-1].SHA256
 	}
 	r := &signing.Ruling{
-		Meta: s.meta(c, cases.NewID(), "zh"), Court: c.CourtName, Applicants: applicants, Organisation: c.OrganisationName,
+		Meta: s.meta(c, id, "zh"), Court: c.CourtName, Applicants: applicants, Organisation: c.OrganisationName,
 		Mediators: strings.Join(mediators, "、"), AgreementSHA: agreementSHA, Confirmed: confirmed, Reason: reason,
 		Judge: str("judge"), Decided: decision.At.In(s.Zone),
 	}
@@ -80,8 +71,17 @@ func (s *Service) ruling(ctx context.Context, c *cases.Case) ([]byte, error) {
 	}
 	gen, err := (&signing.Generator{Font: s.Font}).Ruling(r)
 	if err != nil {
-		return nil, fmt.Errorf("docflow: ruling: %w", err)
+		return nil, nil, fmt.Errorf("docflow: ruling: %w", err)
 	}
+	pdf, err := s.courtSign(ctx, c, gen.PDF, "民事裁定书")
+	if err != nil {
+		return nil, nil, fmt.Errorf("docflow: ruling: %w", err)
+	}
+	return pdf, map[string]any{"confirmed": confirmed, "agreement_sha256": agreementSHA}, nil
+}
+
+// courtSign signs pdf in its sig-court field with the court's seal key and makes it PAdES B-LTA.
+func (s *Service) courtSign(ctx context.Context, c *cases.Case, pdf []byte, reason string) ([]byte, error) {
 	kp, err := s.Keys.SealKey(ctx, c.CourtID, c.CourtName, signing.RoleCourt)
 	if err != nil {
 		return nil, err
@@ -90,20 +90,12 @@ func (s *Service) ruling(ctx context.Context, c *cases.Case) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	pdf, err := signing.Sign(ctx, gen.PDF, signing.Request{
-		Field: "sig-court", Cert: kp.Cert, Chain: kp.Chain, Time: s.Now(), Validation: val, Reason: "民事裁定书", Location: c.CourtName,
+	signed, err := signing.Sign(ctx, pdf, signing.Request{
+		Field: "sig-court", Cert: kp.Cert, Chain: kp.Chain, Time: s.Now(), Validation: val, Reason: reason, Location: c.CourtName,
 		Appearance: signing.Appearance{Name: c.CourtName, Role: RoleLabel(signing.RoleCourt, "zh"), Font: s.Font, Lang: "zh", Zone: s.Zone, Seal: true},
 	}, kp.Key, s.Keys.TSA)
 	if err != nil {
-		return nil, fmt.Errorf("docflow: sign ruling: %w", err)
+		return nil, fmt.Errorf("sign: %w", err)
 	}
-	if pdf, err = s.Keys.MakeLTA(ctx, pdf); err != nil {
-		return nil, fmt.Errorf("docflow: ruling: %w", err)
-	}
-	if _, err := s.Store.RecordEvent(context.WithoutCancel(ctx), c.ID, cases.System, "case.ruling_issued", cases.VisAll, map[string]any{
-		"ruling_id": r.DocumentID, "confirmed": confirmed, "sha256": SHA256Hex(pdf),
-	}); err != nil {
-		return nil, err
-	}
-	return pdf, nil
+	return s.Keys.MakeLTA(ctx, signed)
 }

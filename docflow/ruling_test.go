@@ -64,6 +64,10 @@ func TestCourtRulings(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(t, f, pdf, "调解协议有效", "强制执行")
+		// Made once: a second reader gets the same bytes.
+		if again, err := f.svc.Ruling(ctx, f.w.Judge, f.c.ID); err != nil || docflow.SHA256Hex(again) != docflow.SHA256Hex(pdf) {
+			t.Errorf("the second download: %v, SHA-256 %s, want %s", err, docflow.SHA256Hex(again), docflow.SHA256Hex(pdf))
+		}
 		if _, err := f.svc.Ruling(ctx, f.w.OtherJudge, f.c.ID); cases.ErrorCode(err) != cases.ENOTFOUND {
 			t.Errorf("another court's judge reads the ruling: %v, want not found", err)
 		}
@@ -80,10 +84,17 @@ func TestCourtRulings(t *testing.T) {
 		for _, ev := range evs {
 			if ev.Type == "case.ruling_issued" && ev.Data["confirmed"] == true {
 				issued++
+				if ev.Data["sha256"] != docflow.SHA256Hex(pdf) {
+					t.Errorf("the trail's ruling SHA-256 %v, want %s", ev.Data["sha256"], docflow.SHA256Hex(pdf))
+				}
 			}
 		}
-		if issued != 2 { // the party's, the bundle's
-			t.Errorf("%d rulings in the trail, want 2", issued)
+		if issued != 1 { // made once: the party's download, the judge's and the bundle's are the same ruling
+			t.Errorf("%d rulings in the trail, want 1", issued)
+		}
+		checks, err := f.store.CheckCourtDocuments(ctx, f.c.ID)
+		if err != nil || len(checks) != 1 || !checks[0].Matches {
+			t.Errorf("court documents against the trail: %+v %v", checks, err)
 		}
 	})
 	t.Run("rejected", func(t *testing.T) {
@@ -98,4 +109,60 @@ func TestCourtRulings(t *testing.T) {
 		}
 		check(t, f, pdf, "驳回", "赔偿数额明显超出侵权损失")
 	})
+}
+
+// TestCourtDocumentOnce: a ruling is made once per decision even when two nodes ask at once (both get the one
+// stored, one issue in the trail); a decision whose node died before making its ruling gets it from the job
+// sweeper, which then has nothing left to do.
+func TestCourtDocumentOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFlow(t)
+	pendingConfirmation(t, f)
+	// The decision is taken and the node dies: no ruling was made.
+	f.act(f.w.Judge, cases.ActRejectConfirmation, cases.Params{Reason: "协议约定的许可期限超出专利权的剩余保护期限。"})
+	if docs, err := f.store.CourtDocuments(ctx, f.c.ID); err != nil || len(docs) != 0 {
+		t.Fatalf("court documents before anyone made one: %+v %v", docs, err)
+	}
+	n, err := f.svc.RunJobs(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("the sweeper: %d %v, want 1 ruling made", n, err)
+	}
+	if n, _ := f.svc.RunJobs(ctx); n != 0 {
+		t.Errorf("the second sweep made %d, want 0", n)
+	}
+	docs, err := f.store.CourtDocuments(ctx, f.c.ID)
+	if err != nil || len(docs) != 1 || docs[0].Kind != cases.CourtRuling {
+		t.Fatalf("after the sweep: %+v %v", docs, err)
+	}
+	// Two readers at once, on a case whose decision is new (a second node of the same cluster): one ruling.
+	g := newFlow(t)
+	pendingConfirmation(t, g)
+	g.act(g.w.Judge, cases.ActRejectConfirmation, cases.Params{Reason: "协议约定的赔偿数额明显超出侵权损失。"})
+	c := g.reload()
+	ids := make(chan string, 2)
+	for range 2 {
+		go func() {
+			d, _, err := g.svc.IssueCourtDocument(ctx, c, cases.CourtRuling)
+			if err != nil {
+				t.Error(err)
+				ids <- ""
+				return
+			}
+			ids <- d.ID + " " + d.SHA256
+		}()
+	}
+	if a, b := <-ids, <-ids; a != b || a == "" {
+		t.Errorf("two callers got %q and %q, want the same ruling", a, b)
+	}
+	evs, _ := g.store.Events(ctx, g.c.ID)
+	issued := 0
+	for _, ev := range evs {
+		if ev.Type == "case.ruling_issued" {
+			issued++
+		}
+	}
+	if issued != 1 {
+		t.Errorf("%d rulings issued in the trail, want 1", issued)
+	}
 }

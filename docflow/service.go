@@ -26,6 +26,10 @@ type Service struct {
 	Lease, Retry time.Duration
 	// Hook, when set, is called at the named points of a flow (tests kill the process there); nil in production.
 	Hook func(point string)
+	// Issued, when set, is called once for each court document this node stores (courtdocs.go), with the decision
+	// it records: the HTTP layer serves it on the parties. Whoever stores a document serves it, so a document the
+	// sweeper makes after a node died is served too, and one is never served twice.
+	Issued func(ctx context.Context, c *cases.Case, d *cases.CourtDocument, decision *cases.Event)
 }
 
 // New returns a service on store with keys.

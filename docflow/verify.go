@@ -16,6 +16,8 @@ type VerifyResult struct {
 	Document string          `json:"document_id,omitempty"`
 	Version  int             `json:"version,omitempty"`
 	Latest   int             `json:"latest_version,omitempty"`
+	// CourtDocument is set when the file is a court document Parley stores (a ruling, a mediation statement).
+	CourtDocument *cases.CourtDocument `json:"court_document,omitempty"`
 }
 
 // Verify checks the signatures of a PDF against Parley's root and looks the file up among stored versions.
@@ -39,6 +41,10 @@ func (s *Service) Verify(ctx context.Context, data []byte) (*VerifyResult, error
 		if doc, err := s.Store.Document(ctx, id); err == nil {
 			out.Latest = doc.CurrentVersion
 		}
+	} else if cd, ok, err := s.Store.CourtDocumentBySHA256(ctx, sum[:]); err != nil {
+		return nil, err
+	} else if ok {
+		out.Known, out.Document, out.Version, out.Latest, out.CourtDocument = true, cd.ID, 1, 1, cd // made once: its only version
 	}
 	return out, nil
 }

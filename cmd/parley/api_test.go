@@ -648,6 +648,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 	calls = append(calls, materialMatrix()...)
 	calls = append(calls, webhookMatrix()...)
 	calls = append(calls, serviceMatrix()...)
+	calls = append(calls, courtDocMatrix()...)
 	calls = append(calls, evaluationMatrix()...)
 	// Every route is in the matrix, and the matrix names no route that does not exist.
 	listed := map[string]bool{}

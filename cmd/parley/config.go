@@ -173,7 +173,7 @@ func settings() []setting {
 		s("log-format", "text", "log format: text or json", func(c *Config) *string { return &c.LogFormat }),
 		s("timezone", "Asia/Shanghai", "time zone of the working-day calendar and of deadlines", func(c *Config) *string { return &c.Timezone }),
 		s("holidays-file", "", "extra holiday file (lines \"YYYY-MM-DD holiday [name]\" or \"YYYY-MM-DD workday [name]\") on top of the built-in mainland China calendar", func(c *Config) *string { return &c.HolidaysFile }),
-		d("sweep-interval", "1m", "how often the overdue job ends cases past their time limit and returns unanswered referrals", func(c *Config) *time.Duration { return &c.SweepInterval }),
+		d("sweep-interval", "1m", "how often the overdue job ends cases past their time limit and returns unanswered referrals, and the document jobs run (certificates of completion, court documents left unmade)", func(c *Config) *time.Duration { return &c.SweepInterval }),
 		d("session-ttl", "12h", "how long a login (staff or party) lasts", func(c *Config) *time.Duration { return &c.SessionTTL }),
 		d("invite-ttl", "168h", "how long a party's invitation link stays valid", func(c *Config) *time.Duration { return &c.InviteTTL }),
 		b("cookie-secure", "false", "mark cookies Secure (always on when base-url is https)", func(c *Config) *bool { return &c.CookieSecure }),

@@ -436,12 +436,13 @@ func handleAction(a *app) http.Handler {
 			a.serveNotice(r.Context(), res.Case, "agreement_to_sign", func(cases.Party) cases.Notice {
 				return cases.AgreementNotice(res.Case, a.cfg.BaseURL+"/party", res.Event.At, a.store.Cal.Loc)
 			})
+		// The court's ruling and mediation statement are made once now and served themselves (handle_courtdocs.go).
 		case act == cases.ActConfirm || act == cases.ActRejectConfirmation:
-			a.serveNotice(r.Context(), res.Case, "confirmation_decision", func(cases.Party) cases.Notice {
+			a.issueAndServe(r.Context(), res.Case, "confirmation_decision", cases.CourtRuling, func(cases.Party) cases.Notice {
 				return cases.ConfirmationNotice(res.Case, act == cases.ActConfirm, in.Reason, res.Event.At, a.store.Cal.Loc)
 			})
 		case act == cases.ActIssueStatement:
-			a.serveNotice(r.Context(), res.Case, "mediation_statement", func(cases.Party) cases.Notice {
+			a.issueAndServe(r.Context(), res.Case, "mediation_statement", cases.CourtStatement, func(cases.Party) cases.Notice {
 				return cases.StatementNotice(res.Case, res.Event.At, a.store.Cal.Loc)
 			})
 		}

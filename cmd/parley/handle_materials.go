@@ -32,7 +32,7 @@ func (a *app) materialRoutes() []route {
 		{"GET", "/api/v1/cases/{id}/bundle", "The case file for the court as a signed zip: events, documents, the materials the court reads, manifest.json with every SHA-256, manifest.sig and platform.pem (the case's court, once mediation has ended)", "materials", anyone, nil, nil, rawBody("application/zip"), 200, handleBundle(a)},
 		{"POST", "/api/v1/cases/{id}/bundle/push", "Push an ended case's file to its court: the webhook event case.bundle_pushed carries the bundle's address (mediator, organisation admin, court clerk)", "materials", staff, nil, nil, cases.Event{}, 200, handleBundlePush(a)},
 		{"GET", "/api/v1/cases/{id}/failure-report", "The mediator's failure report for the court (调解不成告知书) as a PDF signed by the mediation organisation (the case's staff)", "materials", staff, nil, nil, rawBody("application/pdf"), 200, handleFailureReport(a)},
-		{"GET", "/api/v1/cases/{id}/ruling", "The court's ruling on judicial confirmation (民事裁定书: the agreement confirmed, or the application rejected with the reason) as a PDF signed by the court (everyone who sees the case, once the court has decided)", "materials", anyone, nil, nil, rawBody("application/pdf"), 200, handleRuling(a)},
+		{"GET", "/api/v1/cases/{id}/ruling", "The court's ruling on judicial confirmation (民事裁定书: the agreement confirmed, or the application rejected with the reason) as a PDF signed by the court, made once at the decision (everyone who sees the case, once the court has decided); its SHA-256 in X-Content-SHA256", "materials", anyone, nil, nil, rawBody("application/pdf"), 200, handleRuling(a)},
 		{"GET", "/api/v1/materials/{id}/content", "Download a material (always as an attachment, with its SHA-256 in X-Content-SHA256)", "materials", anyone, nil, nil, rawBody("application/octet-stream"), 200, handleMaterialContent(a)},
 	}
 }
@@ -189,17 +189,4 @@ func handleFailureReport(a *app) http.Handler {
 	})
 }
 
-func handleRuling(a *app) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pdf, err := a.docs.Ruling(r.Context(), principal(r), r.PathValue("id"))
-		if err != nil {
-			fail(w, r, a.log, err)
-			return
-		}
-		w.Header().Set("Content-Type", "application/pdf")
-		w.Header().Set("Content-Disposition", attachment("ruling.pdf"))
-		w.Header().Set("X-Content-SHA256", sha256Hex(pdf))
-		w.Header().Set("Cache-Control", "private, no-store")
-		w.Write(pdf)
-	})
-}
+func handleRuling(a *app) http.Handler { return handleCourtDocument(a, cases.CourtRuling) }

@@ -97,18 +97,31 @@ func handleServedLink(a *app) http.Handler {
 // opening. The channel's answer is recorded: accepted, failed, or "logged" for the log notifier (never
 // "delivered": nothing reached anyone).
 func (a *app) serveNotice(ctx context.Context, c *cases.Case, kind string, notice func(p cases.Party) cases.Notice) []cases.ServiceRecord {
+	return a.serveOn(ctx, c, kind, nil, notice)
+}
+
+// serveOn serves like serveNotice; with doc, the stored court document itself is what is served: each record
+// names its ID and SHA-256 (so its certificate does), and the personal link opens the PDF.
+func (a *app) serveOn(ctx context.Context, c *cases.Case, kind string, doc *cases.CourtDocument, notice func(p cases.Party) cases.Notice) []cases.ServiceRecord {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	var out []cases.ServiceRecord
 	for _, p := range c.Parties {
 		n := notice(p)
-		rec, tok, err := a.store.BeginService(ctx, c.ID, cases.NewService{PartyID: p.ID, Kind: kind, Title: n.Title, Body: n.Body()})
+		ns := cases.NewService{PartyID: p.ID, Kind: kind, Title: n.Title, Body: n.Body()}
+		if doc != nil { // what is served is the document: its title, ID and hash (the notice text goes with it)
+			ns.Title, ns.DocumentID, ns.DocumentSHA256 = doc.Title, doc.ID, doc.SHA256
+		}
+		rec, tok, err := a.store.BeginService(ctx, c.ID, ns)
 		if err != nil {
 			a.log.Error("electronic service", "case", c.ID, "party", p.ID, "err", err)
 			continue
 		}
 		if rec.Status == cases.ServiceSent {
 			link := a.cfg.BaseURL + "/api/v1/served/" + string(tok)
+			if doc != nil {
+				link += "/document" // the PDF itself
+			}
 			ans := cases.ChannelAnswer{Outcome: cases.ServiceAccepted, Result: "accepted by " + a.notify.Channel(rec.Address)}
 			m := Message{To: rec.Address, Name: p.Name, Subject: n.Title, Body: n.ZH + " 查看：" + link + " / " + n.EN + " Open: " + link, Reference: rec.ID}
 			var err error

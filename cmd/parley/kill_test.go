@@ -352,11 +352,46 @@ func TestKilledServerRecovers(t *testing.T) {
 	if st := state(); st.State != cases.StateConfirmationPending || doc(id).CurrentVersion != before {
 		t.Fatalf("after dying inside the confirmation: %s, version %d (was %d)", st.State, doc(id).CurrentVersion, before)
 	}
-	srv = startChild(t, dsn, "")
+	// Step 9: the confirmation again; it commits, and the process dies after making the court's ruling, before
+	// storing it. After the restart the job sweeper makes the ruling the decision calls for, once.
+	srv = startChild(t, dsn, "court-document-made")
 	base = srv.base
-	judge.must("POST", "/api/v1/cases/"+c.ID+"/actions/confirm", cases.Params{Note: "确认"}, nil)
+	if _, err := judge.do("POST", "/api/v1/cases/"+c.ID+"/actions/confirm", cases.Params{Note: "确认"}, nil); err == nil {
+		t.Fatal("confirm answered although the server died after it")
+	}
+	srv.died(t, "court-document-made")
 	if st, d := state(), doc(id); st.State != cases.StateConfirmed || d.Signed()[cases.CourtField].SignerRole != "court" {
 		t.Fatalf("after the confirmation: %s, court signature %+v", st.State, d.Signed()[cases.CourtField])
+	}
+	if cds, err := store.CourtDocuments(ctx, c.ID); err != nil || len(cds) != 0 {
+		t.Fatalf("court documents after dying before storing the ruling: %+v %v", cds, err)
+	}
+	srv = startChild(t, dsn, "")
+	base = srv.base
+	var cds []cases.CourtDocument
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end) && len(cds) == 0; time.Sleep(200 * time.Millisecond) {
+		cds, _ = store.CourtDocuments(ctx, c.ID)
+	}
+	if len(cds) != 1 || cds[0].Kind != cases.CourtRuling {
+		t.Fatalf("the sweeper's ruling after the restart: %+v\n%s", cds, srv.stderr.String())
+	}
+	time.Sleep(600 * time.Millisecond) // more sweeps: none makes a second one
+	if again, _ := store.CourtDocuments(ctx, c.ID); len(again) != 1 {
+		t.Errorf("%d court documents after more sweeps, want 1", len(again))
+	}
+	if checks, err := store.CheckCourtDocuments(ctx, c.ID); err != nil || len(checks) != 1 || !checks[0].Matches {
+		t.Errorf("the ruling against the trail: %+v %v", checks, err)
+	}
+	// The node that stored it served it on both parties, naming the ruling and its SHA-256.
+	recs, err := store.ServiceRecords(ctx, cases.System, c.ID)
+	served := 0
+	for _, r := range recs {
+		if r.Kind == "confirmation_decision" && r.DocumentID == cds[0].ID && r.DocumentSHA256 == cds[0].SHA256 {
+			served++
+		}
+	}
+	if err != nil || served != len(c.Parties) {
+		t.Errorf("%d services of the sweeper's ruling (%v), want %d", served, err, len(c.Parties))
 	}
 	if rep, err := store.VerifyChain(ctx, c.ID); err != nil || !rep.Valid {
 		t.Errorf("audit chain: %+v %v", rep, err)

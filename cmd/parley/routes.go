@@ -135,6 +135,7 @@ func (a *app) routes() []route {
 	}
 	rs = append(rs, a.contactRoutes()...)
 	rs = append(rs, a.materialRoutes()...)
+	rs = append(rs, a.courtDocRoutes()...)
 	rs = append(rs, a.webhookRoutes()...)
 	rs = append(rs, a.serviceRoutes()...)
 	rs = append(rs, a.evaluationRoutes()...)
@@ -148,6 +149,9 @@ func (a *app) routes() []route {
 // NewServer returns Parley's HTTP handler: the API routes, each behind its access check, and whatever else is
 // mounted (the web front end at /).
 func NewServer(a *app, mounts map[string]http.Handler) http.Handler {
+	if a.docs != nil {
+		a.docs.Issued = a.serveIssued // the court documents this node stores are served on the parties
+	}
 	mux := http.NewServeMux()
 	for _, rt := range a.routes() {
 		mux.Handle(rt.Method+" "+rt.Path, a.metrics.instrument(rt.Method+" "+rt.Path, a.authenticate(rt.Access, rt.Handler)))

@@ -288,6 +288,23 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	if checked > 0 {
 		fmt.Fprintf(stdout, "case %s: %d recordings match their hash in the trail\n", ref, checked)
 	}
+	courtDocs, err := b.store.CheckCourtDocuments(ctx, id)
+	if err != nil {
+		return err
+	}
+	badDocs := 0
+	for _, d := range courtDocs {
+		if !d.Matches {
+			badDocs++
+			fmt.Fprintf(stdout, "case %s: court document %s (%s) does NOT match its hash in the trail: stored %s, trail %q\n", ref, d.ID, d.Kind, d.Stored, d.Trail)
+		}
+	}
+	if badDocs > 0 {
+		return exitError{1, ""}
+	}
+	if len(courtDocs) > 0 {
+		fmt.Fprintf(stdout, "case %s: %d court documents match their hash in the trail\n", ref, len(courtDocs))
+	}
 	return nil
 }
 

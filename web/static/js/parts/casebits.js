@@ -236,3 +236,10 @@ export function rulingLink(c) {
   if (c.state !== 'confirmed' && c.state !== 'confirmation_rejected') return null;
   return h('p', null, h('a', { class: 'btn secondary', id: 'ruling-link', href: `/api/v1/cases/${encodeURIComponent(c.id)}/ruling`, download: '' }, t('case.ruling')));
 }
+
+// statementLink is the court's mediation statement (民事调解书, a PDF the court signed) of an entrusted case once
+// the judge issued it.
+export function statementLink(c) {
+  if (c.state !== 'statement_issued') return null;
+  return h('p', null, h('a', { class: 'btn secondary', id: 'statement-link', href: `/api/v1/cases/${encodeURIComponent(c.id)}/mediation-statement`, download: '' }, t('case.statement')));
+}

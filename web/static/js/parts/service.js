@@ -48,7 +48,14 @@ function record(r, party, reload) {
     party ? h('p', { class: 'small pre' }, r.body) : null,
     times(r),
     r.effective_at ? h('p', { class: 'small' }, t('service.effective', { at: fmtDateTime(r.effective_at) })) : null,
-    h('div', { class: 'actions-row' }, open, h('a', { class: 'btn secondary small', href: `/api/v1/service-records/${enc(r.id)}/certificate`, download: '' }, t('service.certificate'))),
+    h(
+      'div',
+      { class: 'actions-row' },
+      open,
+      // A court document served itself (a ruling, a mediation statement): the stored PDF the record names.
+      r.document_id ? h('a', { class: 'btn secondary small', href: `/api/v1/court-documents/${enc(r.document_id)}`, download: '' }, t('service.document')) : null,
+      h('a', { class: 'btn secondary small', href: `/api/v1/service-records/${enc(r.id)}/certificate`, download: '' }, t('service.certificate')),
+    ),
   );
 }
 

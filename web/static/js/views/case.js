@@ -6,7 +6,7 @@ import { t, label, fmtDateTime, paren } from '../i18n.js';
 import { get, post, enc, qs } from '../api.js';
 import { hasFeature } from '../env.js';
 import { alertBox, busy, loadingBox, section, toast, setTitle, copyButton } from '../ui.js';
-import { stateChip, deadlines, trail, caseFacts, partyBlock, rulingLink } from '../parts/casebits.js';
+import { stateChip, deadlines, trail, caseFacts, partyBlock, rulingLink, statementLink } from '../parts/casebits.js';
 import { actionPanel, scheduleForm } from '../parts/actions.js';
 import { documentsSection } from '../sign/documents.js';
 import { staffContacts } from '../parts/contacts.js';
@@ -203,6 +203,7 @@ export default async function casePage(main, { params, me, query }) {
       ),
       h('p', null, t(`stateinfo.${c.state}`)),
       rulingLink(c),
+      statementLink(c),
       deadlines(c),
       ctx.courtDeadline?.due_at
         ? h('p', { class: ['alert', ctx.courtDeadline.overdue ? 'error' : 'info'], id: 'court-deadline' }, label('deadlinekind', ctx.courtDeadline.kind), ': ', t('deadlines.due', { at: fmtDateTime(ctx.courtDeadline.due_at) }), ctx.courtDeadline.overdue ? ` · ${t('deadlines.overdue')}` : '')

@@ -6,7 +6,7 @@ import { t, label, fmtDateTime, fmtDate } from '../i18n.js';
 import { get, enc } from '../api.js';
 import { hasFeature } from '../env.js';
 import { alertBox, busy, loadingBox, section, toast, setTitle, confirmSheet, serverText } from '../ui.js';
-import { stateChip, deadlines, trail, caseFacts, partyBlock, rulingLink } from '../parts/casebits.js';
+import { stateChip, deadlines, trail, caseFacts, partyBlock, rulingLink, statementLink } from '../parts/casebits.js';
 import { act } from '../parts/actions.js';
 import { mediatorSearch } from '../parts/roster.js';
 import { documentsSection } from '../sign/documents.js';
@@ -272,6 +272,7 @@ export default async function party(main, { me }) {
       h('p', { class: 'lead' }, me.kind === 'agent' ? t('party.you_agent', { name: me.name, party: p ? p.name : '' }) : t('party.you', { name: me.name, side: label('side', me.side) })),
       h('p', null, t(`stateinfo.${c.state}`)),
       rulingLink(c),
+      statementLink(c),
       deadlines(c),
       nextSteps(),
       h('section', { 'aria-labelledby': 'todo-h' }, h('h2', { id: 'todo-h' }, t('party.todo')), todo.length ? todo : h('p', { class: 'card muted' }, t('party.nothing_todo'))),
