@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -319,6 +320,9 @@ type InvitationView struct {
 	ExpiresAt    time.Time `json:"expires_at"`
 	CaseState    State     `json:"case_state"`
 	Consented    bool      `json:"consented"` // the party already consented to online mediation
+	// ConsentOpen says whether the holder may answer the consent question now (false once the case is past it:
+	// settled, ended…), so the page asks it only then.
+	ConsentOpen bool `json:"consent_open"`
 }
 
 type invitationRow struct {
@@ -369,6 +373,11 @@ func (s *Store) InvitationInfo(ctx context.Context, token string) (*InvitationVi
 	if p := c.Party(r.partyID); p != nil {
 		v.Consented = p.ConsentOnline
 	}
+	holder := Principal{Kind: KindParty, ID: r.partyID, Name: r.name, CaseID: r.caseID, PartyID: r.partyID, Side: r.side}
+	if r.agentID != "" {
+		holder = Principal{Kind: KindAgent, ID: r.agentID, Name: r.name, CaseID: r.caseID, PartyID: r.partyID, Side: r.side}
+	}
+	v.ConsentOpen = slices.Contains(Available(holder, c), ActConsentOnline)
 	return v, nil
 }
 

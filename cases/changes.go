@@ -31,8 +31,7 @@ func notifyChange(ctx context.Context, tx pgx.Tx, caseID, typ, vis string) error
 	return err
 }
 
-// WatchChanges calls fn for every case-change notice until ctx ends, on one connection of the pool of its own
-// (LISTEN). A lost connection is opened again (after 1 s, doubling to 30 s); notices sent meanwhile are lost —
+// WatchChanges calls fn for every case-change notice until ctx ends, on a connection of its own (LISTEN). A lost connection is opened again (after 1 s, doubling to 30 s); notices sent meanwhile are lost —
 // the rooms still look now and then by themselves. fn runs on the watching goroutine: it must not block.
 func (s *Store) WatchChanges(ctx context.Context, fn func(caseID, eventType string)) {
 	wait := time.Second
@@ -52,12 +51,12 @@ func (s *Store) WatchChanges(ctx context.Context, fn func(caseID, eventType stri
 }
 
 func (s *Store) watchOnce(ctx context.Context, fn func(caseID, eventType string), listening func()) error {
-	pc, err := s.pool.Acquire(ctx)
+	// A connection of its own, beside the pool (whose connections it would otherwise take one of for good),
+	// with the pool's settings (search path included); its session LISTENs until it is closed here.
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return err
 	}
-	// Taken out of the pool: its session LISTENs until it is closed here.
-	conn := pc.Hijack()
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

@@ -104,6 +104,8 @@ export default async function join(main, { params, me, navigate }) {
   }
 
   function go(n) {
+    // The consent question only while the case still asks it (not once it is settled or ended).
+    if (n === 2 && info.consent_open === false) n = 3;
     step = n;
     draw();
   }
