@@ -30,6 +30,9 @@ type rooms struct {
 	wsURL    string           // this node's signalling URL
 	cluster  *cluster.Cluster // nil on a single node (no Redis)
 	cpu      cpuMeter
+	// stopChanges ends the watcher of case changes (changesDone closes when it has).
+	stopChanges context.CancelFunc
+	changesDone chan struct{}
 }
 
 // mediaConfig turns the PARLEY_* media settings into an sfu.Config.
@@ -113,6 +116,19 @@ func newClusterRooms(ctx context.Context, cfg *Config, store *cases.Store, rdb *
 	if rm.cluster != nil {
 		rm.cluster.Start(ctx)
 	}
+	// Case-change notices to this node's rooms (cases/changes.go), until close.
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	rm.stopChanges, rm.changesDone = stop, make(chan struct{})
+	go func() {
+		defer close(rm.changesDone)
+		store.WatchChanges(wctx, func(caseID, eventType string) {
+			what := "case"
+			if strings.HasPrefix(eventType, "document.") {
+				what = "documents"
+			}
+			rm.sig.CaseChanged(caseID, what)
+		})
+	}()
 	return rm, nil
 }
 
@@ -159,6 +175,10 @@ func (r *rooms) drain(ctx context.Context) error {
 
 // close ends every room (telling clients the server is shutting down) and stops the media engine.
 func (r *rooms) close(ctx context.Context) {
+	if r.stopChanges != nil {
+		r.stopChanges()
+		<-r.changesDone
+	}
 	_ = r.sig.Close(ctx)
 	if r.cluster != nil {
 		r.cluster.Close(ctx)

@@ -415,18 +415,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		newWebhookSender(cfg, b.store, logger).Run(sweepCtx)
 	}()
 
-	changesDone := make(chan struct{})
-	go func() { // case-change notices to this node's rooms (cases/changes.go); stopped with the sweeper
-		defer close(changesDone)
-		b.store.WatchChanges(sweepCtx, func(caseID, eventType string) {
-			what := "case"
-			if strings.HasPrefix(eventType, "document.") {
-				what = "documents"
-			}
-			rms.sig.CaseChanged(caseID, what)
-		})
-	}()
-
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
@@ -437,7 +425,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		<-jobsDone
 		<-retentionDone
 		<-webhooksDone
-		<-changesDone
 		rms.close(context.Background())
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
@@ -468,7 +455,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	<-jobsDone
 	<-retentionDone
 	<-webhooksDone
-	<-changesDone
 	logger.Info("stopped")
 	return nil
 }
