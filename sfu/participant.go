@@ -63,6 +63,10 @@ type Participant struct {
 	bwCount atomic.Uint64
 	lossBW  atomic.Int64 // loss-based estimate, bits/s
 	lossPM  atomic.Int64 // downstream loss in the last allocation period, per mille
+	// lossPeak is the highest lossPM of the last lossPeakPeriods periods: receiver reports come about once a
+	// second, irregularly, and one that carries only the audio's block (which gets through) says 0 between the
+	// video's losses, so the pause rule looks at the recent peak.
+	lossPeak atomic.Int64
 	rtt     atomic.Int64
 	pubUp   atomic.Bool
 	subUp   atomic.Bool
@@ -91,6 +95,8 @@ type Participant struct {
 	sentAt     time.Time
 	sentRate   int // bits/s of media payload sent in the last allocation period
 	lossAge    int // allocation periods since the last receiver report (lossPM holds its loss for up to 3)
+	lossHist   [lossPeakPeriods]int64
+	lossHistN  int
 }
 
 // pauseState is a video track paused for this subscriber because its estimate cannot
@@ -649,6 +655,16 @@ func (p *Participant) updateLossEstimate() {
 		p.lossAge = 0
 		loss := float64(sum) / float64(n) / 256
 		p.lossPM.Store(int64(loss * 1000))
+	}
+	p.lossHist[p.lossHistN%lossPeakPeriods] = p.lossPM.Load()
+	p.lossHistN++
+	peak := int64(0)
+	for _, v := range p.lossHist {
+		peak = max(peak, v)
+	}
+	p.lossPeak.Store(peak)
+	if n > 0 {
+		loss := float64(sum) / float64(n) / 256
 		switch {
 		case loss < 0.02:
 			cur = cur * 108 / 100
@@ -708,6 +724,9 @@ const rembConstrained = 200_000
 // plays on.
 const pauseLossPM = 50
 
+// lossPeakPeriods is how many allocation periods (seconds) the pause rule's loss looks back.
+const lossPeakPeriods = 5
+
 // measureSent updates the media rate sent to this subscriber over the last allocation
 // period (called by allocate only).
 func (p *Participant) measureSent(downs []*DownTrack, now time.Time) {
@@ -735,7 +754,7 @@ func (p *Participant) constrained(est, low int) bool {
 	at := p.rembAt.Load()
 	remb := int(p.remb.Load())
 	return at != 0 && time.Since(time.Unix(0, at)) < 5*time.Second && remb <= est && remb < min(rembConstrained, low) &&
-		p.sentRate > remb*5/4 && p.lossPM.Load() >= pauseLossPM
+		p.sentRate > remb*5/4 && p.lossPeak.Load() >= pauseLossPM
 }
 
 // isPaused reports whether trackID is paused for this subscriber for lack of bandwidth.
