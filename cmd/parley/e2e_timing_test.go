@@ -195,7 +195,7 @@ func TestBrowserJourneyTiming(t *testing.T) {
 	}
 	ready := time.Now()
 	partyA.wait(`document.querySelector('#room-sign-open')`)
-	t.Logf("journey agreement ready→card: %.1f s (the room looks every 5 s)", time.Since(ready).Seconds())
+	t.Logf("journey agreement ready→card: %.1f s (case_changed; the room also looks every 15 s by itself)", time.Since(ready).Seconds())
 
 	// The agreement card → "signed", in a sheet over the call: open, tick the confirmation, draw, sign.
 	j = partyA.journey("agreement card→signed")
