@@ -242,6 +242,7 @@ func TestBrowserRoom(t *testing.T) {
 		t.Error("the applicant's phone room: the header shows, a tile has no role or side, or （我） is cut")
 	}
 	partyA.viewShot("room-joint-phone-390x844")
+	e.pointAlias("point05-room-on-a-phone-390x844", "room-joint-phone-390x844")
 	partyB.phoneShots("room-joint-judge-badge", 360, 640)
 	judge.shot("room-judge-1280x800")
 
@@ -310,6 +311,7 @@ func TestBrowserRoom(t *testing.T) {
 	partyA.click(`#room-sign-open`)
 	partyA.wait(`document.querySelector('#room-sign-sheet #sigpad')`)
 	partyA.viewShot("room-sign-sheet-390x844")
+	e.pointAlias("point06-signing-in-the-room-390x844", "room-sign-sheet-390x844")
 	partyA.signOnPage("")
 	partyA.wait(`window.__parley.session.status === 'joined' && document.querySelector('.room .tile.self')`)
 	partyA.click(`#room-sign-close`)

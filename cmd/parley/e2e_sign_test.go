@@ -186,6 +186,7 @@ func TestBrowserSigning(t *testing.T) {
 		t.Errorf("the agreement carries no picture of the company's seal (%v)", err)
 	}
 	partyA.signOnPage("sign-applicant")
+	e.pointAlias("point11-signature-pad-390x844", "sign-applicant-pad-390x844")
 
 	// The respondent opens the agreement on the smaller phone. What it signs is what it sees: a prepared
 	// signature that does not cover the revision on the screen is refused before the key signs anything.

@@ -276,6 +276,7 @@ func TestBrowser(t *testing.T) {
 	party.click(`#apply-confirmation`)
 	party.wait(`document.querySelector('dialog.sheet[open]')`)
 	party.viewShot("sheet-apply-confirmation-390x844")
+	e.pointAlias("point09-confirmation-sheet-390x844", "sheet-apply-confirmation-390x844")
 	party.confirmSheet()
 	party.wait(`document.querySelector('#todo-confirmation .alert.ok')`)
 	party.phoneShots("party-confirmation", 390, 844)
