@@ -2,10 +2,13 @@ package signaling_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/parley-mediation/parley/signaling"
+	"github.com/parley-mediation/parley/signaling/client"
 )
 
 // TestCaseChanged: a case change reaches every admitted participant of the case's room (what changed, nothing
@@ -44,5 +47,50 @@ func TestCaseChanged(t *testing.T) {
 	defer cancel()
 	if env, err := lobby.WaitType(wctx, marks["res"], signaling.TypeCaseChanged); err == nil {
 		t.Fatalf("a participant in the lobby was told %+v", env)
+	}
+}
+
+// TestJoinWhileTheRoomEmpties: many joining at once just as the room's last participant leaves all get in (the
+// closing room is waited for and a fresh one opened), none is refused with "room closed while joining".
+func TestJoinWhileTheRoomEmpties(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	ctx := testCtx(t, 30*time.Second)
+	for round := 0; round < 3; round++ {
+		// A room of several publishers empties at once (closing their transports takes a while)…
+		var olds []*client.Client
+		for i := 0; i < 6; i++ {
+			cl := h.dial(ctx, h.claims(fmt.Sprintf("m%d-%d", round, i), signaling.RoleMediator, ""))
+			publish(ctx, t, cl, client.PublishOptions{Audio: true, Video: true})
+			olds = append(olds, cl)
+		}
+		for _, cl := range olds {
+			go cl.Close()
+		}
+		time.Sleep(20 * time.Millisecond) // …and the others come while it closes
+		var wg sync.WaitGroup
+		errs := make(chan error, 12)
+		for i := 0; i < 12; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := h.claims(fmt.Sprintf("r%d-%d", round, i), signaling.RoleMediator, "")
+				cfg := client.Config{URL: h.url, Token: h.token(c), CaseID: c.CaseID, SessionID: c.SessionID, Loopback: true, Logger: testLogger()}
+				cl, err := client.Dial(ctx, cfg)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if cl.Joined() == nil {
+					errs <- fmt.Errorf("%s not joined", c.ParticipantID)
+				}
+				cl.Close()
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("round %d: %v", round, err)
+		}
 	}
 }

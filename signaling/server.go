@@ -351,8 +351,18 @@ func (s *Server) join(ctx context.Context, c *conn, ref string, d *JoinData) (jo
 			return joined{}, e
 		}
 		st, e := r.enter(ctx, c, ref, claims, d.Decode, readmit)
-		if e == errRoomEmptied && attempt < 3 {
-			continue // the room closed as its last participant left; open a new one
+		if e == errRoomEmptied && attempt < 20 {
+			// The room closed as its last participant left: once it is gone, open a new one. Until then
+			// roomFor finds the closing room again (many joining at once as a room empties: a load test's next
+			// stage, everyone reconnecting together).
+			select {
+			case <-r.done:
+			case <-ctx.Done():
+				return joined{}, errorf(CodeUnavailable, "the room is closing; try again")
+			case <-time.After(3 * time.Second):
+			}
+			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond) // forgetRoom runs right after done closes
+			continue
 		}
 		if e != nil {
 			return joined{}, e
