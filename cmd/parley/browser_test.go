@@ -599,7 +599,11 @@ func (tb *tab) enter(link, phone string) {
 	tb.e.t.Helper()
 	tb.open(strings.TrimPrefix(link, tb.e.base))
 	tb.click(`#join-continue`)
-	tb.click(`#consent-yes`)
+	// The consent question comes only while the case still asks it (a signing or settled case: straight to the code).
+	tb.wait(`document.querySelector('#consent-yes') || document.querySelector('#send-code')`)
+	if js[bool](tb, `!!document.querySelector('#consent-yes')`) {
+		tb.click(`#consent-yes`)
+	}
 	tb.click(`#send-code`)
 	tb.wait(`!document.querySelector('#code-form').hidden`)
 	tb.typeIn(`#code-form input[name=code]`, tb.e.notify.lastCode(tb.e.t, phone))

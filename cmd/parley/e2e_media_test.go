@@ -216,7 +216,10 @@ func (f *ffTab) enter(link, phone string) {
 	f.e.t.Helper()
 	f.open(link)
 	f.press(`#join-continue`)
-	f.press(`#consent-yes`)
+	f.wait(`document.querySelector('#consent-yes') || document.querySelector('#send-code')`)
+	if ffJS[bool](f, `!!document.querySelector('#consent-yes')`) {
+		f.press(`#consent-yes`)
+	}
 	f.press(`#send-code`)
 	f.wait(`!document.querySelector('#code-form').hidden`)
 	f.fill(`#code-form input[name=code]`, f.e.notify.lastCode(f.e.t, phone))
