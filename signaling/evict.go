@@ -37,16 +37,8 @@ func (s *Server) Evict(ctx context.Context, caseID, participantID string, tokens
 		e.before[participantID] = tokensBefore
 	}
 	e.mu.Unlock()
-	s.mu.Lock()
-	var rooms []*room
-	for _, r := range s.rooms {
-		if r.caseID == caseID {
-			rooms = append(rooms, r)
-		}
-	}
-	s.mu.Unlock()
 	n := 0
-	for _, r := range rooms {
+	for _, r := range s.roomsOfCase(caseID) {
 		r.mu.Lock()
 		target := r.seats[participantID]
 		if target != nil && target.conn != nil {

@@ -613,14 +613,7 @@ func (s *Server) EndSession(ctx context.Context, sessionID string) {
 // in the room, the signatures as they land. It says nothing of the change itself; participants read the case
 // through the API, which authorises them. It returns how many rooms it told.
 func (s *Server) CaseChanged(caseID, what string) int {
-	s.mu.Lock()
-	var rooms []*room
-	for _, r := range s.rooms {
-		if r.caseID == caseID {
-			rooms = append(rooms, r)
-		}
-	}
-	s.mu.Unlock()
+	rooms := s.roomsOfCase(caseID)
 	if len(rooms) == 0 {
 		return 0
 	}
@@ -631,6 +624,19 @@ func (s *Server) CaseChanged(caseID, what string) int {
 		r.mu.Unlock()
 	}
 	return len(rooms)
+}
+
+// roomsOfCase returns this node's rooms of case caseID.
+func (s *Server) roomsOfCase(caseID string) []*room {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var rooms []*room
+	for _, r := range s.rooms {
+		if r.caseID == caseID {
+			rooms = append(rooms, r)
+		}
+	}
+	return rooms
 }
 
 // watchSessions closes rooms whose session ended somewhere else.

@@ -54,13 +54,8 @@ func handleCourtDocumentByID(a *app) http.Handler {
 
 func handleServedDocument(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !a.limiter.allow(r.Context(), "served:"+a.clientIP(r)) {
-			fail(w, r, a.log, cases.Errorf(cases.ERATELIMIT, "too many requests from your address: try again later"))
-			return
-		}
-		rec, err := a.store.OpenService(r.Context(), r.PathValue("token"))
-		if err != nil {
-			fail(w, r, a.log, err)
+		rec, ok := a.openServed(w, r)
+		if !ok {
 			return
 		}
 		if rec.DocumentID == "" {

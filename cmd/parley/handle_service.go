@@ -76,15 +76,25 @@ func handleServiceOpen(a *app) http.Handler {
 	})
 }
 
+// openServed opens the service a personal link names (rate-limited per address: the link is the credential)
+// and marks it opened; false when it answered the request itself.
+func (a *app) openServed(w http.ResponseWriter, r *http.Request) (*cases.ServiceRecord, bool) {
+	if !a.limiter.allow(r.Context(), "served:"+a.clientIP(r)) {
+		fail(w, r, a.log, cases.Errorf(cases.ERATELIMIT, "too many requests from your address: try again later"))
+		return nil, false
+	}
+	rec, err := a.store.OpenService(r.Context(), r.PathValue("token"))
+	if err != nil {
+		fail(w, r, a.log, err)
+		return nil, false
+	}
+	return rec, true
+}
+
 func handleServedLink(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !a.limiter.allow(r.Context(), "served:"+a.clientIP(r)) {
-			fail(w, r, a.log, cases.Errorf(cases.ERATELIMIT, "too many requests from your address: try again later"))
-			return
-		}
-		rec, err := a.store.OpenService(r.Context(), r.PathValue("token"))
-		if err != nil {
-			fail(w, r, a.log, err)
+		rec, ok := a.openServed(w, r)
+		if !ok {
 			return
 		}
 		rec.Address = maskContact(rec.Address)

@@ -74,12 +74,17 @@ function renderHeader() {
   document.getElementById('skip').textContent = t('a11y.skip');
 }
 
+// qrOpen keeps the footer's QR panel open across redraws of the footer (a language switch, a new page).
+let qrOpen = false;
+
 function renderFooter() {
   const img = h('img', { alt: t('qr.alt'), width: 148, height: 148, loading: 'lazy' });
   const details = h(
     'details',
     {
+      open: qrOpen,
       ontoggle: (ev) => {
+        qrOpen = ev.target.open;
         if (ev.target.open) img.src = `/qr.svg?path=${encodeURIComponent(qrPath())}`;
       },
     },
