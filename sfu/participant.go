@@ -67,9 +67,9 @@ type Participant struct {
 	// second, irregularly, and one that carries only the audio's block (which gets through) says 0 between the
 	// video's losses, so the pause rule looks at the recent peak.
 	lossPeak atomic.Int64
-	rtt     atomic.Int64
-	pubUp   atomic.Bool
-	subUp   atomic.Bool
+	rtt      atomic.Int64
+	pubUp    atomic.Bool
+	subUp    atomic.Bool
 
 	pubMu      sync.Mutex // serialises publisher offers
 	pubPending []webrtc.ICECandidateInit
@@ -655,16 +655,6 @@ func (p *Participant) updateLossEstimate() {
 		p.lossAge = 0
 		loss := float64(sum) / float64(n) / 256
 		p.lossPM.Store(int64(loss * 1000))
-	}
-	p.lossHist[p.lossHistN%lossPeakPeriods] = p.lossPM.Load()
-	p.lossHistN++
-	peak := int64(0)
-	for _, v := range p.lossHist {
-		peak = max(peak, v)
-	}
-	p.lossPeak.Store(peak)
-	if n > 0 {
-		loss := float64(sum) / float64(n) / 256
 		switch {
 		case loss < 0.02:
 			cur = cur * 108 / 100
@@ -674,6 +664,13 @@ func (p *Participant) updateLossEstimate() {
 	}
 	cur = min(max(cur, 50_000), int64(p.room.e.cfg.MaxVideoBitrate))
 	p.lossBW.Store(cur)
+	p.lossHist[p.lossHistN%lossPeakPeriods] = p.lossPM.Load()
+	p.lossHistN++
+	peak := int64(0)
+	for _, v := range p.lossHist {
+		peak = max(peak, v)
+	}
+	p.lossPeak.Store(peak)
 }
 
 func (p *Participant) videoShareCount() (video, audio int) {
