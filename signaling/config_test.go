@@ -70,7 +70,14 @@ func TestNAT1To1(t *testing.T) {
 	h := newHarnessWith(t, cfg, nil)
 	ctx := testCtx(t, 20*time.Second)
 	med := h.dial(ctx, h.claims("med", signaling.RoleMediator, ""))
-	go func() { _ = med.Publish(ctx, client.PublishOptions{Audio: true}) }() // ICE may not complete; the candidates are what is checked
+	// ICE may not complete; the candidates are what is checked. The publish ends before the test does.
+	pctx, pcancel := context.WithCancel(ctx)
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		_ = med.Publish(pctx, client.PublishOptions{Audio: true})
+	}()
+	defer func() { pcancel(); <-published }()
 	env, err := med.Wait(ctx, func(e signaling.Envelope) bool {
 		return e.Type == signaling.TypeCandidate && strings.Contains(string(e.Data), `"publisher"`)
 	})
