@@ -197,10 +197,10 @@ func TestBrowserThinLink(t *testing.T) {
 	}
 	time.Sleep(3 * time.Second)
 	// Each second: a new frame or not, and Chromium's count of keyframes decoded. A stall is a run of seconds
-	// without a new frame. One recovered stall is allowed: right after the link drops, the queue the high layer
+	// without a new frame. Recovered stalls are allowed: right after the link drops, the queue the high layer
 	// filled can swallow the switch's keyframe, and Chromium asks for another only after 3 s without a decodable
-	// frame (it then comes at once). Such stalls (each longer than a one-second hiccup ended by a keyframe) may
-	// take at most 3 of the 10 seconds; more, one longer than 3 s, or a longer one no keyframe ends fails.
+	// frame (it then comes at once). The test fails when stalls take more than 3 of the 10 seconds, when one
+	// lasts longer than 3 s, when one longer than a second ends without a new keyframe, or at the end still frozen.
 	prev := party.media()[w.Mediator.ID]
 	prevKF := keyframesDecoded(js[string](party, videoInboundJS))
 	stalls, episodes, run, longest := 0, 0, 0, 0
