@@ -40,6 +40,9 @@ type Config struct {
 	KeyframeMinInterval time.Duration
 	// MaxVideoBitrate caps the bandwidth estimate per subscriber (bits/s).
 	MaxVideoBitrate int
+	// NoDirectSend turns the direct send path off (direct.go): every forwarded packet
+	// then goes through Pion's SRTP session and ICE connection, one sendto each.
+	NoDirectSend bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -16,6 +17,7 @@ type writeResult uint8
 
 const (
 	writeOK       writeResult = iota
+	writeDirect               // encrypted into the caller's sendBatch: out when it is flushed
 	writeFiltered             // deliberately not forwarded (caucus, other layer, waiting for keyframe)
 	writeDropped              // should have gone out but could not
 )
@@ -39,6 +41,8 @@ type DownTrack struct {
 	// Pion's writer drops packets silently until SRTP runs, so nothing is written before:
 	// a keyframe written into that void would leave the subscriber waiting.
 	up *atomic.Bool
+	// route is the subscriber transport's direct route (nil holder: never direct).
+	route *atomic.Pointer[directRoute]
 
 	mu       sync.Mutex
 	writer   webrtc.TrackLocalWriter
@@ -73,6 +77,16 @@ type DownTrack struct {
 	nackBuf []byte
 	rtxAt   []int64 // per cache slot: when that packet was last sent again (unix nanos)
 	rtxHdr  rtp.Header
+
+	// The direct send path (direct.go). roc is the SRTP rollover counter of lastSeq: the
+	// number of times the outgoing sequence numbers wrapped since the first packet.
+	roc       uint32
+	pionSeen  bool   // Pion's SRTP session has encrypted a packet of this stream
+	sincePion uint32 // packets sent direct since the last one through Pion
+	srtp      *srtp.Context
+	srtpFor   *directRoute
+	srtpSSRC  uint32
+	encHdr    rtp.Header // EncryptRTP's scratch header
 }
 
 // rtxMinInterval is the least time between two retransmissions of one packet to one
@@ -94,6 +108,7 @@ func newDownTrack(t *Track, sub *Participant) *DownTrack {
 	d := &DownTrack{track: t, sub: sub}
 	if sub != nil {
 		d.up = &sub.subUp
+		d.route = &sub.route
 	}
 	d.mu.Lock()
 	d.startWaitLocked(0)
@@ -122,7 +137,11 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.writer = ctx.WriteStream()
-	d.ssrc = uint32(ctx.SSRC())
+	if ssrc := uint32(ctx.SSRC()); ssrc != d.ssrc {
+		// Another stream for Pion's SRTP session: its counters and rollover start again.
+		d.ssrc = ssrc
+		d.packets, d.octets, d.roc, d.pionSeen, d.sincePion = 0, 0, 0, false, 0
+	}
 	d.pt = uint8(chosen.PayloadType)
 	d.levelExt = 0
 	for _, ext := range ctx.HeaderExtensions() {
@@ -308,7 +327,7 @@ func (d *DownTrack) detach() {
 
 // write forwards one packet of layer l. It returns the bytes written, the outcome, and
 // whether a keyframe should be requested from the publisher. It does not allocate.
-func (d *DownTrack) write(l *layer, p *rtp.Packet, kf bool, now int64) (int, writeResult, bool) {
+func (d *DownTrack) write(l *layer, p *rtp.Packet, kf bool, now int64, out *sendBatch) (int, writeResult, bool) {
 	if !d.allowed.Load() {
 		return 0, writeFiltered, false
 	}
@@ -373,6 +392,12 @@ func (d *DownTrack) write(l *layer, p *rtp.Packet, kf bool, now int64) (int, wri
 			}
 		}
 	}
+	if r := d.directRoute(out); r != nil {
+		if n, ok := d.writeDirect(r, hdr, p.Payload, out); ok {
+			d.sent(hdr, len(p.Payload), now)
+			return n, writeDirect, false
+		}
+	}
 	n, err := d.writer.WriteRTP(hdr, p.Payload)
 	if err != nil || n == 0 {
 		// n == 0 without an error is Pion's writer before SRTP runs: nothing went out.
@@ -384,11 +409,80 @@ func (d *DownTrack) write(l *layer, p *rtp.Packet, kf bool, now int64) (int, wri
 		}
 		return 0, writeDropped, false
 	}
-	d.lastSeq, d.lastTS, d.lastAt = hdr.SequenceNumber, hdr.Timestamp, now
-	d.packets++
-	d.octets += uint64(len(p.Payload))
+	d.pionSeen, d.sincePion = true, 0
+	d.sent(hdr, len(p.Payload), now)
 	return n, writeOK, false
 }
+
+// sent accounts a packet written: the stream's newest sequence number (a late packet of
+// the publisher's, forwarded out of order, leaves it), its rollover counter and the
+// sender report's counters.
+func (d *DownTrack) sent(hdr *rtp.Header, size int, now int64) {
+	if d.packets == 0 || hdr.SequenceNumber-d.lastSeq < 0x8000 {
+		if d.packets != 0 && hdr.SequenceNumber < d.lastSeq {
+			d.roc++
+		}
+		d.lastSeq, d.lastTS, d.lastAt = hdr.SequenceNumber, hdr.Timestamp, now
+	}
+	d.packets++
+	d.octets += uint64(size)
+}
+
+// rocOf is the rollover counter of outgoing sequence number seq, near lastSeq.
+func (d *DownTrack) rocOf(seq uint16) uint32 {
+	switch {
+	case d.packets == 0:
+		return 0
+	case seq-d.lastSeq < 0x8000 && seq < d.lastSeq:
+		return d.roc + 1 // ahead, past a wrap
+	case seq-d.lastSeq >= 0x8000 && seq > d.lastSeq && d.roc > 0:
+		return d.roc - 1 // behind, before the last wrap
+	}
+	return d.roc
+}
+
+// directRoute is the route this packet takes on the direct path, or nil when it goes
+// through Pion: no batch (tests), no route, the stream's first packet, or its turn to
+// keep Pion's SRTP state current.
+func (d *DownTrack) directRoute(out *sendBatch) *directRoute {
+	if out == nil || d.route == nil || !d.pionSeen || d.sincePion >= directSyncEvery {
+		return nil
+	}
+	return d.route.Load()
+}
+
+// writeDirect encrypts the packet into a slot of out for route r. It reports false
+// (nothing added) when the packet must go through Pion instead.
+func (d *DownTrack) writeDirect(r *directRoute, hdr *rtp.Header, payload []byte, out *sendBatch) (int, bool) {
+	hl := hdr.MarshalSize()
+	if hl+len(payload)+srtpOverhead > directSlot {
+		return 0, false
+	}
+	if d.srtp == nil || d.srtpFor != r || d.srtpSSRC != d.ssrc {
+		ctx, err := r.context()
+		if err != nil {
+			return 0, false
+		}
+		ctx.SetROC(d.ssrc, d.rocOf(hdr.SequenceNumber))
+		d.srtp, d.srtpFor, d.srtpSSRC = ctx, r, d.ssrc
+	}
+	buf := out.slot(r)
+	if _, err := hdr.MarshalTo(buf); err != nil {
+		return 0, false
+	}
+	copy(buf[hl:], payload)
+	enc, err := d.srtp.EncryptRTP(buf[:0], buf[:hl+len(payload)], &d.encHdr)
+	if err != nil || len(enc) > len(buf) || &enc[0] != &buf[0] {
+		return 0, false // (never: the slot is large enough to encrypt in place)
+	}
+	out.commit(len(enc))
+	d.sincePion++
+	return len(enc), true
+}
+
+// srtpOverhead is the most SRTP adds to an RTP packet: the 16-byte tag of AES-GCM (the
+// 10 of AES-CM-HMAC-SHA1-80), and with cryptex an empty extension header of 4.
+const srtpOverhead = 16 + 4
 
 // senderReport builds the RTCP sender report of the outgoing stream (RFC 3550 §6.4.1):
 // the RTP time of now extrapolated from the last packet.

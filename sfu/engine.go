@@ -36,9 +36,11 @@ type Engine struct {
 	plf    pionLoggerFactory
 
 	udpMux ice.UDPMux
-	tcpMux ice.TCPMux
-	tcpLn  net.Listener
-	turn   *turnServer
+	// sockets are the UDP mux's sockets (nil: no direct send path, direct.go).
+	sockets *socketRegistry
+	tcpMux  ice.TCPMux
+	tcpLn   net.Listener
+	turn    *turnServer
 
 	se webrtc.SettingEngine
 
@@ -50,6 +52,8 @@ type Engine struct {
 	forwarded atomic.Uint64
 	bytes     atomic.Uint64
 	dropped   atomic.Uint64
+	direct    atomic.Uint64 // of forwarded: sent on the direct path
+	routes    atomic.Int64  // subscriber transports with a direct route now
 	filtered  atomic.Uint64
 	received  atomic.Uint64
 	// expectedUp counts the packets publishers' sequence numbers say were sent (highest
@@ -87,6 +91,11 @@ type Stats struct {
 	// the way to the server, including those the server's socket dropped when it could
 	// not read fast enough (CPU saturation shows here, not as silence).
 	PacketsLostUpstream uint64 `json:"packets_lost_upstream"`
+	// PacketsDirect counts the forwarded packets sent on the direct path (encrypted by the
+	// down track, batched into sendmmsg); DirectRoutes is the subscriber transports
+	// that have a direct route now. The rest went through Pion's SRTP session.
+	PacketsDirect uint64 `json:"packets_direct"`
+	DirectRoutes  int64  `json:"direct_routes"`
 	// KeyframeRequests counts PLIs sent to publishers.
 	KeyframeRequests uint64 `json:"keyframe_requests"`
 	// KeyframeWaits counts video down tracks that waited for a keyframe before
@@ -130,7 +139,7 @@ func NewEngine(cfg Config, logger *slog.Logger) (*Engine, error) {
 	}
 	e.plf = pionLoggerFactory{log: e.log}
 
-	mediaNet, err := newMediaNet()
+	mediaNet, sockets, err := newMediaNet()
 	if err != nil {
 		return nil, fmt.Errorf("sfu: network: %w", err)
 	}
@@ -151,6 +160,9 @@ func NewEngine(cfg Config, logger *slog.Logger) (*Engine, error) {
 		return nil, fmt.Errorf("sfu: udp mux on port %d: %w", cfg.UDPPort, err)
 	}
 	e.udpMux = udpMux
+	if !cfg.NoDirectSend {
+		e.sockets = sockets
+	}
 
 	se := webrtc.SettingEngine{LoggerFactory: e.plf}
 	se.SetICEUDPMux(udpMux)
@@ -277,6 +289,8 @@ func (e *Engine) Stats() Stats {
 		PacketsForwarded: e.forwarded.Load(),
 		BytesForwarded:   e.bytes.Load(),
 		PacketsDropped:   e.dropped.Load(),
+		PacketsDirect:    e.direct.Load(),
+		DirectRoutes:     e.routes.Load(),
 		PacketsFiltered:  e.filtered.Load(),
 
 		KeyframeRequests:     e.kfRequests.Load(),

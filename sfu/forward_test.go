@@ -135,7 +135,7 @@ func TestDownTrackWaitsForKeyframeAndRewrites(t *testing.T) {
 	now := time.Now().UnixNano()
 	send := func(seq uint16, ts uint32, key bool) {
 		p := &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, Timestamp: ts, SSRC: 5}, Payload: vp8Payload(key, true)}
-		tr.forward(l, p, isKeyframeStart(CodecVP8, p.Payload), now)
+		tr.forward(l, p, isKeyframeStart(CodecVP8, p.Payload), now, nil)
 		now += int64(33 * time.Millisecond)
 	}
 	send(10, 1000, false) // delta before any keyframe: held back
@@ -187,7 +187,7 @@ func TestSimulcastSwitchOnKeyframe(t *testing.T) {
 	send := func(l *layer, key bool) {
 		seqs[l]++
 		p := &rtp.Packet{Header: rtp.Header{SequenceNumber: seqs[l], Timestamp: uint32(seqs[l]) * 3000}, Payload: vp8Payload(key, true)}
-		tr.forward(l, p, key, now)
+		tr.forward(l, p, key, now, nil)
 		now += int64(10 * time.Millisecond)
 	}
 	send(ls[0], true) // target is the lowest layer at first
@@ -420,7 +420,7 @@ func TestKeyframeWaitCounters(t *testing.T) {
 	now := time.Now().UnixNano()
 	send := func(seq uint16, key bool) {
 		p := &rtp.Packet{Header: rtp.Header{SequenceNumber: seq}, Payload: vp8Payload(key, true)}
-		tr.forward(l, p, key, now)
+		tr.forward(l, p, key, now, nil)
 		now += int64(time.Millisecond)
 	}
 	send(1, false)

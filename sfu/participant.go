@@ -70,6 +70,10 @@ type Participant struct {
 	rtt      atomic.Int64
 	pubUp    atomic.Bool
 	subUp    atomic.Bool
+	// route is the subscriber transport's direct send path (nil: through Pion), made
+	// when it connects and again when ICE selects another pair; routeMu orders those.
+	route   atomic.Pointer[directRoute]
+	routeMu sync.Mutex
 
 	pubMu      sync.Mutex // serialises publisher offers
 	pubPending []webrtc.ICECandidateInit
@@ -146,8 +150,40 @@ func newParticipant(r *Room, id string, opts ParticipantOptions, sig Signal) (*P
 		}
 		p.sub = pc
 		p.wire(pc, TransportSubscriber, &p.subUp)
+		pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(*webrtc.ICECandidatePair) {
+			go p.refreshRoute() // (not on ICE's own goroutine: routeFor asks the agent)
+		})
 	}
 	return p, nil
+}
+
+// refreshRoute works out the subscriber transport's direct route again.
+func (p *Participant) refreshRoute() {
+	p.routeMu.Lock()
+	defer p.routeMu.Unlock()
+	var r *directRoute
+	if p.subUp.Load() {
+		r = p.room.e.routeFor(p.sub)
+	}
+	p.setRoute(r)
+}
+
+// setRoute installs r (nil: none) as the direct route; the caller holds routeMu.
+func (p *Participant) setRoute(r *directRoute) {
+	old := p.route.Load()
+	if old != nil && r != nil && old.same(r) {
+		return // down tracks keep their SRTP contexts
+	}
+	p.route.Store(r)
+	switch {
+	case old == nil && r != nil:
+		p.room.e.routes.Add(1)
+	case old != nil && r == nil:
+		p.room.e.routes.Add(-1)
+	}
+	if (old == nil) != (r == nil) {
+		p.log.Debug("direct route", "on", r != nil)
+	}
 }
 
 // ID returns the participant ID.
@@ -173,7 +209,13 @@ func (p *Participant) wire(pc *webrtc.PeerConnection, transport string, up *atom
 		was := up.Swap(s == webrtc.PeerConnectionStateConnected)
 		p.log.Debug("transport state", "transport", transport, "state", s.String())
 		if transport == TransportSubscriber && !was && s == webrtc.PeerConnectionStateConnected {
+			p.refreshRoute()
 			p.subscriberUp()
+		}
+		if transport == TransportSubscriber && s != webrtc.PeerConnectionStateConnected {
+			p.routeMu.Lock()
+			p.setRoute(nil)
+			p.routeMu.Unlock()
 		}
 		switch s {
 		case webrtc.PeerConnectionStateConnected, webrtc.PeerConnectionStateDisconnected,
@@ -335,6 +377,9 @@ func (p *Participant) SetAnswer(sdp string) error {
 	}
 	for _, c := range pendingCands {
 		_ = p.sub.AddICECandidate(c)
+	}
+	if p.subUp.Load() {
+		p.refreshRoute() // the answer may have changed the header encryption (cryptex)
 	}
 	if again {
 		p.negotiate()
@@ -888,5 +933,8 @@ func (p *Participant) closeTransports() {
 	}
 	if p.sub != nil {
 		_ = p.sub.GracefulClose()
+		p.routeMu.Lock()
+		p.setRoute(nil)
+		p.routeMu.Unlock()
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -85,7 +86,8 @@ func runBenchReceivers(in io.Reader, out io.Writer) {
 	}
 }
 
-// fanout is a video track with n connected subscribers.
+// fanout is a video track with n connected subscribers and its publisher's stream (one
+// stream for every benchmark that uses the fan-out, so its sequence numbers go on).
 type fanout struct {
 	e     *Engine
 	t     *Track
@@ -94,6 +96,20 @@ type fanout struct {
 	pcs   []*webrtc.PeerConnection
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
+	src   *source
+}
+
+// setDirect puts every down track on its direct route (on) or through Pion.
+func (f *fanout) setDirect(tb testing.TB, on bool) {
+	for i, d := range f.downs {
+		var r *directRoute
+		if on {
+			if r = f.e.routeFor(f.pcs[i]); r == nil {
+				tb.Fatalf("subscriber %d has no direct route", i)
+			}
+		}
+		d.route.Store(r)
+	}
 }
 
 var (
@@ -166,6 +182,7 @@ func newFanout(n int) (*fanout, error) {
 		})
 		d := newDownTrack(f.t, nil)
 		d.allowed.Store(true)
+		d.route = new(atomic.Pointer[directRoute])
 		sender, err := pc.AddTrack(d)
 		if err != nil {
 			return f, err
@@ -240,7 +257,20 @@ type source struct {
 func newSource(size int) *source {
 	payload := append(vp8Payload(true, true), make([]byte, size)...)[:size]
 	return &source{p: rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SSRC: 1, Marker: true}, Payload: payload},
-		now: time.Now().UnixNano()}
+		now: time.Now().UnixNano(), st: seqState{out: newSendBatch()}}
+}
+
+// benchSize is the payload size of the fan-out's packets.
+const benchSize = 1000
+
+// source is the fan-out's publisher stream: its first packet (a keyframe) starts every
+// down track.
+func (f *fanout) source() *source {
+	if f.src == nil {
+		f.src = newSource(benchSize)
+		f.src.next(f.t, f.l, benchSize)
+	}
+	return f.src
 }
 
 func (s *source) next(t *Track, l *layer, size int) {
@@ -251,37 +281,43 @@ func (s *source) next(t *Track, l *layer, size int) {
 	s.p.Payload[1] = 0x01 // after the first packet: delta frames
 }
 
-// BenchmarkForwardPion: one 1000-byte VP8 packet of a publisher fanned out to N
-// subscribers through Pion's write path (SRTP, UDP) — the cost per source packet (ns/op),
-// per forwarded packet (ns/fwd-pkt) and allocations per source packet.
+// BenchmarkForwardPion: one 1000-byte VP8 packet of a publisher fanned out to N real
+// subscribers — through Pion's write path (path=pion: Pion's SRTP session, ice.Conn, one
+// sendto per packet) and on the direct path (path=direct: the down track's own SRTP,
+// one sendmmsg per source packet) — the cost per source packet (ns/op), per forwarded
+// packet (ns/fwd-pkt, cpu-ns/fwd-pkt) and allocations per source packet.
 func BenchmarkForwardPion(b *testing.B) {
 	if testing.Short() {
 		b.Skip("builds real peer connections")
 	}
-	const size = 1000
 	for _, n := range []int{1, 20, 250} {
-		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
-			f := fanoutOf(b, n)
-			src := newSource(size)
-			src.next(f.t, f.l, size) // the keyframe: every down track starts
-			fwd0 := f.e.forwarded.Load()
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := processCPU()
-			for i := 0; i < b.N; i++ {
-				src.next(f.t, f.l, size)
-			}
-			cpu := processCPU() - cpu0
-			b.StopTimer()
-			fwd := f.e.forwarded.Load() - fwd0
-			if want := uint64(b.N) * uint64(n); fwd != want {
-				b.Fatalf("forwarded %d packets, want %d (dropped %d, filtered %d)", fwd, want, f.e.dropped.Load(), f.e.filtered.Load())
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(fwd), "ns/fwd-pkt")
-			// CPU time of this process (the receivers run in another) per forwarded
-			// packet: on a shared machine steadier than the wall time.
-			b.ReportMetric(float64(cpu.Nanoseconds())/float64(fwd), "cpu-ns/fwd-pkt")
-		})
+		for _, path := range []string{"pion", "direct"} {
+			b.Run(fmt.Sprintf("subscribers=%d/path=%s", n, path), func(b *testing.B) {
+				f := fanoutOf(b, n)
+				src := f.source()
+				f.setDirect(b, path == "direct")
+				fwd0, direct0 := f.e.forwarded.Load(), f.e.direct.Load()
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu0 := processCPU()
+				for i := 0; i < b.N; i++ {
+					src.next(f.t, f.l, benchSize)
+				}
+				cpu := processCPU() - cpu0
+				b.StopTimer()
+				fwd, direct := f.e.forwarded.Load()-fwd0, f.e.direct.Load()-direct0
+				if want := uint64(b.N) * uint64(n); fwd != want {
+					b.Fatalf("forwarded %d packets, want %d (dropped %d, filtered %d)", fwd, want, f.e.dropped.Load(), f.e.filtered.Load())
+				}
+				if path == "pion" && direct != 0 || path == "direct" && direct+uint64(n)*(1+uint64(b.N)/directSyncEvery) < fwd {
+					b.Fatalf("%d of %d packets sent direct on path %s", direct, fwd, path)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(fwd), "ns/fwd-pkt")
+				// CPU time of this process (the receivers run in another) per forwarded
+				// packet: on a shared machine steadier than the wall time.
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(fwd), "cpu-ns/fwd-pkt")
+			})
+		}
 	}
 }
 
@@ -294,27 +330,32 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// TestForwardPathAllocationFree: forwarding a packet to real subscribers through Pion's
-// SRTP write path allocates nothing (what runs in the background — ICE keepalives, RTCP —
-// averages out to zero per packet).
+// TestForwardPathAllocationFree: forwarding a packet to real subscribers allocates
+// nothing, through Pion's SRTP write path and on the direct path (what runs in the
+// background — ICE keepalives, RTCP — averages out to zero per packet).
 func TestForwardPathAllocationFree(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds real peer connections")
 	}
 	f := fanoutOf(t, 4)
-	const size = 1000
-	src := newSource(size)
-	src.next(f.t, f.l, size)
-	fwd0 := f.e.forwarded.Load()
-	allocs := testing.AllocsPerRun(2000, func() { src.next(f.t, f.l, size) })
-	if fwd := f.e.forwarded.Load() - fwd0; fwd < 2000*4 {
-		t.Fatalf("forwarded %d packets, want at least %d", fwd, 2000*4)
-	}
-	if raceEnabled {
-		t.Logf("%.1f allocations per source packet under the race detector (not judged: it defeats sync.Pool)", allocs)
-		return
-	}
-	if allocs != 0 {
-		t.Errorf("%.1f allocations per source packet fanned out to 4 subscribers, want 0", allocs)
+	src := f.source()
+	for _, path := range []string{"pion", "direct"} {
+		f.setDirect(t, path == "direct")
+		src.next(f.t, f.l, benchSize) // (a new route: the down tracks make their SRTP contexts)
+		fwd0, direct0 := f.e.forwarded.Load(), f.e.direct.Load()
+		allocs := testing.AllocsPerRun(2000, func() { src.next(f.t, f.l, benchSize) })
+		if fwd := f.e.forwarded.Load() - fwd0; fwd < 2000*4 {
+			t.Fatalf("path %s: forwarded %d packets, want at least %d", path, fwd, 2000*4)
+		}
+		if direct := f.e.direct.Load() - direct0; path == "direct" && direct < 2000*4 {
+			t.Fatalf("path direct: %d packets sent direct, want at least %d", direct, 2000*4)
+		}
+		if raceEnabled {
+			t.Logf("path %s: %.1f allocations per source packet under the race detector (not judged: it defeats sync.Pool)", path, allocs)
+			continue
+		}
+		if allocs != 0 {
+			t.Errorf("path %s: %.1f allocations per source packet fanned out to 4 subscribers, want 0", path, allocs)
+		}
 	}
 }

@@ -27,15 +27,20 @@ import (
 // 38 % of the server's CPU in runtime.sysmon and its context switches).
 
 // rawNet is the pion network whose UDP sockets are rawUDPConns; everything else is the
-// standard library's.
-type rawNet struct{ *stdnet.Net }
+// standard library's. It records the sockets it opened (the direct send path writes to
+// them).
+type rawNet struct {
+	*stdnet.Net
+	reg *socketRegistry
+}
 
-func newMediaNet() (transport.Net, error) {
+func newMediaNet() (transport.Net, *socketRegistry, error) {
 	n, err := stdnet.NewNet()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return rawNet{n}, nil
+	reg := &socketRegistry{byAddr: map[netip.AddrPort]*rawUDPConn{}}
+	return rawNet{n, reg}, reg, nil
 }
 
 func (n rawNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
@@ -43,7 +48,66 @@ func (n rawNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn
 	if err != nil {
 		return nil, err
 	}
-	return newRawUDPConn(c)
+	r, err := newRawUDPConn(c)
+	if err != nil {
+		return nil, err
+	}
+	if la, ok := c.LocalAddr().(*net.UDPAddr); ok {
+		r.local = la.AddrPort()
+		r.reg = n.reg
+		n.reg.add(r)
+	}
+	return r, nil
+}
+
+// socketRegistry is the media sockets of an engine by local address.
+type socketRegistry struct {
+	mu     sync.Mutex
+	byAddr map[netip.AddrPort]*rawUDPConn
+}
+
+func (s *socketRegistry) add(r *rawUDPConn) {
+	s.mu.Lock()
+	s.byAddr[unmapAddrPort(r.local)] = r
+	s.mu.Unlock()
+}
+
+func (s *socketRegistry) remove(r *rawUDPConn) {
+	s.mu.Lock()
+	if s.byAddr[unmapAddrPort(r.local)] == r {
+		delete(s.byAddr, unmapAddrPort(r.local))
+	}
+	s.mu.Unlock()
+}
+
+// find is the socket a candidate of local address a was gathered on: the one bound to a,
+// else (a public address announced for a host one, NAT 1:1) the only socket on a's port
+// of a's family; nil when there is none or more than one.
+func (s *socketRegistry) find(a netip.AddrPort) *rawUDPConn {
+	a = unmapAddrPort(a)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.byAddr[a]; r != nil {
+		return r
+	}
+	var only *rawUDPConn
+	for la, r := range s.byAddr {
+		if la.Port() != a.Port() || la.Addr().Is4() != a.Addr().Is4() {
+			continue
+		}
+		if la.Addr().IsUnspecified() {
+			return r // a wildcard socket sends from every address of its family
+		}
+		if only != nil {
+			return nil
+		}
+		only = r
+	}
+	return only
+}
+
+func unmapAddrPort(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 }
 
 // rawUDPConn is a UDP socket whose netip.AddrPort reads and writes (the ones pion's UDP mux
@@ -52,9 +116,19 @@ func (n rawNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn
 // Write hold the descriptor against a concurrent Close.
 type rawUDPConn struct {
 	*net.UDPConn
-	rc  syscall.RawConn
-	v4  bool // an AF_INET socket (else AF_INET6)
-	ops sync.Pool
+	rc    syscall.RawConn
+	v4    bool // an AF_INET socket (else AF_INET6)
+	ops   sync.Pool
+	local netip.AddrPort
+	reg   *socketRegistry
+}
+
+// Close closes the socket and forgets it.
+func (r *rawUDPConn) Close() error {
+	if r.reg != nil {
+		r.reg.remove(r)
+	}
+	return r.UDPConn.Close()
 }
 
 func newRawUDPConn(c *net.UDPConn) (*rawUDPConn, error) {
@@ -169,28 +243,34 @@ func (r *rawUDPConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 
 // setPeer writes addr into o.sa for a socket of family v4 (true) or v6.
 func (o *rawOp) setPeer(addr netip.AddrPort, v4 bool) bool {
+	n, ok := putSockaddr(&o.sa, addr, v4)
+	o.salen = n
+	return ok
+}
+
+// putSockaddr writes addr into sa for a socket of family v4 (true) or v6 and returns its
+// length.
+func putSockaddr(rsa *syscall.RawSockaddrAny, addr netip.AddrPort, v4 bool) (uint32, bool) {
 	ip, port := addr.Addr(), addr.Port()
 	if v4 {
 		ip = ip.Unmap()
 		if !ip.Is4() {
-			return false
+			return 0, false
 		}
-		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&o.sa))
+		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(rsa))
 		*sa = syscall.RawSockaddrInet4{Family: syscall.AF_INET, Addr: ip.As4()}
 		p := (*[2]byte)(unsafe.Pointer(&sa.Port))
 		p[0], p[1] = byte(port>>8), byte(port)
-		o.salen = syscall.SizeofSockaddrInet4
-		return true
+		return syscall.SizeofSockaddrInet4, true
 	}
 	if ip.Zone() != "" {
-		return false // a scope id needs the interface index: net resolves it
+		return 0, false // a scope id needs the interface index: net resolves it
 	}
-	sa := (*syscall.RawSockaddrInet6)(unsafe.Pointer(&o.sa))
+	sa := (*syscall.RawSockaddrInet6)(unsafe.Pointer(rsa))
 	*sa = syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Addr: ip.As16()}
 	p := (*[2]byte)(unsafe.Pointer(&sa.Port))
 	p[0], p[1] = byte(port>>8), byte(port)
-	o.salen = syscall.SizeofSockaddrInet6
-	return true
+	return syscall.SizeofSockaddrInet6, true
 }
 
 // peer is the sender's address of the datagram o read.

@@ -14,7 +14,7 @@ import (
 
 func listenRaw(t *testing.T, network, addr string) *rawUDPConn {
 	t.Helper()
-	n, err := newMediaNet()
+	n, _, err := newMediaNet()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -263,7 +263,7 @@ func drainRTCP(recv *webrtc.RTPReceiver, rid string) {
 func (t *Track) readLoop(l *layer, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver, pc *webrtc.PeerConnection) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
-	var seq seqState
+	seq := seqState{out: newSendBatch()}
 	pt, havePT := uint8(0), false
 	for {
 		n, _, err := remote.Read(buf)
@@ -289,10 +289,13 @@ func (t *Track) readLoop(l *layer, remote *webrtc.TrackRemote, recv *webrtc.RTPR
 	}
 }
 
-// seqState tracks the highest sequence number seen by one read loop (loss accounting).
+// seqState is one read loop's own state: the highest sequence number seen (loss
+// accounting) and the batch its forwarded packets are sent in (nil: each is written
+// through Pion).
 type seqState struct {
 	max  uint16
 	seen bool
+	out  *sendBatch
 }
 
 // ingest accounts one received packet and forwards it.
@@ -328,20 +331,25 @@ func (t *Track) ingest(l *layer, st *seqState, pkt *rtp.Packet, size int, now in
 		l.cache.put(pkt.SequenceNumber, pkt.Timestamp, pkt.Marker, pkt.Payload)
 	}
 	t.tapPacket(l, pkt, now)
-	t.forward(l, pkt, kf, now)
+	t.forward(l, pkt, kf, now, st.out)
 }
 
 // forward writes one packet to every subscriber of the track. It is the hot path:
 // one atomic load for the subscriber list, one atomic load per subscriber for the
 // caucus gate, a short per-subscriber lock for the rewriting state, no allocation.
-func (t *Track) forward(l *layer, pkt *rtp.Packet, kf bool, now int64) {
-	var fwd, bytes, filtered, dropped uint64
+// Packets for subscribers with a direct route are collected in out and sent together
+// at the end (direct.go).
+func (t *Track) forward(l *layer, pkt *rtp.Packet, kf bool, now int64, out *sendBatch) {
+	var fwd, bytes, filtered, dropped, direct uint64
 	wantKF := false
 	for _, d := range *t.downs.Load() {
-		n, res, pli := d.write(l, pkt, kf, now)
+		n, res, pli := d.write(l, pkt, kf, now, out)
 		switch res {
 		case writeOK:
 			fwd++
+			bytes += uint64(n)
+		case writeDirect:
+			direct++
 			bytes += uint64(n)
 		case writeFiltered:
 			filtered++
@@ -349,6 +357,13 @@ func (t *Track) forward(l *layer, pkt *rtp.Packet, kf bool, now int64) {
 			dropped++
 		}
 		wantKF = wantKF || pli
+	}
+	if direct != 0 {
+		failed := uint64(out.flush())
+		direct -= failed
+		dropped += failed
+		fwd += direct
+		t.stats.direct.Add(direct)
 	}
 	if fwd != 0 {
 		t.stats.forwarded.Add(fwd)

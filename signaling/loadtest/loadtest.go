@@ -109,6 +109,11 @@ type Report struct {
 	ServerReceivedPerSec float64
 	ServerLostUpstream   uint64
 	ServerFiltered       uint64
+	// ServerDirect is the share of forwarded packets the server sent on its direct path
+	// (own SRTP, batched sendmmsg) and ServerDirectRoutes its subscriber transports
+	// with a direct route at the end.
+	ServerDirect       float64
+	ServerDirectRoutes int64
 	// Floor and FloorMultiple: the measured floor (sendto + SRTP AES-GCM, load mix) and
 	// ServerCPUPerDatagram divided by it.
 	Floor         *Floor
@@ -145,6 +150,8 @@ func (r Report) String() string {
 		}
 		fmt.Fprintf(&b, "server not forwarded: %d dropped (write failed), %d lost upstream (never read), %d filtered (keyframe wait, caucus, layer)\n",
 			r.ServerDropped, r.ServerLostUpstream, r.ServerFiltered)
+		fmt.Fprintf(&b, "server direct path: %.1f%% of forwarded packets, %d subscriber transports with a direct route\n",
+			100*r.ServerDirect, r.ServerDirectRoutes)
 		fmt.Fprintf(&b, "server: %.0f datagrams/s sent, %s CPU per datagram", r.ServerDatagramsPerSec, r.ServerCPUPerDatagram.Round(10*time.Nanosecond))
 		if r.Floor != nil {
 			_, g, _ := r.Floor.PerDatagram()
@@ -327,6 +334,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 		rep.ServerDropped = end.Stats.PacketsDropped - start.Stats.PacketsDropped
 		rep.ServerFiltered = end.Stats.PacketsFiltered - start.Stats.PacketsFiltered
+		if fwd > 0 {
+			rep.ServerDirect = float64(end.Stats.PacketsDirect-start.Stats.PacketsDirect) / float64(fwd)
+		}
+		rep.ServerDirectRoutes = end.Stats.DirectRoutes
 		rep.ServerLostUpstream = end.Stats.PacketsLostUpstream - start.Stats.PacketsLostUpstream
 		rep.ServerReceivedPerSec = float64(end.Stats.PacketsReceived-start.Stats.PacketsReceived) / secs
 		dg := fwd + (end.Stats.PacketsRetransmitted - start.Stats.PacketsRetransmitted) + (end.Stats.SenderReports - start.Stats.SenderReports)
