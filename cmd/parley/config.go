@@ -55,6 +55,7 @@ type Config struct {
 	MediaTCPPort     int
 	PublicIP         string
 	ICEFilter        string
+	MediaDirectSend  bool
 	TURN             bool
 	TURNPort         int
 	TURNHost         string
@@ -205,6 +206,7 @@ func settings() []setting {
 		n("media-tcp-port", "7881", "ICE-TCP port, the media fallback for networks that block UDP; -1 turns it off", func(c *Config) *int { return &c.MediaTCPPort }),
 		s("public-ip", "", "public IP(s) to announce for media when the server sits behind a 1:1 NAT (comma-separated)", func(c *Config) *string { return &c.PublicIP }),
 		s("ice-filter", "", "interfaces and/or CIDRs media may use (comma-separated, e.g. eth0,10.0.0.0/8); empty means every non-loopback interface; name lo or 127.0.0.0/8 to include loopback", func(c *Config) *string { return &c.ICEFilter }),
+		b("media-direct-send", "true", "send forwarded media on the direct path (own SRTP, one sendmmsg per source packet; docs/media.md); false sends every packet through Pion", func(c *Config) *bool { return &c.MediaDirectSend }),
 		b("turn", "false", "run the embedded TURN server (relays media for networks that allow nothing else)", func(c *Config) *bool { return &c.TURN }),
 		n("turn-port", "3478", "TURN port, on UDP and TCP", func(c *Config) *int { return &c.TURNPort }),
 		s("turn-host", "", "host name or IP put in the TURN URLs given to browsers; empty means the relay IP", func(c *Config) *string { return &c.TURNHost }),

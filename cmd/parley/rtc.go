@@ -45,6 +45,7 @@ func mediaConfig(cfg *Config, turnSecret string) sfu.Config {
 		mc.NAT1To1IPs = []string{cfg.NodeMediaIP}
 	}
 	mc.ICEFilter = splitList(cfg.ICEFilter)
+	mc.NoDirectSend = !cfg.MediaDirectSend
 	mc.TURN.Enabled = cfg.TURN
 	mc.TURN.UDPPort, mc.TURN.TCPPort = cfg.TURNPort, cfg.TURNPort
 	mc.TURN.Host = cfg.TURNHost
