@@ -135,6 +135,8 @@ func (e *Engine) routeFor(pc *webrtc.PeerConnection) *directRoute {
 	return r
 }
 
+// srtpProfile is the SRTP profile of a negotiated DTLS-SRTP one (Pion's own mapping is
+// unexported).
 func srtpProfile(p dtls.SRTPProtectionProfile) (srtp.ProtectionProfile, bool) {
 	switch p {
 	case dtls.SRTP_AEAD_AES_128_GCM:

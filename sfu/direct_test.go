@@ -214,8 +214,7 @@ func TestDirectPath(t *testing.T) {
 	}
 }
 
-// TestDirectRoutes: a subscriber that connects through the engine's signalling path gets
-// a direct route (the reflection into Pion still finds the DTLS connection: a Pion
+// TestDirectRoutes: a connected UDP subscriber of the engine's gets a direct route (the reflection into Pion still finds the DTLS connection: a Pion
 // upgrade that renames it fails here), NoDirectSend turns the path off, and a closed
 // transport has none.
 func TestDirectRoutes(t *testing.T) {
