@@ -51,7 +51,11 @@ type Participant struct {
 	sig  Signal
 	log  *slog.Logger
 
-	// pub is replaced by RestartPublisher (under pubMu); read it with Load.
+	// pub is made by the first publisher offer (publisherLocked) and replaced by
+	// RestartPublisher, both under pubMu; read it with Load. Until then it is nil: a
+	// seat that may publish but does not (a viewer of a hearing) costs no transport and
+	// none of the receive-side interceptors' timers (NACK, reports, TWCC: 21 wake-ups a
+	// second each).
 	pub atomic.Pointer[webrtc.PeerConnection]
 	sub *webrtc.PeerConnection
 
@@ -134,18 +138,9 @@ func newParticipant(r *Room, id string, opts ParticipantOptions, sig Signal) (*P
 		meta: map[string]TrackMeta{}, downs: map[string]*DownTrack{}, senders: map[string]*webrtc.RTPSender{},
 		paused: map[string]*pauseState{}, backoff: map[string]time.Duration{}, short: map[string]int{},
 	}
-	if opts.CanPublish {
-		pc, err := r.e.newPeerConnection(rolePublisher)
-		if err != nil {
-			return nil, err
-		}
-		p.pub.Store(pc)
-		p.wirePublisher(pc)
-	}
 	if opts.CanSubscribe {
 		pc, err := r.e.newPeerConnection(roleSubscriber)
 		if err != nil {
-			p.closeTransports()
 			return nil, err
 		}
 		p.sub = pc
@@ -272,9 +267,9 @@ func (p *Participant) HandleOffer(sdp string, tracks []TrackMeta) (string, error
 	}
 	p.pubMu.Lock()
 	defer p.pubMu.Unlock()
-	pub := p.pub.Load()
-	if pub == nil {
-		return "", ErrClosed
+	pub, err := p.publisherLocked()
+	if err != nil {
+		return "", err
 	}
 	for _, m := range tracks {
 		p.meta[m.TrackID] = m
@@ -316,6 +311,28 @@ func (p *Participant) HandleOffer(sdp string, tracks []TrackMeta) (string, error
 	}
 	p.pubPending = nil
 	return answer.SDP, nil
+}
+
+// publisherLocked is the publisher transport, made now if this is the first offer. The
+// caller holds pubMu; closeTransports marks the participant closed before it takes pubMu,
+// so a transport made here is either seen and closed by it or never made.
+func (p *Participant) publisherLocked() (*webrtc.PeerConnection, error) {
+	if pub := p.pub.Load(); pub != nil {
+		return pub, nil
+	}
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	pc, err := p.room.e.newPeerConnection(rolePublisher)
+	if err != nil {
+		return nil, err
+	}
+	p.pub.Store(pc)
+	p.wirePublisher(pc)
+	return pc, nil
 }
 
 // RestartPublisher replaces the publisher transport with a fresh one, for a client
@@ -397,10 +414,10 @@ func (p *Participant) AddCandidate(transport string, c webrtc.ICECandidateInit) 
 		p.pubMu.Lock()
 		defer p.pubMu.Unlock()
 		pub := p.pub.Load()
-		if pub == nil {
-			return ErrClosed
-		}
-		if pub.RemoteDescription() == nil {
+		if pub == nil || pub.RemoteDescription() == nil { // before the first offer: kept for it
+			if len(p.pubPending) >= maxPendingCandidates {
+				return fmt.Errorf("%w: too many before the offer", ErrBadCandidate)
+			}
 			p.pubPending = append(p.pubPending, c)
 			return nil
 		}
@@ -411,6 +428,10 @@ func (p *Participant) AddCandidate(transport string, c webrtc.ICECandidateInit) 
 		}
 		p.mu.Lock()
 		if p.sub.RemoteDescription() == nil {
+			if len(p.subPending) >= maxPendingCandidates {
+				p.mu.Unlock()
+				return fmt.Errorf("%w: too many before the answer", ErrBadCandidate)
+			}
 			p.subPending = append(p.subPending, c)
 			p.mu.Unlock()
 			return nil
@@ -420,6 +441,11 @@ func (p *Participant) AddCandidate(transport string, c webrtc.ICECandidateInit) 
 	}
 	return fmt.Errorf("sfu: unknown transport %q", transport)
 }
+
+// maxPendingCandidates bounds the candidates a client may send for a transport before
+// its description: a browser gathers a handful per interface, so more is a broken or
+// hostile client, and each one kept is memory until the description comes.
+const maxPendingCandidates = 64
 
 func badCandidate(err error) error {
 	if err == nil {
