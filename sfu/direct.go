@@ -57,6 +57,7 @@ type directRoute struct {
 	cryptex srtp.CryptexMode
 	key     []byte
 	salt    []byte
+	gcm     *gcmKeys // the session keys, for the AES-GCM profiles (srtpgcm.go); else nil
 }
 
 // same reports whether o sends the same way as r.
@@ -130,6 +131,9 @@ func (e *Engine) routeFor(pc *webrtc.PeerConnection) *directRoute {
 		return nil
 	}
 	if _, err := r.context(); err != nil {
+		return nil
+	}
+	if r.gcm, err = newGCMKeys(profile, r.key, r.salt); err != nil {
 		return nil
 	}
 	return r

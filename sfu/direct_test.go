@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -28,7 +29,7 @@ type directPair struct {
 	seqs chan uint16
 }
 
-func newDirectPair(t *testing.T, role webrtc.DTLSRole) *directPair {
+func newDirectPair(t *testing.T, role webrtc.DTLSRole, profiles ...dtls.SRTPProtectionProfile) *directPair {
 	t.Helper()
 	e, err := NewEngine(LoopbackConfig(), nil)
 	if err != nil {
@@ -59,6 +60,9 @@ func newDirectPair(t *testing.T, role webrtc.DTLSRole) *directPair {
 		if err := se.SetAnsweringDTLSRole(role); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if len(profiles) > 0 {
+		se.SetSRTPProtectionProfiles(profiles...)
 	}
 	me := &webrtc.MediaEngine{}
 	_ = me.RegisterDefaultCodecs()
@@ -157,9 +161,18 @@ func (p *directPair) expect(t *testing.T, from, n uint32) {
 // right rollover counter); the one packet in directSyncEvery through Pion keeps Pion's
 // SRTP state right, so when the route goes, Pion's packets decrypt too.
 func TestDirectPath(t *testing.T) {
-	for _, role := range []webrtc.DTLSRole{webrtc.DTLSRoleClient, webrtc.DTLSRoleServer} {
-		t.Run(fmt.Sprintf("subscriber-dtls-%s", role), func(t *testing.T) {
-			p := newDirectPair(t, role)
+	for _, c := range []struct {
+		role    webrtc.DTLSRole
+		profile dtls.SRTPProtectionProfile
+		name    string
+	}{
+		{webrtc.DTLSRoleClient, dtls.SRTP_AEAD_AES_128_GCM, "aes-gcm"}, // our own AES-GCM sender
+		{webrtc.DTLSRoleServer, dtls.SRTP_AEAD_AES_128_GCM, "aes-gcm"},
+		{webrtc.DTLSRoleClient, dtls.SRTP_AES128_CM_HMAC_SHA1_80, "aes-cm-hmac"}, // Pion's SRTP context
+	} {
+		role := c.role
+		t.Run(fmt.Sprintf("subscriber-dtls-%s/%s", role, c.name), func(t *testing.T) {
+			p := newDirectPair(t, role, c.profile)
 			st := seqState{out: newSendBatch()}
 			seq := uint16(65536 - 40 - 500)
 
@@ -173,6 +186,9 @@ func TestDirectPath(t *testing.T) {
 			r := p.e.routeFor(p.pc)
 			if r == nil {
 				t.Fatal("no direct route for a connected UDP subscriber on loopback")
+			}
+			if gcm := c.profile != dtls.SRTP_AES128_CM_HMAC_SHA1_80; (r.gcm != nil) != gcm {
+				t.Fatalf("route's AES-GCM keys %v for profile %v", r.gcm != nil, c.profile)
 			}
 			p.d.route.Store(r)
 			n := uint32(directSyncEvery + 3000) // one packet through Pion among them; a wrap 500 in

@@ -83,10 +83,12 @@ type DownTrack struct {
 	roc       uint32
 	pionSeen  bool   // Pion's SRTP session has encrypted a packet of this stream
 	sincePion uint32 // packets sent direct since the last one through Pion
-	srtp      *srtp.Context
+	srtp      *srtp.Context // AES-CM-HMAC routes: Pion's context, of srtpFor, for srtpSSRC
 	srtpFor   *directRoute
 	srtpSSRC  uint32
 	encHdr    rtp.Header // EncryptRTP's scratch header
+	gcm       *gcmSender // AES-GCM routes: our own sender, of gcmFor
+	gcmFor    *directRoute
 }
 
 // rtxMinInterval is the least time between two retransmissions of one packet to one
@@ -458,6 +460,9 @@ func (d *DownTrack) writeDirect(r *directRoute, hdr *rtp.Header, payload []byte,
 	if hl+len(payload)+srtpOverhead > directSlot {
 		return 0, false
 	}
+	if r.gcm != nil {
+		return d.writeGCM(r, hdr, hl, payload, out)
+	}
 	if d.srtp == nil || d.srtpFor != r || d.srtpSSRC != d.ssrc {
 		ctx, err := r.context()
 		if err != nil {
@@ -474,6 +479,29 @@ func (d *DownTrack) writeDirect(r *directRoute, hdr *rtp.Header, payload []byte,
 	enc, err := d.srtp.EncryptRTP(buf[:0], buf[:hl+len(payload)], &d.encHdr)
 	if err != nil || len(enc) > len(buf) || &enc[0] != &buf[0] {
 		return 0, false // (never: the slot is large enough to encrypt in place)
+	}
+	out.commit(len(enc))
+	d.sincePion++
+	return len(enc), true
+}
+
+// writeGCM is writeDirect with the down track's own AES-GCM sender (srtpgcm.go).
+func (d *DownTrack) writeGCM(r *directRoute, hdr *rtp.Header, hl int, payload []byte, out *sendBatch) (int, bool) {
+	if d.gcm == nil || d.gcmFor != r {
+		g, err := r.gcm.sender(r.cryptex != srtp.CryptexModeDisabled)
+		if err != nil {
+			return 0, false
+		}
+		d.gcm, d.gcmFor = g, r
+	}
+	buf := out.slot(r)
+	if _, err := hdr.MarshalTo(buf); err != nil {
+		return 0, false
+	}
+	copy(buf[hl:], payload)
+	enc, ok := d.gcm.seal(buf[:hl+len(payload)], hl, hdr, d.rocOf(hdr.SequenceNumber))
+	if !ok {
+		return 0, false
 	}
 	out.commit(len(enc))
 	d.sincePion++
