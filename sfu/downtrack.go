@@ -81,8 +81,8 @@ type DownTrack struct {
 	// The direct send path (direct.go). roc is the SRTP rollover counter of lastSeq: the
 	// number of times the outgoing sequence numbers wrapped since the first packet.
 	roc       uint32
-	pionSeen  bool   // Pion's SRTP session has encrypted a packet of this stream
-	sincePion uint32 // packets sent direct since the last one through Pion
+	pionSeen  bool          // Pion's SRTP session has encrypted a packet of this stream
+	sincePion uint32        // packets sent direct since the last one through Pion
 	srtp      *srtp.Context // AES-CM-HMAC routes: Pion's context, of srtpFor, for srtpSSRC
 	srtpFor   *directRoute
 	srtpSSRC  uint32
