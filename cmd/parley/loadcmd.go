@@ -137,7 +137,13 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 	if err != nil {
 		return err
 	}
-	// The floor is measured once, before any load, and shared by the nodes' reports.
+	// The floor is measured once, before any load, and shared by the nodes' reports. With
+	// both pinned, it is sent from the server's cores and read on the load generator's, as
+	// the server's datagrams go (and on one core too, for comparison).
+	var floorCPUs loadtest.FloorCPUs
+	if len(serverCPUs) > 0 && len(loadCPUs) > 0 {
+		floorCPUs = loadtest.FloorCPUs{Send: serverCPUs, Recv: loadCPUs}
+	}
 	var floorMu sync.Mutex
 	var floorM *loadtest.Floor
 	floorOnce := func(cfg loadtest.Config) (loadtest.Floor, error) {
@@ -145,7 +151,7 @@ func runLoadtest(ctx context.Context, args []string, getenv func(string) string,
 		defer floorMu.Unlock()
 		if floorM == nil {
 			sizes, shares := loadtest.LoadMix(cfg)
-			f, err := loadtest.MeasureFloor(sizes, shares, 20000)
+			f, err := loadtest.MeasureFloor(sizes, shares, 20000, floorCPUs)
 			if err != nil {
 				return loadtest.Floor{}, err
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,8 +20,22 @@ import (
 // socket, as for the server's datagrams), alone and after SRTP protection with each
 // profile the server negotiates. A server's CPU per datagram divided by it says how
 // much it spends beyond what any SFU must.
+//
+// Where it is measured matters as much as what: a datagram sent from one core and read
+// on another costs its sender a cross-core wake-up that one read on the sending core
+// does not (about a quarter of a loopback sendto on a two-core VM). With FloorCPUs set,
+// Sizes is measured as the server's datagrams go — sent from the server's cores, read on
+// the load generator's — and SameCore as before, both threads on the load generator's.
 type Floor struct {
-	Sizes []FloorSize
+	Sizes    []FloorSize
+	At       FloorCPUs
+	SameCore []FloorSize // with At.Send set: sender and reader both on At.Recv
+}
+
+// FloorCPUs places the floor's sending and reading threads (nil: wherever the process
+// runs): Send the server's cores, Recv the load generator's.
+type FloorCPUs struct {
+	Send, Recv []int
 }
 
 // FloorSize is the floor for one datagram size (RTP header and payload, before SRTP).
@@ -37,8 +52,17 @@ type FloorSize struct {
 // more expensive of the two profiles' mix (the server uses what browsers choose: GCM
 // for Chrome and Firefox, CM-HMAC for older clients).
 func (f Floor) PerDatagram() (udp, srtpGCM, srtpCM time.Duration) {
+	return perDatagram(f.Sizes)
+}
+
+// SameCorePerDatagram is PerDatagram of SameCore (zero when it was not measured).
+func (f Floor) SameCorePerDatagram() (udp, srtpGCM, srtpCM time.Duration) {
+	return perDatagram(f.SameCore)
+}
+
+func perDatagram(sizes []FloorSize) (udp, srtpGCM, srtpCM time.Duration) {
 	var u, g, c, w float64
-	for _, s := range f.Sizes {
+	for _, s := range sizes {
 		u += s.Share * float64(s.UDP)
 		g += s.Share * float64(s.GCM)
 		c += s.Share * float64(s.CMHMAC)
@@ -53,52 +77,106 @@ func (f Floor) PerDatagram() (udp, srtpGCM, srtpCM time.Duration) {
 // String prints the floor table.
 func (f Floor) String() string {
 	var b strings.Builder
+	if len(f.At.Send) > 0 {
+		fmt.Fprintf(&b, "floor sent from CPU %s (the server's) to a reader on CPU %s (the load generator's), as the server's datagrams go:\n",
+			cpuList(f.At.Send), cpuList(f.At.Recv))
+	}
 	for _, s := range f.Sizes {
 		fmt.Fprintf(&b, "floor %5d B (%3.0f%% of datagrams): sendto %s, +SRTP AES-GCM %s, +SRTP AES-CM-HMAC %s\n",
 			s.Size, 100*s.Share, s.UDP, s.GCM, s.CMHMAC)
 	}
 	u, g, c := f.PerDatagram()
 	fmt.Fprintf(&b, "floor per datagram (load mix): sendto %s, +SRTP AES-GCM %s, +SRTP AES-CM-HMAC %s\n", u, g, c)
+	if len(f.SameCore) > 0 {
+		u, g, c := f.SameCorePerDatagram()
+		fmt.Fprintf(&b, "floor with sender and reader on one core (CPU %s): sendto %s, +SRTP AES-GCM %s, +SRTP AES-CM-HMAC %s\n",
+			cpuList(f.At.Recv), u, g, c)
+	}
 	return b.String()
+}
+
+func cpuList(cpus []int) string {
+	parts := make([]string, len(cpus))
+	for i, c := range cpus {
+		parts[i] = strconv.Itoa(c)
+	}
+	return strings.Join(parts, ",")
 }
 
 // MeasureFloor times count datagrams of each size (share: their fraction in the load)
 // sent over loopback to a socket that reads them, on one locked OS thread, by that
-// thread's CPU time. It sends only to 127.0.0.1.
-func MeasureFloor(sizes []int, shares []float64, count int) (Floor, error) {
+// thread's CPU time; at places the two threads (FloorCPUs). It sends only to 127.0.0.1.
+func MeasureFloor(sizes []int, shares []float64, count int, at FloorCPUs) (Floor, error) {
 	if count <= 0 {
 		count = 20000
 	}
+	f := Floor{At: at}
+	var err error
+	if f.Sizes, err = measureFloor(sizes, shares, count, at.Send, at.Recv); err != nil {
+		return Floor{}, err
+	}
+	if len(at.Send) > 0 {
+		if f.SameCore, err = measureFloor(sizes, shares, count, at.Recv, at.Recv); err != nil {
+			return Floor{}, err
+		}
+	}
+	return f, nil
+}
+
+// onCPUs runs fn on the calling goroutine's OS thread restricted to cpus (none: as it
+// is), and gives the thread its CPUs back after.
+func onCPUs(cpus []int, fn func() error) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if len(cpus) > 0 {
+		var old, set unix.CPUSet
+		if err := unix.SchedGetaffinity(0, &old); err != nil {
+			return fmt.Errorf("loadtest: floor: %w", err)
+		}
+		for _, c := range cpus {
+			set.Set(c)
+		}
+		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			return fmt.Errorf("loadtest: floor: pin to %v: %w", cpus, err)
+		}
+		defer func() { _ = unix.SchedSetaffinity(0, &old) }()
+	}
+	return fn()
+}
+
+func measureFloor(sizes []int, shares []float64, count int, send, recv []int) ([]FloorSize, error) {
 	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
-		return Floor{}, fmt.Errorf("loadtest: floor: %w", err)
+		return nil, fmt.Errorf("loadtest: floor: %w", err)
 	}
 	defer rx.Close()
 	_ = rx.SetReadBuffer(4 << 20)
-	go func() { // the receiving side, as the clients read the server's datagrams
-		buf := make([]byte, 2048)
-		for {
-			if _, _, err := rx.ReadFromUDP(buf); err != nil {
-				return
+	go func() { // the receiving side, as the clients read the server's datagrams; ends with rx
+		_ = onCPUs(recv, func() error {
+			buf := make([]byte, 2048)
+			for {
+				if _, _, err := rx.ReadFromUDP(buf); err != nil {
+					return nil
+				}
 			}
-		}
+		})
 	}()
 	tx, err := net.DialUDP("udp4", nil, rx.LocalAddr().(*net.UDPAddr))
 	if err != nil {
-		return Floor{}, fmt.Errorf("loadtest: floor: %w", err)
+		return nil, fmt.Errorf("loadtest: floor: %w", err)
 	}
 	defer tx.Close()
 	_ = tx.SetWriteBuffer(4 << 20)
 
 	gcm, err := floorContext(srtp.ProtectionProfileAeadAes128Gcm)
 	if err != nil {
-		return Floor{}, err
+		return nil, err
 	}
 	cm, err := floorContext(srtp.ProtectionProfileAes128CmHmacSha1_80)
 	if err != nil {
-		return Floor{}, err
+		return nil, err
 	}
-	var f Floor
+	var res []FloorSize
 	for i, size := range sizes {
 		fs := FloorSize{Size: size}
 		if i < len(shares) {
@@ -107,9 +185,7 @@ func MeasureFloor(sizes []int, shares []float64, count int) (Floor, error) {
 		plain := make([]byte, size)
 		hdr := rtp.Header{Version: 2, PayloadType: 96, SSRC: 0x1234}
 		out := make([]byte, size+64)
-		run := func(ctx *srtp.Context, n int) (time.Duration, error) {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
+		run := func(ctx *srtp.Context, n int) (time.Duration, error) { // on the locked thread of onCPUs
 			c0 := threadCPU()
 			for j := 0; j < n; j++ {
 				hdr.SequenceNumber++
@@ -130,23 +206,29 @@ func MeasureFloor(sizes []int, shares []float64, count int) (Floor, error) {
 		// Interleaved rounds, the least of each kept: on a shared machine the least is
 		// the cost, the rest is other people's work.
 		const rounds = 6
-		for r := 0; r <= rounds; r++ {
-			for k, ctx := range []*srtp.Context{nil, gcm, cm} {
-				d, err := run(ctx, count/rounds)
-				if err != nil {
-					return f, fmt.Errorf("loadtest: floor: %w", err)
-				}
-				if r == 0 {
-					continue // warm-up
-				}
-				if p := []*time.Duration{&fs.UDP, &fs.GCM, &fs.CMHMAC}[k]; *p == 0 || d < *p {
-					*p = d
+		err := onCPUs(send, func() error {
+			for r := 0; r <= rounds; r++ {
+				for k, ctx := range []*srtp.Context{nil, gcm, cm} {
+					d, err := run(ctx, count/rounds)
+					if err != nil {
+						return fmt.Errorf("loadtest: floor: %w", err)
+					}
+					if r == 0 {
+						continue // warm-up
+					}
+					if p := []*time.Duration{&fs.UDP, &fs.GCM, &fs.CMHMAC}[k]; *p == 0 || d < *p {
+						*p = d
+					}
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		f.Sizes = append(f.Sizes, fs)
+		res = append(res, fs)
 	}
-	return f, nil
+	return res, nil
 }
 
 func floorContext(p srtp.ProtectionProfile) (*srtp.Context, error) {

@@ -2,8 +2,11 @@ package loadtest
 
 import (
 	"runtime"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestThreadCPUResolution: the floor's rounds are a few milliseconds long, so the clock
@@ -31,7 +34,7 @@ func TestThreadCPUResolution(t *testing.T) {
 // kilobyte costs more than sendto alone (HMAC-SHA1 over it is about a microsecond
 // everywhere), and the load mix weighs the sizes by their shares.
 func TestMeasureFloor(t *testing.T) {
-	f, err := MeasureFloor([]int{118, 1054}, []float64{0.25, 0.75}, 12000)
+	f, err := MeasureFloor([]int{118, 1054}, []float64{0.25, 0.75}, 12000, FloorCPUs{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +56,44 @@ func TestMeasureFloor(t *testing.T) {
 		if d := p[0] - p[1]; d < -time.Nanosecond || d > time.Nanosecond {
 			t.Fatalf("load mix %v, want %v", p[0], p[1])
 		}
+	}
+	t.Logf("\n%s", f)
+}
+
+// TestFloorPlaced: with CPUs given, the floor is measured both ways (sent from one core
+// to a reader on another, and on one core), and the sending thread gets its CPUs back —
+// a thread left pinned to the server's core would put the load generator's work there.
+func TestFloorPlaced(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs two CPUs")
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var before, inside, after unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &before); err != nil {
+		t.Fatal(err)
+	}
+	if err := onCPUs([]int{1}, func() error { return unix.SchedGetaffinity(0, &inside) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.SchedGetaffinity(0, &after); err != nil {
+		t.Fatal(err)
+	}
+	if inside.Count() != 1 || !inside.IsSet(1) {
+		t.Fatalf("inside onCPUs([1]): %d CPUs, CPU 1 %v", inside.Count(), inside.IsSet(1))
+	}
+	if after != before {
+		t.Fatal("onCPUs did not give the thread its CPUs back")
+	}
+	f, err := MeasureFloor([]int{300}, []float64{1}, 6000, FloorCPUs{Send: []int{1}, Recv: []int{0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Sizes) != 1 || len(f.SameCore) != 1 || f.SameCore[0].GCM <= 0 || f.Sizes[0].GCM <= 0 {
+		t.Fatalf("placed floor: %+v", f)
+	}
+	if s := f.String(); !strings.Contains(s, "sent from CPU 1") || !strings.Contains(s, "one core (CPU 0)") {
+		t.Fatalf("floor table does not say where it was measured:\n%s", s)
 	}
 	t.Logf("\n%s", f)
 }

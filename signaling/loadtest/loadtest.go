@@ -156,6 +156,9 @@ func (r Report) String() string {
 		if r.Floor != nil {
 			_, g, _ := r.Floor.PerDatagram()
 			fmt.Fprintf(&b, " = %.2f× the floor (%s sendto + SRTP AES-GCM)", r.FloorMultiple, g)
+			if _, g1, _ := r.Floor.SameCorePerDatagram(); g1 > 0 {
+				fmt.Fprintf(&b, "; %.2f× the one-core floor (%s)", float64(r.ServerCPUPerDatagram)/float64(g1), g1)
+			}
 		}
 		b.WriteString("\n")
 	}
