@@ -78,14 +78,18 @@ function renderHeader() {
 let qrOpen = false;
 
 function renderFooter() {
-  const img = h('img', { alt: t('qr.alt'), width: 148, height: 148, loading: 'lazy' });
+  // Not loading: 'lazy': the source is set only when the panel opens, and Chromium may keep deferring a lazy image
+  // that appears inside a <details> until the page scrolls again (the clerk's panel stayed blank in a test run).
+  const img = h('img', { alt: t('qr.alt'), width: 148, height: 148 });
+  const qrSrc = () => `/qr.svg?path=${encodeURIComponent(qrPath())}`;
+  if (qrOpen) img.src = qrSrc();
   const details = h(
     'details',
     {
       open: qrOpen,
       ontoggle: (ev) => {
         qrOpen = ev.target.open;
-        if (ev.target.open) img.src = `/qr.svg?path=${encodeURIComponent(qrPath())}`;
+        if (ev.target.open && !img.getAttribute('src')) img.src = qrSrc();
       },
     },
     h('summary', null, t('qr.summary')),
