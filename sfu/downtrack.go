@@ -460,52 +460,56 @@ func (d *DownTrack) writeDirect(r *directRoute, hdr *rtp.Header, payload []byte,
 	if hl+len(payload)+srtpOverhead > directSlot {
 		return 0, false
 	}
-	if r.gcm != nil {
-		return d.writeGCM(r, hdr, hl, payload, out)
-	}
-	if d.srtp == nil || d.srtpFor != r || d.srtpSSRC != d.ssrc {
-		ctx, err := r.context()
-		if err != nil {
-			return 0, false
-		}
-		ctx.SetROC(d.ssrc, d.rocOf(hdr.SequenceNumber))
-		d.srtp, d.srtpFor, d.srtpSSRC = ctx, r, d.ssrc
+	if !d.senderFor(r, hdr.SequenceNumber) {
+		return 0, false
 	}
 	buf := out.slot(r)
 	if _, err := hdr.MarshalTo(buf); err != nil {
 		return 0, false
 	}
 	copy(buf[hl:], payload)
-	enc, err := d.srtp.EncryptRTP(buf[:0], buf[:hl+len(payload)], &d.encHdr)
-	if err != nil || len(enc) > len(buf) || &enc[0] != &buf[0] {
-		return 0, false // (never: the slot is large enough to encrypt in place)
+	pkt := buf[:hl+len(payload)]
+	var enc []byte
+	if r.gcm != nil {
+		var ok bool
+		if enc, ok = d.gcm.seal(pkt, hl, hdr, d.rocOf(hdr.SequenceNumber)); !ok {
+			return 0, false
+		}
+	} else {
+		var err error
+		enc, err = d.srtp.EncryptRTP(buf[:0], pkt, &d.encHdr)
+		if err != nil || len(enc) > len(buf) || &enc[0] != &buf[0] {
+			return 0, false // (never: the slot is large enough to encrypt in place)
+		}
 	}
 	out.commit(len(enc))
 	d.sincePion++
 	return len(enc), true
 }
 
-// writeGCM is writeDirect with the down track's own AES-GCM sender (srtpgcm.go).
-func (d *DownTrack) writeGCM(r *directRoute, hdr *rtp.Header, hl int, payload []byte, out *sendBatch) (int, bool) {
-	if d.gcm == nil || d.gcmFor != r {
-		g, err := r.gcm.sender(r.cryptex != srtp.CryptexModeDisabled)
-		if err != nil {
-			return 0, false
+// senderFor makes sure the down track has its SRTP sender for route r: for AES-GCM its
+// own (srtpgcm.go), which takes each packet's rollover counter; for AES-CM-HMAC a Pion
+// context, started at the rollover counter of sequence number seq.
+func (d *DownTrack) senderFor(r *directRoute, seq uint16) bool {
+	if r.gcm != nil {
+		if d.gcm == nil || d.gcmFor != r {
+			g, err := r.gcm.sender(r.cryptex != srtp.CryptexModeDisabled)
+			if err != nil {
+				return false
+			}
+			d.gcm, d.gcmFor = g, r
 		}
-		d.gcm, d.gcmFor = g, r
+		return true
 	}
-	buf := out.slot(r)
-	if _, err := hdr.MarshalTo(buf); err != nil {
-		return 0, false
+	if d.srtp == nil || d.srtpFor != r || d.srtpSSRC != d.ssrc {
+		ctx, err := r.context()
+		if err != nil {
+			return false
+		}
+		ctx.SetROC(d.ssrc, d.rocOf(seq))
+		d.srtp, d.srtpFor, d.srtpSSRC = ctx, r, d.ssrc
 	}
-	copy(buf[hl:], payload)
-	enc, ok := d.gcm.seal(buf[:hl+len(payload)], hl, hdr, d.rocOf(hdr.SequenceNumber))
-	if !ok {
-		return 0, false
-	}
-	out.commit(len(enc))
-	d.sincePion++
-	return len(enc), true
+	return true
 }
 
 // srtpOverhead is the most SRTP adds to an RTP packet: the 16-byte tag of AES-GCM (the
