@@ -129,12 +129,13 @@ func onCPUs(cpus []int, fn func() error) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if len(cpus) > 0 {
-		var old, set unix.CPUSet
+		set, err := cpuSet(cpus)
+		if err != nil {
+			return err
+		}
+		var old unix.CPUSet
 		if err := unix.SchedGetaffinity(0, &old); err != nil {
 			return fmt.Errorf("loadtest: floor: %w", err)
-		}
-		for _, c := range cpus {
-			set.Set(c)
 		}
 		if err := unix.SchedSetaffinity(0, &set); err != nil {
 			return fmt.Errorf("loadtest: floor: pin to %v: %w", cpus, err)

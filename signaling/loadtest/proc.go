@@ -19,12 +19,9 @@ func Pin(pid int, cpus []int) error {
 	if len(cpus) == 0 {
 		return nil
 	}
-	var set unix.CPUSet
-	for _, c := range cpus {
-		if c < 0 || c >= 1024 {
-			return fmt.Errorf("loadtest: pin: cpu %d out of range", c)
-		}
-		set.Set(c)
+	set, err := cpuSet(cpus)
+	if err != nil {
+		return err
 	}
 	dir := "/proc/self/task"
 	if pid > 0 {
@@ -44,6 +41,18 @@ func Pin(pid int, cpus []int) error {
 		}
 	}
 	return nil
+}
+
+// cpuSet is the affinity mask of cpus.
+func cpuSet(cpus []int) (unix.CPUSet, error) {
+	var set unix.CPUSet
+	for _, c := range cpus {
+		if c < 0 || c >= 1024 {
+			return set, fmt.Errorf("loadtest: pin: cpu %d out of range", c)
+		}
+		set.Set(c)
+	}
+	return set, nil
 }
 
 // ParseCPUs reads a CPU list such as "1", "0,2" or "2-3".
