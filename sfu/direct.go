@@ -130,11 +130,13 @@ func (e *Engine) routeFor(pc *webrtc.PeerConnection) *directRoute {
 	if !r.addr.set(r.peer, sock) {
 		return nil
 	}
-	if _, err := r.context(); err != nil {
-		return nil
-	}
 	if r.gcm, err = newGCMKeys(profile, r.key, r.salt); err != nil {
 		return nil
+	}
+	if r.gcm == nil { // AES-CM-HMAC: the keys must make a Pion context
+		if _, err := r.context(); err != nil {
+			return nil
+		}
 	}
 	return r
 }
